@@ -1,0 +1,27 @@
+/** For callers that need QEMU now: the binary's path, or the install message as an error. */
+import type { HostInfo } from '../../../preload/contract';
+import { VivariumError } from '../errors';
+
+/** The system emulator for `arch`; QEMU_MISSING with the install command when there is none. */
+export function requireQemuBinary(host: HostInfo, arch = 'x86_64'): string {
+  if (host.qemuMissing) throw new VivariumError('QEMU_MISSING', host.qemuMissing);
+  const bin = host.qemu.binaries.find((b) => b.arch === arch);
+  if (!bin) {
+    throw new VivariumError(
+      'QEMU_MISSING',
+      `QEMU for ${arch} guests (qemu-system-${arch}) is not installed; install it with your ` +
+        "system's QEMU packages, or choose an x86_64 VM.",
+    );
+  }
+  return bin.path;
+}
+
+/** qemu-img's path; QEMU_MISSING with the install command when it is not installed. */
+export function requireQemuImg(host: HostInfo): string {
+  if (host.qemu.img) return host.qemu.img.path;
+  const notice = host.notices.find((n) => n.startsWith('qemu-img was not found'));
+  throw new VivariumError(
+    'QEMU_MISSING',
+    notice ?? host.qemuMissing ?? "qemu-img was not found: install QEMU's tools (qemu-utils).",
+  );
+}

@@ -1,0 +1,2 @@
+export { openEngine, Engine, type EngineOptions } from './api/engine';
+export { VivariumError, toErrorBody } from './errors';

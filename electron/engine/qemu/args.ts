@@ -1,0 +1,305 @@
+import { isAbsolute, join } from 'node:path';
+import type { Accelerator, DiskConfig, PortForward, VmConfig } from '../../../preload/contract';
+import { VivariumError } from '../errors';
+
+/** What the argv depends on besides the VM's config: the host and the VM's file locations. */
+export interface LaunchContext {
+  accel: Accelerator;
+  platform: NodeJS.Platform;
+  /** Read-only UEFI code image; required for firmware 'uefi'. */
+  ovmfCode: string | null;
+  vmDir: string;
+  files: {
+    qmpSockets: string[];
+    vncSock: string;
+    serialSock: string;
+    monitorSock: string;
+    pidFile: string;
+    serialLog: string;
+    nvram: string;
+  };
+}
+
+/**
+ * QemuOpts splits on commas; a doubled comma is a literal one. Every user-influenced value that
+ * lands inside an option string goes through here, so it can never start a new option.
+ */
+export function escapeOptionValue(value: string): string {
+  return value.replaceAll(',', ',,');
+}
+
+/** JSON option syntax (-blockdev, -device, -netdev) needs no escaping at all. */
+function json(value: Record<string, unknown>): string {
+  return JSON.stringify(value);
+}
+
+/** Absolute path of a disk file: relative ones live in the VM's folder. */
+export function diskPath(vmDir: string, disk: Pick<DiskConfig, 'file'>): string {
+  return isAbsolute(disk.file) ? disk.file : join(vmDir, disk.file);
+}
+
+type Section = (config: VmConfig, ctx: LaunchContext) => string[];
+
+const identity: Section = (config) => [
+  '-name',
+  `guest=${escapeOptionValue(config.name)},process=qemu-${config.id},debug-threads=on`,
+  '-no-user-config',
+  '-nodefaults',
+  '-msg',
+  'timestamp=on',
+];
+
+const machine: Section = (config) => {
+  const opts: string[] = [config.machine];
+  if (config.firmware === 'uefi') opts.push('pflash0=fw-code', 'pflash1=fw-vars');
+  return ['-machine', opts.join(',')];
+};
+
+const accelerator: Section = (_config, ctx) => [
+  '-accel',
+  ctx.accel === 'tcg' ? 'tcg,thread=multi' : ctx.accel,
+];
+
+const cpu: Section = (config, ctx) => {
+  // 'host' only exists under a hardware accelerator; TCG emulates 'max' instead.
+  const model = config.cpu.model === 'host' && ctx.accel === 'tcg' ? 'max' : config.cpu.model;
+  return ['-cpu', model, '-smp', String(config.cpu.count)];
+};
+
+const memory: Section = (config) => ['-m', `${config.memoryMiB}M`];
+
+const firmware: Section = (config, ctx) => {
+  if (config.firmware !== 'uefi') return [];
+  if (!ctx.ovmfCode) {
+    throw new VivariumError(
+      'QEMU_MISSING',
+      'UEFI firmware (OVMF) was not found: install it (Debian/Ubuntu: sudo apt install ovmf) or switch the VM to BIOS.',
+    );
+  }
+  return [
+    '-blockdev',
+    json({ driver: 'file', filename: ctx.ovmfCode, 'node-name': 'fw-code-file', 'read-only': true }),
+    '-blockdev',
+    json({ driver: 'raw', file: 'fw-code-file', 'node-name': 'fw-code', 'read-only': true }),
+    '-blockdev',
+    json({ driver: 'file', filename: ctx.files.nvram, 'node-name': 'fw-vars-file' }),
+    // Stored as qcow2 so live snapshots can include the UEFI variables.
+    '-blockdev',
+    json({ driver: 'qcow2', file: 'fw-vars-file', 'node-name': 'fw-vars' }),
+  ];
+};
+
+/** Boot priority of each device class, from the config's boot order (1 = first). */
+function bootIndex(config: VmConfig, device: 'disk' | 'cdrom' | 'network'): number | undefined {
+  if (config.kernelBoot) return undefined;
+  const at = config.bootOrder.indexOf(device);
+  return at < 0 ? undefined : at + 1;
+}
+
+/**
+ * Storage controllers hand out ports in a fixed order: q35 has a built-in AHCI controller
+ * (buses ide.0-ide.5, one device each); pc has PIIX IDE (ide.0/ide.1, two units each) and gets an
+ * AHCI controller added when a SATA disk asks for one.
+ */
+function storageLayout(config: VmConfig) {
+  const needsAhci = config.machine === 'pc' && config.disks.some((d) => d.bus === 'sata');
+  let ahciPort = 0;
+  let idePort = 0;
+  const ahciBus = config.machine === 'q35' ? (n: number) => `ide.${n}` : (n: number) => `ahci0.${n}`;
+  const nextAhci = () => {
+    if (ahciPort >= 6) {
+      throw new VivariumError('INVALID_REQUEST', 'At most 6 SATA/IDE devices fit on this machine');
+    }
+    return { bus: ahciBus(ahciPort++) };
+  };
+  const nextIde = () => {
+    if (config.machine === 'q35') return nextAhci();
+    if (idePort >= 4) throw new VivariumError('INVALID_REQUEST', 'At most 4 IDE devices fit');
+    const port = idePort++;
+    return { bus: `ide.${port >> 1}`, unit: port & 1 };
+  };
+  return { needsAhci, nextAhci, nextIde };
+}
+
+const drives: Section = (config, ctx) => {
+  const args: string[] = [];
+  const layout = storageLayout(config);
+  if (layout.needsAhci) args.push('-device', json({ driver: 'ahci', id: 'ahci0' }));
+  let firstDisk = true;
+  for (const disk of config.disks) {
+    const file = diskPath(ctx.vmDir, disk);
+    const node = disk.id;
+    args.push(
+      '-blockdev',
+      json({
+        driver: 'file',
+        filename: file,
+        'node-name': `${node}-file`,
+        ...(disk.readOnly ? { 'read-only': true } : {}),
+      }),
+      '-blockdev',
+      json({
+        driver: disk.format,
+        file: `${node}-file`,
+        'node-name': node,
+        ...(disk.readOnly ? { 'read-only': true } : {}),
+      }),
+    );
+    const boot = firstDisk ? bootIndex(config, 'disk') : undefined;
+    firstDisk = false;
+    const bootProp = boot === undefined ? {} : { bootindex: boot };
+    if (disk.bus === 'virtio') {
+      args.push(
+        '-device',
+        json({ driver: 'virtio-blk-pci', drive: node, id: `${node}-dev`, ...bootProp }),
+      );
+    } else {
+      const slot = disk.bus === 'sata' ? layout.nextAhci() : layout.nextIde();
+      args.push(
+        '-device',
+        json({ driver: 'ide-hd', drive: node, id: `${node}-dev`, ...slot, ...bootProp }),
+      );
+    }
+  }
+  if (config.cdrom) {
+    const boot = bootIndex(config, 'cdrom');
+    args.push(
+      '-blockdev',
+      json({ driver: 'file', filename: config.cdrom, 'node-name': 'cd0-file', 'read-only': true }),
+      '-blockdev',
+      json({ driver: 'raw', file: 'cd0-file', 'node-name': 'cd0', 'read-only': true }),
+      '-device',
+      json({
+        driver: 'ide-cd',
+        drive: 'cd0',
+        id: 'cd0-dev',
+        ...layout.nextIde(),
+        ...(boot === undefined ? {} : { bootindex: boot }),
+      }),
+    );
+  }
+  return args;
+};
+
+const kernel: Section = (config) => {
+  const k = config.kernelBoot;
+  if (!k) return [];
+  // -kernel/-initrd/-append take their value whole; commas are not option separators there.
+  const args = ['-kernel', k.kernel];
+  if (k.initrd) args.push('-initrd', k.initrd);
+  if (k.append) args.push('-append', k.append);
+  return args;
+};
+
+function hostForward(f: PortForward): { str: string } {
+  return { str: `${f.protocol}:${f.hostAddress}:${f.hostPort}-:${f.guestPort}` };
+}
+
+/** A stable MAC from the VM id, so the guest keeps its interface name and DHCP lease. */
+export function defaultMac(id: string): string {
+  const hex = id.padEnd(6, '0').slice(-6);
+  return `52:54:00:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}`;
+}
+
+const network: Section = (config) => {
+  const net = config.network;
+  if (net.mode === 'none') return [];
+  const boot = bootIndex(config, 'network');
+  return [
+    '-netdev',
+    json({
+      type: 'user',
+      id: 'net0',
+      ...(net.portForwards.length ? { hostfwd: net.portForwards.map(hostForward) } : {}),
+    }),
+    '-device',
+    json({
+      driver: net.model,
+      netdev: 'net0',
+      id: 'net0-dev',
+      mac: net.mac ?? defaultMac(config.id),
+      ...(boot === undefined ? {} : { bootindex: boot }),
+    }),
+  ];
+};
+
+const VIDEO_DEVICE = { std: 'VGA', virtio: 'virtio-vga', cirrus: 'cirrus-vga' } as const;
+
+const display: Section = (config, ctx) => {
+  const args: string[] = [];
+  if (config.video !== 'none') args.push('-device', json({ driver: VIDEO_DEVICE[config.video] }));
+  if (config.usbTablet) {
+    args.push(
+      '-device',
+      json({ driver: 'qemu-xhci', id: 'usb0' }),
+      '-device',
+      json({ driver: 'usb-tablet', bus: 'usb0.0', id: 'tablet0' }),
+    );
+  }
+  // A unix socket instead of TCP: nothing else on the machine can reach the screen.
+  args.push('-vnc', `unix:${escapeOptionValue(ctx.files.vncSock)}`);
+  return args;
+};
+
+function unixServer(id: string, path: string, extra = ''): string {
+  return `socket,id=${id},path=${escapeOptionValue(path)},server=on,wait=off${extra}`;
+}
+
+const serial: Section = (_config, ctx) => [
+  '-chardev',
+  unixServer('serial0', ctx.files.serialSock, `,logfile=${escapeOptionValue(ctx.files.serialLog)}`),
+  '-serial',
+  'chardev:serial0',
+];
+
+const monitor: Section = (_config, ctx) => [
+  '-chardev',
+  unixServer('monitor0', ctx.files.monitorSock),
+  '-mon',
+  'chardev=monitor0,mode=readline',
+];
+
+const qmp: Section = (_config, ctx) =>
+  ctx.files.qmpSockets.flatMap((path, i) => [
+    '-chardev',
+    unixServer(`qmp${i}`, path),
+    '-mon',
+    `chardev=qmp${i},mode=control`,
+  ]);
+
+const processControl: Section = (_config, ctx) => {
+  const args = ['-pidfile', ctx.files.pidFile, '-S'];
+  if (ctx.platform === 'linux') {
+    args.push('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
+  }
+  return args;
+};
+
+const extra: Section = (config) => [...config.extraArgs];
+
+const SECTIONS: readonly Section[] = [
+  identity,
+  machine,
+  accelerator,
+  cpu,
+  memory,
+  firmware,
+  drives,
+  kernel,
+  network,
+  display,
+  serial,
+  monitor,
+  qmp,
+  processControl,
+  extra,
+];
+
+/**
+ * The whole QEMU command line (without the binary) for a VM: a pure function of its config and
+ * the launch context, built section by section in a fixed order, the user's extra arguments last.
+ * QEMU starts paused (-S); the supervisor connects QMP and then sends `cont`.
+ */
+export function buildQemuArgs(config: VmConfig, ctx: LaunchContext): string[] {
+  return SECTIONS.flatMap((section) => section(config, ctx));
+}

@@ -1,0 +1,594 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import type { Accelerator, VmRuntime, VmState } from '../../../preload/contract';
+import { VivariumError } from '../errors';
+import type { VmFiles } from '../paths';
+import { connectWhenReady, QmpClient, QmpClosedError, type QmpEvent } from '../qmp/client';
+import { processAlive, readTail } from './process-info';
+import { isOurQemu, readPidFile } from './pid-file';
+
+export type EngineRole = 'owner' | 'oneshot';
+
+export interface LaunchPlan {
+  binary: string;
+  args: string[];
+  accel: Accelerator;
+  accelNotice: string | null;
+}
+
+interface PersistedRuntime {
+  lastExit: VmRuntime['lastExit'];
+  accel: Accelerator | null;
+  accelNotice: string | null;
+  startedAt: string | null;
+}
+
+const LIVE_STATES: ReadonlySet<VmState> = new Set([
+  'starting',
+  'running',
+  'pausing',
+  'paused',
+  'resuming',
+  'saving',
+  'restoring',
+  'stopping',
+]);
+
+export function isLive(state: VmState): boolean {
+  return LIVE_STATES.has(state);
+}
+
+/** QMP's run states in the state machine's words. */
+export function stateFromQmpStatus(status: string): VmState {
+  switch (status) {
+    case 'running':
+      return 'running';
+    case 'paused':
+    case 'suspended':
+    case 'prelaunch':
+    case 'debug':
+    case 'io-error':
+    case 'watchdog':
+      return 'paused';
+    case 'inmigrate':
+    case 'restore-vm':
+      return 'restoring';
+    case 'save-vm':
+    case 'finish-migrate':
+    case 'postmigrate':
+      return 'saving';
+    case 'shutdown':
+      return 'stopping';
+    case 'internal-error':
+    case 'guest-panicked':
+      return 'crashed';
+    default:
+      return 'running';
+  }
+}
+
+const STDERR_TAIL_BYTES = 4096;
+
+/**
+ * Owns one VM's QEMU process: the state machine (stopped, starting, running, pausing, paused,
+ * resuming, stopping, crashed), the QMP connection and what happens when QEMU ends. Every
+ * operation runs through one queue, so two clicks on Start give one QEMU.
+ */
+export class VmSupervisor {
+  private runtime: VmRuntime = {
+    state: 'stopped',
+    pid: null,
+    accel: null,
+    startedAt: null,
+    accelNotice: null,
+    lastExit: null,
+    lastError: null,
+  };
+  private qmp: QmpClient | null = null;
+  private child: ChildProcess | null = null;
+  /** QEMU announced SHUTDOWN (guest power-off, quit, signal): its exit is not a crash. */
+  private sawShutdown = false;
+  /** We asked QEMU to end (power off): treat any exit as a clean stop. */
+  private expectingExit = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly exits = new EventEmitter();
+  private detaching = false;
+
+  constructor(
+    readonly id: string,
+    private readonly files: VmFiles,
+    private readonly role: EngineRole,
+    private readonly onChange: (runtime: VmRuntime) => void,
+  ) {}
+
+  get current(): VmRuntime {
+    return { ...this.runtime };
+  }
+
+  get attached(): boolean {
+    return this.qmp !== null && !this.qmp.closed;
+  }
+
+  /** Runs `work` after every operation queued before it on this VM. */
+  serialize<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private set(patch: Partial<VmRuntime>): void {
+    const before = this.runtime;
+    this.runtime = { ...before, ...patch };
+    if (
+      before.state !== this.runtime.state ||
+      before.pid !== this.runtime.pid ||
+      before.lastError !== this.runtime.lastError
+    ) {
+      this.onChange(this.current);
+    }
+  }
+
+  private async logEvent(text: string): Promise<void> {
+    await appendFile(this.files.eventsLog, `${new Date().toISOString()} ${text}\n`).catch(
+      () => undefined,
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Finding out the true state (attach / re-attach)
+
+  /** Brings the state up to date from what is on disk and in QEMU; re-attaches if needed. */
+  refresh(): Promise<VmRuntime> {
+    return this.serialize(() => this.refreshNow());
+  }
+
+  private async refreshNow(): Promise<VmRuntime> {
+    if (this.attached) return this.current;
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      return this.current;
+    }
+    const persisted = await this.readPersisted();
+    const pid = await readPidFile(this.files.pidFile);
+    if (pid === null) {
+      this.set({
+        state: persisted?.lastExit ? 'crashed' : 'stopped',
+        pid: null,
+        lastExit: persisted?.lastExit ?? null,
+      });
+      return this.current;
+    }
+    if (!processAlive(pid) || !(await isOurQemu(pid, this.id))) {
+      // QEMU removes its pid file when it ends normally: a stale one means it was killed.
+      const lastExit = persisted?.lastExit ?? {
+        code: null,
+        signal: null,
+        stderrTail: await readTail(this.files.qemuLog, STDERR_TAIL_BYTES),
+      };
+      await this.persist({ ...emptyPersisted(), ...persisted, lastExit });
+      this.set({ state: 'crashed', pid: null, lastExit });
+      return this.current;
+    }
+    await this.attach(pid, persisted);
+    return this.current;
+  }
+
+  private async attach(pid: number, persisted: PersistedRuntime | null): Promise<void> {
+    const qmp = await this.connectAnyQmp(pid);
+    this.useQmp(qmp);
+    const status = await qmp.execute<{ status: string }>('query-status');
+    this.sawShutdown = false;
+    this.set({
+      state: stateFromQmpStatus(status.status),
+      pid,
+      accel: persisted?.accel ?? null,
+      accelNotice: persisted?.accelNotice ?? null,
+      startedAt: persisted?.startedAt ?? null,
+      lastExit: null,
+    });
+  }
+
+  /** QMP sockets in this engine's order of preference (see VmFiles.qmpSockets). */
+  private qmpSockets(): string[] {
+    const all = this.files.qmpSockets;
+    return this.role === 'owner' ? [...all] : [...all].reverse();
+  }
+
+  /** A busy QMP socket accepts but never greets: try the next one after a short wait. */
+  private async connectAnyQmp(pid: number): Promise<QmpClient> {
+    let lastError: unknown;
+    for (const socket of this.qmpSockets()) {
+      try {
+        return await QmpClient.connect(socket, { greetingTimeoutMs: 1500 });
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw new VivariumError(
+      'QMP_ERROR',
+      `Could not reach the running VM's QEMU (pid ${pid}) over QMP: ${errorText(lastError)}. ` +
+        'Other Vivarium windows or commands may be using it; try again in a moment.',
+    );
+  }
+
+  private useQmp(qmp: QmpClient): void {
+    this.qmp = qmp;
+    qmp.onEvent((event) => this.onQmpEvent(event));
+    qmp.onClose(() => {
+      if (this.qmp === qmp) this.qmp = null;
+      if (!this.detaching) void this.onQmpClosed();
+    });
+  }
+
+  private onQmpEvent(event: QmpEvent): void {
+    void this.logEvent(`${event.event}${event.data ? ' ' + JSON.stringify(event.data) : ''}`);
+    switch (event.event) {
+      case 'STOP':
+        if (this.runtime.state === 'running' || this.runtime.state === 'pausing') {
+          this.set({ state: 'paused' });
+        }
+        break;
+      case 'RESUME':
+        if (this.runtime.state === 'paused' || this.runtime.state === 'resuming') {
+          this.set({ state: 'running' });
+        }
+        break;
+      case 'SHUTDOWN':
+        this.sawShutdown = true;
+        if (isLive(this.runtime.state)) this.set({ state: 'stopping' });
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Without a child handle (re-attached VM), QMP's end is how QEMU's end is seen. */
+  private async onQmpClosed(): Promise<void> {
+    if (this.child) return; // the child's exit event decides
+    const pid = this.runtime.pid;
+    if (pid !== null) {
+      const deadline = Date.now() + 5000;
+      while (processAlive(pid) && Date.now() < deadline) await sleep(10);
+    }
+    const pidFileLeft = (await readPidFile(this.files.pidFile)) !== null;
+    await this.concludeExit(null, null, this.sawShutdown || this.expectingExit || !pidFileLeft);
+  }
+
+  private async concludeExit(
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    clean: boolean,
+  ): Promise<void> {
+    if (this.runtime.state === 'stopped' || this.runtime.state === 'crashed') {
+      this.exits.emit('exit');
+      return;
+    }
+    this.qmp?.close();
+    this.qmp = null;
+    this.child = null;
+    if (clean) {
+      await rm(this.files.runtimeState, { force: true });
+      await rm(this.files.pidFile, { force: true });
+      await this.logEvent(`QEMU exited${code !== null ? ` with status ${code}` : ''}`);
+      this.set({ state: 'stopped', pid: null, startedAt: null, lastExit: null });
+    } else {
+      const stderrTail = await readTail(this.files.qemuLog, STDERR_TAIL_BYTES);
+      const lastExit = { code, signal, stderrTail };
+      await this.persist({ ...emptyPersisted(), ...(await this.readPersisted()), lastExit });
+      const how = signal ? `was killed by ${signal}` : `exited with status ${code ?? 'unknown'}`;
+      await this.logEvent(`QEMU ${how} unexpectedly`);
+      await appendFile(
+        this.files.qemuLog,
+        `${new Date().toISOString()} vivarium: QEMU ${how}; the VM is marked crashed\n`,
+      ).catch(() => undefined);
+      this.set({
+        state: 'crashed',
+        pid: null,
+        startedAt: null,
+        lastExit,
+        lastError: `QEMU ${how}. See the VM's log for details.`,
+      });
+    }
+    this.exits.emit('exit');
+  }
+
+  private waitForExit(timeoutMs: number): Promise<boolean> {
+    if (!isLive(this.runtime.state)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        this.exits.off('exit', onExit);
+        resolve(value);
+      };
+      const onExit = () => done(true);
+      const timer = setTimeout(() => done(!isLive(this.runtime.state)), timeoutMs);
+      this.exits.on('exit', onExit);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Operations
+
+  start(plan: LaunchPlan): Promise<VmRuntime> {
+    return this.serialize(async () => {
+      const before = await this.refreshNow();
+      if (isLive(before.state)) {
+        throw new VivariumError('BAD_STATE', `The VM is already ${before.state}.`);
+      }
+      await this.launch(plan);
+      return this.current;
+    });
+  }
+
+  private async launch(plan: LaunchPlan): Promise<void> {
+    const f = this.files;
+    await mkdir(f.run, { recursive: true, mode: 0o700 });
+    await mkdir(f.logsDir, { recursive: true });
+    await Promise.all(
+      [...f.qmpSockets, f.vncSock, f.serialSock, f.monitorSock, f.pidFile].map((p) =>
+        rm(p, { force: true }),
+      ),
+    );
+    await rename(f.serialLog, `${f.serialLog}.1`).catch(() => undefined);
+    await rm(f.runtimeState, { force: true });
+    const startedAt = new Date().toISOString();
+    await appendFile(
+      f.qemuLog,
+      `\n${startedAt} vivarium: starting ${plan.binary} (${plan.accel})\n` +
+        `${startedAt} vivarium: argv ${JSON.stringify(plan.args)}\n`,
+    );
+    const log = await open(f.qemuLog, 'a');
+    let child: ChildProcess;
+    let spawnOutcome: Promise<Error | null>;
+    try {
+      // Detached with its output in a file: the VM keeps running when the app quits.
+      child = spawn(plan.binary, plan.args, {
+        detached: true,
+        stdio: ['ignore', log.fd, log.fd],
+        cwd: f.run,
+      });
+      // 'spawn' fires on the next tick: listen before awaiting anything else.
+      spawnOutcome = new Promise<Error | null>((resolve) => {
+        child.once('spawn', () => resolve(null));
+        child.once('error', (err) => resolve(err));
+      });
+    } finally {
+      await log.close();
+    }
+    const spawned = await spawnOutcome;
+    if (spawned) {
+      throw new VivariumError(
+        'QEMU_MISSING',
+        `Could not run ${plan.binary}: ${spawned.message}. Install QEMU (Debian/Ubuntu: sudo apt install qemu-system-x86).`,
+      );
+    }
+    child.unref();
+    this.child = child;
+    this.sawShutdown = false;
+    this.expectingExit = false;
+    const exited = new AbortController();
+    let starting = true;
+    child.once('exit', (code, signal) => {
+      exited.abort();
+      if (starting) return;
+      if (this.child === child) this.child = null;
+      const clean = (this.sawShutdown || this.expectingExit) && signal !== 'SIGKILL';
+      void this.concludeExit(code, signal, clean || (this.expectingExit && signal === 'SIGKILL'));
+    });
+    this.set({
+      state: 'starting',
+      pid: child.pid ?? null,
+      accel: plan.accel,
+      accelNotice: plan.accelNotice,
+      startedAt: null,
+      lastExit: null,
+      lastError: null,
+    });
+    await this.persist({
+      lastExit: null,
+      accel: plan.accel,
+      accelNotice: plan.accelNotice,
+      startedAt,
+    });
+    const socket = this.qmpSockets()[0] ?? f.qmpSockets[0] ?? '';
+    try {
+      const qmp = await connectWhenReady(socket, { deadlineMs: 30_000, signal: exited.signal });
+      this.useQmp(qmp);
+      await qmp.execute('cont');
+      starting = false;
+      const running = new Date().toISOString();
+      await this.persist({
+        lastExit: null,
+        accel: plan.accel,
+        accelNotice: plan.accelNotice,
+        startedAt: running,
+      });
+      this.set({ state: 'running', startedAt: running });
+    } catch (err) {
+      // `starting` stays true: this exit belongs to the failed start, not to a crash.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null || child.signalCode ? r(null) : child.once('exit', r)));
+      this.child = null;
+      this.qmp?.close();
+      this.qmp = null;
+      await rm(f.pidFile, { force: true });
+      await rm(f.runtimeState, { force: true });
+      const tail = (await readTail(f.qemuLog, 2048)).trim().split('\n');
+      const reason = lastQemuError(tail) ?? errorText(err);
+      const message = `QEMU could not start the VM: ${reason}`;
+      this.set({ state: 'stopped', pid: null, lastError: message });
+      await this.logEvent(message);
+      throw new VivariumError('QEMU_FAILED', message);
+    }
+  }
+
+  pause(): Promise<VmRuntime> {
+    return this.transition('running', 'pausing', 'paused', 'stop');
+  }
+
+  resume(): Promise<VmRuntime> {
+    return this.transition('paused', 'resuming', 'running', 'cont');
+  }
+
+  private transition(
+    from: VmState,
+    via: VmState,
+    to: VmState,
+    command: string,
+  ): Promise<VmRuntime> {
+    return this.serialize(async () => {
+      const now = await this.refreshNow();
+      if (now.state === to) return this.current;
+      if (now.state !== from) {
+        throw new VivariumError('BAD_STATE', `The VM is ${now.state}; it must be ${from} for that.`);
+      }
+      const qmp = this.requireQmp();
+      this.set({ state: via });
+      try {
+        await qmp.execute(command);
+        if (this.runtime.state === via) this.set({ state: to });
+      } catch (err) {
+        if (this.runtime.state === via) this.set({ state: from });
+        throw qmpFailure(command, err);
+      }
+      return this.current;
+    });
+  }
+
+  reset(): Promise<VmRuntime> {
+    return this.serialize(async () => {
+      const now = await this.refreshNow();
+      if (now.state !== 'running' && now.state !== 'paused') {
+        throw new VivariumError('BAD_STATE', `The VM is ${now.state}; start it first.`);
+      }
+      await this.command('system_reset');
+      return this.current;
+    });
+  }
+
+  /** Presses the ACPI power button and waits; a guest that ignores it is left running. */
+  shutdown(timeoutMs: number): Promise<{ stopped: boolean; reason?: string; canForce: boolean }> {
+    return this.serialize(async () => {
+      const now = await this.refreshNow();
+      if (!isLive(now.state)) return { stopped: true, canForce: false };
+      if (now.state === 'paused') await this.command('cont');
+      const previous: VmState = 'running';
+      this.set({ state: 'stopping' });
+      try {
+        await this.command('system_powerdown');
+      } catch (err) {
+        this.set({ state: previous });
+        throw err;
+      }
+      if (await this.waitForExit(timeoutMs)) return { stopped: true, canForce: false };
+      if (this.runtime.state === 'stopping' && !this.sawShutdown) this.set({ state: previous });
+      const seconds = Math.round(timeoutMs / 1000);
+      return {
+        stopped: false,
+        canForce: true,
+        reason:
+          `The guest did not power off within ${seconds} s: it may be busy or ignore the ACPI ` +
+          'power button. Wait and try again, or force a power-off (unsaved guest data is lost).',
+      };
+    });
+  }
+
+  /** Pulls the plug: QMP quit, then SIGKILL if QEMU does not go. */
+  powerOff(): Promise<VmRuntime> {
+    return this.serialize(async () => {
+      const now = await this.refreshNow().catch(() => this.current);
+      if (!isLive(now.state)) return this.current;
+      this.expectingExit = true;
+      this.set({ state: 'stopping' });
+      const pid = this.runtime.pid;
+      try {
+        if (this.qmp) await this.qmp.execute('quit', undefined, { timeoutMs: 3000 });
+        else if (pid) process.kill(pid, 'SIGTERM');
+      } catch {
+        // QEMU may close the socket before answering quit.
+      }
+      if (!(await this.waitForExit(5000)) && pid && processAlive(pid)) {
+        process.kill(pid, 'SIGKILL');
+        await this.waitForExit(5000);
+      }
+      if (isLive(this.runtime.state)) await this.concludeExit(null, null, true);
+      this.expectingExit = false;
+      return this.current;
+    });
+  }
+
+  /** A QMP command on the live VM (screendump, send-key, ...). */
+  async command<T = unknown>(
+    name: string,
+    args?: Record<string, unknown>,
+    timeoutMs?: number,
+  ): Promise<T> {
+    const qmp = this.requireQmp();
+    try {
+      return await qmp.execute<T>(name, args, timeoutMs ? { timeoutMs } : undefined);
+    } catch (err) {
+      throw qmpFailure(name, err);
+    }
+  }
+
+  private requireQmp(): QmpClient {
+    if (!this.qmp || this.qmp.closed) {
+      throw new VivariumError('BAD_STATE', 'The VM is not running: start it first.');
+    }
+    return this.qmp;
+  }
+
+  /** Lets go of QEMU without stopping it (the app quits, VMs keep running). */
+  detach(): void {
+    this.detaching = true;
+    this.qmp?.close();
+    this.qmp = null;
+    this.child?.removeAllListeners('exit');
+    this.child = null;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async readPersisted(): Promise<PersistedRuntime | null> {
+    try {
+      return JSON.parse(await readFile(this.files.runtimeState, 'utf8')) as PersistedRuntime;
+    } catch {
+      return null;
+    }
+  }
+
+  private async persist(state: PersistedRuntime): Promise<void> {
+    await mkdir(this.files.dir, { recursive: true });
+    await writeFile(this.files.runtimeState, JSON.stringify(state, null, 2));
+  }
+}
+
+function emptyPersisted(): PersistedRuntime {
+  return { lastExit: null, accel: null, accelNotice: null, startedAt: null };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function qmpFailure(command: string, err: unknown): VivariumError {
+  if (err instanceof VivariumError) return err;
+  if (err instanceof QmpClosedError) {
+    return new VivariumError('QEMU_FAILED', `QEMU ended while running ${command}.`);
+  }
+  return new VivariumError('QMP_ERROR', `QEMU refused ${command}: ${errorText(err)}`);
+}
+
+/** QEMU prints "qemu-system-x86_64: <what went wrong>" on stderr before it exits. */
+export function lastQemuError(lines: string[]): string | null {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i] ?? '';
+    const m = /qemu-system-[\w-]+: (.*)$/.exec(line);
+    if (m?.[1]) return m[1];
+  }
+  return null;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

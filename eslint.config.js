@@ -1,0 +1,175 @@
+// ESLint flat config. Besides the usual checks it enforces the layers described in
+// ARCHITECTURE.md (the second enforcement is one tsconfig per layer):
+//   electron/engine/**  plain Node: no electron, no React, nothing from renderer/
+//   renderer/**         browser only: no electron, no Node builtins, nothing from electron/;
+//                       from preload/ only the contract, and only its types
+//   electron/main*.ts, preload/**  the only files that may import electron
+//   electron/main-ipc.ts           the only file that may touch ipcMain
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import { defineConfig, globalIgnores } from 'eslint/config';
+import reactHooks from 'eslint-plugin-react-hooks';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+const IPC_FILE = 'electron/main-ipc.ts';
+const MAIN_FILES = ['electron/main.ts', 'electron/main-*.ts'];
+
+const noElectron = {
+  paths: [
+    { name: 'electron', message: 'Only electron/main*.ts and preload/ may import electron.' },
+  ],
+  patterns: [
+    { group: ['electron/*'], message: 'Only electron/main*.ts and preload/ may import electron.' },
+  ],
+};
+const noIpcMain = {
+  name: 'electron',
+  importNames: ['ipcMain'],
+  message: `Only ${IPC_FILE} may use ipcMain: it checks the sender before anything else.`,
+};
+const noReact = [
+  {
+    group: ['react', 'react/*', 'react-dom', 'react-dom/*'],
+    message: 'React belongs to renderer/.',
+  },
+];
+const noRenderer = [
+  {
+    group: ['**/renderer', '**/renderer/**'],
+    message: 'Main-process code may not import renderer/.',
+  },
+];
+const nodeBuiltins = [...new Set(builtinModules.filter((m) => !m.startsWith('_')))];
+
+/** `@typescript-eslint/no-restricted-imports` with the given options (a later block replaces them). */
+const restrict = (options) => ({ '@typescript-eslint/no-restricted-imports': ['error', options] });
+
+export default defineConfig(
+  globalIgnores([
+    'out/',
+    'dist/',
+    'node_modules/',
+    'tests/fixtures/.cache/',
+    'tests/artifacts/',
+    'electron/engine/host/accel-probe-image.ts',
+  ]),
+
+  js.configs.recommended,
+  tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        // Root-level config files belong to no layer's tsconfig.
+        projectService: { allowDefaultProject: ['*.config.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+      globals: { ...globals.node },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { prefer: 'type-imports', fixStyle: 'inline-type-imports' },
+      ],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
+      ],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true, allowNullish: true },
+      ],
+      '@typescript-eslint/no-confusing-void-expression': 'off',
+      // A warning: defensive checks on parsed JSON and QMP replies are often "unnecessary" by type.
+      '@typescript-eslint/no-unnecessary-condition': [
+        'warn',
+        { allowConstantLoopConditions: true },
+      ],
+      '@typescript-eslint/no-misused-promises': [
+        'error',
+        { checksVoidReturn: { attributes: false } },
+      ],
+      // Practical relaxations: these flag idiomatic code more often than bugs.
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-extraneous-class': 'off',
+      '@typescript-eslint/no-invalid-void-type': 'off',
+      '@typescript-eslint/unified-signatures': 'off',
+      '@typescript-eslint/no-dynamic-delete': 'off',
+      '@typescript-eslint/no-unnecessary-type-parameters': 'off',
+      'no-console': 'off',
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+    },
+  },
+
+  // Plain JS config files are not in any tsconfig.
+  { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], extends: [tseslint.configs.disableTypeChecked] },
+
+  // ---- Layers. Each block replaces the rule's options for the files it matches; later wins.
+  { files: ['**/*.{ts,tsx,js,mjs,cjs}'], rules: restrict(noElectron) },
+  {
+    files: ['electron/**/*.ts'],
+    rules: restrict({
+      ...noElectron,
+      patterns: [...noElectron.patterns, ...noReact, ...noRenderer],
+    }),
+  },
+  {
+    files: [...MAIN_FILES, 'preload/**/*.ts'],
+    ignores: [IPC_FILE],
+    rules: {
+      ...restrict({ paths: [noIpcMain], patterns: [...noReact, ...noRenderer] }),
+      'no-restricted-properties': [
+        'error',
+        { property: 'ipcMain', message: `Only ${IPC_FILE} may use ipcMain.` },
+      ],
+    },
+  },
+  { files: [IPC_FILE], rules: restrict({ patterns: [...noReact, ...noRenderer] }) },
+  {
+    files: ['electron/engine/**/*.ts'],
+    rules: restrict({
+      paths: noElectron.paths,
+      patterns: [
+        ...noElectron.patterns,
+        ...noReact,
+        {
+          group: ['**/renderer', '**/renderer/**'],
+          message: 'The engine may not import renderer/.',
+        },
+      ],
+    }),
+  },
+  {
+    files: ['renderer/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    extends: [reactHooks.configs.flat['recommended-latest']],
+    rules: restrict({
+      paths: [
+        ...noElectron.paths,
+        ...nodeBuiltins.map((name) => ({
+          name,
+          message: 'The renderer runs in a browser: no Node.',
+        })),
+      ],
+      patterns: [
+        ...noElectron.patterns,
+        { group: ['node:*'], message: 'The renderer runs in a browser: no Node.' },
+        {
+          group: ['**/electron/**', '../**/electron'],
+          message: 'The renderer talks to the engine through the contract, never by import.',
+        },
+        {
+          group: ['**/preload/*', '!**/preload/contract', '!**/preload/contract.ts'],
+          message: 'From preload/ the renderer may import only the contract.',
+        },
+        {
+          group: ['**/preload/contract', '**/preload/contract.ts'],
+          allowTypeImports: true,
+          message: 'The renderer imports only types from the contract (import type { ... }).',
+        },
+      ],
+    }),
+  },
+);

@@ -1,0 +1,39 @@
+/**
+ * The sandboxed preload: exposes `window.vivarium` (the contract's PreloadBridge) and nothing
+ * else. ipcRenderer itself never reaches the page; listeners get the event payload, not
+ * Electron's IpcRendererEvent (which carries `sender`).
+ */
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import type { ApiEvent, IPC as ContractIpc, IpcReply, PreloadBridge } from './contract';
+
+/**
+ * The channel names, checked against the contract by type. Importing the value would bundle zod
+ * (the contract's schemas) into the preload: 170 KB, and a sandboxed preload cannot require it.
+ */
+const IPC: typeof ContractIpc = { call: 'vivarium:call', event: 'vivarium:event' };
+
+const bridge: PreloadBridge = {
+  call(method: string, params: unknown): Promise<IpcReply> {
+    if (typeof method !== 'string') {
+      return Promise.reject(new TypeError('vivarium.call: the method must be a string'));
+    }
+    return ipcRenderer.invoke(IPC.call, method, params) as Promise<IpcReply>;
+  },
+  onEvent(listener: (event: ApiEvent) => void): () => void {
+    if (typeof listener !== 'function') {
+      throw new TypeError('vivarium.onEvent: the listener must be a function');
+    }
+    const forward = (_event: IpcRendererEvent, payload: ApiEvent): void => {
+      listener(payload);
+    };
+    ipcRenderer.on(IPC.event, forward);
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      ipcRenderer.removeListener(IPC.event, forward);
+    };
+  },
+};
+
+contextBridge.exposeInMainWorld('vivarium', bridge);

@@ -1,0 +1,29 @@
+import { getBridge, type ConnectionState } from '../bridge';
+import { useHostStore } from '../stores/host';
+import { useUiStore } from '../stores/ui';
+import { notifyError } from './notifications';
+
+export async function loadHost(refresh = false): Promise<void> {
+  try {
+    const info = await getBridge().call('host.info', { refresh });
+    useHostStore.setState((s) => ({ info, notices: unique([...info.notices, ...s.notices]) }));
+  } catch (err) {
+    notifyError('Could not read the host’s QEMU setup', err);
+  }
+}
+
+export function addHostNotice(message: string): void {
+  useHostStore.setState((s) => ({ notices: unique([...s.notices, message]) }));
+}
+
+export function dismissHostNotice(message: string): void {
+  useUiStore.setState((s) => ({ dismissedNotices: unique([...s.dismissedNotices, message]) }));
+}
+
+export function setConnection(connection: ConnectionState): void {
+  useHostStore.setState({ connection });
+}
+
+function unique(list: string[]): string[] {
+  return [...new Set(list)];
+}

@@ -1,0 +1,5 @@
+import { useUiStore } from '../stores/ui';
+
+export function setSearch(search: string): void {
+  useUiStore.setState({ search });
+}

@@ -1,0 +1,50 @@
+import { useHostStore } from '../stores/host';
+import { accelLabel, formatMemory, plural } from '../lib/format';
+import { Logo } from './Icon';
+
+export function Header() {
+  const info = useHostStore((s) => s.info);
+  const connection = useHostStore((s) => s.connection);
+  const bridgeKind = useHostStore((s) => s.bridgeKind);
+  const qemu = info?.qemu.binaries[0];
+
+  const facts = info
+    ? [
+        qemu ? `QEMU ${qemu.version}` : null,
+        accelLabel(info.bestAccelerator),
+        plural(info.cpus, 'CPU'),
+        `${formatMemory(info.totalMemoryMiB)} RAM`,
+      ].filter((f): f is string => f !== null)
+    : [];
+
+  return (
+    <header className="app-header">
+      <div className="app-header__brand">
+        <Logo size={30} />
+        <div>
+          <h1>Vivarium</h1>
+          <p className="app-header__sub">Virtual machines on your computer</p>
+        </div>
+      </div>
+      <div className="app-header__host">
+        {facts.length > 0 ? (
+          <ul className="host-facts" aria-label="Host">
+            {facts.map((f) => (
+              <li key={f}>{f}</li>
+            ))}
+          </ul>
+        ) : null}
+        {bridgeKind === 'websocket' ? (
+          <span className={`conn conn--${connection}`} role="status">
+            <span className="conn__dot" aria-hidden="true" />
+            {connection === 'open'
+              ? 'Connected'
+              : connection === 'connecting'
+                ? 'Connecting…'
+                : 'Reconnecting…'}
+          </span>
+        ) : null}
+      </div>
+    </header>
+  );
+}

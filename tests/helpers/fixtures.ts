@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CACHE = join(import.meta.dirname, '..', 'fixtures', '.cache');
+
+/** The tiny test guest built by tests/fixtures/build-guest.sh (npm test builds it first). */
+export const guest = {
+  kernel: join(CACHE, 'vmlinuz'),
+  initrd: join(CACHE, 'initrd.img'),
+  iso: join(CACHE, 'guest.iso'),
+  append: 'console=ttyS0,115200 quiet',
+  banner: 'VIVARIUM-TEST-GUEST READY',
+};
+
+export function requireGuest(): void {
+  for (const file of [guest.kernel, guest.initrd, guest.iso]) {
+    if (!existsSync(file)) {
+      throw new Error(`${file} is missing: run "npm run fixtures" (bash tests/fixtures/build-guest.sh)`);
+    }
+  }
+}
+
+export async function tempHome(prefix = 'viv-'): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Polls a file until it contains `text` (the guest's serial log, say). */
+export async function waitForText(file: string, text: string, timeoutMs = 90_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let content = '';
+  while (Date.now() < deadline) {
+    content = await readFile(file, 'utf8').catch(() => '');
+    if (content.includes(text)) return content;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Timed out waiting for "${text}" in ${file}; it holds:\n${content.slice(-2000)}`);
+}
+
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

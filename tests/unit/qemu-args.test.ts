@@ -1,0 +1,149 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { VmConfigSchema, type VmConfig } from '../../preload/contract';
+import { buildQemuArgs, escapeOptionValue, type LaunchContext } from '../../electron/engine/qemu/args';
+import { vmFiles, enginePaths } from '../../electron/engine/paths';
+
+const GOLDEN_DIR = join(import.meta.dirname, '..', 'fixtures', 'argv');
+const ID = 'a1b2c3d4e5f6';
+
+function config(overrides: Record<string, unknown> = {}): VmConfig {
+  return VmConfigSchema.parse({
+    configVersion: 1,
+    id: ID,
+    name: 'Test VM',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    memoryMiB: 1024,
+    cpu: { model: 'max', count: 2 },
+    disks: [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'virtio' }],
+    cdrom: '/isos/debian-12.iso',
+    ...overrides,
+  });
+}
+
+const files = vmFiles(enginePaths('/home/u/.local/share/vivarium', '/run/user/1000/vivarium/abcd1234'), ID);
+
+function ctx(overrides: Partial<LaunchContext> = {}): LaunchContext {
+  return {
+    accel: 'tcg',
+    platform: 'linux',
+    ovmfCode: '/usr/share/OVMF/OVMF_CODE_4M.fd',
+    vmDir: files.dir,
+    files,
+    ...overrides,
+  };
+}
+
+const cases: Record<string, [VmConfig, LaunchContext]> = {
+  'q35-bios-virtio-cdrom': [config(), ctx()],
+  'q35-kvm-host-cpu': [config({ cpu: { model: 'host', count: 4 } }), ctx({ accel: 'kvm' })],
+  'tcg-host-cpu-falls-back-to-max': [config({ cpu: { model: 'host', count: 1 } }), ctx()],
+  'q35-uefi': [config({ firmware: 'uefi' }), ctx()],
+  'pc-ide-disk-and-cdrom': [
+    config({
+      machine: 'pc',
+      disks: [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'ide' }],
+      network: { model: 'rtl8139' },
+    }),
+    ctx(),
+  ],
+  'pc-sata-adds-ahci': [
+    config({
+      machine: 'pc',
+      disks: [
+        { id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'sata' },
+        { id: 'data', file: '/mnt/big disk/data.img', format: 'raw', bus: 'sata', readOnly: true },
+      ],
+      network: { model: 'e1000' },
+    }),
+    ctx(),
+  ],
+  'q35-sata-ne2k-cirrus': [
+    config({
+      disks: [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'sata' }],
+      network: { model: 'ne2k_pci' },
+      video: 'cirrus',
+      usbTablet: false,
+    }),
+    ctx(),
+  ],
+  'pcnet-port-forwards': [
+    config({
+      network: {
+        model: 'pcnet',
+        portForwards: [
+          { protocol: 'tcp', hostPort: 2222, guestPort: 22 },
+          { protocol: 'udp', hostAddress: '0.0.0.0', hostPort: 5353, guestPort: 53 },
+        ],
+      },
+    }),
+    ctx(),
+  ],
+  'direct-kernel-boot': [
+    config({
+      disks: [],
+      cdrom: null,
+      kernelBoot: { kernel: '/k/vmlinuz', initrd: '/k/initrd.img', append: 'console=ttyS0 quiet' },
+      network: { mode: 'none' },
+    }),
+    ctx(),
+  ],
+  'boot-order-disk-first': [config({ bootOrder: ['disk', 'cdrom', 'network'] }), ctx()],
+  'hostile-name-and-paths': [
+    config({
+      name: `evil,process=pwn "quoted" 'x' / ünïcødé`,
+      cdrom: '/isos/a,b=c,readonly=off.iso',
+      disks: [{ id: 'disk0', file: '/data/x,file.driver=ssh.qcow2', format: 'qcow2', bus: 'virtio' }],
+    }),
+    ctx({
+      vmDir: '/home/a,b/vms/x',
+      files: { ...files, vncSock: '/run/a,b/vnc.sock', serialLog: '/home/a,b/serial.log' },
+    }),
+  ],
+  'extra-args-last': [config({ extraArgs: ['-device', 'virtio-rng-pci', '-rtc', 'base=localtime'] }), ctx()],
+  'macos-hvf-no-sandbox': [config(), ctx({ accel: 'hvf', platform: 'darwin' })],
+};
+
+describe('buildQemuArgs golden files', () => {
+  for (const [name, [cfg, context]] of Object.entries(cases)) {
+    it(name, () => {
+      const args = buildQemuArgs(cfg, context);
+      const text = `${args.join('\n')}\n`;
+      const file = join(GOLDEN_DIR, `${name}.txt`);
+      if (process.env.UPDATE_GOLDEN) {
+        mkdirSync(GOLDEN_DIR, { recursive: true });
+        writeFileSync(file, text);
+      }
+      expect(text).toBe(readFileSync(file, 'utf8'));
+    });
+  }
+});
+
+describe('argument safety', () => {
+  it('doubles commas so a value cannot start a new option', () => {
+    expect(escapeOptionValue('a,b,,c')).toBe('a,,b,,,,c');
+  });
+
+  it('keeps a hostile VM name inside the guest= value', () => {
+    const args = buildQemuArgs(config({ name: 'x,process=evil' }), ctx());
+    const name = args[args.indexOf('-name') + 1] ?? '';
+    expect(name).toBe(`guest=x,,process=evil,process=qemu-${ID},debug-threads=on`);
+  });
+
+  it('passes paths with commas through JSON options untouched', () => {
+    const args = buildQemuArgs(config({ cdrom: '/iso/a,b.iso' }), ctx());
+    const cd = args.find((a) => a.includes('cd0-file') && a.includes('filename'));
+    expect(JSON.parse(cd ?? '{}')).toMatchObject({ filename: '/iso/a,b.iso' });
+  });
+
+  it('starts paused and puts extra arguments last', () => {
+    const args = buildQemuArgs(config({ extraArgs: ['-smbios', 'type=1'] }), ctx());
+    expect(args).toContain('-S');
+    expect(args.slice(-2)).toEqual(['-smbios', 'type=1']);
+  });
+
+  it('refuses UEFI without firmware', () => {
+    expect(() => buildQemuArgs(config({ firmware: 'uefi' }), ctx({ ovmfCode: null }))).toThrow(/ovmf/i);
+  });
+});
