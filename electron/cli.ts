@@ -3,6 +3,7 @@
  * (machine output on stdout and nothing else there); errors are one line on stderr
  * (`vivarium: <message>`), exit 1, or exit 2 for usage errors.
  */
+import type { CliKit } from './cli/kit';
 import { open, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -655,6 +656,20 @@ function buildProgram(): Command {
     <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
     (...args: unknown[]) =>
       fn(...(args.slice(0, -1) as A));
+
+  // Feature command modules in electron/cli/ register through this kit.
+  const kit: CliKit = {
+    cmd,
+    program,
+    run,
+    call,
+    engine: () => engine(),
+    printJson,
+    writeOut,
+    table,
+    formatBytes,
+  };
+  void kit;
 
   cmd('host', 'show QEMU, accelerators and firmware found on this computer').action(run(cmdHost));
   cmd('list', 'list the VMs').alias('ls').action(run(cmdList));

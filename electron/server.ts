@@ -484,7 +484,7 @@ function rawToString(data: RawData): string {
 
 function recoverId(parsed: unknown): number {
   if (parsed && typeof parsed === 'object' && 'id' in parsed) {
-    const id = (parsed as { id: unknown }).id;
+    const id = parsed.id;
     if (typeof id === 'number' && Number.isInteger(id)) return id;
   }
   return -1;

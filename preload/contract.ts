@@ -192,8 +192,41 @@ export type VmPatch = z.input<typeof VmPatchSchema>;
 
 const Ref = z.object({ vm: VmRefSchema });
 
+// ---------------------------------------------------------------------------------------------
+// Tasks: long work (downloads, conversions, snapshots) returns a task id at once; progress
+// arrives as `task` events.
+
+export const TASK_STATES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export interface TaskInfo {
+  id: string;
+  /** e.g. 'download', 'disk.import', 'snapshot.save'. */
+  kind: string;
+  title: string;
+  vmId: string | null;
+  state: TaskState;
+  /** 0..1 when known. */
+  progress: number | null;
+  /** Bytes done/total, speed and ETA for transfers. */
+  bytesDone: number | null;
+  bytesTotal: number | null;
+  bytesPerSecond: number | null;
+  etaSeconds: number | null;
+  message: string | null;
+  error: ApiErrorBody | null;
+  /** What the finished task produced (a file path, a VM id...). */
+  result: unknown;
+  cancellable: boolean;
+  startedAt: string;
+  endedAt: string | null;
+}
+
 /** Every method: its request schema. Results are typed in {@link ApiResults}. */
 export const methods = {
+  'task.list': z.object({}),
+  'task.get': z.object({ id: z.string().min(1) }),
+  'task.cancel': z.object({ id: z.string().min(1) }),
   'host.info': z.object({ refresh: z.boolean().default(false) }),
   'vm.list': z.object({}),
   'vm.get': Ref,
@@ -328,6 +361,9 @@ export interface ScreenshotResult {
 }
 
 export interface ApiResults {
+  'task.list': TaskInfo[];
+  'task.get': TaskInfo;
+  'task.cancel': TaskInfo;
   'host.info': HostInfo;
   'vm.list': VmSummary[];
   'vm.get': VmSummary;
@@ -353,7 +389,8 @@ export type ApiEvent =
   | { type: 'vm.state'; vm: VmSummary }
   | { type: 'vm.added'; vm: VmSummary }
   | { type: 'vm.removed'; id: string }
-  | { type: 'host.notice'; message: string };
+  | { type: 'host.notice'; message: string }
+  | { type: 'task'; task: TaskInfo };
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -370,6 +407,9 @@ export const ERROR_CODES = [
   'QMP_ERROR',
   'TIMEOUT',
   'RESOURCE_LIMIT',
+  'CANCELLED',
+  'CHECKSUM_MISMATCH',
+  'NETWORK',
   'DISK_FULL',
   'UNAUTHORIZED',
   'INTERNAL',

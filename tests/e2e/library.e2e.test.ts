@@ -52,6 +52,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 const pageProblems: string[] = [];
+const cleanups: Array<() => Promise<unknown>> = [];
 
 function card(name: string): Locator {
   return page.locator(`[data-testid="vm-card"][data-vm-name='${name.replace(/'/g, "\\'")}']`);
@@ -92,30 +93,33 @@ describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     home = await mkdtemp(join(tmpdir(), 'vivarium-e2e-'));
+    cleanups.push(() => rm(home, { recursive: true, force: true }));
     engine = await openEngine({ home, role: 'owner' });
+    cleanups.push(() => engine.close());
+    cleanups.push(async () => {
+      for (const vm of await engine.call('vm.list', {})) {
+        if (vm.runtime.state !== 'stopped' && vm.runtime.state !== 'crashed') {
+          await engine.call('vm.powerOff', { vm: vm.id });
+        }
+      }
+    });
     server = await startServer({ engine, port: 0, staticDir: STATIC_DIR });
+    cleanups.push(() => server.close()); // the latest one: a test restarts it
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
       args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu'],
     });
+    cleanups.push(() => browser.close());
     ({ ctx: context, p: page } = await openPage('light'));
+    cleanups.push(() => context.close());
   });
 
   afterAll(async () => {
-    if (engine) {
-      const vms = await engine.call('vm.list', {}).catch(() => []);
-      for (const vm of vms) {
-        if (vm.runtime.state !== 'stopped' && vm.runtime.state !== 'crashed') {
-          await engine.call('vm.powerOff', { vm: vm.id }).catch(() => undefined);
-        }
-      }
+    // Undo what beforeAll got to, newest first: page, browser, server, VMs, engine, files.
+    for (const undo of cleanups.reverse()) {
+      await undo().catch((err: unknown) => console.warn('[e2e] cleanup failed:', err));
     }
-    await context?.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await server?.close();
-    await engine?.close();
-    if (home) await rm(home, { recursive: true, force: true });
   });
 
   it('shows the empty state, titled Vivarium, with the token gone from the address bar', async () => {

@@ -18,7 +18,7 @@ type Server = Awaited<ReturnType<typeof startServer>>;
 let root: string;
 let engine: Engine;
 let server: Server;
-let base: string;
+const cleanups: Array<() => Promise<unknown>> = [];
 
 const FIXTURES = resolve(__dirname, '../fixtures/.cache');
 const KERNEL = join(FIXTURES, 'vmlinuz');
@@ -31,15 +31,15 @@ beforeAll(async () => {
   await writeFile(join(staticDir, 'assets', 'app.js'), 'console.log("app")');
   await writeFile(join(staticDir, 'assets', 'app.css'), 'body{}');
   await writeFile(join(root, 'secret.txt'), 'TOP SECRET');
+  cleanups.push(() => rm(root, { recursive: true, force: true }));
   engine = await openEngine({ home: join(root, 'home'), role: 'owner' });
+  cleanups.push(() => engine.close());
   server = await startServer({ engine, port: 0, staticDir });
-  base = `http://127.0.0.1:${server.port}`;
+  cleanups.push(() => server.close());
 });
 
 afterAll(async () => {
-  await server?.close();
-  await engine?.close();
-  if (root) await rm(root, { recursive: true, force: true });
+  for (const undo of cleanups.reverse()) await undo();
 });
 
 interface Reply {
@@ -96,7 +96,7 @@ class RpcClient {
   private readonly waiting = new Map<number, (m: RpcMessage) => void>();
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      const msg = JSON.parse(String(data)) as RpcMessage;
+      const msg = JSON.parse((data as Buffer).toString('utf8')) as RpcMessage;
       if ('event' in msg) this.events.push(msg.event);
       else this.waiting.get(msg.id)?.(msg);
     });

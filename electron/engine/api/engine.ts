@@ -29,6 +29,8 @@ import { createNvram, createQcow2, parseSize } from '../storage/qemu-img';
 import { StreamBridge } from '../streams/bridge';
 import { checkReadableFile } from './file-checks';
 import { pngSize } from './png';
+import type { HandlerGroup, Handlers } from './handlers';
+import { TaskManager } from '../tasks/task-manager';
 
 export interface EngineOptions {
   /** Data folder; default VIVARIUM_HOME or the platform's app-data folder. */
@@ -39,14 +41,13 @@ export interface EngineOptions {
   qemuDir?: string;
 }
 
-interface VmEntry {
+export interface VmEntry {
   config: VmConfig;
   files: VmFiles;
   supervisor: VmSupervisor;
   configMtimeMs: number;
 }
 
-type Handlers = { [M in Method]: (params: ParsedParams<M>) => Promise<ApiResults[M]> };
 
 const WATCH_INTERVAL_MS = 1000;
 
@@ -63,6 +64,7 @@ export async function openEngine(opts: EngineOptions = {}): Promise<Engine> {
 export class Engine implements VivariumApi {
   readonly paths: EnginePaths;
   readonly streams = new StreamBridge();
+  readonly tasks = new TaskManager((task) => this.emit({ type: 'task', task }));
   readonly role: EngineRole;
   private readonly vms = new Map<string, VmEntry>();
   private readonly listeners = new Set<(event: ApiEvent) => void>();
@@ -138,7 +140,7 @@ export class Engine implements VivariumApi {
     this.listeners.clear();
   }
 
-  private emit(event: ApiEvent): void {
+  emit(event: ApiEvent): void {
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -148,7 +150,15 @@ export class Engine implements VivariumApi {
     }
   }
 
+  private readonly taskHandlers: HandlerGroup<'task.list' | 'task.get' | 'task.cancel'> = {
+    'task.list': async () => this.tasks.list(),
+    'task.get': async ({ id }) => this.tasks.get(id),
+    'task.cancel': async ({ id }) => this.tasks.cancel(id),
+  };
+
+  /** Feature modules (storage, snapshots, catalog...) add their groups here. */
   private readonly handlers: Handlers = {
+    ...this.taskHandlers,
     'host.info': async ({ refresh }) => {
       const info = await this.host(refresh);
       const broken = [...this.brokenConfigs].map(
@@ -211,7 +221,7 @@ export class Engine implements VivariumApi {
   // -------------------------------------------------------------------------------------------
   // Host
 
-  private host(refresh = false): Promise<HostInfo> {
+  host(refresh = false): Promise<HostInfo> {
     if (!this.hostInfo || refresh) {
       const probe = probeHost({
         cacheDir: this.paths.cacheDir,
@@ -265,7 +275,7 @@ export class Engine implements VivariumApi {
     }
   }
 
-  private addEntry(config: VmConfig, files: VmFiles, mtime: number): VmEntry {
+  addEntry(config: VmConfig, files: VmFiles, mtime: number): VmEntry {
     const entry: VmEntry = {
       config,
       files,
@@ -294,7 +304,7 @@ export class Engine implements VivariumApi {
     }
   }
 
-  private async safeRefresh(vm: VmEntry): Promise<void> {
+  async safeRefresh(vm: VmEntry): Promise<void> {
     try {
       await vm.supervisor.refresh();
     } catch {
@@ -302,7 +312,7 @@ export class Engine implements VivariumApi {
     }
   }
 
-  private resolve(ref: string): VmEntry {
+  resolve(ref: string): VmEntry {
     const byId = this.vms.get(ref);
     if (byId) return byId;
     for (const vm of this.vms.values()) if (vm.config.name === ref) return vm;
@@ -313,7 +323,7 @@ export class Engine implements VivariumApi {
     throw new VivariumError('NOT_FOUND', `There is no VM called "${ref}".`);
   }
 
-  private assertNameFree(name: string, exceptId?: string): void {
+  assertNameFree(name: string, exceptId?: string): void {
     const folded = name.toLocaleLowerCase();
     for (const vm of this.vms.values()) {
       if (vm.config.id !== exceptId && vm.config.name.toLocaleLowerCase() === folded) {
@@ -324,7 +334,7 @@ export class Engine implements VivariumApi {
     }
   }
 
-  private summary(vm: VmEntry): VmSummary {
+  summary(vm: VmEntry): VmSummary {
     return {
       id: vm.config.id,
       name: vm.config.name,
@@ -340,7 +350,8 @@ export class Engine implements VivariumApi {
     return this.summary(vm);
   }
 
-  private async live(ref: string): Promise<VmEntry> {
+  /** The VM, which must be running or paused. */
+  async live(ref: string): Promise<VmEntry> {
     const vm = this.resolve(ref);
     const runtime = await vm.supervisor.refresh();
     if (runtime.state !== 'running' && runtime.state !== 'paused') {
@@ -349,7 +360,7 @@ export class Engine implements VivariumApi {
     return vm;
   }
 
-  private async writeConfig(files: VmFiles, config: VmConfig): Promise<number> {
+  async writeConfig(files: VmFiles, config: VmConfig): Promise<number> {
     await writeFileAtomic(files.config, `${JSON.stringify(config, null, 2)}\n`);
     return (await stat(files.config)).mtimeMs;
   }
@@ -538,7 +549,7 @@ export class Engine implements VivariumApi {
   // -------------------------------------------------------------------------------------------
   // Running
 
-  private async launchPlan(vm: VmEntry) {
+  async launchPlan(vm: VmEntry) {
     const host = await this.host();
     if (host.qemuMissing) throw new VivariumError('QEMU_MISSING', host.qemuMissing);
     const binary = host.qemu.binaries.find((b) => b.arch === vm.config.arch);

@@ -12,11 +12,12 @@ let loadSeq = 0;
 
 export async function loadLibrary(): Promise<void> {
   const seq = ++loadSeq;
-  eventsDuringLoad = [];
+  const buffered: ApiEvent[] = [];
+  eventsDuringLoad = buffered;
   try {
     const listed = await getBridge().call('vm.list', {});
     if (seq !== loadSeq) return;
-    const vms = (eventsDuringLoad ?? []).reduce(reduceVms, listed);
+    const vms = buffered.reduce(reduceVms, listed);
     eventsDuringLoad = null;
     useLibraryStore.setState({ vms, status: 'ready', error: null });
   } catch (err) {
@@ -35,6 +36,8 @@ export function applyEvent(event: ApiEvent): void {
     addHostNotice(event.message);
     return;
   }
+  // Task progress belongs to a view that shows tasks (a later issue); the library has none.
+  if (event.type === 'task') return;
   eventsDuringLoad?.push(event);
   useLibraryStore.setState((s) => ({ vms: reduceVms(s.vms, event) }));
 }
@@ -47,6 +50,7 @@ function reduceVms(vms: VmSummary[], event: ApiEvent): VmSummary[] {
     case 'vm.removed':
       return removeVm(vms, event.id);
     case 'host.notice':
+    case 'task':
       return vms;
     default:
       return assertNever(event);

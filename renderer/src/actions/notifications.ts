@@ -1,5 +1,4 @@
 import { toApiError } from '../bridge';
-import { assertNever } from '../lib/assert-never';
 import {
   useNotificationsStore,
   type Notification,
@@ -40,13 +39,14 @@ export function dismissNotification(id: number): void {
   useNotificationsStore.setState((s) => ({ items: s.items.filter((n) => n.id !== id) }));
 }
 
+/** One handler per kind of action: a new kind is a compile error until it has one. */
+const ACTIONS: {
+  [K in NotificationAction['type']]: (a: Extract<NotificationAction, { type: K }>) => void;
+} = {
+  powerOff: (a) => void runVmOperation(a.vmId, 'powerOff'),
+};
+
 export function runNotificationAction(id: number, action: NotificationAction): void {
   dismissNotification(id);
-  switch (action.type) {
-    case 'powerOff':
-      void runVmOperation(action.vmId, 'powerOff');
-      return;
-    default:
-      assertNever(action.type);
-  }
+  ACTIONS[action.type](action);
 }

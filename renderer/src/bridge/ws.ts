@@ -171,30 +171,33 @@ export class WsBridge implements Bridge {
     }
   }
 
+  /** Frames are {@link RpcMessage}s; anything else from the server is ignored. */
   private handleMessage(text: string): void {
-    let msg: RpcMessage;
+    let parsed: unknown;
     try {
-      msg = JSON.parse(text) as RpcMessage;
+      parsed = JSON.parse(text);
     } catch {
       return;
     }
-    if (typeof msg !== 'object' || msg === null) return;
-    if ('event' in msg) {
-      if (typeof msg.event === 'object' && msg.event !== null) {
-        for (const l of [...this.eventListeners]) {
-          try {
-            l(msg.event);
-          } catch (err) {
-            console.error('Vivarium event listener failed', err);
-          }
+    if (typeof parsed !== 'object' || parsed === null) return;
+    const msg = parsed as Partial<Record<'id' | 'result' | 'error' | 'event', unknown>>;
+    if (msg.event !== undefined) {
+      if (typeof msg.event !== 'object' || msg.event === null) return;
+      const event = msg.event as ApiEvent;
+      for (const l of [...this.eventListeners]) {
+        try {
+          l(event);
+        } catch (err) {
+          console.error('Vivarium event listener failed', err);
         }
       }
       return;
     }
-    const p = typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
+    if (typeof msg.id !== 'number') return;
+    const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
-    if ('error' in msg) {
+    if (msg.error !== undefined) {
       p.reject(
         isErrorBody(msg.error)
           ? ApiError.fromBody(msg.error)
