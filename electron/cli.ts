@@ -4,6 +4,7 @@
  * (`vivarium: <message>`), exit 1, or exit 2 for usage errors.
  */
 import type { CliKit } from './cli/kit';
+import { registerStorageCommands } from './cli/storage-commands';
 import { open, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -669,7 +670,7 @@ function buildProgram(): Command {
     table,
     formatBytes,
   };
-  void kit;
+  registerStorageCommands(kit);
 
   cmd('host', 'show QEMU, accelerators and firmware found on this computer').action(run(cmdHost));
   cmd('list', 'list the VMs').alias('ls').action(run(cmdList));

@@ -28,8 +28,10 @@ export const MACHINE_TYPES = ['q35', 'pc'] as const;
 export const FIRMWARES = ['bios', 'uefi'] as const;
 export const DISK_BUSES = ['virtio', 'sata', 'ide'] as const;
 export const DISK_FORMATS = ['qcow2', 'raw'] as const;
-export const NIC_MODELS = ['virtio-net-pci', 'e1000', 'rtl8139', 'ne2k_pci', 'pcnet'] as const;
+export const NIC_MODELS = ['virtio-net-pci', 'e1000', 'e1000e', 'rtl8139', 'ne2k_pci', 'pcnet'] as const;
 export const VIDEO_MODELS = ['std', 'virtio', 'cirrus', 'none'] as const;
+/** Sound card the guest sees: Intel HD Audio, AC'97, or a Sound Blaster 16 (DOS). */
+export const SOUND_MODELS = ['none', 'hda', 'ac97', 'sb16'] as const;
 export const ACCELERATORS = ['kvm', 'hvf', 'whpx', 'tcg'] as const;
 export type Accelerator = (typeof ACCELERATORS)[number];
 export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;
@@ -125,6 +127,12 @@ export const VmConfigSchema = z.object({
     .default({ mode: 'user', model: 'virtio-net-pci', portForwards: [] }),
   video: z.enum(VIDEO_MODELS).default('std'),
   usbTablet: z.boolean().default(true),
+  /** The guest's sound card. No host playback yet: QEMU's 'none' audio backend (issue 5). */
+  sound: z.enum(SOUND_MODELS).default('none'),
+  /** A TPM 2.0 from swtpm (Windows 11). QEMU needs swtpm running beside it: see args.ts. */
+  tpm: z.boolean().default(false),
+  /** UEFI Secure Boot (OVMF's secboot build, SMM on). Needs firmware 'uefi' and machine 'q35'. */
+  secureBoot: z.boolean().default(false),
   /** 'auto' picks the best accelerator that the host probe found working. */
   accel: z.enum(['auto', ...ACCELERATORS]).default('auto'),
   /** Appended verbatim after everything Vivarium builds; never parsed back. */
@@ -142,7 +150,9 @@ const SizeSchema = z
 export const CreateVmRequestSchema = z
   .object({
     name: VmNameSchema,
-    os: z.string().min(1).default('generic'),
+    /** A catalogue id ('debian', 'debian-13', an osinfo short id like 'win11'): its hardware
+     * profile fills every field the request leaves out. Without it: 'generic' and plain defaults. */
+    os: z.string().min(1).max(200).optional(),
     iso: AbsolutePathSchema.optional(),
     kernel: AbsolutePathSchema.optional(),
     initrd: AbsolutePathSchema.optional(),
@@ -157,6 +167,8 @@ export const CreateVmRequestSchema = z
     nicModel: z.enum(NIC_MODELS).optional(),
     network: z.enum(['user', 'none']).optional(),
     video: z.enum(VIDEO_MODELS).optional(),
+    sound: z.enum(SOUND_MODELS).optional(),
+    usbTablet: z.boolean().optional(),
     accel: z.enum(['auto', ...ACCELERATORS]).optional(),
     notes: z.string().max(10_000).optional(),
   })
@@ -222,6 +234,416 @@ export interface TaskInfo {
   endedAt: string | null;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Storage and snapshots (issue 4)
+//
+// Long work (snapshot create/revert/delete, disk import, clone) returns a TaskInfo at once; the
+// finished task's `result` is typed in {@link StorageTaskResults} by task kind (= method name).
+// A Timeline view refreshes `snapshot.list` when a task of kind 'snapshot.*' for its VM ends.
+
+/** 'live': memory, devices and disks of a running/paused VM; 'disk': disks only, VM was off. */
+export const SNAPSHOT_KINDS = ['live', 'disk'] as const;
+export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
+/** 'missing': no image holds it any more (deleted outside the app); 'partial': only some do. */
+export type SnapshotStatus = 'ok' | 'missing' | 'partial';
+
+/** A yes, or a no with the reason in words the UI shows beside the disabled button. */
+export type Verdict = { ok: true } | { ok: false; reason: string };
+/** Whether a snapshot can be taken now, and which kind it would be. */
+export type CanSnapshot = { ok: true; kind: SnapshotKind } | { ok: false; reason: string };
+
+export const SnapshotNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'Give the snapshot a name')
+  .max(120, 'Keep the name under 120 characters')
+  .refine((s) => !/\p{Cc}/u.test(s), 'The name cannot contain control characters');
+/** A snapshot is addressed by its id, its tag or its name (names are unique per VM). */
+export const SnapshotRefSchema = z.string().min(1, 'Name the snapshot');
+const SnapshotDescriptionSchema = z.string().max(10_000, 'Keep the description under 10000 characters');
+const DiskRefSchema = z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'Disk ids are short lowercase words (disk0)');
+/** An absolute size ("20G") or a growth ("+5G"). */
+const ResizeSchema = z
+  .string()
+  .regex(/^\+?\d+(\.\d+)?\s*[KMGT]?i?B?$/i, 'Sizes look like 30G (the new size) or +10G (growth)');
+
+export interface SnapshotNode {
+  id: string;
+  /** The tag inside the disk images: generated, unique per VM (external ones keep theirs). */
+  tag: string;
+  /** The user's name for it (unique per VM). */
+  name: string;
+  description: string;
+  createdAt: string;
+  /** "You are here" when this one was taken; null for a root. */
+  parent: string | null;
+  /** Oldest first. */
+  children: string[];
+  kind: SnapshotKind;
+  /** Bytes of saved memory: 0 for disk-only, null until the images were read. */
+  vmStateSize: number | null;
+  status: SnapshotStatus;
+  /** Found in the images, not taken by Vivarium (qemu-img, virsh...). */
+  external: boolean;
+  /** A screen image from the moment it was taken (`snapshot.thumbnail`). */
+  hasThumbnail: boolean;
+  /** Block nodes that hold it: disk ids, and 'fw-vars' (the UEFI variables) on UEFI VMs. */
+  devices: string[];
+  canRevert: Verdict;
+  canDelete: Verdict;
+}
+
+export interface SnapshotList {
+  vmId: string;
+  /** Every snapshot, oldest first (so parents come before their children). */
+  snapshots: SnapshotNode[];
+  /** Ids of the nodes without a parent, oldest first. */
+  roots: string[];
+  /** "You are here": the snapshot the VM's present state grew from; null before the first one. */
+  current: string | null;
+  canSnapshot: CanSnapshot;
+  state: VmState;
+}
+
+export interface SnapshotRevertResult {
+  snapshot: SnapshotNode;
+  state: VmState;
+  pid: number | null;
+  /** A stopped VM reverted to a live snapshot is started at that moment (QEMU launched paused,
+   * the snapshot loaded, then continued); a running VM keeps its QEMU process. */
+  started: boolean;
+}
+
+export interface SnapshotDeleteResult {
+  deleted: string;
+  /** Children that now hang from the deleted snapshot's parent. */
+  reparented: string[];
+  current: string | null;
+}
+
+export interface SnapshotThumbnail {
+  /** null when the snapshot has none (taken while off, external, or the VM has no display). */
+  pngBase64: string | null;
+  width: number;
+  height: number;
+}
+
+export interface DiskInfo {
+  id: string;
+  /** Absolute path. */
+  file: string;
+  format: (typeof DISK_FORMATS)[number];
+  bus: (typeof DISK_BUSES)[number];
+  readOnly: boolean;
+  exists: boolean;
+  virtualSize: number | null;
+  /** Bytes used on the host. */
+  actualSize: number | null;
+  /** The read-only base this disk is an overlay on (linked clones), absolute. */
+  backingFile: string | null;
+  /** Snapshots stored inside this image. */
+  snapshotCount: number;
+}
+
+export interface VmStorage {
+  vmId: string;
+  disks: DiskInfo[];
+  /** The UEFI variable store (qcow2), for UEFI VMs. */
+  nvram: string | null;
+  /** VMs whose disks are overlays on this VM's frozen bases: while any exists, this VM cannot be
+   * deleted. */
+  linkedClones: Array<{ id: string; name: string }>;
+  /** The VM this one is a linked clone of. */
+  linkedTo: { id: string; name: string } | null;
+}
+
+export type DiskCheckStatus = 'clean' | 'leaks' | 'corrupt' | 'unsupported' | 'failed';
+
+export interface DiskCheckReport {
+  disk: string;
+  file: string;
+  status: DiskCheckStatus;
+  corruptions: number;
+  leaks: number;
+  checkErrors: number;
+  repaired: boolean;
+  /** What it means and what to do. */
+  message: string;
+}
+
+/** `task.result` of finished storage and snapshot tasks, by task kind. */
+export interface StorageTaskResults {
+  'snapshot.create': SnapshotNode;
+  'snapshot.revert': SnapshotRevertResult;
+  'snapshot.delete': SnapshotDeleteResult;
+  'disk.import': VmSummary;
+  'vm.clone': VmSummary;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalogue and downloads (issue 5)
+//
+// The guest-OS catalogue (curated entries, extended by osinfo-db where the host has it), what a
+// profile means on this host (`catalog.defaults`, also applied by `vm.create` when `os` is given),
+// ISO detection, and verified install-media downloads. `media.download` returns a task: progress
+// arrives as `task` events (bytes, speed, ETA); the finished task's `result` is a
+// {@link MediaDownloadResult}.
+
+export const OS_FAMILIES = ['windows', 'linux', 'bsd', 'solaris', 'dos', 'alternative', 'other'] as const;
+export type OsFamily = (typeof OS_FAMILIES)[number];
+export const GUEST_ARCHES = ['x86_64', 'i686'] as const;
+export type GuestArch = (typeof GUEST_ARCHES)[number];
+export type SoundModel = (typeof SOUND_MODELS)[number];
+/** 'usb-tablet': absolute pointer (the mouse follows the viewer's); 'ps2': relative PS/2 mouse. */
+export type PointerInput = 'usb-tablet' | 'ps2';
+/** Where an entry comes from: Vivarium's own data, the host's osinfo-db, or an extra file. */
+export type CatalogSource = 'curated' | 'osinfo' | 'extra';
+
+/** The virtual hardware an OS has drivers for, out of the box. */
+export interface HardwareProfile {
+  machine: (typeof MACHINE_TYPES)[number];
+  firmware: (typeof FIRMWARES)[number];
+  /** false: the OS cannot boot with BIOS (Windows 11), so there is no fallback without OVMF. */
+  biosSupported: boolean;
+  tpm: boolean;
+  secureBoot: boolean;
+  diskBus: (typeof DISK_BUSES)[number];
+  nicModel: (typeof NIC_MODELS)[number];
+  video: (typeof VIDEO_MODELS)[number];
+  sound: SoundModel;
+  input: PointerInput;
+}
+
+export interface ResourceSpec {
+  memoryMiB: number;
+  cpus: number;
+  /** 0: the OS runs without a disk (a live system). */
+  diskGiB: number;
+}
+
+export interface MediaSpec {
+  /** Unique within its version, e.g. 'netinst', 'desktop'. */
+  id: string;
+  label: string;
+  arch: GuestArch;
+  kind: 'installer' | 'netinst' | 'live' | 'bootonly';
+  /**
+   * Download URLs, the first the primary and the rest mirrors, tried in order. They may hold
+   * `{file}` (the file name, fixed or found with `filePattern`) and `{latest:REGEX}` (the greatest
+   * entry of that folder's listing matching REGEX, e.g. a dated snapshot folder). Empty for media
+   * a person has to fetch from `page` (Windows).
+   */
+  urls: string[];
+  file?: string;
+  /** Finds the file name in the checksum list (or the folder listing): the greatest match wins. */
+  filePattern?: string;
+  /** Roughly, for the free-space check before the server says. */
+  sizeBytes?: number;
+  sha256?: string;
+  /** A checksum list (SHA256SUMS, CHECKSUM, *.sha256...): URLs relative to the media's folder or
+   * absolute, `{file}` allowed; the first that loads is used. */
+  checksum?: { urls: string[]; algorithm: 'sha256' | 'sha512'; name?: string };
+  /** Why there is no checksum to verify against (nightly builds, manual downloads). */
+  checksumReason?: string;
+  /** The download is an archive holding the image: `member` (a regex) picks it. */
+  archive?: { format: 'zip' | '7z'; member: string };
+  /** A page where a person downloads it. */
+  page?: string;
+}
+
+export interface CatalogVersion {
+  id: string;
+  name: string;
+  codename?: string;
+  released?: string;
+  /** End of the project's support (ISO date), when known. */
+  eol?: string;
+  lts?: boolean;
+  /** 'legacy' versions are known (for detection) but not offered as a download. */
+  status: 'current' | 'supported' | 'rolling' | 'legacy';
+  media: MediaSpec[];
+  notes: string[];
+}
+
+/** One ISO 9660 signature. Every regex given must match (osinfo's are anchored at the start). */
+export interface DetectPattern {
+  volumeId: string;
+  publisher?: string;
+  application?: string;
+  system?: string;
+  ignoreCase?: boolean;
+  /** The version the pattern means; a named group `version` in `volumeId` or `application`
+   * takes it from the image instead. */
+  version?: string;
+  arch?: GuestArch;
+}
+
+export interface CatalogEntry {
+  id: string;
+  name: string;
+  vendor: string;
+  family: OsFamily;
+  description: string;
+  homepage: string | null;
+  /** A file name in assets/logos without `.svg`; `logoSvg` holds the image itself. */
+  logo: string;
+  logoSvg: string;
+  source: CatalogSource;
+  architectures: GuestArch[];
+  /** Other ids that select this entry ('win11', 'debian12' style osinfo short ids match too). */
+  aliases: string[];
+  profile: HardwareProfile;
+  resources: { minimum: ResourceSpec; recommended: ResourceSpec };
+  /** Newest first; the first non-legacy one is the default. */
+  versions: CatalogVersion[];
+  detect: DetectPattern[];
+  /** What a beginner needs to know: drivers, quirks, workarounds. */
+  notes: string[];
+}
+
+export interface CatalogSummary {
+  id: string;
+  name: string;
+  family: OsFamily;
+  description: string;
+  logo: string;
+  source: CatalogSource;
+  architectures: GuestArch[];
+  /** The default version's id and name. */
+  latest: { id: string; name: string } | null;
+  versions: Array<{ id: string; name: string; status: CatalogVersion['status'] }>;
+  minimum: ResourceSpec;
+  recommended: ResourceSpec;
+  /** At least one version has media Vivarium can download by itself. */
+  downloadable: boolean;
+}
+
+export interface CatalogRequirement {
+  id: 'uefi' | 'tpm' | 'secure-boot' | 'memory' | 'disk-space';
+  met: boolean;
+  message: string;
+}
+
+/** A profile applied to this host: what `vm.create` would use, and what the wizard prefills. */
+export interface CreateDefaults {
+  /** What the VM's config stores: the entry id, with the version when one was chosen. */
+  os: string;
+  entry: string;
+  version: string | null;
+  machine: (typeof MACHINE_TYPES)[number];
+  firmware: (typeof FIRMWARES)[number];
+  diskBus: (typeof DISK_BUSES)[number];
+  nicModel: (typeof NIC_MODELS)[number];
+  video: (typeof VIDEO_MODELS)[number];
+  sound: SoundModel;
+  usbTablet: boolean;
+  memoryMiB: number;
+  cpus: number;
+  /** For `vm.create`'s diskSize: '32G', or '0' for none. */
+  diskSize: string;
+  /** What the VM gets: false where the host cannot provide it yet (see requirements). */
+  tpm: boolean;
+  secureBoot: boolean;
+  /** Bounds for the wizard's fields: min from the OS, max from the host. */
+  limits: {
+    memoryMiB: { min: number; recommended: number; max: number };
+    cpus: { min: number; recommended: number; max: number };
+    diskGiB: { min: number; recommended: number; free: number | null };
+  };
+  /** Things the user should know before going on ("4 GiB is below Windows 11's minimum"). */
+  warnings: string[];
+  requirements: CatalogRequirement[];
+  notes: string[];
+}
+
+/** The ISO 9660 primary volume descriptor and El Torito facts of an image. */
+export interface IsoInfo {
+  volumeId: string;
+  /** The Joliet volume id when it differs (it may be longer and mixed case). */
+  jolietVolumeId: string | null;
+  systemId: string;
+  volumeSetId: string;
+  publisher: string;
+  preparer: string;
+  application: string;
+  /** ISO 8601, from the descriptor's creation date; null when unset. */
+  created: string | null;
+  volumeBytes: number;
+  elTorito: { bios: boolean; uefi: boolean; entries: number } | null;
+}
+
+export interface DetectionCandidate {
+  os: string;
+  name: string;
+  version: string | null;
+  versionName: string | null;
+  arch: GuestArch | null;
+  /** 'exact': the OS and a version it knows; 'family': the OS, version unknown or ambiguous;
+   * 'none': nothing matched, the Generic profile. */
+  confidence: 'exact' | 'family' | 'none';
+  /** The field that matched, e.g. 'volume id "Debian 13.1.0 amd64 n"'. */
+  reason: string;
+}
+
+export interface MediaDetection {
+  file: string;
+  sizeBytes: number;
+  format: 'iso9660' | 'qcow2' | 'vmdk' | 'vdi' | 'vhdx' | 'unknown';
+  iso: IsoInfo | null;
+  /** Best first; never empty (the last resort is Generic with confidence 'none'). */
+  candidates: DetectionCandidate[];
+  best: DetectionCandidate;
+}
+
+export interface CachedMedia {
+  sha256: string;
+  /** The image to boot (extracted from its archive when it came in one). */
+  file: string;
+  filename: string;
+  bytes: number;
+  url: string;
+  os: string | null;
+  version: string | null;
+  mediaId: string | null;
+  /** How it was checked: against a published SHA-256/512, a hash the user gave, or not at all. */
+  verified: 'published' | 'user' | 'none';
+  addedAt: string;
+}
+
+export interface MediaDownloadResult {
+  file: string;
+  sha256: string;
+  bytes: number;
+  /** Already in the cache: nothing was downloaded. */
+  reused: boolean;
+  media: CachedMedia;
+}
+
+const Sha256Schema = z
+  .string()
+  .trim()
+  .regex(/^[A-Fa-f0-9]{64}$/, 'A SHA-256 is 64 hex digits')
+  .transform((s) => s.toLowerCase());
+
+/** Either a catalogue entry's media (`os`, optionally `version`, `media`, `arch`) or a URL. */
+export const MediaDownloadRequestSchema = z
+  .object({
+    os: z.string().min(1).max(200).optional(),
+    version: z.string().min(1).max(100).optional(),
+    media: z.string().min(1).max(100).optional(),
+    arch: z.enum(GUEST_ARCHES).optional(),
+    url: z.url({ protocol: /^https?$/, error: 'Give an http:// or https:// URL' }).optional(),
+    sha256: Sha256Schema.optional(),
+  })
+  .refine((r) => (r.os === undefined) !== (r.url === undefined), {
+    message: 'Give either an OS from the catalogue or a URL',
+    path: ['os'],
+  })
+  .refine((r) => r.url !== undefined || r.sha256 === undefined, {
+    message: 'A SHA-256 goes with a URL; catalogue media carry their own',
+    path: ['sha256'],
+  });
+
 /** Every method: its request schema. Results are typed in {@link ApiResults}. */
 export const methods = {
   'task.list': z.object({}),
@@ -262,6 +684,85 @@ export const methods = {
       .max(16 * 1024 * 1024)
       .default(256 * 1024),
   }),
+  // Storage and snapshots (issue 4)
+  'snapshot.list': z.object({ vm: VmRefSchema }),
+  /** Live when the VM runs or is paused, disk-only when it is off. Returns a task. */
+  'snapshot.create': z.object({
+    vm: VmRefSchema,
+    name: SnapshotNameSchema,
+    description: SnapshotDescriptionSchema.default(''),
+  }),
+  /** Unsaved state since the current position is lost (the UI warns first). Returns a task. */
+  'snapshot.revert': z.object({ vm: VmRefSchema, snapshot: SnapshotRefSchema }),
+  /** Its children move to its parent; a 'missing' one is only removed from the tree. A task. */
+  'snapshot.delete': z.object({ vm: VmRefSchema, snapshot: SnapshotRefSchema }),
+  'snapshot.update': z.object({
+    vm: VmRefSchema,
+    snapshot: SnapshotRefSchema,
+    name: SnapshotNameSchema.optional(),
+    description: SnapshotDescriptionSchema.optional(),
+  }),
+  'snapshot.thumbnail': z.object({ vm: VmRefSchema, snapshot: SnapshotRefSchema }),
+  'disk.list': z.object({ vm: VmRefSchema }),
+  /** A new thin qcow2 of `size`, or an existing image `file` used where it is. VM off. */
+  'disk.add': z
+    .object({
+      vm: VmRefSchema,
+      size: SizeSchema.optional(),
+      file: AbsolutePathSchema.optional(),
+      bus: z.enum(DISK_BUSES).optional(),
+      readOnly: z.boolean().default(false),
+    })
+    .refine((r) => (r.size === undefined) !== (r.file === undefined), {
+      message: 'Give either a size for a new disk or the file of an existing one',
+      path: ['size'],
+    }),
+  /** VM off. `deleteFile` removes the image too when it lives in the VM's folder. */
+  'disk.detach': z.object({
+    vm: VmRefSchema,
+    disk: DiskRefSchema,
+    deleteFile: z.boolean().default(false),
+  }),
+  /** VM off. Grows; shrinking needs `shrink` (shrink the guest's filesystems first). */
+  'disk.resize': z.object({
+    vm: VmRefSchema,
+    disk: DiskRefSchema.optional(),
+    size: ResizeSchema,
+    shrink: z.boolean().default(false),
+  }),
+  /** Copies a qcow2, raw/img, VMDK, VDI, VHDX or VHD image into the VM as a new qcow2. A task. */
+  'disk.import': z.object({
+    vm: VmRefSchema,
+    file: AbsolutePathSchema,
+    bus: z.enum(DISK_BUSES).optional(),
+  }),
+  'disk.check': z.object({
+    vm: VmRefSchema,
+    disk: DiskRefSchema.optional(),
+    /** Repairs need the VM off. */
+    repair: z.enum(['none', 'leaks', 'all']).default('none'),
+  }),
+  /** The VM must be off. Linked: overlays on its frozen disks (instant); full: a copy. A task. */
+  'vm.clone': z.object({ vm: VmRefSchema, name: VmNameSchema, linked: z.boolean().default(false) }),
+  // Catalogue and downloads (issue 5)
+  /** Summaries, curated first; `query` matches names, ids, aliases and versions. */
+  'catalog.list': z.object({
+    query: z.string().max(200).optional(),
+    family: z.enum(OS_FAMILIES).optional(),
+    includeOsinfo: z.boolean().default(true),
+  }),
+  'catalog.get': z.object({ id: z.string().min(1).max(200) }),
+  /** The profile of `os` on this host: what `vm.create` with that `os` would use. */
+  'catalog.defaults': z.object({
+    os: z.string().min(1).max(200),
+    version: z.string().min(1).max(100).optional(),
+  }),
+  /** Reads a local image's ISO 9660 descriptors and matches them to the catalogue. */
+  'media.detect': z.object({ file: AbsolutePathSchema }),
+  /** Downloads (or finds in the cache) and verifies install media. Returns a task. */
+  'media.download': MediaDownloadRequestSchema,
+  'media.list': z.object({}),
+  'media.delete': z.object({ sha256: Sha256Schema }),
 } as const;
 
 export type Method = keyof typeof methods;
@@ -380,6 +881,28 @@ export interface ApiResults {
   'vm.sendKeys': { sent: number };
   'vm.openStream': StreamTicket;
   'vm.log': { text: string; truncated: boolean; file: string };
+  // Storage and snapshots (issue 4)
+  'snapshot.list': SnapshotList;
+  'snapshot.create': TaskInfo;
+  'snapshot.revert': TaskInfo;
+  'snapshot.delete': TaskInfo;
+  'snapshot.update': SnapshotNode;
+  'snapshot.thumbnail': SnapshotThumbnail;
+  'disk.list': VmStorage;
+  'disk.add': VmSummary;
+  'disk.detach': VmSummary;
+  'disk.resize': DiskInfo;
+  'disk.import': TaskInfo;
+  'disk.check': DiskCheckReport[];
+  'vm.clone': TaskInfo;
+  // Catalogue and downloads (issue 5)
+  'catalog.list': CatalogSummary[];
+  'catalog.get': CatalogEntry;
+  'catalog.defaults': CreateDefaults;
+  'media.detect': MediaDetection;
+  'media.download': TaskInfo;
+  'media.list': CachedMedia[];
+  'media.delete': { deleted: boolean; file: string | null };
 }
 
 // ---------------------------------------------------------------------------------------------

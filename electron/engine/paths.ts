@@ -62,6 +62,10 @@ export interface VmFiles {
   eventsLog: string;
   nvram: string;
   screenshotsDir: string;
+  /** The snapshot tree (snapshots/): names, parents, "you are here". */
+  snapshotsIndex: string;
+  /** Which VMs' disks are overlays on this VM's bases, and the other way round. */
+  linksFile: string;
   run: string;
   /**
    * QMP serves one client per socket, so QEMU listens on three: the app takes the first free one
@@ -88,6 +92,8 @@ export function vmFiles(paths: EnginePaths, id: string): VmFiles {
     eventsLog: join(logsDir, 'events.log'),
     nvram: join(dir, 'uefi-vars.qcow2'),
     screenshotsDir: join(dir, 'thumbnails'),
+    snapshotsIndex: join(dir, 'snapshots.json'),
+    linksFile: join(dir, 'links.json'),
     run,
     qmpSockets: [join(run, 'qmp.sock'), join(run, 'qmp-1.sock'), join(run, 'qmp-2.sock')],
     vncSock: join(run, 'vnc.sock'),

@@ -30,7 +30,12 @@ import { StreamBridge } from '../streams/bridge';
 import { checkReadableFile } from './file-checks';
 import { pngSize } from './png';
 import type { HandlerGroup, Handlers } from './handlers';
+import { storageHandlers } from './storage-handlers';
+import { assertNotLinkedBase } from '../storage/clones';
 import { TaskManager } from '../tasks/task-manager';
+import { CatalogService } from '../catalog/service';
+import type { CatalogOptions } from '../catalog/catalog';
+import { catalogHandlers } from './catalog-handlers';
 
 export interface EngineOptions {
   /** Data folder; default VIVARIUM_HOME or the platform's app-data folder. */
@@ -39,6 +44,8 @@ export interface EngineOptions {
   /** 'owner' (the app, the server) watches every VM; 'oneshot' (a CLI command) attaches lazily. */
   role?: EngineRole;
   qemuDir?: string;
+  /** Extra catalogue files and the osinfo-db folder (default: VIVARIUM_CATALOG_EXTRA, /usr/share/osinfo). */
+  catalog?: CatalogOptions;
 }
 
 export interface VmEntry {
@@ -65,6 +72,7 @@ export class Engine implements VivariumApi {
   readonly paths: EnginePaths;
   readonly streams = new StreamBridge();
   readonly tasks = new TaskManager((task) => this.emit({ type: 'task', task }));
+  readonly catalog: CatalogService;
   readonly role: EngineRole;
   private readonly vms = new Map<string, VmEntry>();
   private readonly listeners = new Set<(event: ApiEvent) => void>();
@@ -76,6 +84,7 @@ export class Engine implements VivariumApi {
   constructor(private readonly opts: EngineOptions) {
     this.paths = enginePaths(opts.home, opts.runtimeDir);
     this.role = opts.role ?? 'owner';
+    this.catalog = new CatalogService(this.paths.cacheDir, opts.catalog);
   }
 
   async init(): Promise<void> {
@@ -159,6 +168,8 @@ export class Engine implements VivariumApi {
   /** Feature modules (storage, snapshots, catalog...) add their groups here. */
   private readonly handlers: Handlers = {
     ...this.taskHandlers,
+    ...storageHandlers(this),
+    ...catalogHandlers(this),
     'host.info': async ({ refresh }) => {
       const info = await this.host(refresh);
       const broken = [...this.brokenConfigs].map(
@@ -365,9 +376,11 @@ export class Engine implements VivariumApi {
     return (await stat(files.config)).mtimeMs;
   }
 
-  private async createVm(req: ParsedParams<'vm.create'>): Promise<VmSummary> {
-    this.assertNameFree(req.name);
+  private async createVm(request: ParsedParams<'vm.create'>): Promise<VmSummary> {
+    this.assertNameFree(request.name);
     const host = await this.host();
+    // With `os`, the catalogue's profile fills what the request leaves out (issue 5).
+    const req = await this.catalog.applyProfile(request, host);
     if (req.iso) await checkReadableFile(req.iso, 'ISO image');
     if (req.kernel) await checkReadableFile(req.kernel, 'kernel');
     if (req.initrd) await checkReadableFile(req.initrd, 'initrd');
@@ -424,7 +437,8 @@ export class Engine implements VivariumApi {
         : null,
       network: { mode: req.network ?? 'user', model: req.nicModel ?? 'virtio-net-pci', portForwards: [] },
       video: req.video ?? 'std',
-      usbTablet: true,
+      usbTablet: req.usbTablet ?? true,
+      sound: req.sound ?? 'none',
       accel: req.accel ?? 'auto',
       extraArgs: [],
     };
@@ -525,6 +539,7 @@ export class Engine implements VivariumApi {
       if (isLive(runtime.state) || isLive(vm.supervisor.current.state)) {
         throw new VivariumError('BAD_STATE', `"${vm.config.name}" is ${runtime.state}: shut it down before deleting it.`);
       }
+      await assertNotLinkedBase(this, vm);
       const kept: string[] = [];
       if (keepDisks) {
         const diskFiles = new Set(vm.config.disks.map((d) => diskPath(vm.files.dir, d)));

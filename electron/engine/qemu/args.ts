@@ -8,6 +8,11 @@ export interface LaunchContext {
   platform: NodeJS.Platform;
   /** Read-only UEFI code image; required for firmware 'uefi'. */
   ovmfCode: string | null;
+  /** OVMF's Secure Boot build (SMM required); required for `secureBoot`. */
+  ovmfSecureBootCode?: string | null;
+  /** The control socket of a running swtpm (`swtpm socket --tpm2 --ctrl type=unixio,path=...`);
+   * required for `tpm`. Whoever launches QEMU starts swtpm first. */
+  tpmSocket?: string | null;
   vmDir: string;
   files: {
     qmpSockets: string[];
@@ -51,6 +56,8 @@ const identity: Section = (config) => [
 
 const machine: Section = (config) => {
   const opts: string[] = [config.machine];
+  // Secure Boot keeps the variable store away from the OS: only SMM code may write it.
+  if (config.secureBoot) opts.push('smm=on');
   if (config.firmware === 'uefi') opts.push('pflash0=fw-code', 'pflash1=fw-vars');
   return ['-machine', opts.join(',')];
 };
@@ -69,16 +76,23 @@ const cpu: Section = (config, ctx) => {
 const memory: Section = (config) => ['-m', `${config.memoryMiB}M`];
 
 const firmware: Section = (config, ctx) => {
+  if (config.secureBoot && (config.firmware !== 'uefi' || config.machine !== 'q35')) {
+    throw new VivariumError('INVALID_REQUEST', 'Secure Boot needs UEFI firmware on the q35 machine: change them, or turn Secure Boot off.');
+  }
   if (config.firmware !== 'uefi') return [];
-  if (!ctx.ovmfCode) {
+  const code = config.secureBoot ? ctx.ovmfSecureBootCode : ctx.ovmfCode;
+  if (!code) {
     throw new VivariumError(
       'QEMU_MISSING',
-      'UEFI firmware (OVMF) was not found: install it (Debian/Ubuntu: sudo apt install ovmf) or switch the VM to BIOS.',
+      config.secureBoot
+        ? "Secure Boot needs OVMF's Secure Boot build (OVMF_CODE_4M.secboot.fd, Debian/Ubuntu package ovmf), which was not found: turn Secure Boot off in the VM settings."
+        : 'UEFI firmware (OVMF) was not found: install it (Debian/Ubuntu: sudo apt install ovmf) or switch the VM to BIOS.',
     );
   }
   return [
+    ...(config.secureBoot ? ['-global', 'driver=cfi.pflash01,property=secure,value=on'] : []),
     '-blockdev',
-    json({ driver: 'file', filename: ctx.ovmfCode, 'node-name': 'fw-code-file', 'read-only': true }),
+    json({ driver: 'file', filename: code, 'node-name': 'fw-code-file', 'read-only': true }),
     '-blockdev',
     json({ driver: 'raw', file: 'fw-code-file', 'node-name': 'fw-code', 'read-only': true }),
     '-blockdev',
@@ -241,6 +255,48 @@ const display: Section = (config, ctx) => {
   return args;
 };
 
+/** The guest's sound card. Host playback is not wired up (the display is VNC): the 'none' backend. */
+const sound: Section = (config) => {
+  if (config.sound === 'none') return [];
+  const args = ['-audiodev', 'none,id=snd0'];
+  switch (config.sound) {
+    case 'hda':
+      args.push(
+        '-device',
+        json({ driver: 'ich9-intel-hda', id: 'sound0' }),
+        '-device',
+        json({ driver: 'hda-duplex', bus: 'sound0.0', audiodev: 'snd0', id: 'sound0-codec' }),
+      );
+      break;
+    case 'ac97':
+      args.push('-device', json({ driver: 'AC97', audiodev: 'snd0', id: 'sound0' }));
+      break;
+    case 'sb16':
+      args.push('-device', json({ driver: 'sb16', audiodev: 'snd0', id: 'sound0' }));
+      break;
+  }
+  return args;
+};
+
+/** A TPM 2.0 backed by swtpm, which must already be listening on `ctx.tpmSocket`. */
+const tpm: Section = (config, ctx) => {
+  if (!config.tpm) return [];
+  if (!ctx.tpmSocket) {
+    throw new VivariumError(
+      'QEMU_MISSING',
+      'This VM has a TPM, which needs swtpm running beside QEMU; Vivarium does not start swtpm yet. Turn the TPM off in the VM settings.',
+    );
+  }
+  return [
+    '-chardev',
+    `socket,id=tpm0-sock,path=${escapeOptionValue(ctx.tpmSocket)}`,
+    '-tpmdev',
+    'emulator,id=tpm0,chardev=tpm0-sock',
+    '-device',
+    json({ driver: config.machine === 'q35' ? 'tpm-crb' : 'tpm-tis', tpmdev: 'tpm0', id: 'tpm0-dev' }),
+  ];
+};
+
 function unixServer(id: string, path: string, extra = ''): string {
   return `socket,id=${id},path=${escapeOptionValue(path)},server=on,wait=off${extra}`;
 }
@@ -288,6 +344,8 @@ const SECTIONS: readonly Section[] = [
   kernel,
   network,
   display,
+  sound,
+  tpm,
   serial,
   monitor,
   qmp,

@@ -4,7 +4,14 @@ import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:f
 import type { Accelerator, VmRuntime, VmState } from '../../../preload/contract';
 import { VivariumError } from '../errors';
 import type { VmFiles } from '../paths';
-import { connectWhenReady, QmpClient, QmpClosedError, type QmpEvent } from '../qmp/client';
+import {
+  connectWhenReady,
+  QmpClient,
+  QmpClosedError,
+  QmpError,
+  type QmpEvent,
+  type RunJobOptions,
+} from '../qmp/client';
 import { processAlive, readTail } from './process-info';
 import { isOurQemu, readPidFile } from './pid-file';
 
@@ -15,6 +22,8 @@ export interface LaunchPlan {
   args: string[];
   accel: Accelerator;
   accelNotice: string | null;
+  /** Leave the guest paused (QEMU's -S) instead of sending `cont`: e.g. to load a snapshot first. */
+  paused?: boolean;
 }
 
 interface PersistedRuntime {
@@ -292,17 +301,21 @@ export class VmSupervisor {
     this.exits.emit('exit');
   }
 
+  /** Waits for QEMU to end; a forced power-off cuts a shutdown's wait short ('interrupt'). */
   private waitForExit(timeoutMs: number): Promise<boolean> {
     if (!isLive(this.runtime.state)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (value: boolean) => {
         clearTimeout(timer);
         this.exits.off('exit', onExit);
+        this.exits.off('interrupt', onInterrupt);
         resolve(value);
       };
       const onExit = () => done(true);
+      const onInterrupt = () => done(!isLive(this.runtime.state));
       const timer = setTimeout(() => done(!isLive(this.runtime.state)), timeoutMs);
       this.exits.on('exit', onExit);
+      this.exits.on('interrupt', onInterrupt);
     });
   }
 
@@ -394,7 +407,7 @@ export class VmSupervisor {
     try {
       const qmp = await connectWhenReady(socket, { deadlineMs: 30_000, signal: exited.signal });
       this.useQmp(qmp);
-      await qmp.execute('cont');
+      if (!plan.paused) await qmp.execute('cont');
       starting = false;
       const running = new Date().toISOString();
       await this.persist({
@@ -403,7 +416,7 @@ export class VmSupervisor {
         accelNotice: plan.accelNotice,
         startedAt: running,
       });
-      this.set({ state: 'running', startedAt: running });
+      this.set({ state: plan.paused ? 'paused' : 'running', startedAt: running });
     } catch (err) {
       // `starting` stays true: this exit belongs to the failed start, not to a crash.
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -481,6 +494,9 @@ export class VmSupervisor {
         throw err;
       }
       if (await this.waitForExit(timeoutMs)) return { stopped: true, canForce: false };
+      if (this.expectingExit) {
+        return { stopped: false, canForce: false, reason: 'A forced power-off took over.' };
+      }
       if (this.runtime.state === 'stopping' && !this.sawShutdown) this.set({ state: previous });
       const seconds = Math.round(timeoutMs / 1000);
       return {
@@ -495,6 +511,9 @@ export class VmSupervisor {
 
   /** Pulls the plug: QMP quit, then SIGKILL if QEMU does not go. */
   powerOff(): Promise<VmRuntime> {
+    // Do not queue behind a shutdown that is waiting for the guest: that is what this overrides.
+    if (isLive(this.runtime.state)) this.expectingExit = true;
+    this.exits.emit('interrupt');
     return this.serialize(async () => {
       const now = await this.refreshNow().catch(() => this.current);
       if (!isLive(now.state)) return this.current;
@@ -528,6 +547,63 @@ export class VmSupervisor {
       return await qmp.execute<T>(name, args, timeoutMs ? { timeoutMs } : undefined);
     } catch (err) {
       throw qmpFailure(name, err);
+    }
+  }
+
+  /**
+   * A QMP job (snapshot-save, snapshot-load, snapshot-delete...) on the live VM, awaited to its
+   * end and dismissed. A job that failed rejects with QMP_ERROR carrying QEMU's own words.
+   */
+  async runJob(
+    command: string,
+    args: Record<string, unknown> & { 'job-id': string },
+    opts?: RunJobOptions,
+  ): Promise<void> {
+    const qmp = this.requireQmp();
+    try {
+      await qmp.runJob(command, args, opts);
+    } catch (err) {
+      if (err instanceof QmpError && err.errorClass === 'JobFailed') {
+        throw new VivariumError('QMP_ERROR', err.desc);
+      }
+      throw qmpFailure(command, err);
+    }
+  }
+
+  /**
+   * Runs `work` (a snapshot save or load) with the VM shown as `saving` or `restoring`, then sets
+   * the state from what QEMU reports, also when `work` failed. A failed snapshot-load leaves QEMU
+   * stopped in `restore-vm`: the VM is continued (and paused again if it was paused), so it is
+   * never left in a state no button gets it out of. Call it inside serialize().
+   */
+  async during<T>(state: 'saving' | 'restoring', work: () => Promise<T>): Promise<T> {
+    const before = this.runtime.state;
+    if (before !== 'running' && before !== 'paused') {
+      throw new VivariumError('BAD_STATE', `The VM is ${before}; it must be running or paused.`);
+    }
+    this.requireQmp();
+    this.set({ state });
+    try {
+      return await work();
+    } finally {
+      await this.settle(state, before);
+    }
+  }
+
+  private async settle(via: VmState, before: VmState): Promise<void> {
+    const qmp = this.qmp;
+    // QEMU ended meanwhile: the exit handling has set stopped or crashed (or will).
+    if (this.runtime.state !== via || !qmp || qmp.closed) return;
+    try {
+      let { status } = await qmp.execute<{ status: string }>('query-status');
+      if (status === 'restore-vm' || status === 'save-vm') {
+        await qmp.execute('cont');
+        if (before === 'paused') await qmp.execute('stop');
+        ({ status } = await qmp.execute<{ status: string }>('query-status'));
+      }
+      if (this.runtime.state === via) this.set({ state: stateFromQmpStatus(status) });
+    } catch {
+      if (this.runtime.state === via && this.attached) this.set({ state: before });
     }
   }
 

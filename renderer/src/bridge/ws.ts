@@ -1,4 +1,4 @@
-import type { ApiEvent, ApiResults, Method, Params, RpcMessage } from '../../../preload/contract';
+import type { ApiEvent, ApiResults, Method, Params } from '../../../preload/contract';
 import { ApiError, isErrorBody, type Bridge, type ConnectionState } from './types';
 
 interface Pending {
@@ -171,7 +171,7 @@ export class WsBridge implements Bridge {
     }
   }
 
-  /** Frames are {@link RpcMessage}s; anything else from the server is ignored. */
+  /** Frames are the contract's RpcMessages; anything else from the server is ignored. */
   private handleMessage(text: string): void {
     let parsed: unknown;
     try {

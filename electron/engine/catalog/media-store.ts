@@ -1,0 +1,726 @@
+/**
+ * Install media: downloaded with a streaming SHA-256 (and SHA-512 where a project publishes only
+ * that), resumable with HTTP Range after a cancel, a crash or a lost connection, verified, and
+ * kept in `<cache>/media/<sha256>/` so nothing is downloaded twice.
+ *
+ * On disk:
+ *   media/<sha256>/<image>        the verified image (read-only), extracted from its archive if any
+ *   media/<sha256>/meta.json      a CachedMedia record
+ *   media/.partial/<key>.part     an unfinished download; <key>.json beside it says from where
+ *                                 (URL, ETag/Last-Modified, size, expected hash)
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, statfs, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CachedMedia, MediaDownloadResult, MediaSpec } from '../../../preload/contract';
+import { VivariumError } from '../errors';
+import { writeFileAtomic } from '../library/atomic-file';
+import type { TaskContext } from '../tasks/task-manager';
+import { extractSevenZipMember, extractZipMember, safeFileName } from './archive';
+import { findChecksum, parseChecksumList, type ChecksumLine, type HashAlgorithm } from './checksums';
+import { abortError, fetchText, httpGet, httpStatusError, listingNames, pickLatest, type HttpResponse } from './http';
+
+/** Room kept free on the cache's disk besides the download itself. */
+const FREE_SPACE_MARGIN = 256 * 2 ** 20;
+/** Reconnects without progress before a mirror counts as failed. */
+const MAX_STALLED_RETRIES = 4;
+const RETRY_DELAYS_MS = [250, 1000, 2000, 4000];
+/** Bytes buffered before the socket is paused while the disk catches up. */
+const HIGH_WATER = 8 * 2 ** 20;
+
+export interface Expected {
+  algorithm: HashAlgorithm;
+  hex: string;
+  /** Where the expected hash came from, for messages and the cache record. */
+  source: 'published' | 'user';
+}
+
+interface Sidecar {
+  url: string;
+  etag: string | null;
+  lastModified: string | null;
+  total: number | null;
+  expected: Expected | null;
+}
+
+export interface DownloadMeta {
+  os: string | null;
+  version: string | null;
+  mediaId: string | null;
+  /** For progress messages, e.g. "Debian 13 netinst". */
+  label: string;
+}
+
+export interface Transferred {
+  part: string;
+  sha256: string;
+  sha512: string | null;
+  bytes: number;
+  url: string;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function keyFor(url: string, expected: Expected | null): string {
+  return expected ? `${expected.algorithm}-${expected.hex.slice(0, 32)}` : `url-${createHash('sha256').update(url).digest('hex').slice(0, 32)}`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortError(signal));
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortError(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function diskError(err: unknown, what: string): VivariumError {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
+    return new VivariumError('DISK_FULL', `The disk is full while ${what}: free some space and download again (it resumes).`);
+  }
+  return err instanceof VivariumError ? err : new VivariumError('FILE_UNREADABLE', `Failed while ${what}: ${e.message}`);
+}
+
+/** Appends to a file and hashes what it writes: the hashes always cover exactly the file. */
+class HashingWriter {
+  readonly sha256: Hash;
+  readonly sha512: Hash | null;
+  position: number;
+
+  constructor(
+    private readonly fh: FileHandle,
+    position: number,
+    sha256: Hash,
+    sha512: Hash | null,
+  ) {
+    this.position = position;
+    this.sha256 = sha256;
+    this.sha512 = sha512;
+  }
+
+  async write(buffers: Buffer[]): Promise<void> {
+    // The write runs on libuv's pool while this thread hashes the same bytes.
+    const written = this.writeAll(buffers);
+    for (const b of buffers) {
+      this.sha256.update(b);
+      this.sha512?.update(b);
+    }
+    await written;
+  }
+
+  private async writeAll(buffers: Buffer[]): Promise<void> {
+    let bufs = buffers;
+    let total = bufs.reduce((n, b) => n + b.length, 0);
+    while (total > 0) {
+      const { bytesWritten } = await this.fh.writev(bufs, this.position);
+      this.position += bytesWritten;
+      total -= bytesWritten;
+      if (total > 0) {
+        // A short write: skip what went out and write the rest.
+        let skip = bytesWritten;
+        const rest: Buffer[] = [];
+        for (const b of bufs) {
+          if (skip >= b.length) skip -= b.length;
+          else {
+            rest.push(b.subarray(skip));
+            skip = 0;
+          }
+        }
+        bufs = rest;
+      }
+    }
+  }
+}
+
+/**
+ * Reads a response body into the writer, pausing the socket while the disk is behind. Resolves at
+ * the body's end; rejects on a cut connection, after the last write it started has finished (so
+ * the writer's position and hashes still match the file).
+ */
+function receive(res: HttpResponse, writer: HashingWriter, signal: AbortSignal, onProgress: () => void): Promise<void> {
+  const body = res.body;
+  return new Promise((resolve, reject) => {
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let writing = false;
+    let ended = false;
+    let failure: unknown = null;
+    let settled = false;
+    const settle = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const pump = () => {
+      if (writing) return;
+      if (failure) return settle(failure);
+      if (pending.length === 0) {
+        if (ended) settle(null);
+        return;
+      }
+      const batch = pending;
+      pending = [];
+      pendingBytes = 0;
+      writing = true;
+      writer.write(batch).then(
+        () => {
+          writing = false;
+          onProgress();
+          if (body.isPaused() && !ended && !failure) body.resume();
+          pump();
+        },
+        (err: unknown) => {
+          writing = false;
+          failure = diskError(err, 'writing the download');
+          body.destroy();
+          settle(failure);
+        },
+      );
+    };
+    const fail = (err: unknown) => {
+      failure ??= err;
+      if (!writing) settle(failure);
+    };
+    const onAbort = () => {
+      body.destroy();
+      fail(abortError(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    body.on('data', (chunk: Buffer) => {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= HIGH_WATER) body.pause();
+      pump();
+    });
+    body.on('end', () => {
+      ended = true;
+      pump();
+    });
+    body.on('error', (err) => fail(new VivariumError('NETWORK', `The connection to ${hostOf(res.url)} broke: ${err.message}`)));
+    body.on('close', () => {
+      if (!body.complete && !ended) {
+        fail(new VivariumError('NETWORK', `The connection to ${hostOf(res.url)} closed before the end of the file.`));
+      }
+    });
+  });
+}
+
+async function hashFile(file: string, algorithms: { sha512: boolean }, signal: AbortSignal): Promise<{ sha256: Hash; sha512: Hash | null; bytes: number }> {
+  const sha256 = createHash('sha256');
+  const sha512 = algorithms.sha512 ? createHash('sha512') : null;
+  let bytes = 0;
+  const stream = createReadStream(file, { highWaterMark: 4 * 2 ** 20, signal });
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    sha256.update(chunk);
+    sha512?.update(chunk);
+    bytes += chunk.length;
+  }
+  return { sha256, sha512, bytes };
+}
+
+async function readSidecar(file: string): Promise<Sidecar | null> {
+  try {
+    const s = JSON.parse(await readFile(file, 'utf8')) as Partial<Sidecar>;
+    if (typeof s.url !== 'string') return null;
+    return {
+      url: s.url,
+      etag: typeof s.etag === 'string' ? s.etag : null,
+      lastModified: typeof s.lastModified === 'string' ? s.lastModified : null,
+      total: typeof s.total === 'number' ? s.total : null,
+      expected: s.expected ?? null,
+    };
+  } catch {
+    return null;
+  }
+}
+
+export interface MediaStoreOptions {
+  cacheDir: string;
+}
+
+export class MediaStore {
+  readonly dir: string;
+  private readonly partDir: string;
+
+  constructor(opts: MediaStoreOptions) {
+    this.dir = join(opts.cacheDir, 'media');
+    this.partDir = join(this.dir, '.partial');
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The cache
+
+  async list(): Promise<CachedMedia[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const out: CachedMedia[] = [];
+    for (const name of names) {
+      if (!/^[a-f0-9]{64}$/.test(name)) continue;
+      const m = await this.get(name);
+      if (m) out.push(m);
+    }
+    return out.sort((a, b) => b.addedAt.localeCompare(a.addedAt));
+  }
+
+  /** The cached media with this SHA-256 (of the download), if it is complete. */
+  async get(sha256: string): Promise<CachedMedia | null> {
+    try {
+      const meta = JSON.parse(await readFile(join(this.dir, sha256, 'meta.json'), 'utf8')) as CachedMedia;
+      const st = await stat(meta.file);
+      if (!st.isFile() || st.size !== meta.bytes) return null;
+      return meta;
+    } catch {
+      return null;
+    }
+  }
+
+  async find(match: (m: CachedMedia) => boolean): Promise<CachedMedia | null> {
+    return (await this.list()).find(match) ?? null;
+  }
+
+  async remove(sha256: string): Promise<{ deleted: boolean; file: string | null }> {
+    const meta = await this.get(sha256);
+    const dir = join(this.dir, sha256);
+    const existed = await stat(dir).then(
+      () => true,
+      () => false,
+    );
+    await rm(dir, { recursive: true, force: true });
+    return { deleted: existed, file: meta?.file ?? null };
+  }
+
+  /** Bytes free for the cache, or null when the platform cannot say. */
+  async freeBytes(): Promise<number | null> {
+    try {
+      await mkdir(this.partDir, { recursive: true });
+      const s = await statfs(this.partDir);
+      return Number(s.bavail) * Number(s.bsize);
+    } catch {
+      return null;
+    }
+  }
+
+  private async ensureSpace(needBytes: number, what: string): Promise<void> {
+    if (needBytes <= 0) return;
+    const free = await this.freeBytes();
+    if (free === null) return;
+    if (free < needBytes + FREE_SPACE_MARGIN) {
+      const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+      throw new VivariumError(
+        'DISK_FULL',
+        `Not enough free disk space for ${what}: it needs ${gib(needBytes)} and ${gib(free)} are free in ${this.dir}. Free some space and try again.`,
+      );
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Catalogue media
+
+  /**
+   * Fetches one of the catalogue's media: already cached (same OS, version and media, or the same
+   * published hash) -> no download; else each URL in turn (mirrors), resolving the file name and
+   * the expected hash from the project's checksum list or folder listing.
+   */
+  async fetchSpec(spec: MediaSpec, meta: DownloadMeta, ctx: TaskContext): Promise<MediaDownloadResult> {
+    const cachedSame = await this.find((m) => m.os === meta.os && m.version === meta.version && m.mediaId === meta.mediaId);
+    if (cachedSame) return this.reused(cachedSame);
+    if (spec.sha256) {
+      const bySha = await this.get(spec.sha256);
+      if (bySha) return this.reused(bySha);
+    }
+    if (spec.urls.length === 0) {
+      throw new VivariumError(
+        'INVALID_REQUEST',
+        `${meta.label} cannot be downloaded by Vivarium${spec.page ? `: get it from ${spec.page}` : ''}${spec.checksumReason ? ` (${spec.checksumReason})` : ''}, then choose the file.`,
+      );
+    }
+    const errors: string[] = [];
+    let fileName = spec.file ?? null;
+    for (const template of spec.urls) {
+      if (ctx.signal.aborted) throw abortError(ctx.signal);
+      try {
+        ctx.report({ message: `Looking up ${meta.label} on ${hostOf(template)}` });
+        const concrete = await this.expandLatest(template, ctx.signal);
+        const dir = concrete.includes('{file}') ? concrete.slice(0, concrete.indexOf('{file}')) : concrete.slice(0, concrete.lastIndexOf('/') + 1);
+        let listing: string[] | null = null;
+        const list = async () => (listing ??= listingNames((await fetchText(dir, { signal: ctx.signal })).text));
+
+        let lines: ChecksumLine[] | null = null;
+        let expected: Expected | null = spec.sha256 ? { algorithm: 'sha256', hex: spec.sha256, source: 'published' } : null;
+        if (spec.checksum && !expected) {
+          if (!fileName && spec.filePattern && spec.checksum.urls.every((u) => u.includes('{file}'))) {
+            fileName = pickLatest(await list(), new RegExp(spec.filePattern));
+          }
+          lines = await this.loadChecksums(spec, dir, fileName, list, ctx.signal);
+        }
+        if (!fileName && spec.filePattern) {
+          const re = new RegExp(spec.filePattern);
+          fileName = (lines && pickLatest(lines.map((l) => l.name), re)) ?? pickLatest(await list(), re);
+          if (!fileName) throw new VivariumError('NETWORK', `No file matching ${spec.filePattern} is published at ${dir}.`);
+        }
+        const name = fileName ?? safeFileName(decodeURIComponent(new URL(concrete).pathname.split('/').pop() ?? ''));
+        if (lines && spec.checksum) {
+          const hex = findChecksum(lines, spec.checksum.name ?? name, spec.checksum.algorithm);
+          if (hex) expected = { algorithm: spec.checksum.algorithm, hex, source: 'published' };
+          else if (!spec.archive) {
+            throw new VivariumError('NETWORK', `The checksum list at ${dir} has no ${spec.checksum.algorithm.toUpperCase()} for ${name}.`);
+          }
+        }
+        if (expected?.algorithm === 'sha256') {
+          const bySha = await this.get(expected.hex);
+          if (bySha) return this.reused(bySha);
+        }
+        const url = concrete.replace('{file}', encodeURIComponent(name));
+        const got = await this.transfer(url, expected, spec.sizeBytes ?? null, meta.label, ctx, spec.archive ? 2 : 1);
+        return await this.store(got, name, expected, meta, spec, lines, ctx);
+      } catch (err) {
+        if (ctx.signal.aborted) throw abortError(ctx.signal);
+        if (err instanceof VivariumError && (err.code === 'CHECKSUM_MISMATCH' || err.code === 'DISK_FULL')) {
+          if (err.code === 'DISK_FULL' || template === spec.urls[spec.urls.length - 1]) throw err;
+        }
+        errors.push(err instanceof Error ? err.message : String(err));
+      }
+    }
+    throw new VivariumError(
+      'NETWORK',
+      errors.length === 1 ? errors[0]! : `${meta.label} could not be downloaded from any mirror: ${errors.join(' | ')}`,
+    );
+  }
+
+  /** Replaces each {latest:REGEX} with the greatest matching entry of that folder's listing. */
+  private async expandLatest(template: string, signal: AbortSignal): Promise<string> {
+    let out = template;
+    for (;;) {
+      const start = out.indexOf('{latest:');
+      if (start < 0) return out;
+      const end = placeholderEnd(out, start);
+      const pattern = new RegExp(out.slice(start + '{latest:'.length, end));
+      const dir = out.slice(0, start);
+      const names = listingNames((await fetchText(dir, { signal })).text);
+      const latest = pickLatest(names, pattern);
+      if (!latest) throw new VivariumError('NETWORK', `Nothing matching ${pattern.source} is listed at ${dir}.`);
+      out = out.slice(0, start) + encodeURIComponent(latest) + out.slice(end + 1);
+    }
+  }
+
+  private async loadChecksums(
+    spec: MediaSpec,
+    dir: string,
+    fileName: string | null,
+    list: () => Promise<string[]>,
+    signal: AbortSignal,
+  ): Promise<ChecksumLine[]> {
+    const errors: string[] = [];
+    for (const raw of spec.checksum?.urls ?? []) {
+      try {
+        if (raw.includes('{file}') && !fileName) throw new VivariumError('NETWORK', 'the file name is not known yet');
+        let rel = raw.replaceAll('{file}', fileName ?? '');
+        if (rel.includes('{latest:')) {
+          const start = rel.indexOf('{latest:');
+          const end = placeholderEnd(rel, start);
+          const hit = pickLatest(await list(), new RegExp(rel.slice(start + '{latest:'.length, end)));
+          if (!hit) throw new VivariumError('NETWORK', `no checksum list matching ${rel} at ${dir}`);
+          rel = rel.slice(0, start) + hit + rel.slice(end + 1);
+        }
+        const url = new URL(rel, dir).toString();
+        const lines = parseChecksumList((await fetchText(url, { signal, maxBytes: 4 * 2 ** 20 })).text);
+        if (lines.length) return lines;
+        errors.push(`${url} holds no checksums`);
+      } catch (err) {
+        if (signal.aborted) throw abortError(signal);
+        errors.push(err instanceof Error ? err.message : String(err));
+      }
+    }
+    throw new VivariumError('NETWORK', `The published checksums could not be loaded (${errors.join('; ')}).`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Any URL
+
+  async fetchUrl(url: string, sha256: string | null, ctx: TaskContext): Promise<MediaDownloadResult> {
+    const expected: Expected | null = sha256 ? { algorithm: 'sha256', hex: sha256, source: 'user' } : null;
+    if (expected) {
+      const hit = await this.get(expected.hex);
+      if (hit) return this.reused(hit);
+    } else {
+      const byUrl = await this.find((m) => m.url === url);
+      if (byUrl) return this.reused(byUrl);
+    }
+    const name = safeFileName(decodeURIComponent(new URL(url).pathname.split('/').pop() ?? ''));
+    const meta: DownloadMeta = { os: null, version: null, mediaId: null, label: name };
+    const got = await this.transfer(url, expected, null, name, ctx, 1);
+    return this.store(got, name, expected, meta, null, null, ctx);
+  }
+
+  private reused(m: CachedMedia): MediaDownloadResult {
+    return { file: m.file, sha256: m.sha256, bytes: m.bytes, reused: true, media: m };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The transfer
+
+  /**
+   * Downloads `url` into a .part file, resuming one left by an earlier attempt, reconnecting
+   * with Range when the connection breaks, and checks the hash at the end (a mismatch deletes
+   * the part). `spaceFactor` 2 leaves room for unpacking an archive.
+   */
+  async transfer(
+    url: string,
+    expected: Expected | null,
+    sizeHint: number | null,
+    label: string,
+    ctx: TaskContext,
+    spaceFactor = 1,
+  ): Promise<Transferred> {
+    const { signal } = ctx;
+    await mkdir(this.partDir, { recursive: true });
+    const key = keyFor(url, expected);
+    const part = join(this.partDir, `${key}.part`);
+    const sidecarFile = join(this.partDir, `${key}.json`);
+
+    let sidecar = await readSidecar(sidecarFile);
+    let offset = await stat(part).then(
+      (s) => s.size,
+      () => 0,
+    );
+    // A part from elsewhere (another URL without a hash to tie them) is not ours to continue.
+    if (offset > 0 && (!sidecar || (sidecar.url !== url && !(expected && sidecar.expected?.hex === expected.hex)))) {
+      await rm(part, { force: true });
+      offset = 0;
+      sidecar = null;
+    }
+    let hashes: { sha256: Hash; sha512: Hash | null };
+    if (offset > 0) {
+      ctx.report({ message: `Checking the ${Math.round(offset / 2 ** 20)} MiB downloaded before` });
+      const h = await hashFile(part, { sha512: expected?.algorithm === 'sha512' }, signal);
+      hashes = h;
+      offset = h.bytes;
+    } else {
+      hashes = { sha256: createHash('sha256'), sha512: expected?.algorithm === 'sha512' ? createHash('sha512') : null };
+    }
+    if (sizeHint) await this.ensureSpace(sizeHint * spaceFactor - offset, label);
+
+    const resumedFrom = offset;
+    let fh = await open(part, offset > 0 ? 'r+' : 'w');
+    let writer = new HashingWriter(fh, offset, hashes.sha256, hashes.sha512);
+    let total = sidecar?.total ?? null;
+    let stalled = 0;
+    let finalUrl = url;
+    try {
+      for (;;) {
+        if (signal.aborted) throw abortError(signal);
+        const from = writer.position;
+        const headers: Record<string, string> = {};
+        if (from > 0) {
+          headers.range = `bytes=${from}-`;
+          const validator = sidecar?.etag ?? sidecar?.lastModified;
+          if (validator) headers['if-range'] = validator;
+        }
+        let res: HttpResponse;
+        try {
+          res = await httpGet(url, { headers, signal });
+        } catch (err) {
+          if (signal.aborted) throw abortError(signal);
+          if (err instanceof VivariumError && err.code === 'NETWORK' && stalled < MAX_STALLED_RETRIES) {
+            await sleep(RETRY_DELAYS_MS[stalled++] ?? 4000, signal);
+            continue;
+          }
+          throw err;
+        }
+        finalUrl = res.url;
+        if (res.status === 416 && from > 0) {
+          res.body.resume();
+          // Already complete (the part holds it all), or the file changed: start over.
+          if (total !== null && from === total) break;
+          await this.restart(fh, part);
+          fh = await open(part, 'w');
+          writer = this.freshWriter(fh, expected);
+          total = null;
+          continue;
+        }
+        if (res.status !== 200 && res.status !== 206) {
+          res.body.resume();
+          throw httpStatusError(url, res.status);
+        }
+        const length = Number(res.headers['content-length'] ?? NaN);
+        if (res.status === 206) {
+          const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''));
+          if (!range || Number(range[1]) !== from) {
+            // A range we did not ask for: download it whole instead.
+            res.body.destroy();
+            await this.restart(fh, part);
+            fh = await open(part, 'w');
+            writer = this.freshWriter(fh, expected);
+            sidecar = null;
+            continue;
+          }
+          total = range[3] === '*' ? null : Number(range[3]);
+        } else {
+          if (from > 0) {
+            // The server ignored Range (or the file changed under If-Range): start from zero.
+            await this.restart(fh, part);
+            fh = await open(part, 'w');
+            writer = this.freshWriter(fh, expected);
+          }
+          total = Number.isFinite(length) ? length : null;
+        }
+        if (total !== null && writer.position === 0) await this.ensureSpace(total * spaceFactor, label);
+        sidecar = {
+          url,
+          etag: typeof res.headers.etag === 'string' && !res.headers.etag.startsWith('W/') ? res.headers.etag : null,
+          lastModified: typeof res.headers['last-modified'] === 'string' ? res.headers['last-modified'] : null,
+          total,
+          expected,
+        };
+        await writeFile(sidecarFile, `${JSON.stringify(sidecar)}\n`);
+        ctx.report({
+          bytesDone: writer.position,
+          bytesTotal: total,
+          message: `Downloading ${label} from ${hostOf(res.url)}${writer.position > 0 ? ` (resumed at ${Math.round(writer.position / 2 ** 20)} MiB)` : ''}`,
+        });
+        const before = writer.position;
+        try {
+          await receive(res, writer, signal, () => ctx.report({ bytesDone: writer.position }));
+          break;
+        } catch (err) {
+          if (signal.aborted) throw abortError(signal);
+          if (err instanceof VivariumError && err.code === 'DISK_FULL') throw err;
+          if (writer.position > before) stalled = 0;
+          if (stalled >= MAX_STALLED_RETRIES) throw err;
+          ctx.report({ message: `The connection broke at ${Math.round(writer.position / 2 ** 20)} MiB: resuming` });
+          await sleep(RETRY_DELAYS_MS[stalled++] ?? 4000, signal);
+        }
+      }
+      if (total !== null && writer.position !== total) {
+        throw new VivariumError('NETWORK', `${label}: the server sent ${writer.position} of ${total} bytes.`);
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+
+    const sha256 = writer.sha256.digest('hex');
+    const sha512 = writer.sha512 ? writer.sha512.digest('hex') : null;
+    if (expected) {
+      const got = expected.algorithm === 'sha512' ? sha512 : sha256;
+      if (got !== expected.hex) {
+        await rm(part, { force: true });
+        await rm(sidecarFile, { force: true });
+        if (resumedFrom > 0) {
+          // The earlier part may have been the culprit: one clean attempt from zero.
+          ctx.report({ message: `${label} did not verify after resuming: downloading it again from the start` });
+          return this.transfer(url, expected, sizeHint, label, ctx, spaceFactor);
+        }
+        const from = expected.source === 'user' ? 'the SHA-256 you gave' : `the published ${expected.algorithm.toUpperCase()}`;
+        throw new VivariumError(
+          'CHECKSUM_MISMATCH',
+          `${label} from ${hostOf(finalUrl)} does not match ${from} (expected ${expected.hex.slice(0, 16)}..., got ${(got ?? '').slice(0, 16)}...): the file was deleted. It may be corrupt or tampered with; try again later or another mirror.`,
+        );
+      }
+    }
+    await rm(sidecarFile, { force: true });
+    return { part, sha256, sha512, bytes: writer.position, url: finalUrl };
+  }
+
+  private freshWriter(fh: FileHandle, expected: Expected | null): HashingWriter {
+    return new HashingWriter(fh, 0, createHash('sha256'), expected?.algorithm === 'sha512' ? createHash('sha512') : null);
+  }
+
+  private async restart(fh: FileHandle, part: string): Promise<void> {
+    await fh.close();
+    await rm(part, { force: true });
+  }
+
+  /** Moves a verified part into the cache (unpacking an archive) and records it. */
+  private async store(
+    got: Transferred,
+    name: string,
+    expected: Expected | null,
+    meta: DownloadMeta,
+    spec: MediaSpec | null,
+    lines: ChecksumLine[] | null,
+    ctx: TaskContext,
+  ): Promise<MediaDownloadResult> {
+    const dir = join(this.dir, got.sha256);
+    await mkdir(dir, { recursive: true });
+    const downloaded = join(dir, safeFileName(name));
+    await rename(got.part, downloaded);
+    let file = downloaded;
+    let verified: CachedMedia['verified'] = expected ? expected.source : 'none';
+    try {
+      if (spec?.archive) {
+        ctx.report({ message: `Unpacking ${name}` });
+        const member = new RegExp(spec.archive.member, 'i');
+        file =
+          spec.archive.format === 'zip'
+            ? await extractZipMember(downloaded, member, dir, ctx.signal)
+            : await extractSevenZipMember(downloaded, member, dir);
+        // Some projects publish the image's checksum rather than the archive's.
+        if (!expected && lines && spec.checksum) {
+          const inner = findChecksum(lines, file.split('/').pop() ?? '', spec.checksum.algorithm);
+          if (inner) {
+            const h = await hashFile(file, { sha512: spec.checksum.algorithm === 'sha512' }, ctx.signal);
+            const hex = (spec.checksum.algorithm === 'sha512' ? h.sha512 : h.sha256)!.digest('hex');
+            if (hex !== inner) {
+              throw new VivariumError(
+                'CHECKSUM_MISMATCH',
+                `${meta.label} does not match its published ${spec.checksum.algorithm.toUpperCase()}: the file was deleted.`,
+              );
+            }
+            verified = 'published';
+          }
+        }
+        if (file !== downloaded) await rm(downloaded, { force: true });
+      }
+      await chmod(file, 0o444);
+      const { size } = await stat(file);
+      const record: CachedMedia = {
+        sha256: got.sha256,
+        file,
+        filename: file.split('/').pop() ?? name,
+        bytes: size,
+        url: got.url,
+        os: meta.os,
+        version: meta.version,
+        mediaId: meta.mediaId,
+        verified,
+        addedAt: new Date().toISOString(),
+      };
+      await writeFileAtomic(join(dir, 'meta.json'), `${JSON.stringify(record, null, 2)}\n`, false);
+      return { file, sha256: got.sha256, bytes: size, reused: false, media: record };
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+}
+
+/** Index of the '}' closing the placeholder that starts at `start` (braces inside may nest). */
+export function placeholderEnd(s: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < s.length; i++) {
+    if (s[i] === '{') depth++;
+    else if (s[i] === '}' && --depth === 0) return i;
+  }
+  throw new VivariumError('INTERNAL', `Unclosed placeholder in ${s}`);
+}

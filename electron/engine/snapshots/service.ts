@@ -1,0 +1,551 @@
+/**
+ * Snapshots of one VM: live (memory + devices + disks) through QMP snapshot-save / -load /
+ * -delete jobs while QEMU runs, disk-only through `qemu-img snapshot` while it is off; the tree
+ * in snapshots.json; thumbnails from `screendump` at the moment of a live snapshot.
+ *
+ * Every operation on a VM runs in its supervisor's queue (no start/stop in between), and every
+ * read-modify-write of snapshots.json under a per-VM lock, so a list that reconciles with the
+ * images never undoes a snapshot that was being added.
+ */
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, readFile, rm, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import type {
+  SnapshotDeleteResult,
+  SnapshotList,
+  SnapshotNode,
+  SnapshotRevertResult,
+  SnapshotThumbnail,
+  TaskInfo,
+  VmState,
+} from '../../../preload/contract';
+import type { Engine, VmEntry } from '../api/engine';
+import { pngSize } from '../api/png';
+import { VivariumError } from '../errors';
+import { imageInfo, imageSnapshot } from '../storage/qemu-img';
+import type { TaskContext } from '../tasks/task-manager';
+import { canSnapshot, snapshotDevices, type SnapshotDevice } from './rules';
+import { loadIndex, saveIndex } from './store';
+import {
+  addSnapshot,
+  assertSnapshotNameFree,
+  findById,
+  presentTree,
+  reconcile,
+  removeSnapshot,
+  resolveSnapshot,
+  type DeviceSnapshots,
+  type SnapshotIndex,
+  type StoredSnapshot,
+} from './tree';
+
+const TRANSITIONAL: ReadonlySet<VmState> = new Set([
+  'starting',
+  'stopping',
+  'pausing',
+  'resuming',
+  'saving',
+  'restoring',
+]);
+
+function isLiveState(state: VmState): boolean {
+  return state === 'running' || state === 'paused';
+}
+
+export class SnapshotService {
+  /** VMs with a snapshot operation under way: lists do not reconcile with half-written images. */
+  private readonly busy = new Map<string, number>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly engine: Engine) {}
+
+  // -------------------------------------------------------------------------------------------
+  // Reading
+
+  async list(ref: string): Promise<SnapshotList> {
+    const vm = this.engine.resolve(ref);
+    await this.engine.safeRefresh(vm);
+    const state = vm.supervisor.current.state;
+    const { devices } = await this.devices(vm);
+    const index = await this.withIndex(vm, async (current) => {
+      if (this.busy.has(vm.config.id) || TRANSITIONAL.has(state)) return current;
+      const seen = await this.readDevices(devices, isLiveState(state));
+      return reconcile(current, seen).index;
+    });
+    return presentTree(
+      vm.config.id,
+      index,
+      vm.config,
+      state,
+      devices.map((d) => d.node),
+      await freeBytes(vm.files.dir),
+    );
+  }
+
+  async thumbnail(ref: string, snapshotRef: string): Promise<SnapshotThumbnail> {
+    const vm = this.engine.resolve(ref);
+    const snap = resolveSnapshot(await loadIndex(vm.files.snapshotsIndex), snapshotRef);
+    if (!snap.thumbnail) return { pngBase64: null, width: 0, height: 0 };
+    const png = await readFile(join(vm.files.screenshotsDir, snap.thumbnail)).catch(() => null);
+    if (!png) return { pngBase64: null, width: 0, height: 0 };
+    return { pngBase64: png.toString('base64'), ...pngSize(png) };
+  }
+
+  async update(
+    ref: string,
+    snapshotRef: string,
+    patch: { name?: string | undefined; description?: string | undefined },
+  ): Promise<SnapshotNode> {
+    const vm = this.engine.resolve(ref);
+    let id = '';
+    await this.withIndex(vm, (index) => {
+      const snap = resolveSnapshot(index, snapshotRef);
+      id = snap.id;
+      if (patch.name !== undefined) assertSnapshotNameFree(index, patch.name, snap.id);
+      return Promise.resolve({
+        ...index,
+        snapshots: index.snapshots.map((s) =>
+          s.id === snap.id
+            ? {
+                ...s,
+                ...(patch.name !== undefined ? { name: patch.name.trim() } : {}),
+                ...(patch.description !== undefined ? { description: patch.description } : {}),
+              }
+            : s,
+        ),
+      });
+    });
+    return this.present(vm, id);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Tasks
+
+  async create(ref: string, name: string, description: string): Promise<TaskInfo> {
+    const vm = this.engine.resolve(ref);
+    await this.engine.safeRefresh(vm);
+    const state = vm.supervisor.current.state;
+    const verdict = canSnapshot({
+      config: vm.config,
+      state,
+      freeBytes: await freeBytes(vm.files.dir),
+    });
+    if (!verdict.ok) throw new VivariumError('BAD_STATE', verdict.reason);
+    assertSnapshotNameFree(await loadIndex(vm.files.snapshotsIndex), name);
+    const id = randomBytes(6).toString('hex');
+    return this.engine.tasks.start({
+      kind: 'snapshot.create',
+      title: `Snapshot "${name}" of ${vm.config.name}`,
+      vmId: vm.config.id,
+      cancellable: false,
+      run: (ctx) => this.createNow(vm, { id, name: name.trim(), description }, ctx),
+    });
+  }
+
+  async revert(ref: string, snapshotRef: string): Promise<TaskInfo> {
+    const vm = this.engine.resolve(ref);
+    await this.engine.safeRefresh(vm);
+    // The verdict from the tree as last reconciled: reading every image here would slow each
+    // revert, and QEMU refuses a snapshot that vanished since with its own clear error.
+    const snap = resolveSnapshot(await loadIndex(vm.files.snapshotsIndex), snapshotRef);
+    const verdict = (await this.present(vm, snap.id)).canRevert;
+    if (!verdict.ok) throw new VivariumError('BAD_STATE', verdict.reason);
+    return this.engine.tasks.start({
+      kind: 'snapshot.revert',
+      title: `Revert ${vm.config.name} to "${snap.name}"`,
+      vmId: vm.config.id,
+      cancellable: false,
+      run: (ctx) => this.revertNow(vm, snap.id, ctx),
+    });
+  }
+
+  async delete(ref: string, snapshotRef: string): Promise<TaskInfo> {
+    const vm = this.engine.resolve(ref);
+    const snap = resolveSnapshot(await loadIndex(vm.files.snapshotsIndex), snapshotRef);
+    return this.engine.tasks.start({
+      kind: 'snapshot.delete',
+      title: `Delete snapshot "${snap.name}" of ${vm.config.name}`,
+      vmId: vm.config.id,
+      cancellable: false,
+      run: (ctx) => this.deleteNow(vm, snap.id, ctx),
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The work
+
+  private async createNow(
+    vm: VmEntry,
+    want: { id: string; name: string; description: string },
+    ctx: TaskContext,
+  ): Promise<SnapshotNode> {
+    const tag = `viv-${want.id}`;
+    return this.whileBusy(vm, () =>
+      vm.supervisor.serialize(async () => {
+        const state = vm.supervisor.current.state;
+        const verdict = canSnapshot({ config: vm.config, state });
+        if (!verdict.ok) throw new VivariumError('BAD_STATE', verdict.reason);
+        const { devices, vmstate } = await this.devices(vm);
+        let thumbnail: string | null = null;
+        if (verdict.kind === 'live') {
+          if (!vmstate)
+            throw new VivariumError('BAD_STATE', 'The VM has no disk to hold the memory.');
+          ctx.report({ message: 'Saving memory and disks' });
+          thumbnail = await this.grabThumbnail(vm, want.id);
+          try {
+            await vm.supervisor.during('saving', () =>
+              vm.supervisor.runJob('snapshot-save', {
+                'job-id': `viv-save-${want.id}`,
+                tag,
+                vmstate,
+                devices: devices.map((d) => d.node),
+              }),
+            );
+          } catch (err) {
+            if (thumbnail) await rm(join(vm.files.screenshotsDir, thumbnail), { force: true });
+            await this.discardPartial(vm, tag, devices);
+            throw explain(err, `take the snapshot "${want.name}"`, 'save');
+          }
+        } else {
+          ctx.report({ message: 'Saving the disks' });
+          await this.diskSnapshotAll(devices, tag, want.name);
+        }
+        const stored: Omit<StoredSnapshot, 'parent'> = {
+          id: want.id,
+          tag,
+          name: want.name,
+          description: want.description,
+          createdAt: new Date().toISOString(),
+          kind: verdict.kind,
+          // Filled in from the image by the next list (reading it here would slow every save).
+          vmStateSize: verdict.kind === 'live' ? null : 0,
+          vmstate: verdict.kind === 'live' ? vmstate : null,
+          devices: devices.map((d) => d.node),
+          thumbnail,
+          external: false,
+          status: 'ok',
+        };
+        await this.withIndex(vm, (index) =>
+          // A list may have met the new tag in the images first and added it as external.
+          Promise.resolve(
+            addSnapshot(
+              { ...index, snapshots: index.snapshots.filter((s) => s.tag !== tag) },
+              stored,
+            ),
+          ),
+        );
+        return this.present(vm, want.id);
+      }),
+    );
+  }
+
+  private async revertNow(
+    vm: VmEntry,
+    id: string,
+    ctx: TaskContext,
+  ): Promise<SnapshotRevertResult> {
+    return this.whileBusy(vm, async () => {
+      const snap = this.mustFind(await loadIndex(vm.files.snapshotsIndex), id);
+      await this.engine.safeRefresh(vm);
+      let started = false;
+      if (snap.kind === 'live' && !isLiveState(vm.supervisor.current.state)) {
+        // Off: launch QEMU paused, load the snapshot, then let it run (the same QEMU process).
+        ctx.report({ message: 'Starting the VM' });
+        await vm.supervisor.start({ ...(await this.engine.launchPlan(vm)), paused: true });
+        started = true;
+      }
+      try {
+        await vm.supervisor.serialize(async () => {
+          const state = vm.supervisor.current.state;
+          const { devices } = await this.devices(vm);
+          const nodes = snap.devices.filter((n) => devices.some((d) => d.node === n));
+          if (snap.kind === 'live') {
+            if (!isLiveState(state)) throw new VivariumError('BAD_STATE', `The VM is ${state}.`);
+            if (!snap.vmstate || !nodes.includes(snap.vmstate)) {
+              throw new VivariumError(
+                'BAD_STATE',
+                `The disk holding the memory of "${snap.name}" is no longer attached.`,
+              );
+            }
+            ctx.report({ message: 'Loading memory and disks' });
+            try {
+              await vm.supervisor.during('restoring', () =>
+                vm.supervisor.runJob('snapshot-load', {
+                  'job-id': `viv-load-${randomBytes(4).toString('hex')}`,
+                  tag: snap.tag,
+                  vmstate: snap.vmstate,
+                  devices: nodes,
+                }),
+              );
+            } catch (err) {
+              throw explain(err, `revert to "${snap.name}"`, 'load');
+            }
+            if (started) await vm.supervisor.command('cont');
+          } else {
+            if (isLiveState(state) || TRANSITIONAL.has(state)) {
+              throw new VivariumError(
+                'BAD_STATE',
+                `"${snap.name}" holds the disks only: shut the VM down to revert to it.`,
+              );
+            }
+            ctx.report({ message: 'Restoring the disks' });
+            const img = await this.img();
+            for (const d of devices.filter((x) => nodes.includes(x.node))) {
+              await imageSnapshot(img, d.file, 'apply', snap.tag);
+            }
+          }
+        });
+      } catch (err) {
+        if (started) await vm.supervisor.powerOff().catch(() => undefined);
+        throw err;
+      }
+      await this.withIndex(vm, (index) => Promise.resolve({ ...index, current: snap.id }));
+      const runtime = vm.supervisor.current;
+      return {
+        snapshot: await this.present(vm, snap.id),
+        state: runtime.state,
+        pid: runtime.pid,
+        started,
+      };
+    });
+  }
+
+  private async deleteNow(
+    vm: VmEntry,
+    id: string,
+    ctx: TaskContext,
+  ): Promise<SnapshotDeleteResult> {
+    return this.whileBusy(vm, async () => {
+      await this.engine.safeRefresh(vm);
+      return vm.supervisor.serialize(async () => {
+        const snap = this.mustFind(await loadIndex(vm.files.snapshotsIndex), id);
+        const state = vm.supervisor.current.state;
+        if (TRANSITIONAL.has(state))
+          throw new VivariumError('BAD_STATE', `The VM is ${state}: wait a moment.`);
+        const { devices } = await this.devices(vm);
+        const holders = devices.filter((d) => snap.devices.includes(d.node));
+        if (snap.status !== 'missing' && holders.length) {
+          ctx.report({ message: 'Deleting from the disk images' });
+          if (isLiveState(state)) {
+            try {
+              await vm.supervisor.runJob('snapshot-delete', {
+                'job-id': `viv-del-${randomBytes(4).toString('hex')}`,
+                tag: snap.tag,
+                devices: holders.map((d) => d.node),
+              });
+            } catch (err) {
+              throw explain(err, `delete "${snap.name}"`, 'delete');
+            }
+          } else {
+            const img = await this.img();
+            for (const d of holders) {
+              const info = await imageInfo(img, d.file, { format: 'qcow2' });
+              if (info.snapshots.some((s) => s.name === snap.tag))
+                await imageSnapshot(img, d.file, 'delete', snap.tag);
+            }
+          }
+        }
+        let result: SnapshotDeleteResult = { deleted: id, reparented: [], current: null };
+        await this.withIndex(vm, (index) => {
+          const removed = removeSnapshot(index, id);
+          result = { deleted: id, reparented: removed.reparented, current: removed.index.current };
+          return Promise.resolve(removed.index);
+        });
+        if (snap.thumbnail)
+          await rm(join(vm.files.screenshotsDir, snap.thumbnail), { force: true });
+        return result;
+      });
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Helpers
+
+  /** Disk-only snapshot of every device; on failure the ones already made are removed again. */
+  private async diskSnapshotAll(
+    devices: SnapshotDevice[],
+    tag: string,
+    name: string,
+  ): Promise<void> {
+    const img = await this.img();
+    const done: SnapshotDevice[] = [];
+    try {
+      for (const d of devices) {
+        await imageSnapshot(img, d.file, 'create', tag);
+        done.push(d);
+      }
+    } catch (err) {
+      for (const d of done) await imageSnapshot(img, d.file, 'delete', tag).catch(() => undefined);
+      throw explain(err, `take the snapshot "${name}"`, 'save');
+    }
+  }
+
+  /** After a failed live save, QEMU may have written the tag into some images: remove it. */
+  private async discardPartial(vm: VmEntry, tag: string, devices: SnapshotDevice[]): Promise<void> {
+    if (!vm.supervisor.attached) return;
+    await vm.supervisor
+      .runJob(
+        'snapshot-delete',
+        {
+          'job-id': `viv-undo-${randomBytes(4).toString('hex')}`,
+          tag,
+          devices: devices.map((d) => d.node),
+        },
+        { timeoutMs: 30_000 },
+      )
+      .catch(() => undefined);
+  }
+
+  /** The screen at the moment of the snapshot (a few ms); a VM without a display has none. */
+  private async grabThumbnail(vm: VmEntry, id: string): Promise<string | null> {
+    if (vm.config.video === 'none') return null;
+    const name = `${id}.png`;
+    try {
+      await mkdir(vm.files.screenshotsDir, { recursive: true });
+      await vm.supervisor.command('screendump', {
+        filename: join(vm.files.screenshotsDir, name),
+        format: 'png',
+      });
+      return name;
+    } catch {
+      return null;
+    }
+  }
+
+  private async devices(
+    vm: VmEntry,
+  ): Promise<{ devices: SnapshotDevice[]; vmstate: string | null }> {
+    const all = snapshotDevices(vm.config, vm.files.dir, vm.files.nvram);
+    const exists = await Promise.all(
+      all.devices.map((d) =>
+        access(d.file).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    const devices = all.devices.filter((_, i) => exists[i]);
+    const vmstate =
+      all.vmstate && devices.some((d) => d.node === all.vmstate)
+        ? all.vmstate
+        : (devices[0]?.node ?? null);
+    return { devices, vmstate };
+  }
+
+  private async readDevices(
+    devices: SnapshotDevice[],
+    shared: boolean,
+  ): Promise<DeviceSnapshots[]> {
+    const img = await this.img().catch(() => null);
+    return Promise.all(
+      devices.map(async (d) => {
+        if (!img) return { node: d.node, snapshots: null };
+        try {
+          const info = await imageInfo(img, d.file, { shared, format: 'qcow2' });
+          return { node: d.node, snapshots: info.snapshots };
+        } catch {
+          return { node: d.node, snapshots: null };
+        }
+      }),
+    );
+  }
+
+  private async img(): Promise<string> {
+    const host = await this.engine.host();
+    if (!host.qemu.img) {
+      throw new VivariumError(
+        'QEMU_MISSING',
+        host.qemuMissing ?? 'qemu-img was not found: install qemu-utils.',
+      );
+    }
+    return host.qemu.img.path;
+  }
+
+  private mustFind(index: SnapshotIndex, id: string): StoredSnapshot {
+    const snap = findById(index, id);
+    if (!snap) throw new VivariumError('NOT_FOUND', 'The snapshot was deleted meanwhile.');
+    return snap;
+  }
+
+  /** One snapshot as the contract shows it (with its verdicts for the VM's present state). */
+  private async present(vm: VmEntry, id: string): Promise<SnapshotNode> {
+    const index = await loadIndex(vm.files.snapshotsIndex);
+    const { devices } = await this.devices(vm);
+    const tree = presentTree(
+      vm.config.id,
+      index,
+      vm.config,
+      vm.supervisor.current.state,
+      devices.map((d) => d.node),
+      null,
+    );
+    const node = tree.snapshots.find((s) => s.id === id);
+    if (!node) throw new VivariumError('NOT_FOUND', 'The snapshot was deleted meanwhile.');
+    return node;
+  }
+
+  /** Read-modify-write of snapshots.json under the VM's lock; written only when it changed. */
+  private withIndex(
+    vm: VmEntry,
+    change: (index: SnapshotIndex) => Promise<SnapshotIndex>,
+  ): Promise<SnapshotIndex> {
+    const key = vm.config.id;
+    const work = async (): Promise<SnapshotIndex> => {
+      const before = await loadIndex(vm.files.snapshotsIndex);
+      const after = await change(before);
+      if (after !== before) await saveIndex(vm.files.snapshotsIndex, after);
+      return after;
+    };
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    this.locks.set(
+      key,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  private async whileBusy<T>(vm: VmEntry, work: () => Promise<T>): Promise<T> {
+    const key = vm.config.id;
+    this.busy.set(key, (this.busy.get(key) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (this.busy.get(key) ?? 1) - 1;
+      if (left > 0) this.busy.set(key, left);
+      else this.busy.delete(key);
+    }
+  }
+}
+
+async function freeBytes(dir: string): Promise<number | null> {
+  try {
+    const s = await statfs(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+/** A snapshot failure in words that say what happened and what to do next. */
+function explain(err: unknown, what: string, op: 'save' | 'load' | 'delete'): VivariumError {
+  const e =
+    err instanceof VivariumError
+      ? err
+      : new VivariumError('INTERNAL', err instanceof Error ? err.message : String(err));
+  if (e.code === 'QEMU_FAILED' && /QEMU ended/.test(e.message)) {
+    return new VivariumError(
+      'QEMU_FAILED',
+      `QEMU ended while trying to ${what}. Earlier snapshots are kept; check the disks (vivarium disk check) and start the VM again.`,
+    );
+  }
+  if (e.code === 'QMP_ERROR' || e.code === 'QEMU_FAILED') {
+    const next = {
+      save: 'Nothing was saved and the VM carries on as before.',
+      load: 'The VM was put back to running (or paused) as it was; if the guest misbehaves, revert again or restart it.',
+      delete: 'The snapshot is still there; try again.',
+    }[op];
+    return new VivariumError(e.code, `Could not ${what}: ${e.message.replace(/\.$/, '')}. ${next}`);
+  }
+  return e;
+}

@@ -1,0 +1,370 @@
+/**
+ * Clones: full (an independent copy of every disk, a task with progress) and linked (qcow2
+ * overlays on a read-only base: instant, whatever the disk's size).
+ *
+ * Why linked clones work like VirtualBox's: a linked clone's overlay must sit on a base that
+ * nobody writes again, but the source VM keeps running and writing its disk. So cloning freezes
+ * the source's disk: the file is renamed to `base-<disk>-<random>.qcow2` (read-only from then on)
+ * and the source VM gets a fresh overlay on it under its old file name, exactly like the clone.
+ * Both then write only their own overlay; the base changes never again. Renaming is instant, so
+ * clone creation costs two `qemu-img create` (a few ms) however big the disk is.
+ *   - The base stays in the source VM's folder and belongs to it: the source records its clones
+ *     in links.json and refuses to be deleted while any exists (engine.ts asks assertNotLinkedBase).
+ *   - Bases sit beside the overlays and are referenced by relative paths, so the library can move
+ *     as a whole (another disk, another home folder) without breaking the chains.
+ *   - A disk holding internal snapshots is not frozen: its snapshots would be locked inside the
+ *     base, and reverting to them would write the base. Such VMs get a full clone (or the
+ *     snapshots are deleted first). Cloning again while the source's overlay is still empty reuses
+ *     the same base, so chains only grow when there is something new to keep.
+ */
+import { randomBytes } from 'node:crypto';
+import { access, chmod, mkdir, rename, rm } from 'node:fs/promises';
+import { isAbsolute, join, relative } from 'node:path';
+import { z } from 'zod';
+import {
+  VmConfigSchema,
+  type TaskInfo,
+  type VmConfig,
+  type VmSummary,
+} from '../../../preload/contract';
+import type { Engine, VmEntry } from '../api/engine';
+import { VivariumError } from '../errors';
+import { readJsonFile, writeFileAtomic } from '../library/atomic-file';
+import { vmFiles, type VmFiles } from '../paths';
+import { diskPath } from '../qemu/args';
+import { isLive } from '../qemu/supervisor';
+import type { TaskContext } from '../tasks/task-manager';
+import { readQcow2Facts } from './qcow2-header';
+import { convertImage, createOverlay, imageChain } from './qemu-img';
+
+const LinksSchema = z.object({
+  version: z.literal(1).default(1),
+  /** VMs whose disks are overlays on bases in this VM's folder. */
+  clones: z
+    .array(z.object({ id: z.string(), name: z.string(), bases: z.array(z.string()) }))
+    .default([]),
+  /** The VM whose bases this VM's disks are overlays on. */
+  linkedTo: z.object({ id: z.string(), name: z.string() }).nullable().default(null),
+  /** Disks of this VM that are overlays on its own frozen base (file name in the folder). */
+  overlays: z.record(z.string(), z.string()).default({}),
+});
+type Links = z.infer<typeof LinksSchema>;
+
+async function loadLinks(files: VmFiles): Promise<Links> {
+  try {
+    return LinksSchema.parse(await readJsonFile(files.linksFile));
+  } catch {
+    return LinksSchema.parse({});
+  }
+}
+
+async function saveLinks(files: VmFiles, links: Links): Promise<void> {
+  await writeFileAtomic(files.linksFile, `${JSON.stringify(links, null, 2)}\n`, false);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Clones whose VM folder still exists (a deleted clone drops out here). */
+async function liveClones(engine: Engine, links: Links): Promise<Links['clones']> {
+  const alive = await Promise.all(
+    links.clones.map((c) => exists(join(engine.paths.vmsDir, c.id, 'vm.json'))),
+  );
+  return links.clones.filter((_, i) => alive[i]);
+}
+
+export async function describeLinks(
+  engine: Engine,
+  vm: VmEntry,
+): Promise<{
+  linkedClones: Array<{ id: string; name: string }>;
+  linkedTo: { id: string; name: string } | null;
+}> {
+  const links = await loadLinks(vm.files);
+  const clones = await liveClones(engine, links);
+  const name = (id: string, fallback: string): string => {
+    try {
+      return engine.resolve(id).config.name;
+    } catch {
+      return fallback;
+    }
+  };
+  return {
+    linkedClones: clones.map((c) => ({ id: c.id, name: name(c.id, c.name) })),
+    linkedTo: links.linkedTo
+      ? { id: links.linkedTo.id, name: name(links.linkedTo.id, links.linkedTo.name) }
+      : null,
+  };
+}
+
+/** Refuses to delete a VM whose frozen disks are the base of linked clones (vm.delete calls it). */
+export async function assertNotLinkedBase(engine: Engine, vm: VmEntry): Promise<void> {
+  const links = await loadLinks(vm.files);
+  if (links.clones.length === 0) return;
+  const clones = await liveClones(engine, links);
+  if (clones.length !== links.clones.length) await saveLinks(vm.files, { ...links, clones });
+  if (clones.length === 0) return;
+  const names = clones.map((c) => {
+    try {
+      return `"${engine.resolve(c.id).config.name}"`;
+    } catch {
+      return `"${c.name}"`;
+    }
+  });
+  throw new VivariumError(
+    'BAD_STATE',
+    `"${vm.config.name}" holds the base disk of its linked clone${clones.length > 1 ? 's' : ''} ${names.join(', ')}: ` +
+      'delete those first (or replace them with full clones), then delete it.',
+  );
+}
+
+/** Why `vm` cannot be linked-cloned (pure checks on the config), or null. */
+export function linkedCloneProblem(config: VmConfig): string | null {
+  if (config.disks.length === 0)
+    return `"${config.name}" has no disk: a full clone copies it just as fast.`;
+  for (const d of config.disks) {
+    if (d.format !== 'qcow2') {
+      return `Disk ${d.id} is a raw image: linked clones need qcow2 disks. Make a full clone instead.`;
+    }
+    if (isAbsolute(d.file)) {
+      return `Disk ${d.id} is a file outside the VM's folder (${d.file}), which Vivarium does not freeze: make a full clone instead.`;
+    }
+  }
+  return null;
+}
+
+export class CloneService {
+  constructor(private readonly engine: Engine) {}
+
+  async clone(ref: string, name: string, linked: boolean): Promise<TaskInfo> {
+    const src = this.engine.resolve(ref);
+    this.engine.assertNameFree(name);
+    await this.engine.safeRefresh(src);
+    this.assertOff(src);
+    if (linked) {
+      const problem = linkedCloneProblem(src.config);
+      if (problem) throw new VivariumError('INVALID_REQUEST', problem);
+    }
+    const img = await this.img();
+    return this.engine.tasks.start({
+      kind: 'vm.clone',
+      title: `${linked ? 'Linked' : 'Full'} clone of ${src.config.name} as ${name}`,
+      vmId: src.config.id,
+      cancellable: !linked,
+      run: (ctx) =>
+        src.supervisor.serialize(async () => {
+          this.assertOff(src);
+          this.engine.assertNameFree(name);
+          return linked ? this.linkedNow(src, name, img) : this.fullNow(src, name, img, ctx);
+        }),
+    });
+  }
+
+  private async linkedNow(src: VmEntry, name: string, img: string): Promise<VmSummary> {
+    const { id, files } = this.newVm();
+    const srcLinks = await loadLinks(src.files);
+    const undo: Array<() => Promise<unknown>> = [];
+    try {
+      const made = mkdir(files.logsDir, { recursive: true });
+      const overlays = { ...srcLinks.overlays };
+      // First decide every disk (read-only), so a refusal changes nothing.
+      const plans = await Promise.all(
+        src.config.disks.map(async (disk) => {
+          const active = diskPath(src.files.dir, disk);
+          const reuse = overlays[disk.id];
+          if (reuse && (await this.reusable(active, src.files.dir, reuse))) {
+            return { disk, active, base: reuse, freeze: false };
+          }
+          const facts = await readQcow2Facts(active);
+          if (!facts) {
+            throw new VivariumError(
+              'BAD_STATE',
+              `Disk ${disk.id} of "${src.config.name}" is not a readable qcow2 image: check it (vivarium disk check).`,
+            );
+          }
+          if (facts.snapshotCount > 0) {
+            throw new VivariumError(
+              'BAD_STATE',
+              `Disk ${disk.id} of "${src.config.name}" holds ${facts.snapshotCount} snapshot(s), which a linked clone ` +
+                'would lock inside its read-only base. Make a full clone, or delete the snapshots first.',
+            );
+          }
+          const base = `base-${disk.id}-${randomBytes(4).toString('hex')}.qcow2`;
+          return { disk, active, base, freeze: true };
+        }),
+      );
+      await made;
+      const outcomes = await Promise.allSettled(
+        plans.map(async ({ disk, active, base, freeze }) => {
+          const forClone = (): Promise<void> =>
+            createOverlay(
+              img,
+              diskPath(files.dir, disk),
+              relative(files.dir, join(src.files.dir, base)),
+            );
+          if (!freeze) return forClone();
+          const frozen = join(src.files.dir, base);
+          await rename(active, frozen);
+          undo.push(() => rename(frozen, active));
+          undo.push(() => rm(active, { force: true }));
+          overlays[disk.id] = base;
+          // The source's new overlay, the clone's, and the base's read-only bit: all at once.
+          const steps = await Promise.allSettled([
+            createOverlay(img, active, base),
+            forClone(),
+            chmod(frozen, 0o444),
+          ]);
+          const bad = steps.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+          if (bad) throw bad.reason;
+        }),
+      );
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed) throw failed.reason;
+      const bases = plans.map((p) => p.base);
+      if (src.config.firmware === 'uefi' && (await exists(src.files.nvram))) {
+        // A fresh copy of the variables, without the source's snapshots in it.
+        await convertImage(img, {
+          source: src.files.nvram,
+          sourceFormat: 'qcow2',
+          target: files.nvram,
+          targetFormat: 'qcow2',
+        });
+      }
+      const clones = [...(await liveClones(this.engine, srcLinks)), { id, name, bases }];
+      undo.push(() => saveLinks(src.files, srcLinks));
+      await Promise.all([
+        saveLinks(
+          files,
+          LinksSchema.parse({ linkedTo: { id: src.config.id, name: src.config.name } }),
+        ),
+        saveLinks(src.files, { ...srcLinks, clones, overlays }),
+      ]);
+      return await this.register(src, id, files, name);
+    } catch (err) {
+      for (const step of undo.reverse()) await step().catch(() => undefined);
+      await rm(files.dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** The source's disk is still the overlay we made on `base`, with nothing written to it. */
+  private async reusable(active: string, dir: string, base: string): Promise<boolean> {
+    try {
+      if (!(await exists(join(dir, base)))) return false;
+      const facts = await readQcow2Facts(active);
+      return facts !== null && facts.backingFile === base && facts.empty;
+    } catch {
+      return false;
+    }
+  }
+
+  private async fullNow(
+    src: VmEntry,
+    name: string,
+    img: string,
+    ctx: TaskContext,
+  ): Promise<VmSummary> {
+    const { id, files } = this.newVm();
+    try {
+      await mkdir(files.logsDir, { recursive: true });
+      const disks = await Promise.all(
+        src.config.disks.map(async (d) => {
+          const chain = await imageChain(img, diskPath(src.files.dir, d), { format: d.format });
+          return { disk: d, size: Math.max(1, chain[0]?.virtualSize ?? 1) };
+        }),
+      );
+      const total = disks.reduce((n, d) => n + d.size, 0);
+      ctx.report({ bytesTotal: total, bytesDone: 0, message: 'Copying the disks' });
+      let done = 0;
+      const copied: VmConfig['disks'] = [];
+      for (const { disk, size } of disks) {
+        // Files outside the source's folder are copied in: the clone owns all its disks.
+        const file = `${disk.id}.${disk.format}`;
+        await convertImage(img, {
+          source: diskPath(src.files.dir, disk),
+          sourceFormat: disk.format,
+          target: join(files.dir, file),
+          targetFormat: disk.format,
+          signal: ctx.signal,
+          onProgress: (f) => ctx.report({ bytesDone: done + Math.round(f * size) }),
+        });
+        done += size;
+        copied.push({ ...disk, file });
+      }
+      if (src.config.firmware === 'uefi' && (await exists(src.files.nvram))) {
+        await convertImage(img, {
+          source: src.files.nvram,
+          sourceFormat: 'qcow2',
+          target: files.nvram,
+          targetFormat: 'qcow2',
+          signal: ctx.signal,
+        });
+      }
+      return await this.register(src, id, files, name, copied);
+    } catch (err) {
+      await rm(files.dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Writes the clone's vm.json (a new id, name and MAC) and adds it to the library. */
+  private async register(
+    src: VmEntry,
+    id: string,
+    files: VmFiles,
+    name: string,
+    disks: VmConfig['disks'] = src.config.disks,
+  ): Promise<VmSummary> {
+    const { mac: _mac, ...network } = src.config.network;
+    const config = VmConfigSchema.parse({
+      ...src.config,
+      id,
+      name,
+      createdAt: new Date().toISOString(),
+      disks,
+      network,
+    });
+    this.engine.assertNameFree(name);
+    const mtime = await this.engine.writeConfig(files, config);
+    const entry = this.engine.addEntry(config, files, mtime);
+    const summary = this.engine.summary(entry);
+    this.engine.emit({ type: 'vm.added', vm: summary });
+    return summary;
+  }
+
+  private newVm(): { id: string; files: VmFiles } {
+    for (;;) {
+      const id = randomBytes(6).toString('hex');
+      try {
+        this.engine.resolve(id);
+      } catch {
+        return { id, files: vmFiles(this.engine.paths, id) };
+      }
+    }
+  }
+
+  private assertOff(vm: VmEntry): void {
+    const state = vm.supervisor.current.state;
+    if (isLive(state)) {
+      throw new VivariumError(
+        'BAD_STATE',
+        `"${vm.config.name}" is ${state}: shut it down to clone it (the copy of a running disk would not be consistent).`,
+      );
+    }
+  }
+
+  private async img(): Promise<string> {
+    const host = await this.engine.host();
+    if (!host.qemu.img) {
+      throw new VivariumError(
+        'QEMU_MISSING',
+        host.qemuMissing ?? 'qemu-img was not found: install qemu-utils.',
+      );
+    }
+    return host.qemu.img.path;
+  }
+}

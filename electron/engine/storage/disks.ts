@@ -1,0 +1,416 @@
+/**
+ * A VM's disks: list, add (new thin qcow2 or an existing image in place), detach/delete, resize
+ * (VM off), import (a copy converted to qcow2, as a task with progress and cancel), and
+ * integrity checks.
+ */
+import { access, realpath, rm } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import {
+  VmConfigSchema,
+  type DiskCheckReport,
+  type DiskConfig,
+  type DiskInfo,
+  type TaskInfo,
+  type VmConfig,
+  type VmStorage,
+  type VmSummary,
+} from '../../../preload/contract';
+import type { Engine, VmEntry } from '../api/engine';
+import { VivariumError } from '../errors';
+import { diskPath } from '../qemu/args';
+import { isLive } from '../qemu/supervisor';
+import { describeLinks } from './clones';
+import { importProblem, IMPORT_FORMATS } from './import-checks';
+import {
+  checkImage,
+  convertImage,
+  createQcow2,
+  imageChain,
+  imageInfo,
+  parseSize,
+  resizeImage,
+  type ImageInfo,
+} from './qemu-img';
+import type { TaskContext } from '../tasks/task-manager';
+
+const MAX_DISKS = 8;
+
+export class DiskService {
+  /** Target files of imports under way (two imports at once must not pick the same name). */
+  private readonly reserved = new Set<string>();
+
+  constructor(private readonly engine: Engine) {}
+
+  async list(ref: string): Promise<VmStorage> {
+    const vm = this.engine.resolve(ref);
+    await this.engine.safeRefresh(vm);
+    const live = isLive(vm.supervisor.current.state);
+    const img = await this.img().catch(() => null);
+    const disks = await Promise.all(vm.config.disks.map((d) => this.diskInfo(vm, d, img, live)));
+    const links = await describeLinks(this.engine, vm);
+    return {
+      vmId: vm.config.id,
+      disks,
+      nvram: vm.config.firmware === 'uefi' ? vm.files.nvram : null,
+      ...links,
+    };
+  }
+
+  async add(
+    ref: string,
+    req: {
+      size?: string | undefined;
+      file?: string | undefined;
+      bus?: DiskConfig['bus'] | undefined;
+      readOnly: boolean;
+    },
+  ): Promise<VmSummary> {
+    const vm = this.engine.resolve(ref);
+    await this.engine.safeRefresh(vm);
+    return vm.supervisor.serialize(async () => {
+      this.assertOff(vm, 'add a disk');
+      this.assertRoom(vm);
+      const img = await this.img();
+      const id = nextDiskId(vm.config);
+      if (req.file) {
+        const chain = await imageChain(img, req.file, { shared: true });
+        const format = chain[0]?.format ?? '';
+        if (format !== 'qcow2' && format !== 'raw') {
+          throw new VivariumError(
+            'INVALID_REQUEST',
+            `${req.file} is a ${IMPORT_FORMATS.get(format) ?? format} image: import it instead (it is converted to qcow2).`,
+          );
+        }
+        const problem = importProblem(chain, dirname(await realpath(req.file)));
+        if (problem) throw new VivariumError('INVALID_REQUEST', problem);
+        const disk = {
+          id,
+          file: req.file,
+          format,
+          bus: req.bus ?? defaultBus(vm.config),
+          readOnly: req.readOnly,
+        } as const;
+        return this.saveConfig(vm, { ...vm.config, disks: [...vm.config.disks, disk] });
+      }
+      const bytes = parseSize(req.size ?? '0');
+      if (bytes < 1024 * 1024)
+        throw new VivariumError('INVALID_REQUEST', 'A disk needs at least 1 MiB.', {
+          size: 'At least 1M',
+        });
+      const file = await freeFileName(vm.files.dir, id, 'qcow2');
+      await createQcow2(img, join(vm.files.dir, file), bytes);
+      const disk: DiskConfig = {
+        id,
+        file,
+        format: 'qcow2',
+        bus: req.bus ?? defaultBus(vm.config),
+        readOnly: req.readOnly,
+      };
+      try {
+        return await this.saveConfig(vm, { ...vm.config, disks: [...vm.config.disks, disk] });
+      } catch (err) {
+        await rm(join(vm.files.dir, file), { force: true });
+        throw err;
+      }
+    });
+  }
+
+  async detach(ref: string, diskId: string, deleteFile: boolean): Promise<VmSummary> {
+    const vm = this.engine.resolve(ref);
+    await this.engine.safeRefresh(vm);
+    return vm.supervisor.serialize(async () => {
+      this.assertOff(vm, 'detach a disk');
+      const disk = findDisk(vm.config, diskId);
+      const summary = await this.saveConfig(vm, {
+        ...vm.config,
+        disks: vm.config.disks.filter((d) => d.id !== disk.id),
+      });
+      // Only images in the VM's folder are ours to delete; the user's own files stay.
+      if (deleteFile && !isAbsolute(disk.file))
+        await rm(diskPath(vm.files.dir, disk), { force: true });
+      return summary;
+    });
+  }
+
+  async resize(
+    ref: string,
+    diskId: string | undefined,
+    size: string,
+    shrink: boolean,
+  ): Promise<DiskInfo> {
+    const vm = this.engine.resolve(ref);
+    await this.engine.safeRefresh(vm);
+    return vm.supervisor.serialize(async () => {
+      this.assertOff(vm, 'resize a disk');
+      const disk = diskId ? findDisk(vm.config, diskId) : vm.config.disks[0];
+      if (!disk)
+        throw new VivariumError('NOT_FOUND', `"${vm.config.name}" has no disk to resize: add one.`);
+      const img = await this.img();
+      const file = diskPath(vm.files.dir, disk);
+      const info = await imageInfo(img, file, { format: disk.format });
+      const growth = size.trim().startsWith('+');
+      const target = growth ? info.virtualSize + parseSize(size.trim().slice(1)) : parseSize(size);
+      if (target < info.virtualSize && !shrink) {
+        throw new VivariumError(
+          'INVALID_REQUEST',
+          `${size} is smaller than disk ${disk.id} (${info.virtualSize} bytes): shrinking cuts off whatever the guest ` +
+            'keeps at the end. Shrink its filesystems and partitions first, then ask for the shrink explicitly.',
+          { size: 'Smaller than the disk' },
+        );
+      }
+      if (target !== info.virtualSize) {
+        if (target <= 0)
+          throw new VivariumError('INVALID_REQUEST', 'A disk cannot be resized to nothing.');
+        await resizeImage(img, file, disk.format, target, target < info.virtualSize);
+      }
+      return this.diskInfo(vm, disk, img, false);
+    });
+  }
+
+  async check(
+    ref: string,
+    diskId: string | undefined,
+    repair: 'none' | 'leaks' | 'all',
+  ): Promise<DiskCheckReport[]> {
+    const vm = this.engine.resolve(ref);
+    await this.engine.safeRefresh(vm);
+    const disks = diskId ? [findDisk(vm.config, diskId)] : vm.config.disks;
+    const img = await this.img();
+    const work = async (): Promise<DiskCheckReport[]> => {
+      const live = isLive(vm.supervisor.current.state);
+      if (live && repair !== 'none') {
+        throw new VivariumError(
+          'BAD_STATE',
+          `Shut "${vm.config.name}" down to repair its disks: QEMU is writing them.`,
+        );
+      }
+      const reports: DiskCheckReport[] = [];
+      for (const disk of disks) {
+        const file = diskPath(vm.files.dir, disk);
+        const result = await checkImage(img, file, disk.format, {
+          shared: live,
+          ...(repair !== 'none' ? { repair } : {}),
+        });
+        reports.push({
+          disk: disk.id,
+          file,
+          status: result.status,
+          corruptions: result.corruptions,
+          leaks: result.leaks,
+          checkErrors: result.checkErrors,
+          repaired: result.corruptionsFixed + result.leaksFixed > 0,
+          message: live
+            ? `${result.message} (checked while the VM runs: a moment's view, may show changes in flight.)`
+            : result.message,
+        });
+      }
+      return reports;
+    };
+    // A repair writes the images: no start in between. A read-only check need not wait in line.
+    return repair === 'none' ? work() : vm.supervisor.serialize(work);
+  }
+
+  async import(ref: string, file: string, bus: DiskConfig['bus'] | undefined): Promise<TaskInfo> {
+    const vm = this.engine.resolve(ref);
+    await this.engine.safeRefresh(vm);
+    this.assertOff(vm, 'import a disk into it');
+    this.assertRoom(vm);
+    const img = await this.img();
+    let chain;
+    try {
+      chain = await imageChain(img, file, { shared: true });
+    } catch (err) {
+      await access(file).catch(() => {
+        throw new VivariumError('FILE_NOT_FOUND', `${file} does not exist.`, {
+          file: 'No such file',
+        });
+      });
+      throw err;
+    }
+    const problem = importProblem(chain, dirname(await realpath(file)));
+    if (problem) throw new VivariumError('INVALID_REQUEST', problem, { file: problem });
+    const source = chain[0];
+    if (!source) throw new VivariumError('INVALID_REQUEST', `qemu-img could not read ${file}.`);
+    const what = IMPORT_FORMATS.get(source.format) ?? source.format;
+    return this.engine.tasks.start({
+      kind: 'disk.import',
+      title: `Import ${what} disk into ${vm.config.name}`,
+      vmId: vm.config.id,
+      cancellable: true,
+      run: async (ctx) => {
+        let name = await freeFileName(vm.files.dir, nextDiskId(vm.config), 'qcow2');
+        for (let n = 2; this.reserved.has(join(vm.files.dir, name)); n++) {
+          name = await freeFileName(vm.files.dir, `import${n}`, 'qcow2');
+        }
+        const target = join(vm.files.dir, name);
+        this.reserved.add(target);
+        try {
+          return await this.importInto(vm, { file, source, what, target, name, bus, img }, ctx);
+        } finally {
+          this.reserved.delete(target);
+        }
+      },
+    });
+  }
+
+  private async importInto(
+    vm: VmEntry,
+    job: {
+      file: string;
+      source: ImageInfo;
+      what: string;
+      target: string;
+      name: string;
+      bus: DiskConfig['bus'] | undefined;
+      img: string;
+    },
+    ctx: TaskContext,
+  ): Promise<VmSummary> {
+    const { file, source, what, target, name, bus, img } = job;
+    ctx.report({
+      bytesTotal: source.virtualSize,
+      bytesDone: 0,
+      message: `Converting ${what} to qcow2`,
+    });
+    await convertImage(img, {
+      source: file,
+      sourceFormat: source.format,
+      target,
+      targetFormat: 'qcow2',
+      signal: ctx.signal,
+      onProgress: (fraction) =>
+        ctx.report({ bytesDone: Math.round(fraction * source.virtualSize) }),
+    });
+    try {
+      return await vm.supervisor.serialize(async () => {
+        this.assertOff(vm, 'attach the imported disk');
+        this.assertRoom(vm);
+        const disk: DiskConfig = {
+          id: nextDiskId(vm.config),
+          file: name,
+          format: 'qcow2',
+          bus: bus ?? defaultBus(vm.config),
+          readOnly: false,
+        };
+        return this.saveConfig(vm, { ...vm.config, disks: [...vm.config.disks, disk] });
+      });
+    } catch (err) {
+      await rm(target, { force: true });
+      throw err;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async diskInfo(
+    vm: VmEntry,
+    disk: DiskConfig,
+    img: string | null,
+    live: boolean,
+  ): Promise<DiskInfo> {
+    const file = diskPath(vm.files.dir, disk);
+    const base: DiskInfo = {
+      id: disk.id,
+      file,
+      format: disk.format,
+      bus: disk.bus,
+      readOnly: disk.readOnly,
+      exists: await access(file).then(
+        () => true,
+        () => false,
+      ),
+      virtualSize: null,
+      actualSize: null,
+      backingFile: null,
+      snapshotCount: 0,
+    };
+    if (!base.exists || !img) return base;
+    try {
+      const info = await imageInfo(img, file, { format: disk.format, shared: live });
+      return {
+        ...base,
+        virtualSize: info.virtualSize,
+        actualSize: info.actualSize,
+        backingFile:
+          info.fullBackingFilename ??
+          (info.backingFilename ? resolve(dirname(file), info.backingFilename) : null),
+        snapshotCount: info.snapshots.length,
+      };
+    } catch {
+      return base;
+    }
+  }
+
+  private assertOff(vm: VmEntry, what: string): void {
+    const state = vm.supervisor.current.state;
+    if (isLive(state)) {
+      throw new VivariumError(
+        'BAD_STATE',
+        `"${vm.config.name}" is ${state}: shut it down to ${what}.`,
+      );
+    }
+  }
+
+  private assertRoom(vm: VmEntry): void {
+    if (vm.config.disks.length >= MAX_DISKS) {
+      throw new VivariumError(
+        'RESOURCE_LIMIT',
+        `A VM has at most ${MAX_DISKS} disks: detach one first.`,
+      );
+    }
+  }
+
+  private async saveConfig(vm: VmEntry, next: VmConfig): Promise<VmSummary> {
+    const config = VmConfigSchema.parse(next);
+    vm.configMtimeMs = await this.engine.writeConfig(vm.files, config);
+    vm.config = config;
+    const summary = this.engine.summary(vm);
+    this.engine.emit({ type: 'vm.state', vm: summary });
+    return summary;
+  }
+
+  private async img(): Promise<string> {
+    const host = await this.engine.host();
+    if (!host.qemu.img) {
+      throw new VivariumError(
+        'QEMU_MISSING',
+        host.qemuMissing ?? 'qemu-img was not found: install qemu-utils.',
+      );
+    }
+    return host.qemu.img.path;
+  }
+}
+
+function findDisk(config: VmConfig, id: string): DiskConfig {
+  const disk = config.disks.find((d) => d.id === id);
+  if (!disk) {
+    const known = config.disks.map((d) => d.id).join(', ') || 'none';
+    throw new VivariumError(
+      'NOT_FOUND',
+      `"${config.name}" has no disk ${id} (its disks: ${known}).`,
+    );
+  }
+  return disk;
+}
+
+/** The lowest free diskN id. */
+export function nextDiskId(config: VmConfig): string {
+  const taken = new Set(config.disks.map((d) => d.id));
+  for (let n = 0; ; n++) if (!taken.has(`disk${n}`)) return `disk${n}`;
+}
+
+function defaultBus(config: VmConfig): DiskConfig['bus'] {
+  return config.disks[0]?.bus ?? 'virtio';
+}
+
+/** `<id>.<ext>` in the VM's folder, or `<id>-2.<ext>`... when a leftover file has the name. */
+async function freeFileName(dir: string, id: string, ext: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? `${id}.${ext}` : `${id}-${n}.${ext}`;
+    const used = await access(join(dir, name)).then(
+      () => true,
+      () => false,
+    );
+    if (!used) return name;
+  }
+}
