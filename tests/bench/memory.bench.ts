@@ -36,7 +36,7 @@ async function serve(): Promise<ChildProcess> {
   });
   children.push(child);
   await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       if (d.toString().includes('token=')) resolve();
     });
     child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));

@@ -109,7 +109,9 @@ function median(xs: number[]): number {
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
-  return performance.now() - t0;
+  const d = performance.now() - t0;
+  console.log('TIMED', d.toFixed(1));
+  return d;
 }
 
 let home: Awaited<ReturnType<typeof tempHome>> | undefined;

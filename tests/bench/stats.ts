@@ -11,7 +11,7 @@ export function printTable(title: string, headers: string[], rows: (string | num
     headers,
     ...rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toFixed(1) : c))),
   ];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: (string | number)[]) =>
     r.map((c, i) => String(c).padEnd(widths[i] ?? 0)).join('  ');
   console.log(`\n${title}\n${line(headers)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);

@@ -184,7 +184,9 @@ describe('bad input gets a clear error and loses nothing', () => {
     expect(await errorOf(engine.call('vm.create', { name: 'x', iso: folder }))).toMatchObject({
       code: 'FILE_UNREADABLE',
     });
-    const zero = await errorOf(engine.call('vm.create', { name: 'x', iso: guest.iso, memoryMiB: 0 }));
+    const zero = await errorOf(
+      engine.call('vm.create', { name: 'x', iso: guest.iso, memoryMiB: 0 }),
+    );
     expect(zero.code).toBe('INVALID_REQUEST');
     expect(zero.message).toMatch(/at least 16 MiB/);
     const huge = await errorOf(
@@ -209,7 +211,10 @@ describe('bad input gets a clear error and loses nothing', () => {
 
   it('keeps a start that QEMU refuses from losing the VM', async () => {
     const vm = await createGuest(engine, 'bad extra args');
-    await engine.call('vm.update', { vm: vm.id, patch: { extraArgs: ['-device', 'no-such-device'] } });
+    await engine.call('vm.update', {
+      vm: vm.id,
+      patch: { extraArgs: ['-device', 'no-such-device'] },
+    });
     const err = await errorOf(engine.call('vm.start', { vm: vm.id }));
     expect(err.code).toBe('QEMU_FAILED');
     expect(err.message).toMatch(/no-such-device/);

@@ -17,12 +17,16 @@ export const guest = {
 export function requireGuest(): void {
   for (const file of [guest.kernel, guest.initrd, guest.iso]) {
     if (!existsSync(file)) {
-      throw new Error(`${file} is missing: run "npm run fixtures" (bash tests/fixtures/build-guest.sh)`);
+      throw new Error(
+        `${file} is missing: run "npm run fixtures" (bash tests/fixtures/build-guest.sh)`,
+      );
     }
   }
 }
 
-export async function tempHome(prefix = 'viv-'): Promise<{ dir: string; remove: () => Promise<void> }> {
+export async function tempHome(
+  prefix = 'viv-',
+): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -55,7 +55,6 @@ export interface VmEntry {
   configMtimeMs: number;
 }
 
-
 const WATCH_INTERVAL_MS = 1000;
 
 export async function openEngine(opts: EngineOptions = {}): Promise<Engine> {
@@ -135,7 +134,10 @@ export class Engine implements VivariumApi {
     const vm = this.resolve(ref);
     const runtime = await vm.supervisor.refresh();
     if (!isLive(runtime.state)) {
-      throw new VivariumError('BAD_STATE', `"${vm.config.name}" is ${runtime.state}: start it first.`);
+      throw new VivariumError(
+        'BAD_STATE',
+        `"${vm.config.name}" is ${runtime.state}: start it first.`,
+      );
     }
     return kind === 'serial' ? vm.files.serialSock : vm.files.monitorSock;
   }
@@ -160,9 +162,9 @@ export class Engine implements VivariumApi {
   }
 
   private readonly taskHandlers: HandlerGroup<'task.list' | 'task.get' | 'task.cancel'> = {
-    'task.list': async () => this.tasks.list(),
-    'task.get': async ({ id }) => this.tasks.get(id),
-    'task.cancel': async ({ id }) => this.tasks.cancel(id),
+    'task.list': () => Promise.resolve(this.tasks.list()),
+    'task.get': ({ id }) => Promise.resolve().then(() => this.tasks.get(id)),
+    'task.cancel': ({ id }) => Promise.resolve().then(() => this.tasks.cancel(id)),
   };
 
   /** Feature modules (storage, snapshots, catalog...) add their groups here. */
@@ -213,7 +215,11 @@ export class Engine implements VivariumApi {
     },
     'vm.openStream': async ({ vm, kind }) => {
       const entry = await this.live(vm);
-      const socketPath = { vnc: entry.files.vncSock, serial: entry.files.serialSock, monitor: entry.files.monitorSock }[kind];
+      const socketPath = {
+        vnc: entry.files.vncSock,
+        serial: entry.files.serialSock,
+        monitor: entry.files.monitorSock,
+      }[kind];
       return this.streams.issue({
         vmId: entry.config.id,
         kind,
@@ -223,8 +229,15 @@ export class Engine implements VivariumApi {
     },
     'vm.log': async ({ vm, kind, maxBytes }) => {
       const entry = this.resolve(vm);
-      const file = { serial: entry.files.serialLog, qemu: entry.files.qemuLog, events: entry.files.eventsLog }[kind];
-      const size = await stat(file).then((s) => s.size, () => 0);
+      const file = {
+        serial: entry.files.serialLog,
+        qemu: entry.files.qemuLog,
+        events: entry.files.eventsLog,
+      }[kind];
+      const size = await stat(file).then(
+        (s) => s.size,
+        () => 0,
+      );
       return { text: await readTail(file, maxBytes), truncated: size > maxBytes, file };
     },
   };
@@ -258,7 +271,10 @@ export class Engine implements VivariumApi {
       if (!dirent.isDirectory() || !/^[a-f0-9]{12}$/.test(dirent.name)) continue;
       seen.add(dirent.name);
       const files = vmFiles(this.paths, dirent.name);
-      const mtime = await stat(files.config).then((s) => s.mtimeMs, () => null);
+      const mtime = await stat(files.config).then(
+        (s) => s.mtimeMs,
+        () => null,
+      );
       if (mtime === null) continue;
       const known = this.vms.get(dirent.name);
       if (known && known.configMtimeMs === mtime) continue;
@@ -338,9 +354,13 @@ export class Engine implements VivariumApi {
     const folded = name.toLocaleLowerCase();
     for (const vm of this.vms.values()) {
       if (vm.config.id !== exceptId && vm.config.name.toLocaleLowerCase() === folded) {
-        throw new VivariumError('NAME_TAKEN', `A VM called "${vm.config.name}" already exists: pick another name.`, {
-          name: 'This name is taken',
-        });
+        throw new VivariumError(
+          'NAME_TAKEN',
+          `A VM called "${vm.config.name}" already exists: pick another name.`,
+          {
+            name: 'This name is taken',
+          },
+        );
       }
     }
   }
@@ -366,7 +386,10 @@ export class Engine implements VivariumApi {
     const vm = this.resolve(ref);
     const runtime = await vm.supervisor.refresh();
     if (runtime.state !== 'running' && runtime.state !== 'paused') {
-      throw new VivariumError('BAD_STATE', `"${vm.config.name}" is ${runtime.state}: start it first.`);
+      throw new VivariumError(
+        'BAD_STATE',
+        `"${vm.config.name}" is ${runtime.state}: start it first.`,
+      );
     }
     return vm;
   }
@@ -384,7 +407,8 @@ export class Engine implements VivariumApi {
     if (req.iso) await checkReadableFile(req.iso, 'ISO image');
     if (req.kernel) await checkReadableFile(req.kernel, 'kernel');
     if (req.initrd) await checkReadableFile(req.initrd, 'initrd');
-    const memoryMiB = req.memoryMiB ?? Math.min(2048, Math.max(256, Math.floor(host.totalMemoryMiB / 4)));
+    const memoryMiB =
+      req.memoryMiB ?? Math.min(2048, Math.max(256, Math.floor(host.totalMemoryMiB / 4)));
     if (memoryMiB > host.totalMemoryMiB) {
       throw new VivariumError(
         'RESOURCE_LIMIT',
@@ -409,7 +433,10 @@ export class Engine implements VivariumApi {
       );
     }
     if (!host.qemu.img && (diskBytes > 0 || firmware === 'uefi')) {
-      throw new VivariumError('QEMU_MISSING', host.qemuMissing ?? 'qemu-img was not found: install qemu-utils.');
+      throw new VivariumError(
+        'QEMU_MISSING',
+        host.qemuMissing ?? 'qemu-img was not found: install qemu-utils.',
+      );
     }
 
     let id = randomBytes(6).toString('hex');
@@ -428,14 +455,30 @@ export class Engine implements VivariumApi {
       memoryMiB,
       disks:
         diskBytes > 0
-          ? [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: req.diskBus ?? 'virtio', readOnly: false }]
+          ? [
+              {
+                id: 'disk0',
+                file: 'disk0.qcow2',
+                format: 'qcow2',
+                bus: req.diskBus ?? 'virtio',
+                readOnly: false,
+              },
+            ]
           : [],
       cdrom: req.iso ?? null,
       bootOrder: req.iso ? ['cdrom', 'disk'] : ['disk', 'cdrom'],
       kernelBoot: req.kernel
-        ? { kernel: req.kernel, ...(req.initrd ? { initrd: req.initrd } : {}), append: req.append ?? '' }
+        ? {
+            kernel: req.kernel,
+            ...(req.initrd ? { initrd: req.initrd } : {}),
+            append: req.append ?? '',
+          }
         : null,
-      network: { mode: req.network ?? 'user', model: req.nicModel ?? 'virtio-net-pci', portForwards: [] },
+      network: {
+        mode: req.network ?? 'user',
+        model: req.nicModel ?? 'virtio-net-pci',
+        portForwards: [],
+      },
       video: req.video ?? 'std',
       usbTablet: req.usbTablet ?? true,
       sound: req.sound ?? 'none',
@@ -463,7 +506,10 @@ export class Engine implements VivariumApi {
     }
   }
 
-  private async updateVm(ref: string, patch: ParsedParams<'vm.update'>['patch']): Promise<VmSummary> {
+  private async updateVm(
+    ref: string,
+    patch: ParsedParams<'vm.update'>['patch'],
+  ): Promise<VmSummary> {
     const vm = this.resolve(ref);
     return vm.supervisor.serialize(async () => {
       const runtime = vm.supervisor.current;
@@ -520,7 +566,10 @@ export class Engine implements VivariumApi {
   }
 
   private async ensureNvram(vm: VmEntry): Promise<void> {
-    const exists = await access(vm.files.nvram).then(() => true, () => false);
+    const exists = await access(vm.files.nvram).then(
+      () => true,
+      () => false,
+    );
     if (exists) return;
     const host = await this.host();
     if (!host.qemu.img || !host.firmware.ovmfVars) {
@@ -537,7 +586,10 @@ export class Engine implements VivariumApi {
     const runtime = await vm.supervisor.refresh().catch(() => vm.supervisor.current);
     return vm.supervisor.serialize(async () => {
       if (isLive(runtime.state) || isLive(vm.supervisor.current.state)) {
-        throw new VivariumError('BAD_STATE', `"${vm.config.name}" is ${runtime.state}: shut it down before deleting it.`);
+        throw new VivariumError(
+          'BAD_STATE',
+          `"${vm.config.name}" is ${runtime.state}: shut it down before deleting it.`,
+        );
       }
       await assertNotLinkedBase(this, vm);
       const kept: string[] = [];
@@ -575,11 +627,20 @@ export class Engine implements VivariumApi {
       );
     }
     const c = vm.config;
-    if (c.cdrom) await checkReadableFile(c.cdrom, 'ISO image', 'change the CD-ROM in the VM settings');
+    if (c.cdrom)
+      await checkReadableFile(c.cdrom, 'ISO image', 'change the CD-ROM in the VM settings');
     if (c.kernelBoot) {
-      await checkReadableFile(c.kernelBoot.kernel, 'kernel', 'fix the kernel path in the VM settings');
+      await checkReadableFile(
+        c.kernelBoot.kernel,
+        'kernel',
+        'fix the kernel path in the VM settings',
+      );
       if (c.kernelBoot.initrd) {
-        await checkReadableFile(c.kernelBoot.initrd, 'initrd', 'fix the initrd path in the VM settings');
+        await checkReadableFile(
+          c.kernelBoot.initrd,
+          'initrd',
+          'fix the initrd path in the VM settings',
+        );
       }
     }
     for (const disk of c.disks) {
@@ -597,7 +658,10 @@ export class Engine implements VivariumApi {
     return { binary: binary.path, args, accel, accelNotice: notice };
   }
 
-  private async screenshot(ref: string, file: string | undefined): Promise<ApiResults['vm.screenshot']> {
+  private async screenshot(
+    ref: string,
+    file: string | undefined,
+  ): Promise<ApiResults['vm.screenshot']> {
     const vm = await this.live(ref);
     await mkdir(vm.files.screenshotsDir, { recursive: true });
     const target = file ?? join(vm.files.screenshotsDir, `screen-${Date.now()}.png`);
@@ -608,4 +672,3 @@ export class Engine implements VivariumApi {
     return { file: file ?? '', pngBase64: file ? null : png.toString('base64'), width, height };
   }
 }
-

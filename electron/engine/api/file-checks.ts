@@ -12,7 +12,10 @@ export async function checkReadableFile(path: string, what: string, next?: strin
     throw new VivariumError('FILE_NOT_FOUND', `The ${what} ${path} does not exist${then}.`);
   }
   if (info.isDirectory()) {
-    throw new VivariumError('FILE_UNREADABLE', `The ${what} ${path} is a folder, not a file${then}.`);
+    throw new VivariumError(
+      'FILE_UNREADABLE',
+      `The ${what} ${path} is a folder, not a file${then}.`,
+    );
   }
   try {
     await access(path, constants.R_OK);

@@ -63,12 +63,17 @@ export function logoSvg(logo: string, family: OsFamily): string {
   return LOGOS[logo] ?? LOGOS[FAMILY_LOGO[family]] ?? LOGOS['generic'] ?? '';
 }
 
-/** '13' and '13.0', 'R1~beta5' and 'r1beta5', '14_3' and '14.3' compare equal. */
+/** '13' and '13.0', '14_3' and '14.3' compare equal; dots stay (Debian 1.1 is not 11). */
 export function normalizeVersion(v: string): string {
   return v
     .toLowerCase()
-    .replace(/(\.0)+$/, '')
-    .replace(/[^a-z0-9]/g, '');
+    .replace(/[\s_~-]+/g, '.')
+    .replace(/(\.0)+$/, '');
+}
+
+/** Looser still: 'R1~beta5' and 'r1beta5', 'NETBSD_101' and '10.1'; used only when unambiguous. */
+export function looseVersion(v: string): string {
+  return normalizeVersion(v).replace(/[^a-z0-9]/g, '');
 }
 
 function fromFile(file: CatalogEntryFile, source: 'curated' | 'extra'): LoadedEntry {
@@ -102,7 +107,8 @@ export async function loadExtraFiles(files: string[]): Promise<LoadedEntry[]> {
         `The catalogue file ${file} could not be read: ${err instanceof Error ? err.message : String(err)}`,
       );
     }
-    const parsed = CatalogFileSchema.safeParse(raw);
+    // One entry or a list: parse with the matching schema so errors name the field.
+    const parsed = Array.isArray(raw) ? CatalogFileSchema.safeParse(raw) : CatalogEntryFileSchema.safeParse(raw);
     if (!parsed.success) {
       throw new VivariumError('INVALID_REQUEST', `The catalogue file ${file} is invalid: ${describeIssues(parsed.error)}`);
     }
@@ -174,12 +180,14 @@ export function defaultVersion(entry: CatalogEntry): CatalogVersion | null {
 export function findVersion(entry: CatalogEntry, ref: string): CatalogVersion | null {
   const n = normalizeVersion(ref);
   if (!n) return null;
-  return (
+  const exact =
     entry.versions.find((v) => v.id === ref) ??
     entry.versions.find((v) => normalizeVersion(v.id) === n) ??
-    entry.versions.find((v) => v.codename !== undefined && v.codename.toLowerCase() === ref.toLowerCase()) ??
-    null
-  );
+    entry.versions.find((v) => v.codename !== undefined && v.codename.toLowerCase() === ref.toLowerCase());
+  if (exact) return exact;
+  const loose = looseVersion(ref);
+  const hits = entry.versions.filter((v) => looseVersion(v.id) === loose);
+  return hits.length === 1 ? hits[0]! : null;
 }
 
 export function summarize(e: CatalogEntry): CatalogSummary {

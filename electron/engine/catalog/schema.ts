@@ -174,8 +174,8 @@ export const CatalogEntryFileSchema = z
   });
 export type CatalogEntryFile = z.output<typeof CatalogEntryFileSchema>;
 
-/** A catalogue file holds one entry or a list of them. */
-export const CatalogFileSchema = z.union([CatalogEntryFileSchema, z.array(CatalogEntryFileSchema)]);
+/** A catalogue file holding a list of entries (a file may also hold just one entry). */
+export const CatalogFileSchema = z.array(CatalogEntryFileSchema);
 
 /** The loaded entry: what the API returns, plus the osinfo ids it absorbs. */
 export type LoadedEntry = CatalogEntry & { osinfoPatterns: string[] };

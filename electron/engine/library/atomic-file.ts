@@ -6,7 +6,11 @@ import { VivariumError } from '../errors';
  * disk leaves either the old or the new file, never half of one. The previous version is kept
  * as `<file>.bak`.
  */
-export async function writeFileAtomic(file: string, data: string, keepBackup = true): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: string,
+  keepBackup = true,
+): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
     const handle = await open(tmp, 'w', 0o600);

@@ -77,7 +77,10 @@ const memory: Section = (config) => ['-m', `${config.memoryMiB}M`];
 
 const firmware: Section = (config, ctx) => {
   if (config.secureBoot && (config.firmware !== 'uefi' || config.machine !== 'q35')) {
-    throw new VivariumError('INVALID_REQUEST', 'Secure Boot needs UEFI firmware on the q35 machine: change them, or turn Secure Boot off.');
+    throw new VivariumError(
+      'INVALID_REQUEST',
+      'Secure Boot needs UEFI firmware on the q35 machine: change them, or turn Secure Boot off.',
+    );
   }
   if (config.firmware !== 'uefi') return [];
   const code = config.secureBoot ? ctx.ovmfSecureBootCode : ctx.ovmfCode;
@@ -119,7 +122,8 @@ function storageLayout(config: VmConfig) {
   const needsAhci = config.machine === 'pc' && config.disks.some((d) => d.bus === 'sata');
   let ahciPort = 0;
   let idePort = 0;
-  const ahciBus = config.machine === 'q35' ? (n: number) => `ide.${n}` : (n: number) => `ahci0.${n}`;
+  const ahciBus =
+    config.machine === 'q35' ? (n: number) => `ide.${n}` : (n: number) => `ahci0.${n}`;
   const nextAhci = () => {
     if (ahciPort >= 6) {
       throw new VivariumError('INVALID_REQUEST', 'At most 6 SATA/IDE devices fit on this machine');
@@ -293,7 +297,11 @@ const tpm: Section = (config, ctx) => {
     '-tpmdev',
     'emulator,id=tpm0,chardev=tpm0-sock',
     '-device',
-    json({ driver: config.machine === 'q35' ? 'tpm-crb' : 'tpm-tis', tpmdev: 'tpm0', id: 'tpm0-dev' }),
+    json({
+      driver: config.machine === 'q35' ? 'tpm-crb' : 'tpm-tis',
+      tpmdev: 'tpm0',
+      id: 'tpm0-dev',
+    }),
   ];
 };
 
@@ -326,7 +334,10 @@ const qmp: Section = (_config, ctx) =>
 const processControl: Section = (_config, ctx) => {
   const args = ['-pidfile', ctx.files.pidFile, '-S'];
   if (ctx.platform === 'linux') {
-    args.push('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
+    args.push(
+      '-sandbox',
+      'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
+    );
   }
   return args;
 };

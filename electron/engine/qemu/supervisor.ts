@@ -420,7 +420,9 @@ export class VmSupervisor {
     } catch (err) {
       // `starting` stays true: this exit belongs to the failed start, not to a crash.
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await new Promise((r) => (child.exitCode !== null || child.signalCode ? r(null) : child.once('exit', r)));
+      await new Promise((r) =>
+        child.exitCode !== null || child.signalCode ? r(null) : child.once('exit', r),
+      );
       this.child = null;
       this.qmp?.close();
       this.qmp = null;
@@ -453,7 +455,10 @@ export class VmSupervisor {
       const now = await this.refreshNow();
       if (now.state === to) return this.current;
       if (now.state !== from) {
-        throw new VivariumError('BAD_STATE', `The VM is ${now.state}; it must be ${from} for that.`);
+        throw new VivariumError(
+          'BAD_STATE',
+          `The VM is ${now.state}; it must be ${from} for that.`,
+        );
       }
       const qmp = this.requireQmp();
       this.set({ state: via });

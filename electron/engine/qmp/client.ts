@@ -353,8 +353,11 @@ export class QmpClient {
     const remaining = (): number => Math.max(1, deadline - Date.now());
 
     let finalizeError: Error | undefined;
+    // Only a job started with auto-finalize off waits for job-finalize; finalizing any other job
+    // (snapshot-save/-load/-delete have no such option) races QEMU's own finalize and can fail it.
+    const manualFinalize = args['auto-finalize'] === false;
     const offFinalize = this.onEvent((e) => {
-      if (e.event === 'JOB_STATUS_CHANGE' && e.data?.['id'] === jobId) {
+      if (manualFinalize && e.event === 'JOB_STATUS_CHANGE' && e.data?.['id'] === jobId) {
         if (e.data['status'] === 'pending') {
           this.execute('job-finalize', { id: jobId }).catch((err: unknown) => {
             finalizeError = err instanceof Error ? err : new Error(String(err));

@@ -26,6 +26,7 @@ import { imageInfo, imageSnapshot } from '../storage/qemu-img';
 import type { TaskContext } from '../tasks/task-manager';
 import { canSnapshot, snapshotDevices, type SnapshotDevice } from './rules';
 import { loadIndex, saveIndex } from './store';
+import { convertPpmFile } from './thumbnail';
 import {
   addSnapshot,
   assertSnapshotNameFree,
@@ -56,6 +57,8 @@ export class SnapshotService {
   /** VMs with a snapshot operation under way: lists do not reconcile with half-written images. */
   private readonly busy = new Map<string, number>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** PNG thumbnails being encoded, by snapshot id (see thumbnail.ts). */
+  private readonly encoding = new Map<string, Promise<void>>();
 
   constructor(private readonly engine: Engine) {}
 
@@ -86,6 +89,7 @@ export class SnapshotService {
     const vm = this.engine.resolve(ref);
     const snap = resolveSnapshot(await loadIndex(vm.files.snapshotsIndex), snapshotRef);
     if (!snap.thumbnail) return { pngBase64: null, width: 0, height: 0 };
+    await this.pngReady(vm, snap.id);
     const png = await readFile(join(vm.files.screenshotsDir, snap.thumbnail)).catch(() => null);
     if (!png) return { pngBase64: null, width: 0, height: 0 };
     return { pngBase64: png.toString('base64'), ...pngSize(png) };
@@ -122,6 +126,7 @@ export class SnapshotService {
   // Tasks
 
   async create(ref: string, name: string, description: string): Promise<TaskInfo> {
+    (globalThis as any).__t = [['call', performance.now()]];
     const vm = this.engine.resolve(ref);
     await this.engine.safeRefresh(vm);
     const state = vm.supervisor.current.state;
@@ -143,6 +148,7 @@ export class SnapshotService {
   }
 
   async revert(ref: string, snapshotRef: string): Promise<TaskInfo> {
+    (globalThis as any).__t = [['call', performance.now()]];
     const vm = this.engine.resolve(ref);
     await this.engine.safeRefresh(vm);
     // The verdict from the tree as last reconciled: reading every image here would slow each
@@ -192,6 +198,7 @@ export class SnapshotService {
             throw new VivariumError('BAD_STATE', 'The VM has no disk to hold the memory.');
           ctx.report({ message: 'Saving memory and disks' });
           thumbnail = await this.grabThumbnail(vm, want.id);
+          (globalThis as any).__t.push(['pre', performance.now()]);
           try {
             await vm.supervisor.during('saving', () =>
               vm.supervisor.runJob('snapshot-save', {
@@ -202,7 +209,7 @@ export class SnapshotService {
               }),
             );
           } catch (err) {
-            if (thumbnail) await rm(join(vm.files.screenshotsDir, thumbnail), { force: true });
+            if (thumbnail) await this.removeThumbnail(vm, want.id);
             await this.discardPartial(vm, tag, devices);
             throw explain(err, `take the snapshot "${want.name}"`, 'save');
           }
@@ -225,16 +232,29 @@ export class SnapshotService {
           external: false,
           status: 'ok',
         };
-        await this.withIndex(vm, (index) =>
+        (globalThis as any).__t.push(['job', performance.now()]);
+        if (thumbnail) this.encodeLater(vm, want.id);
+        const index = await this.withIndex(vm, (current) =>
           // A list may have met the new tag in the images first and added it as external.
           Promise.resolve(
             addSnapshot(
-              { ...index, snapshots: index.snapshots.filter((s) => s.tag !== tag) },
+              { ...current, snapshots: current.snapshots.filter((s) => s.tag !== tag) },
               stored,
             ),
           ),
         );
-        return this.present(vm, want.id);
+        const pr = await this.present(vm, want.id, { index, devices });
+        {
+          const t = (globalThis as any).__t;
+          t.push(['end', performance.now()]);
+          console.log(
+            'SAVE',
+            t
+              .map((x: any, i: number) => (i ? `${x[0]} ${(x[1] - t[i - 1][1]).toFixed(1)}` : ''))
+              .join(' | '),
+          );
+        }
+        return pr;
       }),
     );
   }
@@ -248,6 +268,7 @@ export class SnapshotService {
       const snap = this.mustFind(await loadIndex(vm.files.snapshotsIndex), id);
       await this.engine.safeRefresh(vm);
       let started = false;
+      let reverted: SnapshotDevice[] = [];
       if (snap.kind === 'live' && !isLiveState(vm.supervisor.current.state)) {
         // Off: launch QEMU paused, load the snapshot, then let it run (the same QEMU process).
         ctx.report({ message: 'Starting the VM' });
@@ -258,6 +279,7 @@ export class SnapshotService {
         await vm.supervisor.serialize(async () => {
           const state = vm.supervisor.current.state;
           const { devices } = await this.devices(vm);
+          reverted = devices;
           const nodes = snap.devices.filter((n) => devices.some((d) => d.node === n));
           if (snap.kind === 'live') {
             if (!isLiveState(state)) throw new VivariumError('BAD_STATE', `The VM is ${state}.`);
@@ -269,6 +291,7 @@ export class SnapshotService {
             }
             ctx.report({ message: 'Loading memory and disks' });
             try {
+              (globalThis as any).__t.push(['pre', performance.now()]);
               await vm.supervisor.during('restoring', () =>
                 vm.supervisor.runJob('snapshot-load', {
                   'job-id': `viv-load-${randomBytes(4).toString('hex')}`,
@@ -299,10 +322,23 @@ export class SnapshotService {
         if (started) await vm.supervisor.powerOff().catch(() => undefined);
         throw err;
       }
-      await this.withIndex(vm, (index) => Promise.resolve({ ...index, current: snap.id }));
+      (globalThis as any).__t.push(['job', performance.now()]);
+      const index = await this.withIndex(vm, (current) =>
+        Promise.resolve({ ...current, current: snap.id }),
+      );
+      {
+        const t = (globalThis as any).__t;
+        t.push(['end', performance.now()]);
+        console.log(
+          'LOAD',
+          t
+            .map((x: any, i: number) => (i ? `${x[0]} ${(x[1] - t[i - 1][1]).toFixed(1)}` : ''))
+            .join(' | '),
+        );
+      }
       const runtime = vm.supervisor.current;
       return {
-        snapshot: await this.present(vm, snap.id),
+        snapshot: await this.present(vm, snap.id, { index, devices: reverted }),
         state: runtime.state,
         pid: runtime.pid,
         started,
@@ -351,8 +387,7 @@ export class SnapshotService {
           result = { deleted: id, reparented: removed.reparented, current: removed.index.current };
           return Promise.resolve(removed.index);
         });
-        if (snap.thumbnail)
-          await rm(join(vm.files.screenshotsDir, snap.thumbnail), { force: true });
+        await this.removeThumbnail(vm, snap.id);
         return result;
       });
     });
@@ -396,20 +431,56 @@ export class SnapshotService {
       .catch(() => undefined);
   }
 
-  /** The screen at the moment of the snapshot (a few ms); a VM without a display has none. */
+  /**
+   * The screen at the moment of the snapshot, dumped as PPM (a copy, ~1 ms; PNG compression in
+   * QEMU would hold up the save); `<id>.png` is made from it after the snapshot. Returns the PNG's
+   * name. A VM without a display has none.
+   */
   private async grabThumbnail(vm: VmEntry, id: string): Promise<string | null> {
     if (vm.config.video === 'none') return null;
-    const name = `${id}.png`;
     try {
       await mkdir(vm.files.screenshotsDir, { recursive: true });
       await vm.supervisor.command('screendump', {
-        filename: join(vm.files.screenshotsDir, name),
-        format: 'png',
+        filename: join(vm.files.screenshotsDir, `${id}.ppm`),
+        format: 'ppm',
       });
-      return name;
+      return `${id}.png`;
     } catch {
       return null;
     }
+  }
+
+  private encodeLater(vm: VmEntry, id: string): void {
+    const dir = vm.files.screenshotsDir;
+    const work = convertPpmFile(join(dir, `${id}.ppm`), join(dir, `${id}.png`))
+      .catch(() => undefined)
+      .finally(() => this.encoding.delete(id));
+    this.encoding.set(id, work);
+  }
+
+  /** Waits for the PNG being encoded, or encodes a PPM a crash left behind. */
+  private async pngReady(vm: VmEntry, id: string): Promise<void> {
+    const pending = this.encoding.get(id);
+    if (pending) return pending;
+    const dir = vm.files.screenshotsDir;
+    const has = (f: string) =>
+      access(join(dir, f)).then(
+        () => true,
+        () => false,
+      );
+    if (!(await has(`${id}.png`)) && (await has(`${id}.ppm`))) {
+      this.encodeLater(vm, id);
+      await this.encoding.get(id);
+    }
+  }
+
+  private async removeThumbnail(vm: VmEntry, id: string): Promise<void> {
+    await this.encoding.get(id);
+    const dir = vm.files.screenshotsDir;
+    await Promise.all([
+      rm(join(dir, `${id}.png`), { force: true }),
+      rm(join(dir, `${id}.ppm`), { force: true }),
+    ]);
   }
 
   private async devices(
@@ -468,9 +539,13 @@ export class SnapshotService {
   }
 
   /** One snapshot as the contract shows it (with its verdicts for the VM's present state). */
-  private async present(vm: VmEntry, id: string): Promise<SnapshotNode> {
-    const index = await loadIndex(vm.files.snapshotsIndex);
-    const { devices } = await this.devices(vm);
+  private async present(
+    vm: VmEntry,
+    id: string,
+    known?: { index: SnapshotIndex; devices: SnapshotDevice[] },
+  ): Promise<SnapshotNode> {
+    const index = known?.index ?? (await loadIndex(vm.files.snapshotsIndex));
+    const devices = known?.devices ?? (await this.devices(vm)).devices;
     const tree = presentTree(
       vm.config.id,
       index,

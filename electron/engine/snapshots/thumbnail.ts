@@ -62,13 +62,56 @@ export async function encodePng(width: number, height: number, rgb: Buffer): Pro
   ]);
 }
 
+/** Thumbnails are at most this wide: the screen shrunk by a whole factor (averaging boxes). */
+export const THUMBNAIL_MAX_WIDTH = 640;
+
+/** Shrinks RGB pixels by `k` in both directions, each pixel the mean of a k x k box. Pure. */
+export function shrink(
+  width: number,
+  height: number,
+  rgb: Buffer,
+  k: number,
+): { width: number; height: number; rgb: Buffer } {
+  if (k <= 1) return { width, height, rgb };
+  const w = Math.floor(width / k);
+  const h = Math.floor(height / k);
+  const out = Buffer.alloc(w * h * 3);
+  const area = k * k;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let dy = 0; dy < k; dy++) {
+        let i = ((y * k + dy) * width + x * k) * 3;
+        for (let dx = 0; dx < k; dx++, i += 3) {
+          r += rgb[i] ?? 0;
+          g += rgb[i + 1] ?? 0;
+          b += rgb[i + 2] ?? 0;
+        }
+      }
+      const o = (y * w + x) * 3;
+      out[o] = Math.round(r / area);
+      out[o + 1] = Math.round(g / area);
+      out[o + 2] = Math.round(b / area);
+    }
+  }
+  return { width: w, height: h, rgb: out };
+}
+
 /** Turns `<base>.ppm` into `<base>.png` (written whole, then renamed) and removes the PPM. */
 export async function convertPpmFile(ppmFile: string, pngFile: string): Promise<void> {
-  const ppm = parsePpm(await readFile(ppmFile));
-  if (!ppm) {
+  const full = parsePpm(await readFile(ppmFile));
+  if (!full) {
     await rm(ppmFile, { force: true });
     throw new Error(`${ppmFile} is not a PPM screen dump`);
   }
+  const ppm = shrink(
+    full.width,
+    full.height,
+    full.rgb,
+    Math.ceil(full.width / THUMBNAIL_MAX_WIDTH),
+  );
   const png = await encodePng(ppm.width, ppm.height, ppm.rgb);
   const tmp = `${pngFile}.tmp`;
   await writeFile(tmp, png);

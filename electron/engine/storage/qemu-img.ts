@@ -179,17 +179,6 @@ export async function imageChain(
   return (Array.isArray(parsed) ? parsed : [parsed]).map(parseImageInfo);
 }
 
-/** Whether an overlay holds any guest data of its own (anything allocated in the top layer). */
-export async function overlayHasData(imgPath: string, file: string): Promise<boolean> {
-  const out = await qemuImg(imgPath, ['map', '--output=json', '-U', '-f', 'qcow2', file]);
-  const entries: unknown = JSON.parse(out);
-  if (!Array.isArray(entries)) return true;
-  return entries.some((e) => {
-    const r = record(e);
-    return r['depth'] === 0 && r['present'] === true;
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
 // resize, snapshots of a stopped image
 

@@ -141,7 +141,8 @@ export class StreamBridge {
 
   private prune(): void {
     const now = Date.now();
-    for (const [token, ticket] of this.tickets) if (ticket.expiresAt < now) this.tickets.delete(token);
+    for (const [token, ticket] of this.tickets)
+      if (ticket.expiresAt < now) this.tickets.delete(token);
   }
 
   private async attach(ws: WebSocket, ticket: Ticket): Promise<void> {

@@ -31,7 +31,10 @@ const KEEP_FINISHED = 50;
  * Every change is published (throttled) so UIs and the CLI can draw progress bars.
  */
 export class TaskManager {
-  private readonly tasks = new Map<string, { info: TaskInfo; abort: AbortController; done: Promise<unknown> }>();
+  private readonly tasks = new Map<
+    string,
+    { info: TaskInfo; abort: AbortController; done: Promise<unknown> }
+  >();
 
   constructor(private readonly publish: (task: TaskInfo) => void) {}
 
@@ -51,7 +54,8 @@ export class TaskManager {
     if (!task.info.cancellable) {
       throw new VivariumError('BAD_STATE', `"${task.info.title}" cannot be cancelled.`);
     }
-    if (task.info.state === 'running') task.abort.abort(new VivariumError('CANCELLED', 'Cancelled'));
+    if (task.info.state === 'running')
+      task.abort.abort(new VivariumError('CANCELLED', 'Cancelled'));
     return { ...task.info };
   }
 
@@ -123,7 +127,10 @@ export class TaskManager {
         const moved = p.bytesDone - firstBytes.bytes;
         info.bytesPerSecond = seconds > 0.2 ? Math.round(moved / seconds) : null;
         if (info.bytesTotal && info.bytesPerSecond) {
-          info.etaSeconds = Math.max(0, Math.round((info.bytesTotal - p.bytesDone) / info.bytesPerSecond));
+          info.etaSeconds = Math.max(
+            0,
+            Math.round((info.bytesTotal - p.bytesDone) / info.bytesPerSecond),
+          );
         }
         if (info.bytesTotal) info.progress = Math.min(1, p.bytesDone / info.bytesTotal);
       }
