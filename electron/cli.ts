@@ -5,6 +5,7 @@
  */
 import type { CliKit } from './cli/kit';
 import { registerStorageCommands } from './cli/storage-commands';
+import { registerCatalogCommands } from './cli/catalog-commands';
 import { open, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -671,6 +672,7 @@ function buildProgram(): Command {
     formatBytes,
   };
   registerStorageCommands(kit);
+  registerCatalogCommands(kit);
 
   cmd('host', 'show QEMU, accelerators and firmware found on this computer').action(run(cmdHost));
   cmd('list', 'list the VMs').alias('ls').action(run(cmdList));

@@ -28,7 +28,14 @@ export const MACHINE_TYPES = ['q35', 'pc'] as const;
 export const FIRMWARES = ['bios', 'uefi'] as const;
 export const DISK_BUSES = ['virtio', 'sata', 'ide'] as const;
 export const DISK_FORMATS = ['qcow2', 'raw'] as const;
-export const NIC_MODELS = ['virtio-net-pci', 'e1000', 'e1000e', 'rtl8139', 'ne2k_pci', 'pcnet'] as const;
+export const NIC_MODELS = [
+  'virtio-net-pci',
+  'e1000',
+  'e1000e',
+  'rtl8139',
+  'ne2k_pci',
+  'pcnet',
+] as const;
 export const VIDEO_MODELS = ['std', 'virtio', 'cirrus', 'none'] as const;
 /** Sound card the guest sees: Intel HD Audio, AC'97, or a Sound Blaster 16 (DOS). */
 export const SOUND_MODELS = ['none', 'hda', 'ac97', 'sb16'] as const;
@@ -260,8 +267,12 @@ export const SnapshotNameSchema = z
   .refine((s) => !/\p{Cc}/u.test(s), 'The name cannot contain control characters');
 /** A snapshot is addressed by its id, its tag or its name (names are unique per VM). */
 export const SnapshotRefSchema = z.string().min(1, 'Name the snapshot');
-const SnapshotDescriptionSchema = z.string().max(10_000, 'Keep the description under 10000 characters');
-const DiskRefSchema = z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'Disk ids are short lowercase words (disk0)');
+const SnapshotDescriptionSchema = z
+  .string()
+  .max(10_000, 'Keep the description under 10000 characters');
+const DiskRefSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9]{0,15}$/, 'Disk ids are short lowercase words (disk0)');
 /** An absolute size ("20G") or a growth ("+5G"). */
 const ResizeSchema = z
   .string()
@@ -389,7 +400,15 @@ export interface StorageTaskResults {
 // arrives as `task` events (bytes, speed, ETA); the finished task's `result` is a
 // {@link MediaDownloadResult}.
 
-export const OS_FAMILIES = ['windows', 'linux', 'bsd', 'solaris', 'dos', 'alternative', 'other'] as const;
+export const OS_FAMILIES = [
+  'windows',
+  'linux',
+  'bsd',
+  'solaris',
+  'dos',
+  'alternative',
+  'other',
+] as const;
 export type OsFamily = (typeof OS_FAMILIES)[number];
 export const GUEST_ARCHES = ['x86_64', 'i686'] as const;
 export type GuestArch = (typeof GUEST_ARCHES)[number];
@@ -467,6 +486,7 @@ export interface CatalogVersion {
 
 /** One ISO 9660 signature. Every regex given must match (osinfo's are anchored at the start). */
 export interface DetectPattern {
+  /** A regex for the volume id; '' leaves it free (then `application` says what to match). */
   volumeId: string;
   publisher?: string;
   application?: string;

@@ -9,9 +9,15 @@ export interface CliKit {
   /** The program itself, for command groups (`snapshot list|create|...`). */
   program: Command;
   /** Wraps an action so it receives only the positional arguments and options. */
-  run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: unknown[]) => Promise<void>;
+  run<A extends unknown[]>(
+    fn: (...args: A) => Promise<void>,
+  ): (...args: unknown[]) => Promise<void>;
   /** Validates against the contract (naming the flag on error) and calls the engine. */
-  call<M extends Method>(method: M, params: Params<M>, flags?: Record<string, string>): Promise<ApiResults[M]>;
+  call<M extends Method>(
+    method: M,
+    params: Params<M>,
+    flags?: Record<string, string>,
+  ): Promise<ApiResults[M]>;
   engine(): Promise<Engine>;
   printJson(value: unknown): void;
   writeOut(text: string): void;

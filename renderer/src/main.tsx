@@ -1,16 +1,13 @@
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
-import { startSession } from './actions/session';
-import { App } from './components/App';
+/**
+ * The page's entry, kept tiny: it connects to the engine and asks for the library first, then
+ * loads React and the app (root.tsx), so the answers travel while the rest downloads.
+ */
+import { prefetch } from './bridge';
 import './styles.css';
 
 document.title = 'Vivarium';
-startSession();
+prefetch();
 
-const root = document.getElementById('root');
-if (!root) throw new Error('index.html has no #root');
-createRoot(root).render(
-  <StrictMode>
-    <App />
-  </StrictMode>,
-);
+void import('./root').then(({ mount }) => {
+  mount();
+});

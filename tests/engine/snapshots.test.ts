@@ -345,7 +345,7 @@ describe('a crash in the middle of a snapshot', () => {
     process.kill(pid, 'SIGKILL');
     const outcome = await engine.tasks.wait(task.id).then(
       () => 'saved',
-      (err: { code: string; message: string }) => err,
+      (err: unknown) => err as { code: string; message: string },
     );
     con.close();
     await waitFor(

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { VmConfigSchema, type VmConfig } from '../../preload/contract';
+import {
+  VmConfigSchema,
+  type CanSnapshot,
+  type Verdict,
+  type VmConfig,
+} from '../../preload/contract';
 import { canRevert, canSnapshot, snapshotDevices } from '../../electron/engine/snapshots/rules';
 import {
   addSnapshot,
@@ -25,6 +30,11 @@ function config(patch: Partial<VmConfig> = {}): VmConfig {
     disks: [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'virtio' }],
     ...patch,
   });
+}
+
+/** The reason of a refusal ('' for a yes). */
+function why(v: Verdict | CanSnapshot | undefined): string {
+  return v && !v.ok ? v.reason : '';
 }
 
 function snap(id: string, patch: Partial<StoredSnapshot> = {}): Omit<StoredSnapshot, 'parent'> {
@@ -171,10 +181,7 @@ describe('snapshot tree', () => {
     expect(tree.canSnapshot).toEqual({ ok: true, kind: 'live' });
     expect(tree.snapshots.every((s) => s.canRevert.ok)).toBe(true);
     const gone = presentTree('x', sample(), config(), 'running', [], null);
-    expect(gone.snapshots[0]?.canRevert).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/no longer attached/),
-    });
+    expect(why(gone.snapshots[0]?.canRevert)).toMatch(/no longer attached/);
   });
 });
 
@@ -205,10 +212,7 @@ describe('snapshot rules', () => {
     const raw = config({
       disks: [{ id: 'disk0', file: 'r.img', format: 'raw', bus: 'virtio', readOnly: false }],
     });
-    expect(canSnapshot({ config: raw, state: 'running' })).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/raw image/),
-    });
+    expect(why(canSnapshot({ config: raw, state: 'running' }))).toMatch(/raw image/);
     expect(canSnapshot({ config: config({ disks: [] }), state: 'running' })).toMatchObject({
       ok: false,
     });
@@ -219,14 +223,13 @@ describe('snapshot rules', () => {
       canSnapshot({ config: config({ disks: [], firmware: 'uefi' }), state: 'stopped' }),
     ).toMatchObject({ ok: false });
     expect(
-      canSnapshot({
-        config: config({ extraArgs: ['-device', 'vfio-pci,host=01:00.0'] }),
-        state: 'running',
-      }),
-    ).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/vfio/),
-    });
+      why(
+        canSnapshot({
+          config: config({ extraArgs: ['-device', 'vfio-pci,host=01:00.0'] }),
+          state: 'running',
+        }),
+      ),
+    ).toMatch(/vfio/);
     expect(
       canSnapshot({
         config: config({ extraArgs: ['-device', 'usb-host,vendorid=1'] }),
@@ -236,24 +239,15 @@ describe('snapshot rules', () => {
     expect(
       canSnapshot({ config: config({ extraArgs: ['-snapshot'] }), state: 'running' }),
     ).toMatchObject({ ok: false });
-    expect(canSnapshot({ config: config(), state: 'saving' })).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/saving/),
-    });
+    expect(why(canSnapshot({ config: config(), state: 'saving' }))).toMatch(/saving/);
     expect(canSnapshot({ config: config(), state: 'stopped' })).toEqual({ ok: true, kind: 'disk' });
     expect(canSnapshot({ config: config(), state: 'crashed' })).toEqual({ ok: true, kind: 'disk' });
-    expect(canSnapshot({ config: config(), state: 'paused', freeBytes: 10 })).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/free/),
-    });
+    expect(why(canSnapshot({ config: config(), state: 'paused', freeBytes: 10 }))).toMatch(/free/);
   });
 
   it('reverting a disk-only snapshot needs the VM off', () => {
     const facts = { kind: 'disk' as const, status: 'ok' as const, vmstate: null };
-    expect(canRevert(facts, 'running', config())).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/shut the VM down/),
-    });
+    expect(why(canRevert(facts, 'running', config()))).toMatch(/shut the VM down/);
     expect(canRevert(facts, 'stopped', config())).toEqual({ ok: true });
     expect(canRevert({ ...facts, kind: 'live' }, 'stopped', config())).toEqual({ ok: true });
     expect(canRevert({ ...facts, status: 'missing' }, 'stopped', config())).toMatchObject({

@@ -124,6 +124,12 @@ describe('what an imported image may reach', () => {
       importProblem([layer({ format: 'vmdk', extents: ['/home/me/.ssh/id_rsa'] })], '/imports'),
     ).toMatch(/outside/);
     expect(importProblem([layer({ format: 'qed' })], '/imports')).toMatch(/qed image/);
+    const dataFile = parseImageInfo({
+      filename: '/imports/x.qcow2',
+      format: 'qcow2',
+      'format-specific': { type: 'qcow2', data: { 'data-file': '/dev/sda' } },
+    });
+    expect(importProblem([dataFile], '/imports')).toMatch(/\/dev\/sda, outside/);
     expect(importProblem([], '/imports')).toMatch(/could not read/);
   });
 });

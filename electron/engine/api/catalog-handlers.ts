@@ -48,7 +48,8 @@ export function catalogHandlers(engine: Engine): HandlerGroup<CatalogMethods> {
       return catalog.list({ query, family, includeOsinfo }).map(summarize);
     },
     'catalog.get': async ({ id }) => publicEntry((await engine.catalog.resolve(id)).entry),
-    'catalog.defaults': async ({ os, version }) => engine.catalog.defaults(os, version, await engine.host()),
+    'catalog.defaults': async ({ os, version }) =>
+      engine.catalog.defaults(os, version, await engine.host()),
     'media.detect': async ({ file }) => {
       await checkReadableFile(file, 'disc image');
       return engine.catalog.detect(file);
@@ -69,7 +70,11 @@ export function catalogHandlers(engine: Engine): HandlerGroup<CatalogMethods> {
           }),
         );
       }
-      const choice = await engine.catalog.chooseMedia(req.os ?? '', { version: req.version, media: req.media, arch: req.arch });
+      const choice = await engine.catalog.chooseMedia(req.os ?? '', {
+        version: req.version,
+        media: req.media,
+        arch: req.arch,
+      });
       const { resolved, version, media } = choice;
       const label = `${version.name} (${media.label})`;
       return startOnce(`media:${resolved.entry.id}/${version.id}/${media.id}`, () =>
@@ -77,7 +82,11 @@ export function catalogHandlers(engine: Engine): HandlerGroup<CatalogMethods> {
           kind: 'media.download',
           title: `Download ${label}`,
           run: (ctx) =>
-            store.fetchSpec(media, { os: resolved.entry.id, version: version.id, mediaId: media.id, label }, ctx),
+            store.fetchSpec(
+              media,
+              { os: resolved.entry.id, version: version.id, mediaId: media.id, label },
+              ctx,
+            ),
         }),
       );
     },

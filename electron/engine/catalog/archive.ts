@@ -31,7 +31,10 @@ const CENTRAL_SIG = 0x02014b50;
 const LOCAL_SIG = 0x04034b50;
 
 function bad(file: string, why: string): VivariumError {
-  return new VivariumError('FILE_UNREADABLE', `${basename(file)} is not a zip archive Vivarium can read (${why}).`);
+  return new VivariumError(
+    'FILE_UNREADABLE',
+    `${basename(file)} is not a zip archive Vivarium can read (${why}).`,
+  );
 }
 
 /** The central directory of a zip file: every member's name, sizes and where its data is. */
@@ -69,7 +72,8 @@ export async function listZip(file: string): Promise<ZipMember[]> {
     const members: ZipMember[] = [];
     let p = 0;
     for (let i = 0; i < count; i++) {
-      if (p + 46 > cd.length || cd.readUInt32LE(p) !== CENTRAL_SIG) throw bad(file, 'broken central directory');
+      if (p + 46 > cd.length || cd.readUInt32LE(p) !== CENTRAL_SIG)
+        throw bad(file, 'broken central directory');
       const method = cd.readUInt16LE(p + 10);
       const crc = cd.readUInt32LE(p + 16);
       let compressedSize = cd.readUInt32LE(p + 20);
@@ -120,18 +124,32 @@ function pickMember<T extends { name: string }>(members: T[], member: RegExp, ar
   hits.sort((a, b) => a.name.length - b.name.length);
   const hit = hits[0];
   if (!hit) {
-    const shown = files.slice(0, 8).map((m) => m.name).join(', ');
-    throw new VivariumError('FILE_UNREADABLE', `${basename(archive)} holds no file matching ${member.source} (it has: ${shown || 'nothing'}).`);
+    const shown = files
+      .slice(0, 8)
+      .map((m) => m.name)
+      .join(', ');
+    throw new VivariumError(
+      'FILE_UNREADABLE',
+      `${basename(archive)} holds no file matching ${member.source} (it has: ${shown || 'nothing'}).`,
+    );
   }
   return hit;
 }
 
 /** Extracts the member matching `member` into `destDir`; returns its path. */
-export async function extractZipMember(archive: string, member: RegExp, destDir: string, signal?: AbortSignal): Promise<string> {
+export async function extractZipMember(
+  archive: string,
+  member: RegExp,
+  destDir: string,
+  signal?: AbortSignal,
+): Promise<string> {
   const members = await listZip(archive);
   const m = pickMember(members, member, archive);
   if (m.method !== 0 && m.method !== 8) {
-    throw bad(archive, `${m.name} uses compression method ${m.method}; only stored and deflate are supported`);
+    throw bad(
+      archive,
+      `${m.name} uses compression method ${m.method}; only stored and deflate are supported`,
+    );
   }
   const fh = await open(archive, 'r');
   let dataStart: number;
@@ -154,18 +172,27 @@ export async function extractZipMember(archive: string, member: RegExp, destDir:
       cb(null, chunk);
     },
   });
-  const source = createReadStream(archive, { start: dataStart, end: dataStart + m.compressedSize - 1 });
+  const source = createReadStream(archive, {
+    start: dataStart,
+    end: dataStart + m.compressedSize - 1,
+  });
   const stages = m.method === 8 ? [source, createInflateRaw(), check] : [source, check];
   try {
     await pipeline([...stages, createWriteStream(tmp)], signal ? { signal } : {});
   } catch (err) {
     await rm(tmp, { force: true });
     if (signal?.aborted) throw err;
-    throw bad(archive, `${m.name} could not be unpacked: ${err instanceof Error ? err.message : String(err)}`);
+    throw bad(
+      archive,
+      `${m.name} could not be unpacked: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   if (written !== m.size || crc >>> 0 !== m.crc >>> 0) {
     await rm(tmp, { force: true });
-    throw new VivariumError('CHECKSUM_MISMATCH', `${m.name} in ${basename(archive)} is corrupt (its CRC does not match): it was deleted.`);
+    throw new VivariumError(
+      'CHECKSUM_MISMATCH',
+      `${m.name} in ${basename(archive)} is corrupt (its CRC does not match): it was deleted.`,
+    );
   }
   await rename(tmp, target);
   return target;
@@ -186,7 +213,11 @@ async function findSevenZip(): Promise<string | null> {
 }
 
 /** Extracts a .7z member with the 7-Zip program. */
-export async function extractSevenZipMember(archive: string, member: RegExp, destDir: string): Promise<string> {
+export async function extractSevenZipMember(
+  archive: string,
+  member: RegExp,
+  destDir: string,
+): Promise<string> {
   const bin = await findSevenZip();
   if (!bin) {
     throw new VivariumError(
@@ -198,13 +229,17 @@ export async function extractSevenZipMember(archive: string, member: RegExp, des
   try {
     await run(bin, ['e', '-y', `-o${work}`, archive], { maxBuffer: 16 * 1024 * 1024 });
     const names = await readdir(work);
-    const hit = pickMember(names.map((name) => ({ name })), member, archive);
+    const hit = pickMember(
+      names.map((name) => ({ name })),
+      member,
+      archive,
+    );
     const target = join(destDir, safeFileName(hit.name));
     await rename(join(work, hit.name), target);
     return target;
   } catch (err) {
     if (err instanceof VivariumError) throw err;
-    throw bad(archive, err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err));
+    throw bad(archive, err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err));
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -23,7 +23,6 @@ import {
   osinfoEntries,
   osinfoPatterns,
   osinfoVersion,
-  readOsinfoDb,
   type OsinfoOs,
 } from './osinfo';
 import {
@@ -42,10 +41,13 @@ export interface CatalogOptions {
   osinfoDir?: string | null;
 }
 
-export function catalogOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Required<CatalogOptions> {
+export function catalogOptionsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Required<CatalogOptions> {
   return {
     extraFiles: (env.VIVARIUM_CATALOG_EXTRA ?? '').split(delimiter).filter(Boolean),
-    osinfoDir: env.VIVARIUM_OSINFO_DIR === '' ? null : (env.VIVARIUM_OSINFO_DIR ?? DEFAULT_OSINFO_DIR),
+    osinfoDir:
+      env.VIVARIUM_OSINFO_DIR === '' ? null : (env.VIVARIUM_OSINFO_DIR ?? DEFAULT_OSINFO_DIR),
   };
 }
 
@@ -86,10 +88,16 @@ export function loadCurated(): LoadedEntry[] {
   return Object.entries(CURATED_FILES).map(([name, raw]) => {
     const parsed = CatalogEntryFileSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new VivariumError('INTERNAL', `assets/catalog/${name}.json is invalid: ${describeIssues(parsed.error)}`);
+      throw new VivariumError(
+        'INTERNAL',
+        `assets/catalog/${name}.json is invalid: ${describeIssues(parsed.error)}`,
+      );
     }
     if (parsed.data.id !== name) {
-      throw new VivariumError('INTERNAL', `assets/catalog/${name}.json holds id "${parsed.data.id}"`);
+      throw new VivariumError(
+        'INTERNAL',
+        `assets/catalog/${name}.json holds id "${parsed.data.id}"`,
+      );
     }
     return fromFile(parsed.data, 'curated');
   });
@@ -108,11 +116,17 @@ export async function loadExtraFiles(files: string[]): Promise<LoadedEntry[]> {
       );
     }
     // One entry or a list: parse with the matching schema so errors name the field.
-    const parsed = Array.isArray(raw) ? CatalogFileSchema.safeParse(raw) : CatalogEntryFileSchema.safeParse(raw);
+    const parsed = Array.isArray(raw)
+      ? CatalogFileSchema.safeParse(raw)
+      : CatalogEntryFileSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new VivariumError('INVALID_REQUEST', `The catalogue file ${file} is invalid: ${describeIssues(parsed.error)}`);
+      throw new VivariumError(
+        'INVALID_REQUEST',
+        `The catalogue file ${file} is invalid: ${describeIssues(parsed.error)}`,
+      );
     }
-    for (const e of Array.isArray(parsed.data) ? parsed.data : [parsed.data]) out.push(fromFile(e, 'extra'));
+    for (const e of Array.isArray(parsed.data) ? parsed.data : [parsed.data])
+      out.push(fromFile(e, 'extra'));
   }
   return out;
 }
@@ -132,7 +146,10 @@ function compileAll(sources: string[]): RegExp[] {
  * patterns, their short ids its aliases, and versions it does not have become 'legacy' versions
  * (known, not downloadable). Returns a new entry and the alias -> version map. Pure.
  */
-export function absorbOsinfo(entry: LoadedEntry, claimed: OsinfoOs[]): { entry: LoadedEntry; aliasVersions: Map<string, string> } {
+export function absorbOsinfo(
+  entry: LoadedEntry,
+  claimed: OsinfoOs[],
+): { entry: LoadedEntry; aliasVersions: Map<string, string> } {
   const aliasVersions = new Map<string, string>();
   if (claimed.length === 0) return { entry, aliasVersions };
   const versions = [...entry.versions];
@@ -158,7 +175,11 @@ export function absorbOsinfo(entry: LoadedEntry, claimed: OsinfoOs[]): { entry: 
   }
   const curatedIds = new Set(entry.versions.map((v) => v.id));
   const legacy = versions.filter((v) => !curatedIds.has(v.id));
-  legacy.sort((a, b) => (b.released ?? '').localeCompare(a.released ?? '') || b.id.localeCompare(a.id, 'en', { numeric: true }));
+  legacy.sort(
+    (a, b) =>
+      (b.released ?? '').localeCompare(a.released ?? '') ||
+      b.id.localeCompare(a.id, 'en', { numeric: true }),
+  );
   return {
     entry: { ...entry, versions: [...entry.versions, ...legacy], detect, aliases: [...aliases] },
     aliasVersions,
@@ -183,7 +204,9 @@ export function findVersion(entry: CatalogEntry, ref: string): CatalogVersion | 
   const exact =
     entry.versions.find((v) => v.id === ref) ??
     entry.versions.find((v) => normalizeVersion(v.id) === n) ??
-    entry.versions.find((v) => v.codename !== undefined && v.codename.toLowerCase() === ref.toLowerCase());
+    entry.versions.find(
+      (v) => v.codename !== undefined && v.codename.toLowerCase() === ref.toLowerCase(),
+    );
   if (exact) return exact;
   const loose = looseVersion(ref);
   const hits = entry.versions.filter((v) => looseVersion(v.id) === loose);
@@ -268,10 +291,12 @@ export class Catalog {
     for (const e of entries) {
       for (const a of e.aliases) {
         const key = a.toLowerCase();
-        if (!this.byId.has(key) && !this.aliases.has(key)) this.aliases.set(key, { id: e.id, version: null });
+        if (!this.byId.has(key) && !this.aliases.has(key))
+          this.aliases.set(key, { id: e.id, version: null });
       }
     }
-    for (const [alias, target] of aliasVersions) if (!this.byId.has(alias)) this.aliases.set(alias, target);
+    for (const [alias, target] of aliasVersions)
+      if (!this.byId.has(alias)) this.aliases.set(alias, target);
   }
 
   /**
@@ -286,7 +311,9 @@ export class Catalog {
     if (osinfo) {
       const claims = [...own.values()].map((e) => ({ e, res: compileAll(e.osinfoPatterns) }));
       for (const o of osinfo) {
-        const owner = claims.find(({ res }) => res.length > 0 && o.shortIds.some((s) => res.some((r) => r.test(s))));
+        const owner = claims.find(
+          ({ res }) => res.length > 0 && o.shortIds.some((s) => res.some((r) => r.test(s))),
+        );
         if (owner) claimedBy.set(o.id, owner.e);
       }
       for (const [id, e] of own) {
@@ -364,14 +391,24 @@ export class Catalog {
     const v = findVersion(found.entry, version);
     if (!v) {
       const known = found.entry.versions.map((x) => x.id).join(', ') || 'none';
-      throw new VivariumError('NOT_FOUND', `${found.entry.name} has no version "${version}" (known: ${known}).`, {
-        version: 'Unknown version',
-      });
+      throw new VivariumError(
+        'NOT_FOUND',
+        `${found.entry.name} has no version "${version}" (known: ${known}).`,
+        {
+          version: 'Unknown version',
+        },
+      );
     }
     return { entry: found.entry, version: v, versionGiven: true };
   }
 
-  list(opts: { query?: string | undefined; family?: OsFamily | undefined; includeOsinfo?: boolean } = {}): LoadedEntry[] {
+  list(
+    opts: {
+      query?: string | undefined;
+      family?: OsFamily | undefined;
+      includeOsinfo?: boolean;
+    } = {},
+  ): LoadedEntry[] {
     const words = (opts.query ?? '').toLowerCase().split(/\s+/).filter(Boolean);
     const out = this.entries.filter((e) => {
       if (opts.family && e.family !== opts.family) return false;
@@ -415,7 +452,8 @@ export class Catalog {
           const hit = matchPattern(c, iso);
           if (!hit) continue;
           const cand = candidateFor(entry, c.pattern, hit, iso);
-          if (!best || CONFIDENCE_RANK[cand.confidence] < CONFIDENCE_RANK[best.confidence]) best = cand;
+          if (!best || CONFIDENCE_RANK[cand.confidence] < CONFIDENCE_RANK[best.confidence])
+            best = cand;
           if (best.confidence === 'exact') break;
         }
         if (best) results.push({ ...best, source: entry.source });
@@ -432,7 +470,8 @@ export class Catalog {
     }
     results.sort(
       (a, b) =>
-        CONFIDENCE_RANK[a.confidence] - CONFIDENCE_RANK[b.confidence] || SOURCE_RANK[a.source] - SOURCE_RANK[b.source],
+        CONFIDENCE_RANK[a.confidence] - CONFIDENCE_RANK[b.confidence] ||
+        SOURCE_RANK[a.source] - SOURCE_RANK[b.source],
     );
     const out: DetectionCandidate[] = results.map(({ source: _s, ...c }) => c);
     const generic = this.byId.get(GENERIC_ID);
@@ -485,7 +524,12 @@ function matchPattern(c: CompiledPattern, iso: IsoInfo): Hit | null {
   return { field, value, version };
 }
 
-function candidateFor(entry: LoadedEntry, p: DetectPattern, hit: Hit, iso: IsoInfo): DetectionCandidate {
+function candidateFor(
+  entry: LoadedEntry,
+  p: DetectPattern,
+  hit: Hit,
+  iso: IsoInfo,
+): DetectionCandidate {
   const raw = p.version ?? hit.version;
   const version = raw ? findVersion(entry, raw) : null;
   const arch = p.arch ?? guessArch(`${iso.volumeId} ${iso.application}`);

@@ -18,7 +18,13 @@ export function parseChecksumList(text: string): ChecksumLine[] {
   const out: ChecksumLine[] = [];
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith('-----') || /^(Hash|Version|Comment):/i.test(line)) continue;
+    if (
+      !line ||
+      line.startsWith('#') ||
+      line.startsWith('-----') ||
+      /^(Hash|Version|Comment):/i.test(line)
+    )
+      continue;
     const bsd = /^(SHA256|SHA512|SHA-256|SHA-512)\s*\((.+)\)\s*=\s*([A-Fa-f0-9]+)$/i.exec(line);
     if (bsd) {
       const algorithm = bsd[1]!.replace('-', '').toLowerCase() as HashAlgorithm;
@@ -28,7 +34,11 @@ export function parseChecksumList(text: string): ChecksumLine[] {
     const gnu = /^([A-Fa-f0-9]{64}|[A-Fa-f0-9]{128})(?:\s+[*]?(.+))?$/.exec(line);
     if (gnu) {
       const hex = gnu[1]!.toLowerCase();
-      out.push({ name: cleanName(gnu[2] ?? ''), algorithm: hex.length === 64 ? 'sha256' : 'sha512', hex });
+      out.push({
+        name: cleanName(gnu[2] ?? ''),
+        algorithm: hex.length === 64 ? 'sha256' : 'sha512',
+        hex,
+      });
     }
   }
   return out;
@@ -42,10 +52,19 @@ function cleanName(name: string): string {
  * The hash of `name` in a list, for `algorithm`. A list with one entry of that algorithm and no
  * matching name (a `file.sha256` naming the file differently) answers for it too.
  */
-export function findChecksum(lines: ChecksumLine[], name: string, algorithm: HashAlgorithm): string | null {
-  const usable = lines.filter((l) => l.hex.length === HEX_LENGTH[algorithm] && (l.algorithm === null || l.algorithm === algorithm));
+export function findChecksum(
+  lines: ChecksumLine[],
+  name: string,
+  algorithm: HashAlgorithm,
+): string | null {
+  const usable = lines.filter(
+    (l) =>
+      l.hex.length === HEX_LENGTH[algorithm] && (l.algorithm === null || l.algorithm === algorithm),
+  );
   const base = name.split('/').pop() ?? name;
-  const hit = usable.find((l) => l.name === name) ?? usable.find((l) => (l.name.split('/').pop() ?? l.name) === base);
+  const hit =
+    usable.find((l) => l.name === name) ??
+    usable.find((l) => (l.name.split('/').pop() ?? l.name) === base);
   if (hit) return hit.hex;
   return usable.length === 1 ? usable[0]!.hex : null;
 }

@@ -59,11 +59,18 @@ function once(url: string, opts: RequestOptions): Promise<IncomingMessage> {
     const { signal } = opts;
     if (signal?.aborted) return reject(abortError(signal));
     const lib = url.startsWith('https:') ? https : http;
-    const req = lib.get(url, { headers: { 'user-agent': USER_AGENT, accept: '*/*', ...opts.headers } });
+    const req = lib.get(url, {
+      headers: { 'user-agent': USER_AGENT, accept: '*/*', ...opts.headers },
+    });
     const onAbort = () => req.destroy(abortError(signal!));
     signal?.addEventListener('abort', onAbort, { once: true });
     req.setTimeout(opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => {
-      req.destroy(new VivariumError('NETWORK', `Could not download ${url}: no answer for ${Math.round((opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS) / 1000)} s.`));
+      req.destroy(
+        new VivariumError(
+          'NETWORK',
+          `Could not download ${url}: no answer for ${Math.round((opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS) / 1000)} s.`,
+        ),
+      );
     });
     req.once('response', (res) => {
       res.once('close', () => signal?.removeEventListener('abort', onAbort));
@@ -88,7 +95,10 @@ export async function httpGet(url: string, opts: RequestOptions = {}): Promise<H
       res.destroy();
       const next = new URL(location, current);
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-        throw new VivariumError('NETWORK', `${current} redirects to an unsupported address (${next.protocol}).`);
+        throw new VivariumError(
+          'NETWORK',
+          `${current} redirects to an unsupported address (${next.protocol}).`,
+        );
       }
       current = next.toString();
       continue;
@@ -111,7 +121,10 @@ export function httpStatusError(url: string, status: number): VivariumError {
 }
 
 /** A small text resource (a checksum list, a folder listing), at most `maxBytes`. */
-export async function fetchText(url: string, opts: RequestOptions & { maxBytes?: number } = {}): Promise<{ text: string; url: string }> {
+export async function fetchText(
+  url: string,
+  opts: RequestOptions & { maxBytes?: number } = {},
+): Promise<{ text: string; url: string }> {
   const res = await httpGet(url, opts);
   if (res.status !== 200) {
     res.body.resume();
@@ -124,7 +137,8 @@ export async function fetchText(url: string, opts: RequestOptions & { maxBytes?:
   try {
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > max) throw new VivariumError('NETWORK', `${url} is larger than expected (over ${max} bytes).`);
+      if (size > max)
+        throw new VivariumError('NETWORK', `${url} is larger than expected (over ${max} bytes).`);
       chunks.push(chunk);
     }
   } catch (err) {

@@ -17,14 +17,20 @@ const TYPE_TERMINATOR = 255;
 
 function ascii(buf: Buffer, start: number, end: number): string {
   // a-characters and d-characters are ASCII; anything else is shown as is (latin1) and trimmed.
-  return buf.toString('latin1', start, end).replace(/[\0 ]+$/, '').trim();
+  return buf
+    .toString('latin1', start, end)
+    .replace(/[\0 ]+$/, '')
+    .trim();
 }
 
 /** UCS-2 big-endian (Joliet), trimmed. */
 function ucs2be(buf: Buffer, start: number, end: number): string {
   const bytes = Buffer.from(buf.subarray(start, end - ((end - start) % 2)));
   bytes.swap16();
-  return bytes.toString('utf16le').replace(/[\0 ]+$/, '').trim();
+  return bytes
+    .toString('utf16le')
+    .replace(/[\0 ]+$/, '')
+    .trim();
 }
 
 /** "YYYYMMDDHHMMSScc" + a signed offset from GMT in 15-minute units; null when unset. */
@@ -33,7 +39,15 @@ export function parseDecDateTime(buf: Buffer, start: number): string | null {
   if (!/^\d{16}$/.test(digits) || /^0{16}$/.test(digits)) return null;
   const n = (a: number, b: number) => Number(digits.slice(a, b));
   const offset = buf.readInt8(start + 16) * 15;
-  const utc = Date.UTC(n(0, 4), n(4, 6) - 1, n(6, 8), n(8, 10), n(10, 12), n(12, 14), n(14, 16) * 10);
+  const utc = Date.UTC(
+    n(0, 4),
+    n(4, 6) - 1,
+    n(6, 8),
+    n(8, 10),
+    n(10, 12),
+    n(12, 14),
+    n(14, 16) * 10,
+  );
   if (!Number.isFinite(utc)) return null;
   return new Date(utc - offset * 60_000).toISOString();
 }
@@ -147,7 +161,10 @@ export function sniffFormat(head: Buffer): MediaDetection['format'] | null {
   if (head.length >= 4 && head.readUInt32BE(0) === 0x514649fb) return 'qcow2';
   if (head.toString('latin1', 0, 4) === 'KDMV') return 'vmdk';
   if (head.toString('latin1', 0, 8) === 'vhdxfile') return 'vhdx';
-  if (head.toString('latin1', 0, 40).startsWith('<<< ') && head.toString('latin1', 0, 64).includes('VirtualBox')) {
+  if (
+    head.toString('latin1', 0, 40).startsWith('<<< ') &&
+    head.toString('latin1', 0, 64).includes('VirtualBox')
+  ) {
     return 'vdi';
   }
   return null;
@@ -178,7 +195,8 @@ export async function readImageInfo(file: string): Promise<ImageInfo> {
       await fh.read(cat, 0, SECTOR, vd.bootCatalogSector * SECTOR);
       elTorito = summarizeElTorito(parseBootCatalog(cat));
     }
-    const joliet = vd.jolietVolumeId && vd.jolietVolumeId !== vd.primary.volumeId ? vd.jolietVolumeId : null;
+    const joliet =
+      vd.jolietVolumeId && vd.jolietVolumeId !== vd.primary.volumeId ? vd.jolietVolumeId : null;
     return {
       sizeBytes: size,
       format: 'iso9660',

@@ -11,15 +11,40 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, statfs, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  statfs,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CachedMedia, MediaDownloadResult, MediaSpec } from '../../../preload/contract';
 import { VivariumError } from '../errors';
 import { writeFileAtomic } from '../library/atomic-file';
 import type { TaskContext } from '../tasks/task-manager';
 import { extractSevenZipMember, extractZipMember, safeFileName } from './archive';
-import { findChecksum, parseChecksumList, type ChecksumLine, type HashAlgorithm } from './checksums';
-import { abortError, fetchText, httpGet, httpStatusError, listingNames, pickLatest, type HttpResponse } from './http';
+import {
+  findChecksum,
+  parseChecksumList,
+  type ChecksumLine,
+  type HashAlgorithm,
+} from './checksums';
+import {
+  abortError,
+  fetchText,
+  httpGet,
+  httpStatusError,
+  listingNames,
+  pickLatest,
+  type HttpResponse,
+} from './http';
 
 /** Room kept free on the cache's disk besides the download itself. */
 const FREE_SPACE_MARGIN = 256 * 2 ** 20;
@@ -69,7 +94,9 @@ function hostOf(url: string): string {
 }
 
 function keyFor(url: string, expected: Expected | null): string {
-  return expected ? `${expected.algorithm}-${expected.hex.slice(0, 32)}` : `url-${createHash('sha256').update(url).digest('hex').slice(0, 32)}`;
+  return expected
+    ? `${expected.algorithm}-${expected.hex.slice(0, 32)}`
+    : `url-${createHash('sha256').update(url).digest('hex').slice(0, 32)}`;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -90,9 +117,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 function diskError(err: unknown, what: string): VivariumError {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
-    return new VivariumError('DISK_FULL', `The disk is full while ${what}: free some space and download again (it resumes).`);
+    return new VivariumError(
+      'DISK_FULL',
+      `The disk is full while ${what}: free some space and download again (it resumes).`,
+    );
   }
-  return err instanceof VivariumError ? err : new VivariumError('FILE_UNREADABLE', `Failed while ${what}: ${e.message}`);
+  return err instanceof VivariumError
+    ? err
+    : new VivariumError('FILE_UNREADABLE', `Failed while ${what}: ${e.message}`);
 }
 
 /** Appends to a file and hashes what it writes: the hashes always cover exactly the file. */
@@ -151,16 +183,21 @@ class HashingWriter {
  * the body's end; rejects on a cut connection, after the last write it started has finished (so
  * the writer's position and hashes still match the file).
  */
-function receive(res: HttpResponse, writer: HashingWriter, signal: AbortSignal, onProgress: () => void): Promise<void> {
+function receive(
+  res: HttpResponse,
+  writer: HashingWriter,
+  signal: AbortSignal,
+  onProgress: () => void,
+): Promise<void> {
   const body = res.body;
   return new Promise((resolve, reject) => {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     let writing = false;
     let ended = false;
-    let failure: unknown = null;
+    let failure: Error | null = null;
     let settled = false;
-    const settle = (err: unknown) => {
+    const settle = (err: Error | null) => {
       if (settled) return;
       settled = true;
       signal.removeEventListener('abort', onAbort);
@@ -193,7 +230,7 @@ function receive(res: HttpResponse, writer: HashingWriter, signal: AbortSignal, 
         },
       );
     };
-    const fail = (err: unknown) => {
+    const fail = (err: Error) => {
       failure ??= err;
       if (!writing) settle(failure);
     };
@@ -212,16 +249,29 @@ function receive(res: HttpResponse, writer: HashingWriter, signal: AbortSignal, 
       ended = true;
       pump();
     });
-    body.on('error', (err) => fail(new VivariumError('NETWORK', `The connection to ${hostOf(res.url)} broke: ${err.message}`)));
+    body.on('error', (err) =>
+      fail(
+        new VivariumError('NETWORK', `The connection to ${hostOf(res.url)} broke: ${err.message}`),
+      ),
+    );
     body.on('close', () => {
       if (!body.complete && !ended) {
-        fail(new VivariumError('NETWORK', `The connection to ${hostOf(res.url)} closed before the end of the file.`));
+        fail(
+          new VivariumError(
+            'NETWORK',
+            `The connection to ${hostOf(res.url)} closed before the end of the file.`,
+          ),
+        );
       }
     });
   });
 }
 
-async function hashFile(file: string, algorithms: { sha512: boolean }, signal: AbortSignal): Promise<{ sha256: Hash; sha512: Hash | null; bytes: number }> {
+async function hashFile(
+  file: string,
+  algorithms: { sha512: boolean },
+  signal: AbortSignal,
+): Promise<{ sha256: Hash; sha512: Hash | null; bytes: number }> {
   const sha256 = createHash('sha256');
   const sha512 = algorithms.sha512 ? createHash('sha512') : null;
   let bytes = 0;
@@ -285,7 +335,9 @@ export class MediaStore {
   /** The cached media with this SHA-256 (of the download), if it is complete. */
   async get(sha256: string): Promise<CachedMedia | null> {
     try {
-      const meta = JSON.parse(await readFile(join(this.dir, sha256, 'meta.json'), 'utf8')) as CachedMedia;
+      const meta = JSON.parse(
+        await readFile(join(this.dir, sha256, 'meta.json'), 'utf8'),
+      ) as CachedMedia;
       const st = await stat(meta.file);
       if (!st.isFile() || st.size !== meta.bytes) return null;
       return meta;
@@ -314,7 +366,7 @@ export class MediaStore {
     try {
       await mkdir(this.partDir, { recursive: true });
       const s = await statfs(this.partDir);
-      return Number(s.bavail) * Number(s.bsize);
+      return s.bavail * s.bsize;
     } catch {
       return null;
     }
@@ -341,8 +393,14 @@ export class MediaStore {
    * published hash) -> no download; else each URL in turn (mirrors), resolving the file name and
    * the expected hash from the project's checksum list or folder listing.
    */
-  async fetchSpec(spec: MediaSpec, meta: DownloadMeta, ctx: TaskContext): Promise<MediaDownloadResult> {
-    const cachedSame = await this.find((m) => m.os === meta.os && m.version === meta.version && m.mediaId === meta.mediaId);
+  async fetchSpec(
+    spec: MediaSpec,
+    meta: DownloadMeta,
+    ctx: TaskContext,
+  ): Promise<MediaDownloadResult> {
+    const cachedSame = await this.find(
+      (m) => m.os === meta.os && m.version === meta.version && m.mediaId === meta.mediaId,
+    );
     if (cachedSame) return this.reused(cachedSame);
     if (spec.sha256) {
       const bySha = await this.get(spec.sha256);
@@ -351,39 +409,63 @@ export class MediaStore {
     if (spec.urls.length === 0) {
       throw new VivariumError(
         'INVALID_REQUEST',
-        `${meta.label} cannot be downloaded by Vivarium${spec.page ? `: get it from ${spec.page}` : ''}${spec.checksumReason ? ` (${spec.checksumReason})` : ''}, then choose the file.`,
+        `${meta.label} cannot be downloaded by Vivarium${spec.page ? `: get it from ${spec.page}` : ''}${spec.checksumReason ? ` (${spec.checksumReason})` : ''}, then use that file.`,
       );
     }
     const errors: string[] = [];
     let fileName = spec.file ?? null;
     for (const template of spec.urls) {
-      if (ctx.signal.aborted) throw abortError(ctx.signal);
+      ctx.signal.throwIfAborted();
       try {
         ctx.report({ message: `Looking up ${meta.label} on ${hostOf(template)}` });
         const concrete = await this.expandLatest(template, ctx.signal);
-        const dir = concrete.includes('{file}') ? concrete.slice(0, concrete.indexOf('{file}')) : concrete.slice(0, concrete.lastIndexOf('/') + 1);
+        const dir = concrete.includes('{file}')
+          ? concrete.slice(0, concrete.indexOf('{file}'))
+          : concrete.slice(0, concrete.lastIndexOf('/') + 1);
         let listing: string[] | null = null;
-        const list = async () => (listing ??= listingNames((await fetchText(dir, { signal: ctx.signal })).text));
+        const list = async () =>
+          (listing ??= listingNames((await fetchText(dir, { signal: ctx.signal })).text));
 
         let lines: ChecksumLine[] | null = null;
-        let expected: Expected | null = spec.sha256 ? { algorithm: 'sha256', hex: spec.sha256, source: 'published' } : null;
+        let expected: Expected | null = spec.sha256
+          ? { algorithm: 'sha256', hex: spec.sha256, source: 'published' }
+          : null;
         if (spec.checksum && !expected) {
-          if (!fileName && spec.filePattern && spec.checksum.urls.every((u) => u.includes('{file}'))) {
+          if (
+            !fileName &&
+            spec.filePattern &&
+            spec.checksum.urls.every((u) => u.includes('{file}'))
+          ) {
             fileName = pickLatest(await list(), new RegExp(spec.filePattern));
           }
           lines = await this.loadChecksums(spec, dir, fileName, list, ctx.signal);
         }
         if (!fileName && spec.filePattern) {
           const re = new RegExp(spec.filePattern);
-          fileName = (lines && pickLatest(lines.map((l) => l.name), re)) ?? pickLatest(await list(), re);
-          if (!fileName) throw new VivariumError('NETWORK', `No file matching ${spec.filePattern} is published at ${dir}.`);
+          fileName =
+            (lines &&
+              pickLatest(
+                lines.map((l) => l.name),
+                re,
+              )) ??
+            pickLatest(await list(), re);
+          if (!fileName)
+            throw new VivariumError(
+              'NETWORK',
+              `No file matching ${spec.filePattern} is published at ${dir}.`,
+            );
         }
-        const name = fileName ?? safeFileName(decodeURIComponent(new URL(concrete).pathname.split('/').pop() ?? ''));
+        const name =
+          fileName ??
+          safeFileName(decodeURIComponent(new URL(concrete).pathname.split('/').pop() ?? ''));
         if (lines && spec.checksum) {
           const hex = findChecksum(lines, spec.checksum.name ?? name, spec.checksum.algorithm);
           if (hex) expected = { algorithm: spec.checksum.algorithm, hex, source: 'published' };
           else if (!spec.archive) {
-            throw new VivariumError('NETWORK', `The checksum list at ${dir} has no ${spec.checksum.algorithm.toUpperCase()} for ${name}.`);
+            throw new VivariumError(
+              'NETWORK',
+              `The checksum list at ${dir} has no ${spec.checksum.algorithm.toUpperCase()} for ${name}.`,
+            );
           }
         }
         if (expected?.algorithm === 'sha256') {
@@ -391,11 +473,21 @@ export class MediaStore {
           if (bySha) return this.reused(bySha);
         }
         const url = concrete.replace('{file}', encodeURIComponent(name));
-        const got = await this.transfer(url, expected, spec.sizeBytes ?? null, meta.label, ctx, spec.archive ? 2 : 1);
+        const got = await this.transfer(
+          url,
+          expected,
+          spec.sizeBytes ?? null,
+          meta.label,
+          ctx,
+          spec.archive ? 2 : 1,
+        );
         return await this.store(got, name, expected, meta, spec, lines, ctx);
       } catch (err) {
-        if (ctx.signal.aborted) throw abortError(ctx.signal);
-        if (err instanceof VivariumError && (err.code === 'CHECKSUM_MISMATCH' || err.code === 'DISK_FULL')) {
+        ctx.signal.throwIfAborted();
+        if (
+          err instanceof VivariumError &&
+          (err.code === 'CHECKSUM_MISMATCH' || err.code === 'DISK_FULL')
+        ) {
           if (err.code === 'DISK_FULL' || template === spec.urls[spec.urls.length - 1]) throw err;
         }
         errors.push(err instanceof Error ? err.message : String(err));
@@ -403,7 +495,9 @@ export class MediaStore {
     }
     throw new VivariumError(
       'NETWORK',
-      errors.length === 1 ? errors[0]! : `${meta.label} could not be downloaded from any mirror: ${errors.join(' | ')}`,
+      errors.length === 1
+        ? errors[0]!
+        : `${meta.label} could not be downloaded from any mirror: ${errors.join(' | ')}`,
     );
   }
 
@@ -418,7 +512,11 @@ export class MediaStore {
       const dir = out.slice(0, start);
       const names = listingNames((await fetchText(dir, { signal })).text);
       const latest = pickLatest(names, pattern);
-      if (!latest) throw new VivariumError('NETWORK', `Nothing matching ${pattern.source} is listed at ${dir}.`);
+      if (!latest)
+        throw new VivariumError(
+          'NETWORK',
+          `Nothing matching ${pattern.source} is listed at ${dir}.`,
+        );
       out = out.slice(0, start) + encodeURIComponent(latest) + out.slice(end + 1);
     }
   }
@@ -433,32 +531,48 @@ export class MediaStore {
     const errors: string[] = [];
     for (const raw of spec.checksum?.urls ?? []) {
       try {
-        if (raw.includes('{file}') && !fileName) throw new VivariumError('NETWORK', 'the file name is not known yet');
+        if (raw.includes('{file}') && !fileName)
+          throw new VivariumError('NETWORK', 'the file name is not known yet');
         let rel = raw.replaceAll('{file}', fileName ?? '');
         if (rel.includes('{latest:')) {
           const start = rel.indexOf('{latest:');
           const end = placeholderEnd(rel, start);
-          const hit = pickLatest(await list(), new RegExp(rel.slice(start + '{latest:'.length, end)));
-          if (!hit) throw new VivariumError('NETWORK', `no checksum list matching ${rel} at ${dir}`);
+          const hit = pickLatest(
+            await list(),
+            new RegExp(rel.slice(start + '{latest:'.length, end)),
+          );
+          if (!hit)
+            throw new VivariumError('NETWORK', `no checksum list matching ${rel} at ${dir}`);
           rel = rel.slice(0, start) + hit + rel.slice(end + 1);
         }
         const url = new URL(rel, dir).toString();
-        const lines = parseChecksumList((await fetchText(url, { signal, maxBytes: 4 * 2 ** 20 })).text);
+        const lines = parseChecksumList(
+          (await fetchText(url, { signal, maxBytes: 4 * 2 ** 20 })).text,
+        );
         if (lines.length) return lines;
         errors.push(`${url} holds no checksums`);
       } catch (err) {
-        if (signal.aborted) throw abortError(signal);
+        signal.throwIfAborted();
         errors.push(err instanceof Error ? err.message : String(err));
       }
     }
-    throw new VivariumError('NETWORK', `The published checksums could not be loaded (${errors.join('; ')}).`);
+    throw new VivariumError(
+      'NETWORK',
+      `The published checksums could not be loaded (${errors.join('; ')}).`,
+    );
   }
 
   // -------------------------------------------------------------------------------------------
   // Any URL
 
-  async fetchUrl(url: string, sha256: string | null, ctx: TaskContext): Promise<MediaDownloadResult> {
-    const expected: Expected | null = sha256 ? { algorithm: 'sha256', hex: sha256, source: 'user' } : null;
+  async fetchUrl(
+    url: string,
+    sha256: string | null,
+    ctx: TaskContext,
+  ): Promise<MediaDownloadResult> {
+    const expected: Expected | null = sha256
+      ? { algorithm: 'sha256', hex: sha256, source: 'user' }
+      : null;
     if (expected) {
       const hit = await this.get(expected.hex);
       if (hit) return this.reused(hit);
@@ -504,7 +618,10 @@ export class MediaStore {
       () => 0,
     );
     // A part from elsewhere (another URL without a hash to tie them) is not ours to continue.
-    if (offset > 0 && (!sidecar || (sidecar.url !== url && !(expected && sidecar.expected?.hex === expected.hex)))) {
+    if (
+      offset > 0 &&
+      (!sidecar || (sidecar.url !== url && !(expected && sidecar.expected?.hex === expected.hex)))
+    ) {
       await rm(part, { force: true });
       offset = 0;
       sidecar = null;
@@ -516,7 +633,10 @@ export class MediaStore {
       hashes = h;
       offset = h.bytes;
     } else {
-      hashes = { sha256: createHash('sha256'), sha512: expected?.algorithm === 'sha512' ? createHash('sha512') : null };
+      hashes = {
+        sha256: createHash('sha256'),
+        sha512: expected?.algorithm === 'sha512' ? createHash('sha512') : null,
+      };
     }
     if (sizeHint) await this.ensureSpace(sizeHint * spaceFactor - offset, label);
 
@@ -528,7 +648,7 @@ export class MediaStore {
     let finalUrl = url;
     try {
       for (;;) {
-        if (signal.aborted) throw abortError(signal);
+        signal.throwIfAborted();
         const from = writer.position;
         const headers: Record<string, string> = {};
         if (from > 0) {
@@ -540,8 +660,12 @@ export class MediaStore {
         try {
           res = await httpGet(url, { headers, signal });
         } catch (err) {
-          if (signal.aborted) throw abortError(signal);
-          if (err instanceof VivariumError && err.code === 'NETWORK' && stalled < MAX_STALLED_RETRIES) {
+          signal.throwIfAborted();
+          if (
+            err instanceof VivariumError &&
+            err.code === 'NETWORK' &&
+            stalled < MAX_STALLED_RETRIES
+          ) {
             await sleep(RETRY_DELAYS_MS[stalled++] ?? 4000, signal);
             continue;
           }
@@ -562,9 +686,18 @@ export class MediaStore {
           res.body.resume();
           throw httpStatusError(url, res.status);
         }
+        const type = res.headers['content-type'] ?? '';
+        if (type.startsWith('text/html') && !/\.html?$/i.test(new URL(res.url).pathname)) {
+          // A download page (or a captive portal) instead of the file.
+          res.body.destroy();
+          throw new VivariumError(
+            'NETWORK',
+            `${hostOf(res.url)} answered with a web page instead of ${label}: the download link may have moved.`,
+          );
+        }
         const length = Number(res.headers['content-length'] ?? NaN);
         if (res.status === 206) {
-          const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''));
+          const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
           if (!range || Number(range[1]) !== from) {
             // A range we did not ask for: download it whole instead.
             res.body.destroy();
@@ -584,11 +717,16 @@ export class MediaStore {
           }
           total = Number.isFinite(length) ? length : null;
         }
-        if (total !== null && writer.position === 0) await this.ensureSpace(total * spaceFactor, label);
+        if (total !== null && writer.position === 0)
+          await this.ensureSpace(total * spaceFactor, label);
         sidecar = {
           url,
-          etag: typeof res.headers.etag === 'string' && !res.headers.etag.startsWith('W/') ? res.headers.etag : null,
-          lastModified: typeof res.headers['last-modified'] === 'string' ? res.headers['last-modified'] : null,
+          etag:
+            typeof res.headers.etag === 'string' && !res.headers.etag.startsWith('W/')
+              ? res.headers.etag
+              : null,
+          lastModified:
+            typeof res.headers['last-modified'] === 'string' ? res.headers['last-modified'] : null,
           total,
           expected,
         };
@@ -603,20 +741,33 @@ export class MediaStore {
           await receive(res, writer, signal, () => ctx.report({ bytesDone: writer.position }));
           break;
         } catch (err) {
-          if (signal.aborted) throw abortError(signal);
+          signal.throwIfAborted();
           if (err instanceof VivariumError && err.code === 'DISK_FULL') throw err;
           if (writer.position > before) stalled = 0;
           if (stalled >= MAX_STALLED_RETRIES) throw err;
-          ctx.report({ message: `The connection broke at ${Math.round(writer.position / 2 ** 20)} MiB: resuming` });
+          ctx.report({
+            message: `The connection broke at ${Math.round(writer.position / 2 ** 20)} MiB: resuming`,
+          });
           await sleep(RETRY_DELAYS_MS[stalled++] ?? 4000, signal);
         }
       }
       if (total !== null && writer.position !== total) {
-        throw new VivariumError('NETWORK', `${label}: the server sent ${writer.position} of ${total} bytes.`);
+        throw new VivariumError(
+          'NETWORK',
+          `${label}: the server sent ${writer.position} of ${total} bytes.`,
+        );
       }
       await fh.sync();
+    } catch (err) {
+      // Nothing worth resuming: leave no empty part behind.
+      if (writer.position === 0) {
+        await fh.close().catch(() => undefined);
+        await rm(part, { force: true });
+        await rm(sidecarFile, { force: true });
+      }
+      throw err;
     } finally {
-      await fh.close();
+      await fh.close().catch(() => undefined);
     }
 
     const sha256 = writer.sha256.digest('hex');
@@ -628,10 +779,15 @@ export class MediaStore {
         await rm(sidecarFile, { force: true });
         if (resumedFrom > 0) {
           // The earlier part may have been the culprit: one clean attempt from zero.
-          ctx.report({ message: `${label} did not verify after resuming: downloading it again from the start` });
+          ctx.report({
+            message: `${label} did not verify after resuming: downloading it again from the start`,
+          });
           return this.transfer(url, expected, sizeHint, label, ctx, spaceFactor);
         }
-        const from = expected.source === 'user' ? 'the SHA-256 you gave' : `the published ${expected.algorithm.toUpperCase()}`;
+        const from =
+          expected.source === 'user'
+            ? 'the SHA-256 you gave'
+            : `the published ${expected.algorithm.toUpperCase()}`;
         throw new VivariumError(
           'CHECKSUM_MISMATCH',
           `${label} from ${hostOf(finalUrl)} does not match ${from} (expected ${expected.hex.slice(0, 16)}..., got ${(got ?? '').slice(0, 16)}...): the file was deleted. It may be corrupt or tampered with; try again later or another mirror.`,
@@ -643,7 +799,12 @@ export class MediaStore {
   }
 
   private freshWriter(fh: FileHandle, expected: Expected | null): HashingWriter {
-    return new HashingWriter(fh, 0, createHash('sha256'), expected?.algorithm === 'sha512' ? createHash('sha512') : null);
+    return new HashingWriter(
+      fh,
+      0,
+      createHash('sha256'),
+      expected?.algorithm === 'sha512' ? createHash('sha512') : null,
+    );
   }
 
   private async restart(fh: FileHandle, part: string): Promise<void> {
@@ -679,7 +840,11 @@ export class MediaStore {
         if (!expected && lines && spec.checksum) {
           const inner = findChecksum(lines, file.split('/').pop() ?? '', spec.checksum.algorithm);
           if (inner) {
-            const h = await hashFile(file, { sha512: spec.checksum.algorithm === 'sha512' }, ctx.signal);
+            const h = await hashFile(
+              file,
+              { sha512: spec.checksum.algorithm === 'sha512' },
+              ctx.signal,
+            );
             const hex = (spec.checksum.algorithm === 'sha512' ? h.sha512 : h.sha256)!.digest('hex');
             if (hex !== inner) {
               throw new VivariumError(

@@ -145,7 +145,9 @@ function parseOs(node: Node): OsinfoOs | null {
     .filter((s): s is string => !!s);
 
   // Resources: x86_64 first, then 'all', then any x86 flavour.
-  const resList = list(node['resources']).map(asNode).filter((n): n is Node => !!n);
+  const resList = list(node['resources'])
+    .map(asNode)
+    .filter((n): n is Node => !!n);
   const pick = (kind: 'minimum' | 'recommended') => {
     const order = ['x86_64', 'all', 'i686', 'i386'];
     for (const arch of order) {
@@ -392,13 +394,34 @@ export function osinfoProfile(o: OsinfoOs): HardwareProfile {
 }
 
 const FAMILY_RESOURCES: Record<OsFamily, { minimum: ResourceSpec; recommended: ResourceSpec }> = {
-  windows: { minimum: { memoryMiB: 1024, cpus: 1, diskGiB: 16 }, recommended: { memoryMiB: 4096, cpus: 2, diskGiB: 64 } },
-  linux: { minimum: { memoryMiB: 1024, cpus: 1, diskGiB: 10 }, recommended: { memoryMiB: 2048, cpus: 2, diskGiB: 20 } },
-  bsd: { minimum: { memoryMiB: 512, cpus: 1, diskGiB: 4 }, recommended: { memoryMiB: 1024, cpus: 2, diskGiB: 16 } },
-  solaris: { minimum: { memoryMiB: 1024, cpus: 1, diskGiB: 10 }, recommended: { memoryMiB: 2048, cpus: 2, diskGiB: 20 } },
-  dos: { minimum: { memoryMiB: 32, cpus: 1, diskGiB: 0.5 }, recommended: { memoryMiB: 64, cpus: 1, diskGiB: 2 } },
-  alternative: { minimum: { memoryMiB: 256, cpus: 1, diskGiB: 2 }, recommended: { memoryMiB: 1024, cpus: 1, diskGiB: 8 } },
-  other: { minimum: { memoryMiB: 512, cpus: 1, diskGiB: 4 }, recommended: { memoryMiB: 2048, cpus: 2, diskGiB: 20 } },
+  windows: {
+    minimum: { memoryMiB: 1024, cpus: 1, diskGiB: 16 },
+    recommended: { memoryMiB: 4096, cpus: 2, diskGiB: 64 },
+  },
+  linux: {
+    minimum: { memoryMiB: 1024, cpus: 1, diskGiB: 10 },
+    recommended: { memoryMiB: 2048, cpus: 2, diskGiB: 20 },
+  },
+  bsd: {
+    minimum: { memoryMiB: 512, cpus: 1, diskGiB: 4 },
+    recommended: { memoryMiB: 1024, cpus: 2, diskGiB: 16 },
+  },
+  solaris: {
+    minimum: { memoryMiB: 1024, cpus: 1, diskGiB: 10 },
+    recommended: { memoryMiB: 2048, cpus: 2, diskGiB: 20 },
+  },
+  dos: {
+    minimum: { memoryMiB: 32, cpus: 1, diskGiB: 0.5 },
+    recommended: { memoryMiB: 64, cpus: 1, diskGiB: 2 },
+  },
+  alternative: {
+    minimum: { memoryMiB: 256, cpus: 1, diskGiB: 2 },
+    recommended: { memoryMiB: 1024, cpus: 1, diskGiB: 8 },
+  },
+  other: {
+    minimum: { memoryMiB: 512, cpus: 1, diskGiB: 4 },
+    recommended: { memoryMiB: 2048, cpus: 2, diskGiB: 20 },
+  },
 };
 
 /** Minimum and recommended resources of an osinfo OS, completed from family defaults. Pure. */
@@ -410,7 +433,10 @@ export function osinfoResources(o: OsinfoOs): { minimum: ResourceSpec; recommend
     diskGiB: o.minimum?.diskGiB ?? def.minimum.diskGiB,
   };
   const recommended: ResourceSpec = {
-    memoryMiB: Math.max(minimum.memoryMiB, o.recommended?.memoryMiB ?? Math.max(def.recommended.memoryMiB, minimum.memoryMiB)),
+    memoryMiB: Math.max(
+      minimum.memoryMiB,
+      o.recommended?.memoryMiB ?? Math.max(def.recommended.memoryMiB, minimum.memoryMiB),
+    ),
     cpus: Math.max(minimum.cpus, o.recommended?.cpus ?? def.recommended.cpus),
     diskGiB: Math.max(minimum.diskGiB, o.recommended?.diskGiB ?? def.recommended.diskGiB),
   };
@@ -535,7 +561,8 @@ export function osinfoEntries(all: OsinfoOs[], claimed: (o: OsinfoOs) => boolean
       versions.push(v);
     }
     const arches = new Set<GuestArch>();
-    for (const m of members) for (const media of m.media) if (media.arch !== 'all') arches.add(archOf(media.arch));
+    for (const m of members)
+      for (const media of m.media) if (media.arch !== 'all') arches.add(archOf(media.arch));
     if (arches.size === 0) arches.add('x86_64');
     const name = commonName(members.map((m) => m.name));
     entries.push({

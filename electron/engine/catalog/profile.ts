@@ -55,7 +55,8 @@ export function profileToCreateDefaults(
   const hostMiB = host.totalMemoryMiB;
   const cap = defaultMemoryCap(hostMiB);
   let memoryMiB = Math.min(recommended.memoryMiB, cap);
-  if (memoryMiB < minimum.memoryMiB) memoryMiB = Math.min(minimum.memoryMiB, Math.floor(hostMiB * 0.75));
+  if (memoryMiB < minimum.memoryMiB)
+    memoryMiB = Math.min(minimum.memoryMiB, Math.floor(hostMiB * 0.75));
   memoryMiB = Math.max(16, memoryMiB);
   const memoryOk = memoryMiB >= minimum.memoryMiB;
   requirements.push({
@@ -82,7 +83,8 @@ export function profileToCreateDefaults(
   }
 
   // Disk: thin, so it only takes what the guest writes; warn when even the minimum does not fit.
-  const freeGiB = host.freeDiskBytes === null ? null : Math.floor((host.freeDiskBytes / 2 ** 30) * 10) / 10;
+  const freeGiB =
+    host.freeDiskBytes === null ? null : Math.floor((host.freeDiskBytes / 2 ** 30) * 10) / 10;
   const diskGiB = recommended.diskGiB;
   if (freeGiB !== null && diskGiB > 0) {
     const fits = freeGiB >= minimum.diskGiB;
@@ -94,7 +96,9 @@ export function profileToCreateDefaults(
         : `${name} needs at least ${minimum.diskGiB} GiB of disk; ${freeGiB} GiB are free.`,
     });
     if (!fits) {
-      warnings.push(`Only ${freeGiB} GiB of disk are free: ${name} needs at least ${minimum.diskGiB} GiB. Free some space first.`);
+      warnings.push(
+        `Only ${freeGiB} GiB of disk are free: ${name} needs at least ${minimum.diskGiB} GiB. Free some space first.`,
+      );
     } else if (freeGiB < diskGiB) {
       warnings.push(
         `The ${diskGiB} GiB disk is thin (it grows as the guest writes), but only ${freeGiB} GiB are free: the guest may run out of space.`,
@@ -110,14 +114,18 @@ export function profileToCreateDefaults(
       requirements.push({ id: 'uefi', met: true, message: `${name} boots with UEFI (OVMF).` });
     } else if (p.biosSupported) {
       firmware = 'bios';
-      warnings.push('UEFI firmware (OVMF) is not installed, so the VM uses BIOS; install ovmf to use UEFI.');
+      warnings.push(
+        'UEFI firmware (OVMF) is not installed, so the VM uses BIOS; install ovmf to use UEFI.',
+      );
     } else {
       requirements.push({
         id: 'uefi',
         met: false,
         message: `${name} needs UEFI firmware: install OVMF (Debian/Ubuntu: sudo apt install ovmf).`,
       });
-      warnings.push(`${name} needs UEFI firmware, which is not installed (Debian/Ubuntu: sudo apt install ovmf).`);
+      warnings.push(
+        `${name} needs UEFI firmware, which is not installed (Debian/Ubuntu: sudo apt install ovmf).`,
+      );
     }
   }
 
@@ -137,7 +145,10 @@ export function profileToCreateDefaults(
     });
   }
 
-  const os = opts.versionGiven && opts.version && entry.versions.length > 1 ? `${entry.id}-${opts.version.id}` : entry.id;
+  const os =
+    opts.versionGiven && opts.version && entry.versions.length > 1
+      ? `${entry.id}-${opts.version.id}`
+      : entry.id;
   return {
     os,
     entry: entry.id,

@@ -35,7 +35,8 @@ export const RegexSource = z
     }
   }, 'not a valid regular expression');
 
-const Hex = (len: number) => z.string().regex(new RegExp(`^[a-f0-9]{${len}}$`), `${len} lowercase hex digits`);
+const Hex = (len: number) =>
+  z.string().regex(new RegExp(`^[a-f0-9]{${len}}$`), `${len} lowercase hex digits`);
 
 export const HardwareProfileSchema = z.object({
   machine: z.enum(MACHINE_TYPES),
@@ -48,13 +49,17 @@ export const HardwareProfileSchema = z.object({
   video: z.enum(VIDEO_MODELS),
   sound: z.enum(SOUND_MODELS),
   input: z.enum(['usb-tablet', 'ps2']),
-}) satisfies z.ZodType<HardwareProfile, unknown>;
+}) satisfies z.ZodType<HardwareProfile>;
 
 const ResourceSpecSchema = z.object({
-  memoryMiB: z.number().int().min(16).max(1024 * 1024),
+  memoryMiB: z
+    .number()
+    .int()
+    .min(16)
+    .max(1024 * 1024),
   cpus: z.number().int().min(1).max(64),
   diskGiB: z.number().min(0).max(65536),
-}) satisfies z.ZodType<ResourceSpec, unknown>;
+}) satisfies z.ZodType<ResourceSpec>;
 
 const UrlTemplate = z
   .string()
@@ -99,13 +104,17 @@ export const MediaSpecSchema = z
       });
     }
     if (m.urls.length === 0 && !m.page && !m.checksumReason) {
-      ctx.addIssue({ code: 'custom', message: 'give urls, a page, or say why neither', path: ['urls'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give urls, a page, or say why neither',
+        path: ['urls'],
+      });
     }
     const needsFile = m.urls.some((u) => u.includes('{file}'));
     if (needsFile && !m.file && !m.filePattern) {
       ctx.addIssue({ code: 'custom', message: '{file} needs file or filePattern', path: ['file'] });
     }
-  }) satisfies z.ZodType<MediaSpec, unknown>;
+  }) satisfies z.ZodType<MediaSpec>;
 
 const VersionSchema = z.object({
   id: Id,
@@ -117,7 +126,7 @@ const VersionSchema = z.object({
   status: z.enum(['current', 'supported', 'rolling', 'legacy']).default('supported'),
   media: z.array(MediaSpecSchema).default([]),
   notes: z.array(z.string()).default([]),
-}) satisfies z.ZodType<CatalogVersion, unknown>;
+}) satisfies z.ZodType<CatalogVersion>;
 
 export const DetectPatternSchema = z
   .object({
@@ -133,7 +142,7 @@ export const DetectPatternSchema = z
   .refine((p) => p.volumeId !== '' || p.application !== undefined, {
     message: 'a pattern needs a volumeId or an application',
     path: ['volumeId'],
-  }) satisfies z.ZodType<DetectPattern, unknown>;
+  }) satisfies z.ZodType<DetectPattern>;
 
 /** One entry as a file holds it; the loader adds `source` and `logoSvg`. */
 export const CatalogEntryFileSchema = z
@@ -158,18 +167,31 @@ export const CatalogEntryFileSchema = z
   .superRefine((e, ctx) => {
     const ids = new Set<string>();
     e.versions.forEach((v, i) => {
-      if (ids.has(v.id)) ctx.addIssue({ code: 'custom', message: `duplicate version ${v.id}`, path: ['versions', i] });
+      if (ids.has(v.id))
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate version ${v.id}`,
+          path: ['versions', i],
+        });
       ids.add(v.id);
     });
     const r = e.resources;
     if (r.recommended.memoryMiB < r.minimum.memoryMiB || r.recommended.cpus < r.minimum.cpus) {
-      ctx.addIssue({ code: 'custom', message: 'recommended is below minimum', path: ['resources'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'recommended is below minimum',
+        path: ['resources'],
+      });
     }
     if (e.profile.secureBoot && e.profile.firmware !== 'uefi') {
       ctx.addIssue({ code: 'custom', message: 'Secure Boot needs UEFI', path: ['profile'] });
     }
     if (!e.profile.biosSupported && e.profile.firmware !== 'uefi') {
-      ctx.addIssue({ code: 'custom', message: 'no BIOS support but firmware bios', path: ['profile'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'no BIOS support but firmware bios',
+        path: ['profile'],
+      });
     }
   });
 export type CatalogEntryFile = z.output<typeof CatalogEntryFileSchema>;

@@ -12,7 +12,15 @@ import type {
   ParsedParams,
 } from '../../../preload/contract';
 import { VivariumError } from '../errors';
-import { Catalog, catalogOptionsFromEnv, defaultVersion, loadCurated, loadExtraFiles, type CatalogOptions, type Resolved } from './catalog';
+import {
+  Catalog,
+  catalogOptionsFromEnv,
+  defaultVersion,
+  loadCurated,
+  loadExtraFiles,
+  type CatalogOptions,
+  type Resolved,
+} from './catalog';
 import { readImageInfo } from './iso9660';
 import { MediaStore } from './media-store';
 import { readOsinfoDb } from './osinfo';
@@ -53,7 +61,8 @@ export class CatalogService {
     const p = (async () => {
       const curated = loadCurated();
       const extra = await loadExtraFiles(this.opts.extraFiles);
-      const osinfo = withOsinfo && this.opts.osinfoDir ? await readOsinfoDb(this.opts.osinfoDir) : null;
+      const osinfo =
+        withOsinfo && this.opts.osinfoDir ? await readOsinfoDb(this.opts.osinfoDir) : null;
       return Catalog.build(curated, extra, osinfo);
     })();
     // A failed load (a broken extra file) is retried on the next call.
@@ -78,7 +87,10 @@ export class CatalogService {
   }
 
   /** `vm.create`'s request with the profile of its `os` filled in (unchanged without `os`). */
-  async applyProfile(req: ParsedParams<'vm.create'>, host: HostInfo): Promise<ParsedParams<'vm.create'>> {
+  async applyProfile(
+    req: ParsedParams<'vm.create'>,
+    host: HostInfo,
+  ): Promise<ParsedParams<'vm.create'>> {
     if (req.os === undefined) return req;
     return applyCreateDefaults(req, await this.defaults(req.os, undefined, host));
   }
@@ -86,14 +98,28 @@ export class CatalogService {
   async detect(file: string): Promise<MediaDetection> {
     const info = await readImageInfo(file);
     const candidates = (await this.catalog(true)).detect(info.iso);
-    return { file, sizeBytes: info.sizeBytes, format: info.format, iso: info.iso, candidates, best: candidates[0]! };
+    return {
+      file,
+      sizeBytes: info.sizeBytes,
+      format: info.format,
+      iso: info.iso,
+      candidates,
+      best: candidates[0]!,
+    };
   }
 
   /**
    * The media `media.download` fetches for an OS: the named version (else the default one),
    * the named media (else the first for the wanted arch that Vivarium can download).
    */
-  async chooseMedia(os: string, opts: { version?: string | undefined; media?: string | undefined; arch?: GuestArch | undefined }): Promise<MediaChoice> {
+  async chooseMedia(
+    os: string,
+    opts: {
+      version?: string | undefined;
+      media?: string | undefined;
+      arch?: GuestArch | undefined;
+    },
+  ): Promise<MediaChoice> {
     const resolved = await this.resolve(os, opts.version);
     const { entry } = resolved;
     const version =
@@ -118,12 +144,18 @@ export class CatalogService {
     }
     if (opts.arch) {
       const forArch = candidates.filter((m) => m.arch === opts.arch);
-      if (!forArch.length) throw new VivariumError('NOT_FOUND', `${version.name} has no ${opts.arch} media in the catalogue.`);
+      if (!forArch.length)
+        throw new VivariumError(
+          'NOT_FOUND',
+          `${version.name} has no ${opts.arch} media in the catalogue.`,
+        );
       candidates = forArch;
     }
     const media = candidates.find((m) => m.urls.length > 0) ?? candidates[0]!;
     if (media.urls.length === 0) {
-      const where = media.page ? ` Download it from ${media.page}, then choose the file.` : '';
+      const where = media.page
+        ? ` Download it from ${media.page}, then use that file (--iso PATH, or choose it in the wizard).`
+        : '';
       throw new VivariumError(
         'INVALID_REQUEST',
         `Vivarium cannot download ${version.name} by itself: ${media.checksumReason ?? 'there is no direct link.'}${where}`,

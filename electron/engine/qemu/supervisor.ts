@@ -576,8 +576,8 @@ export class VmSupervisor {
   }
 
   /**
-   * Runs `work` (a snapshot save or load) with the VM shown as `saving` or `restoring`, then sets
-   * the state from what QEMU reports, also when `work` failed. A failed snapshot-load leaves QEMU
+   * Runs `work` (a snapshot save or load) with the VM shown as `saving` or `restoring`, then puts
+   * the state back; when `work` failed, from what QEMU reports. A failed snapshot-load leaves QEMU
    * stopped in `restore-vm`: the VM is continued (and paused again if it was paused), so it is
    * never left in a state no button gets it out of. Call it inside serialize().
    */
@@ -588,13 +588,20 @@ export class VmSupervisor {
     }
     this.requireQmp();
     this.set({ state });
+    let result: T;
     try {
-      return await work();
-    } finally {
+      result = await work();
+    } catch (err) {
       await this.settle(state, before);
+      throw err;
     }
+    // Success: QEMU put the VM back in the run state it had (a save or load restarts a running
+    // guest and leaves a paused one paused), so no query is needed.
+    if (this.runtime.state === state && this.attached) this.set({ state: before });
+    return result;
   }
 
+  /** After a failed save or load: ask QEMU where the VM is, and get it out of restore-vm. */
   private async settle(via: VmState, before: VmState): Promise<void> {
     const qmp = this.qmp;
     // QEMU ended meanwhile: the exit handling has set stopped or crashed (or will).

@@ -33,6 +33,7 @@ import {
   findById,
   presentTree,
   reconcile,
+  revertVerdict,
   removeSnapshot,
   resolveSnapshot,
   type DeviceSnapshots,
@@ -126,7 +127,6 @@ export class SnapshotService {
   // Tasks
 
   async create(ref: string, name: string, description: string): Promise<TaskInfo> {
-    (globalThis as any).__t = [['call', performance.now()]];
     const vm = this.engine.resolve(ref);
     await this.engine.safeRefresh(vm);
     const state = vm.supervisor.current.state;
@@ -148,20 +148,25 @@ export class SnapshotService {
   }
 
   async revert(ref: string, snapshotRef: string): Promise<TaskInfo> {
-    (globalThis as any).__t = [['call', performance.now()]];
     const vm = this.engine.resolve(ref);
     await this.engine.safeRefresh(vm);
     // The verdict from the tree as last reconciled: reading every image here would slow each
     // revert, and QEMU refuses a snapshot that vanished since with its own clear error.
     const snap = resolveSnapshot(await loadIndex(vm.files.snapshotsIndex), snapshotRef);
-    const verdict = (await this.present(vm, snap.id)).canRevert;
+    const { devices } = snapshotDevices(vm.config, vm.files.dir, vm.files.nvram);
+    const verdict = revertVerdict(
+      snap,
+      vm.supervisor.current.state,
+      vm.config,
+      devices.map((d) => d.node),
+    );
     if (!verdict.ok) throw new VivariumError('BAD_STATE', verdict.reason);
     return this.engine.tasks.start({
       kind: 'snapshot.revert',
       title: `Revert ${vm.config.name} to "${snap.name}"`,
       vmId: vm.config.id,
       cancellable: false,
-      run: (ctx) => this.revertNow(vm, snap.id, ctx),
+      run: (ctx) => this.revertNow(vm, snap, ctx),
     });
   }
 
@@ -192,13 +197,16 @@ export class SnapshotService {
         const verdict = canSnapshot({ config: vm.config, state });
         if (!verdict.ok) throw new VivariumError('BAD_STATE', verdict.reason);
         const { devices, vmstate } = await this.devices(vm);
-        let thumbnail: string | null = null;
+        let shot: Promise<string | null> = Promise.resolve(null);
         if (verdict.kind === 'live') {
-          if (!vmstate)
+          if (!vmstate) {
             throw new VivariumError('BAD_STATE', 'The VM has no disk to hold the memory.');
+          }
           ctx.report({ message: 'Saving memory and disks' });
-          thumbnail = await this.grabThumbnail(vm, want.id);
-          (globalThis as any).__t.push(['pre', performance.now()]);
+          const folder = mkdir(vm.files.screenshotsDir, { recursive: true }).then(
+            () => true,
+            () => false,
+          );
           try {
             await vm.supervisor.during('saving', () =>
               vm.supervisor.runJob('snapshot-save', {
@@ -209,10 +217,13 @@ export class SnapshotService {
               }),
             );
           } catch (err) {
-            if (thumbnail) await this.removeThumbnail(vm, want.id);
             await this.discardPartial(vm, tag, devices);
             throw explain(err, `take the snapshot "${want.name}"`, 'save');
           }
+          // The screen as the save ended: the guest was stopped throughout the save and has run
+          // for a few ms at most. (Dumped before the save, it made the save itself slower.) The
+          // snapshot is complete now; the thumbnail follows (snapshot.thumbnail waits for it).
+          shot = (await folder) ? this.grabThumbnail(vm, want.id) : Promise.resolve(null);
         } else {
           ctx.report({ message: 'Saving the disks' });
           await this.diskSnapshotAll(devices, tag, want.name);
@@ -228,12 +239,11 @@ export class SnapshotService {
           vmStateSize: verdict.kind === 'live' ? null : 0,
           vmstate: verdict.kind === 'live' ? vmstate : null,
           devices: devices.map((d) => d.node),
-          thumbnail,
+          thumbnail:
+            verdict.kind === 'live' && vm.config.video !== 'none' ? `${want.id}.png` : null,
           external: false,
           status: 'ok',
         };
-        (globalThis as any).__t.push(['job', performance.now()]);
-        if (thumbnail) this.encodeLater(vm, want.id);
         const index = await this.withIndex(vm, (current) =>
           // A list may have met the new tag in the images first and added it as external.
           Promise.resolve(
@@ -243,30 +253,20 @@ export class SnapshotService {
             ),
           ),
         );
-        const pr = await this.present(vm, want.id, { index, devices });
-        {
-          const t = (globalThis as any).__t;
-          t.push(['end', performance.now()]);
-          console.log(
-            'SAVE',
-            t
-              .map((x: any, i: number) => (i ? `${x[0]} ${(x[1] - t[i - 1][1]).toFixed(1)}` : ''))
-              .join(' | '),
-          );
-        }
-        return pr;
+        if (stored.thumbnail) this.thumbnailLater(vm, want.id, shot);
+        // A one-shot engine (a CLI command) ends its process next: let the dump land first.
+        if (this.engine.role === 'oneshot') await shot;
+        return this.present(vm, want.id, { index, devices });
       }),
     );
   }
 
   private async revertNow(
     vm: VmEntry,
-    id: string,
+    snap: StoredSnapshot,
     ctx: TaskContext,
   ): Promise<SnapshotRevertResult> {
     return this.whileBusy(vm, async () => {
-      const snap = this.mustFind(await loadIndex(vm.files.snapshotsIndex), id);
-      await this.engine.safeRefresh(vm);
       let started = false;
       let reverted: SnapshotDevice[] = [];
       if (snap.kind === 'live' && !isLiveState(vm.supervisor.current.state)) {
@@ -291,7 +291,6 @@ export class SnapshotService {
             }
             ctx.report({ message: 'Loading memory and disks' });
             try {
-              (globalThis as any).__t.push(['pre', performance.now()]);
               await vm.supervisor.during('restoring', () =>
                 vm.supervisor.runJob('snapshot-load', {
                   'job-id': `viv-load-${randomBytes(4).toString('hex')}`,
@@ -301,7 +300,7 @@ export class SnapshotService {
                 }),
               );
             } catch (err) {
-              throw explain(err, `revert to "${snap.name}"`, 'load');
+              throw explain(err, `revert to "${snap.name}"`, started ? 'boot-load' : 'load');
             }
             if (started) await vm.supervisor.command('cont');
           } else {
@@ -322,20 +321,9 @@ export class SnapshotService {
         if (started) await vm.supervisor.powerOff().catch(() => undefined);
         throw err;
       }
-      (globalThis as any).__t.push(['job', performance.now()]);
       const index = await this.withIndex(vm, (current) =>
         Promise.resolve({ ...current, current: snap.id }),
       );
-      {
-        const t = (globalThis as any).__t;
-        t.push(['end', performance.now()]);
-        console.log(
-          'LOAD',
-          t
-            .map((x: any, i: number) => (i ? `${x[0]} ${(x[1] - t[i - 1][1]).toFixed(1)}` : ''))
-            .join(' | '),
-        );
-      }
       const runtime = vm.supervisor.current;
       return {
         snapshot: await this.present(vm, snap.id, { index, devices: reverted }),
@@ -436,23 +424,41 @@ export class SnapshotService {
    * QEMU would hold up the save); `<id>.png` is made from it after the snapshot. Returns the PNG's
    * name. A VM without a display has none.
    */
-  private async grabThumbnail(vm: VmEntry, id: string): Promise<string | null> {
-    if (vm.config.video === 'none') return null;
-    try {
-      await mkdir(vm.files.screenshotsDir, { recursive: true });
-      await vm.supervisor.command('screendump', {
+  private grabThumbnail(vm: VmEntry, id: string): Promise<string | null> {
+    if (vm.config.video === 'none') return Promise.resolve(null);
+    // Sent at once (no await before it), so no later command on this QMP connection overtakes it.
+    return vm.supervisor
+      .command('screendump', {
         filename: join(vm.files.screenshotsDir, `${id}.ppm`),
         format: 'ppm',
-      });
-      return `${id}.png`;
-    } catch {
-      return null;
-    }
+      })
+      .then(
+        () => `${id}.png`,
+        () => null,
+      );
   }
 
   private encodeLater(vm: VmEntry, id: string): void {
     const dir = vm.files.screenshotsDir;
     const work = convertPpmFile(join(dir, `${id}.ppm`), join(dir, `${id}.png`))
+      .catch(() => undefined)
+      .finally(() => this.encoding.delete(id));
+    this.encoding.set(id, work);
+  }
+
+  /** When the screen dump lands, encode it; if it failed, the snapshot has no thumbnail. */
+  private thumbnailLater(vm: VmEntry, id: string, shot: Promise<string | null>): void {
+    const dir = vm.files.screenshotsDir;
+    const work = shot
+      .then(async (ok) => {
+        if (ok) return convertPpmFile(join(dir, `${id}.ppm`), join(dir, `${id}.png`));
+        await this.withIndex(vm, (current) =>
+          Promise.resolve({
+            ...current,
+            snapshots: current.snapshots.map((s) => (s.id === id ? { ...s, thumbnail: null } : s)),
+          }),
+        );
+      })
       .catch(() => undefined)
       .finally(() => this.encoding.delete(id));
     this.encoding.set(id, work);
@@ -603,7 +609,11 @@ async function freeBytes(dir: string): Promise<number | null> {
 }
 
 /** A snapshot failure in words that say what happened and what to do next. */
-function explain(err: unknown, what: string, op: 'save' | 'load' | 'delete'): VivariumError {
+function explain(
+  err: unknown,
+  what: string,
+  op: 'save' | 'load' | 'boot-load' | 'delete',
+): VivariumError {
   const e =
     err instanceof VivariumError
       ? err
@@ -618,6 +628,8 @@ function explain(err: unknown, what: string, op: 'save' | 'load' | 'delete'): Vi
     const next = {
       save: 'Nothing was saved and the VM carries on as before.',
       load: 'The VM was put back to running (or paused) as it was; if the guest misbehaves, revert again or restart it.',
+      'boot-load':
+        'The VM, started for the revert, was powered off again; its disks are as they were.',
       delete: 'The snapshot is still there; try again.',
     }[op];
     return new VivariumError(e.code, `Could not ${what}: ${e.message.replace(/\.$/, '')}. ${next}`);

@@ -39,8 +39,10 @@ export async function loadIndex(file: string): Promise<SnapshotIndex> {
 export async function saveIndex(file: string, index: SnapshotIndex): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
-    await writeFile(tmp, `${JSON.stringify(index, null, 2)}\n`, { mode: 0o600 });
-    await copyFile(file, `${file}.bak`).catch(() => undefined);
+    await Promise.all([
+      writeFile(tmp, `${JSON.stringify(index, null, 2)}\n`, { mode: 0o600 }),
+      copyFile(file, `${file}.bak`).catch(() => undefined),
+    ]);
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });

@@ -6,7 +6,13 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { SnapshotList, SnapshotNode, VmConfig, VmState } from '../../../preload/contract';
+import type {
+  SnapshotList,
+  SnapshotNode,
+  Verdict,
+  VmConfig,
+  VmState,
+} from '../../../preload/contract';
 import { VivariumError } from '../errors';
 import type { ImageSnapshot } from '../storage/qemu-img';
 import { canDelete, canRevert, canSnapshot } from './rules';
@@ -208,6 +214,23 @@ function uniqueName(existing: StoredSnapshot[], wanted: string): string {
   }
 }
 
+/** Whether the VM can go back to `s` now: the rules, plus its memory's disk still attached. */
+export function revertVerdict(
+  s: StoredSnapshot,
+  state: VmState,
+  config: VmConfig,
+  nodesNow: string[],
+): Verdict {
+  const verdict = canRevert(s, state, config);
+  if (verdict.ok && s.kind === 'live' && s.vmstate && !nodesNow.includes(s.vmstate)) {
+    return {
+      ok: false,
+      reason: `The memory of this snapshot is in ${s.vmstate}, which is no longer attached to the VM.`,
+    };
+  }
+  return verdict;
+}
+
 /** The tree as the contract presents it: oldest first, with children and per-node verdicts. */
 export function presentTree(
   vmId: string,
@@ -224,15 +247,8 @@ export function presentTree(
     if (s.parent && ids.has(s.parent))
       children.set(s.parent, [...(children.get(s.parent) ?? []), s.id]);
   }
-  const present = new Set(nodesNow);
   const snapshots: SnapshotNode[] = ordered.map((s) => {
-    let revert = canRevert(s, state, config);
-    if (revert.ok && s.kind === 'live' && s.vmstate && !present.has(s.vmstate)) {
-      revert = {
-        ok: false,
-        reason: `The memory of this snapshot is in ${s.vmstate}, which is no longer attached to the VM.`,
-      };
-    }
+    const revert = revertVerdict(s, state, config, nodesNow);
     return {
       id: s.id,
       tag: s.tag,

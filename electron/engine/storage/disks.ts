@@ -153,8 +153,8 @@ export class DiskService {
       if (target < info.virtualSize && !shrink) {
         throw new VivariumError(
           'INVALID_REQUEST',
-          `${size} is smaller than disk ${disk.id} (${info.virtualSize} bytes): shrinking cuts off whatever the guest ` +
-            'keeps at the end. Shrink its filesystems and partitions first, then ask for the shrink explicitly.',
+          `${size} is smaller than disk ${disk.id} (${mib(info.virtualSize)}): shrinking cuts off whatever the guest ` +
+            'keeps at the end. Shrink its filesystems and partitions first, then resize with shrinking allowed (--shrink).',
           { size: 'Smaller than the disk' },
         );
       }
@@ -379,6 +379,10 @@ export class DiskService {
     }
     return host.qemu.img.path;
   }
+}
+
+function mib(bytes: number): string {
+  return `${Math.round((bytes / 2 ** 20) * 10) / 10} MiB`;
 }
 
 function findDisk(config: VmConfig, id: string): DiskConfig {

@@ -96,7 +96,7 @@ export interface ImageInfo {
   fullBackingFilename: string | null;
   backingFormat: string | null;
   snapshots: ImageSnapshot[];
-  /** VMDK extents (descriptor files name other files). */
+  /** Other files holding its data: VMDK extents, a qcow2 external data file. */
   extents: string[];
   dirty: boolean;
   corrupt: boolean;
@@ -140,7 +140,11 @@ export function parseImageInfo(value: unknown): ImageInfo {
         vmClockSec: num(x['vm-clock-sec']),
       };
     }),
-    extents: extents.map((e) => str(record(e)['filename']) ?? '').filter(Boolean),
+    // Files the image reads its data from: VMDK extents, a qcow2 external data file.
+    extents: [
+      ...extents.map((e) => str(record(e)['filename']) ?? ''),
+      str(specific['data-file']) ?? '',
+    ].filter(Boolean),
     dirty: r['dirty-flag'] === true,
     corrupt: specific['corrupt'] === true,
   };

@@ -1,11 +1,13 @@
-import { getBridge, type ConnectionState } from '../bridge';
+import { getBridge, takePrefetched, type ConnectionState } from '../bridge';
 import { useHostStore } from '../stores/host';
+import { writeStored } from '../lib/storage';
 import { useUiStore } from '../stores/ui';
 import { notifyError } from './notifications';
 
 export async function loadHost(refresh = false): Promise<void> {
   try {
-    const info = await getBridge().call('host.info', { refresh });
+    const info = await ((refresh ? null : takePrefetched('host.info')) ??
+      getBridge().call('host.info', { refresh }));
     useHostStore.setState((s) => ({ info, notices: unique([...info.notices, ...s.notices]) }));
   } catch (err) {
     notifyError('Could not read the host’s QEMU setup', err);
@@ -16,8 +18,10 @@ export function addHostNotice(message: string): void {
   useHostStore.setState((s) => ({ notices: unique([...s.notices, message]) }));
 }
 
+/** Hides a notice for good (remembered across reloads); it never blocks anything meanwhile. */
 export function dismissHostNotice(message: string): void {
   useUiStore.setState((s) => ({ dismissedNotices: unique([...s.dismissedNotices, message]) }));
+  writeStored('vivarium.dismissedNotices', useUiStore.getState().dismissedNotices.slice(-50));
 }
 
 export function setConnection(connection: ConnectionState): void {

@@ -1,10 +1,11 @@
 import type { ApiEvent, VmSummary } from '../../../preload/contract';
-import { getBridge, toApiError } from '../bridge';
+import { getBridge, takePrefetched, toApiError } from '../bridge';
 import { assertNever } from '../lib/assert-never';
 import { removeVm, upsertVm, useLibraryStore } from '../stores/library';
 import { useUiStore, type VmOperation } from '../stores/ui';
 import { addHostNotice } from './host';
-import { notify, notifyError } from './notifications';
+import { dismissStartOffers, notify, notifyError } from './notifications';
+import { applyTaskEvent } from './tasks';
 
 /** Events that arrive while vm.list is in flight, replayed over its (older) answer. */
 let eventsDuringLoad: ApiEvent[] | null = null;
@@ -15,7 +16,7 @@ export async function loadLibrary(): Promise<void> {
   const buffered: ApiEvent[] = [];
   eventsDuringLoad = buffered;
   try {
-    const listed = await getBridge().call('vm.list', {});
+    const listed = await (takePrefetched('vm.list') ?? getBridge().call('vm.list', {}));
     if (seq !== loadSeq) return;
     const vms = buffered.reduce(reduceVms, listed);
     eventsDuringLoad = null;
@@ -36,10 +37,34 @@ export function applyEvent(event: ApiEvent): void {
     addHostNotice(event.message);
     return;
   }
-  // Task progress belongs to a view that shows tasks (a later issue); the library has none.
-  if (event.type === 'task') return;
+  if (event.type === 'task') {
+    applyTaskEvent(event.task);
+    return;
+  }
   eventsDuringLoad?.push(event);
+  const before = event.type === 'vm.state' ? findVm(event.vm.id) : undefined;
   useLibraryStore.setState((s) => ({ vms: reduceVms(s.vms, event) }));
+  if (event.type === 'vm.state') {
+    if (event.vm.runtime.state !== 'stopped') dismissStartOffers(event.vm.id);
+    noticeCrash(before, event.vm);
+  }
+}
+
+/** A VM that dies on its own says so, and where to look. */
+function noticeCrash(before: VmSummary | undefined, after: VmSummary): void {
+  if (after.runtime.state !== 'crashed' || before?.runtime.state === 'crashed') return;
+  const exit = after.runtime.lastExit;
+  const how = exit
+    ? exit.signal
+      ? `QEMU was killed by ${exit.signal}.`
+      : `QEMU exited with code ${exit.code ?? 'unknown'}.`
+    : 'QEMU ended unexpectedly.';
+  notify({
+    kind: 'error',
+    title: `“${after.name}” stopped unexpectedly`,
+    message: `${how} Its Overview shows what QEMU said; fix that, then start it again.`,
+    action: { type: 'openVm', vmId: after.id, tab: 'overview', label: 'Show details' },
+  });
 }
 
 function reduceVms(vms: VmSummary[], event: ApiEvent): VmSummary[] {
@@ -63,6 +88,7 @@ const VERBS: Record<VmOperation, string> = {
   resume: 'resume',
   shutdown: 'shut down',
   powerOff: 'power off',
+  reset: 'reset',
 };
 
 /**
@@ -95,6 +121,7 @@ export async function runVmOperation(vmId: string, op: VmOperation): Promise<voi
         pause: 'vm.pause',
         resume: 'vm.resume',
         powerOff: 'vm.powerOff',
+        reset: 'vm.reset',
       } as const
     )[op];
     const vm = await api.call(method, { vm: vmId });
@@ -113,6 +140,6 @@ export async function runVmOperation(vmId: string, op: VmOperation): Promise<voi
   }
 }
 
-function findVm(id: string): VmSummary | undefined {
+export function findVm(id: string): VmSummary | undefined {
   return useLibraryStore.getState().vms.find((v) => v.id === id);
 }

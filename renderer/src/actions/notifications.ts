@@ -5,6 +5,7 @@ import {
   type NotificationAction,
 } from '../stores/notifications';
 import { runVmOperation } from './library';
+import { openVm } from './ui';
 
 let nextId = 1;
 const timers = new Map<number, ReturnType<typeof setTimeout>>();
@@ -26,10 +27,31 @@ export function notify(n: Omit<Notification, 'id'>, autoDismissMs?: number): num
   return id;
 }
 
-/** Shows a failed call with the engine's own message; errors stay until dismissed. */
-export function notifyError(title: string, err: unknown): number {
+/** What to do next, for errors whose message says what went wrong but not what to try. */
+const NEXT_STEP: Partial<Record<string, string>> = {
+  TIMEOUT: 'QEMU did not answer in time; try again, and if it keeps happening, power the VM off.',
+  QMP_ERROR: 'QEMU refused the request; the VM’s Overview shows its state and log.',
+  INTERNAL: 'This is a bug in Vivarium; trying again may work.',
+};
+
+/** Shows a failed call with the engine's own message (and a next step); errors stay until dismissed. */
+export function notifyError(title: string, err: unknown, action?: NotificationAction): number {
   const e = toApiError(err);
-  return notify({ kind: 'error', title, message: e.message, code: e.code });
+  const next = NEXT_STEP[e.code];
+  return notify({
+    kind: 'error',
+    title,
+    message: next ? `${e.message} ${next}` : e.message,
+    code: e.code,
+    ...(action ? { action } : {}),
+  });
+}
+
+/** Drops offers to start a VM that is no longer stopped (it was started some other way). */
+export function dismissStartOffers(vmId: string): void {
+  for (const n of useNotificationsStore.getState().items) {
+    if (n.action?.type === 'start' && n.action.vmId === vmId) dismissNotification(n.id);
+  }
 }
 
 export function dismissNotification(id: number): void {
@@ -44,9 +66,11 @@ const ACTIONS: {
   [K in NotificationAction['type']]: (a: Extract<NotificationAction, { type: K }>) => void;
 } = {
   powerOff: (a) => void runVmOperation(a.vmId, 'powerOff'),
+  start: (a) => void runVmOperation(a.vmId, 'start'),
+  openVm: (a) => openVm(a.vmId, a.tab),
 };
 
 export function runNotificationAction(id: number, action: NotificationAction): void {
   dismissNotification(id);
-  ACTIONS[action.type](action);
+  (ACTIONS[action.type] as (a: NotificationAction) => void)(action);
 }

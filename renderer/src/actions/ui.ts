@@ -1,5 +1,52 @@
-import { useUiStore } from '../stores/ui';
+import { formatHash, parseHash, sameRoute, type Route } from '../lib/route';
+import { writeStored } from '../lib/storage';
+import { useUiStore, type Dialog, type LibrarySort } from '../stores/ui';
 
 export function setSearch(search: string): void {
   useUiStore.setState({ search });
+}
+
+export function setSort(sort: LibrarySort): void {
+  useUiStore.setState({ sort });
+  writeStored('vivarium.sort', sort);
+}
+
+export function openDialog(dialog: Dialog): void {
+  useUiStore.setState({ dialog });
+}
+
+export function closeDialog(): void {
+  useUiStore.setState({ dialog: null });
+}
+
+/** Goes to a view; the hash follows, so Back and reloads work. */
+export function navigate(route: Route, { replace = false } = {}): void {
+  if (!sameRoute(route, useUiStore.getState().route)) useUiStore.setState({ route });
+  const hash = formatHash(route);
+  if (window.location.hash === hash) return;
+  if (replace) {
+    window.history.replaceState(window.history.state, '', hash);
+  } else {
+    window.location.hash = hash;
+  }
+}
+
+export function openVm(vmId: string, tab = 'overview'): void {
+  navigate({ view: 'vm', vmId, tab });
+}
+
+export function openLibrary(): void {
+  navigate({ view: 'library' });
+}
+
+let routerStarted = false;
+
+/** Keeps the route in step with the hash (Back/Forward, a typed address). */
+export function startRouter(): void {
+  if (routerStarted) return;
+  routerStarted = true;
+  window.addEventListener('hashchange', () => {
+    const route = parseHash(window.location.hash);
+    if (!sameRoute(route, useUiStore.getState().route)) useUiStore.setState({ route, dialog: null });
+  });
 }

@@ -1,4 +1,4 @@
-import type { PreloadBridge } from '../../../preload/contract';
+import type { ApiResults, PreloadBridge } from '../../../preload/contract';
 import { IpcBridge } from './ipc';
 import type { Bridge } from './types';
 import { WsBridge } from './ws';
@@ -7,6 +7,29 @@ export { ApiError, toApiError } from './types';
 export type { Bridge, BridgeKind, ConnectionState } from './types';
 
 let bridge: Bridge | null = null;
+
+type Prefetchable = 'vm.list' | 'host.info' | 'task.list';
+const prefetched = new Map<Prefetchable, Promise<unknown>>();
+
+/**
+ * Opens the connection and asks for what the first screen shows, before React and the app's code
+ * have loaded (boot.ts runs first): the answers are on their way while the rest downloads.
+ */
+export function prefetch(): void {
+  const b = getBridge();
+  for (const method of ['vm.list', 'host.info', 'task.list'] as const) {
+    const p = b.call(method, {});
+    p.catch(() => undefined); // whoever takes it sees the error
+    prefetched.set(method, p);
+  }
+}
+
+/** The prefetched answer for `method`, once; later calls go to the engine. */
+export function takePrefetched<M extends Prefetchable>(method: M): Promise<ApiResults[M]> | null {
+  const p = prefetched.get(method);
+  prefetched.delete(method);
+  return (p as Promise<ApiResults[M]> | undefined) ?? null;
+}
 
 /** The one bridge for this page: Electron's preload when present, else WebSocket RPC. */
 export function getBridge(): Bridge {

@@ -35,6 +35,7 @@ export class WsBridge implements Bridge {
     (state: ConnectionState, reconnected: boolean) => void
   >();
   private openWaiters = new Set<() => void>();
+  private earlyEvents: ApiEvent[] | null = [];
   private readonly opts: Required<Omit<WsBridgeOptions, 'WebSocketImpl'>>;
   private readonly WS: typeof WebSocket;
 
@@ -62,6 +63,11 @@ export class WsBridge implements Bridge {
 
   onEvent(listener: (event: ApiEvent) => void): () => void {
     this.eventListeners.add(listener);
+    // Events that arrived before anyone listened (the page starts the connection before the
+    // app's code has loaded) go to the first listener, in order.
+    const early = this.earlyEvents;
+    this.earlyEvents = null;
+    if (early) for (const e of early) this.dispatch(e);
     return () => this.eventListeners.delete(listener);
   }
 
@@ -171,6 +177,16 @@ export class WsBridge implements Bridge {
     }
   }
 
+  private dispatch(event: ApiEvent): void {
+    for (const l of [...this.eventListeners]) {
+      try {
+        l(event);
+      } catch (err) {
+        console.error('Vivarium event listener failed', err);
+      }
+    }
+  }
+
   /** Frames are the contract's RpcMessages; anything else from the server is ignored. */
   private handleMessage(text: string): void {
     let parsed: unknown;
@@ -184,13 +200,8 @@ export class WsBridge implements Bridge {
     if (msg.event !== undefined) {
       if (typeof msg.event !== 'object' || msg.event === null) return;
       const event = msg.event as ApiEvent;
-      for (const l of [...this.eventListeners]) {
-        try {
-          l(event);
-        } catch (err) {
-          console.error('Vivarium event listener failed', err);
-        }
-      }
+      if (this.earlyEvents) this.earlyEvents.push(event);
+      else this.dispatch(event);
       return;
     }
     if (typeof msg.id !== 'number') return;

@@ -1,12 +1,36 @@
-import { useEffect, useMemo, useRef } from 'react';
+import { startTransition, useEffect, useMemo, useRef, useState } from 'react';
 import type { VmSummary } from '../../../preload/contract';
 import { loadLibrary } from '../actions/library';
-import { setSearch } from '../actions/ui';
+import { openDialog, setSearch, setSort } from '../actions/ui';
 import { osLabel, plural } from '../lib/format';
 import { useLibraryStore } from '../stores/library';
-import { useUiStore } from '../stores/ui';
+import { SORTS, useUiStore, type LibrarySort } from '../stores/ui';
 import { Icon } from './Icon';
 import { VmCard } from './VmCard';
+
+const SORT_LABELS: Record<LibrarySort, string> = {
+  name: 'Name',
+  state: 'State',
+  created: 'Newest',
+  memory: 'Memory',
+};
+
+/** Cards in the first render: more than any screen shows. */
+const FIRST_BATCH = 24;
+
+const STATE_RANK: Record<string, number> = { running: 0, paused: 1, crashed: 3, stopped: 4 };
+
+/** One collator: `localeCompare` with options builds a new one per call (slow for 100 VMs). */
+const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
+const byName = (a: VmSummary, b: VmSummary) => collator.compare(a.name, b.name);
+
+const COMPARE: Record<LibrarySort, (a: VmSummary, b: VmSummary) => number> = {
+  name: byName,
+  state: (a, b) =>
+    (STATE_RANK[a.runtime.state] ?? 2) - (STATE_RANK[b.runtime.state] ?? 2) || byName(a, b),
+  created: (a, b) => b.config.createdAt.localeCompare(a.config.createdAt) || byName(a, b),
+  memory: (a, b) => b.config.memoryMiB - a.config.memoryMiB || byName(a, b),
+};
 
 function matches(vm: VmSummary, q: string): boolean {
   if (!q) return true;
@@ -19,13 +43,26 @@ export function Library() {
   const status = useLibraryStore((s) => s.status);
   const error = useLibraryStore((s) => s.error);
   const search = useUiStore((s) => s.search);
+  const sort = useUiStore((s) => s.sort);
 
   const shown = useMemo(() => {
     const q = search.trim().toLowerCase();
-    return vms
-      .filter((vm) => matches(vm, q))
-      .sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }));
-  }, [vms, search]);
+    return vms.filter((vm) => matches(vm, q)).sort(COMPARE[sort]);
+  }, [vms, search, sort]);
+  // A long library paints its first screenful at once and adds the rest right after, in a
+  // transition that a click can interrupt.
+  const [limit, setLimit] = useState(FIRST_BATCH);
+  useEffect(() => {
+    if (limit >= shown.length) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const frame = requestAnimationFrame(() => {
+      timer = setTimeout(() => startTransition(() => setLimit(Infinity)), 0);
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+    };
+  }, [limit, shown.length]);
   const running = vms.filter((v) => v.runtime.state === 'running').length;
   const paused = vms.filter((v) => v.runtime.state === 'paused').length;
 
@@ -42,7 +79,33 @@ export function Library() {
             </span>
           ) : null}
         </div>
-        <SearchBox value={search} disabled={vms.length === 0} />
+        <div className="toolbar__actions">
+          <SearchBox value={search} disabled={vms.length === 0} />
+          <label className="select" title="Sort the library">
+            <Icon name="sort" size={15} />
+            <select
+              aria-label="Sort machines"
+              value={sort}
+              onChange={(e) => setSort(e.target.value as LibrarySort)}
+              disabled={vms.length === 0}
+            >
+              {SORTS.map((s) => (
+                <option key={s} value={s}>
+                  {SORT_LABELS[s]}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button
+            type="button"
+            className="btn btn--primary btn--tall"
+            onClick={() => openDialog({ type: 'newVm' })}
+            title="Create a virtual machine (N)"
+          >
+            <Icon name="plus" size={16} />
+            New VM
+          </button>
+        </div>
       </div>
 
       {status === 'loading' ? (
@@ -69,9 +132,17 @@ export function Library() {
           </div>
           <h3>No virtual machines yet</h3>
           <p>
-            Machines you create appear here as soon as they exist. Create one from the command line
-            with <code>vivarium create NAME --iso PATH</code>.
+            Create one from an installer ISO or a Linux kernel. Machines made elsewhere (for example
+            with <code>vivarium create</code>) appear here as soon as they exist.
           </p>
+          <button
+            type="button"
+            className="btn btn--primary btn--tall"
+            onClick={() => openDialog({ type: 'newVm' })}
+          >
+            <Icon name="plus" size={16} />
+            New VM
+          </button>
         </div>
       ) : shown.length === 0 ? (
         <div className="empty">
@@ -86,7 +157,7 @@ export function Library() {
         </div>
       ) : (
         <div className="vm-grid">
-          {shown.map((vm) => (
+          {(shown.length > limit ? shown.slice(0, limit) : shown).map((vm) => (
             <VmCard vm={vm} key={vm.id} />
           ))}
         </div>

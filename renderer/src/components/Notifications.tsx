@@ -16,12 +16,12 @@ export function Notifications() {
           <Icon name={n.kind === 'info' ? 'info' : 'alert'} size={18} />
           <div className="toast__body">
             <p className="toast__title">{n.title}</p>
-            <p className="toast__message">{n.message}</p>
+            {n.message ? <p className="toast__message">{n.message}</p> : null}
             {n.code && n.code !== 'INTERNAL' ? <p className="toast__code">{n.code}</p> : null}
             {n.action ? (
               <button
                 type="button"
-                className="btn btn--danger btn--small"
+                className={`btn btn--small ${n.action.type === 'powerOff' ? 'btn--danger' : 'btn--secondary'}`}
                 onClick={() => n.action && runNotificationAction(n.id, n.action)}
               >
                 {n.action.label}

@@ -1,66 +1,38 @@
-import { memo, type CSSProperties } from 'react';
+import { memo, useEffect, useRef, type CSSProperties } from 'react';
 import type { VmSummary } from '../../../preload/contract';
-import { runVmOperation } from '../actions/library';
-import { accelLabel, formatMemory, hueOf, osLabel, plural } from '../lib/format';
-import { canRun } from '../lib/vm-state';
+import { forgetThumbnail, watchThumbnail } from '../actions/thumbnails';
+import { openVm } from '../actions/ui';
+import { accelLabel, formatMemory, hueOf, osInitials, osLabel, osVersion, plural } from '../lib/format';
+import { isLive } from '../lib/vm-state';
 import { useHostStore } from '../stores/host';
-import { useUiStore, type VmOperation } from '../stores/ui';
-import { Icon, type IconName } from './Icon';
+import { useThumbnailStore } from '../stores/thumbnails';
+import { Icon } from './Icon';
 import { StateBadge } from './StateBadge';
+import { OPS, OpButton } from './VmActions';
 
-interface ButtonSpec {
-  op: VmOperation;
-  label: string;
-  icon: IconName;
-  variant: 'primary' | 'secondary' | 'danger';
+const PRIMARY = [OPS.start, OPS.pause, OPS.resume];
+const STOP = [OPS.shutdown, OPS.powerOff];
+
+export function bootLabel(vm: VmSummary): string {
+  const c = vm.config;
+  return c.kernelBoot
+    ? 'Kernel boot'
+    : c.cdrom
+      ? 'CD-ROM'
+      : c.disks.length > 0
+        ? plural(c.disks.length, 'disk')
+        : 'No boot media';
 }
 
-const PRIMARY: ButtonSpec[] = [
-  { op: 'start', label: 'Start', icon: 'play', variant: 'primary' },
-  { op: 'pause', label: 'Pause', icon: 'pause', variant: 'secondary' },
-  { op: 'resume', label: 'Resume', icon: 'play', variant: 'secondary' },
-];
-const STOP: ButtonSpec[] = [
-  { op: 'shutdown', label: 'Shut down', icon: 'power', variant: 'secondary' },
-  { op: 'powerOff', label: 'Power off', icon: 'stop', variant: 'danger' },
-];
-
 export const VmCard = memo(function VmCard({ vm }: { vm: VmSummary }) {
-  const pending = useUiStore((s) => s.pending[vm.id]);
   // The host banner already says why (e.g. broken KVM): repeat only what it does not.
   const hostSaysSo = useHostStore(
     (s) => vm.runtime.accelNotice !== null && s.notices.includes(vm.runtime.accelNotice),
   );
   const { config, runtime } = vm;
   const state = runtime.state;
-  const os = osLabel(config.os);
-  const hue = hueOf(config.os);
-  const boot = config.kernelBoot
-    ? 'Kernel boot'
-    : config.cdrom
-      ? 'CD-ROM'
-      : config.disks.length > 0
-        ? plural(config.disks.length, 'disk')
-        : 'No boot media';
   // While it runs, what it actually runs under; otherwise what it is set to use.
   const accel = (state !== 'stopped' && state !== 'crashed' && runtime.accel) || config.accel;
-
-  const button = (b: ButtonSpec) => {
-    const busy = pending === b.op;
-    return (
-      <button
-        key={b.op}
-        type="button"
-        className={`btn btn--${b.variant}${busy ? ' btn--busy' : ''}`}
-        disabled={!canRun(state, b.op, pending)}
-        aria-busy={busy || undefined}
-        onClick={() => void runVmOperation(vm.id, b.op)}
-      >
-        <Icon name={b.icon} size={14} filled={b.icon !== 'power'} />
-        {b.label}
-      </button>
-    );
-  };
 
   return (
     <article
@@ -70,51 +42,53 @@ export const VmCard = memo(function VmCard({ vm }: { vm: VmSummary }) {
       data-vm-id={vm.id}
       aria-label={vm.name}
     >
-      <header className="vm-card__head">
-        <div
-          className="vm-avatar"
-          aria-hidden="true"
-          style={{ '--hue': String(hue) } as CSSProperties}
-        >
-          <Icon name="monitor" size={20} />
-        </div>
-        <div className="vm-card__title">
-          <h3 title={vm.name}>{vm.name}</h3>
-          <p>{os}</p>
-        </div>
-        <StateBadge state={state} />
-      </header>
+      <div className="vm-card__body">
+        <Screen vm={vm} />
+        <div className="vm-card__main">
+          <header className="vm-card__head">
+            <div className="vm-card__title">
+              <h3 title={vm.name}>
+                <a href={`#/vm/${vm.id}/overview`} className="vm-card__link">
+                  {vm.name}
+                </a>
+              </h3>
+              <p>{osLabel(config.os)}</p>
+            </div>
+            <StateBadge state={state} />
+          </header>
 
-      <dl className="vm-specs">
-        <div>
-          <dt>Memory</dt>
-          <dd>
-            <Icon name="memory" size={14} />
-            {formatMemory(config.memoryMiB)}
-          </dd>
+          <dl className="vm-specs">
+            <div>
+              <dt>Memory</dt>
+              <dd>
+                <Icon name="memory" size={14} />
+                {formatMemory(config.memoryMiB)}
+              </dd>
+            </div>
+            <div>
+              <dt>CPUs</dt>
+              <dd>
+                <Icon name="cpu" size={14} />
+                {plural(config.cpu.count, 'CPU')}
+              </dd>
+            </div>
+            <div>
+              <dt>Accelerator</dt>
+              <dd>
+                <Icon name="chip" size={14} />
+                {accelLabel(accel, true)}
+              </dd>
+            </div>
+            <div>
+              <dt>Boots from</dt>
+              <dd>
+                <Icon name="boot" size={14} />
+                {bootLabel(vm)}
+              </dd>
+            </div>
+          </dl>
         </div>
-        <div>
-          <dt>CPUs</dt>
-          <dd>
-            <Icon name="cpu" size={14} />
-            {plural(config.cpu.count, 'CPU')}
-          </dd>
-        </div>
-        <div>
-          <dt>Accelerator</dt>
-          <dd>
-            <Icon name="chip" size={14} />
-            {accelLabel(accel, true)}
-          </dd>
-        </div>
-        <div>
-          <dt>Boots from</dt>
-          <dd>
-            <Icon name="boot" size={14} />
-            {boot}
-          </dd>
-        </div>
-      </dl>
+      </div>
 
       {runtime.lastError ? (
         <p className="vm-card__error">
@@ -135,9 +109,72 @@ export const VmCard = memo(function VmCard({ vm }: { vm: VmSummary }) {
       ) : null}
 
       <footer className="vm-actions">
-        <div className="btn-group">{PRIMARY.map(button)}</div>
-        <div className="btn-group">{STOP.map(button)}</div>
+        <div className="btn-group">
+          {PRIMARY.map((spec) => (
+            <OpButton key={spec.op} vmId={vm.id} state={state} spec={spec} small />
+          ))}
+        </div>
+        <div className="btn-group">
+          {STOP.map((spec) => (
+            <OpButton key={spec.op} vmId={vm.id} state={state} spec={spec} small />
+          ))}
+          <button
+            type="button"
+            className="btn btn--ghost btn--compact"
+            onClick={() => openVm(vm.id, isLive(state) ? 'display' : 'overview')}
+            title="Open the VM window"
+          >
+            Open
+            <Icon name="forward" size={14} />
+          </button>
+        </div>
       </footer>
     </article>
   );
 });
+
+/** The screen: a live thumbnail while it runs, otherwise the OS placeholder. */
+function Screen({ vm }: { vm: VmSummary }) {
+  const ref = useRef<HTMLButtonElement>(null);
+  const state = vm.runtime.state;
+  const live = isLive(state);
+  const thumb = useThumbnailStore((s) => (live ? s[vm.id] : undefined));
+  const hue = hueOf(vm.config.os);
+
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || state !== 'running') return;
+    return watchThumbnail(el);
+  }, [state]);
+  useEffect(() => {
+    if (!live) forgetThumbnail(vm.id);
+  }, [live, vm.id]);
+
+  const version = osVersion(vm.config.os);
+  return (
+    <button
+      ref={ref}
+      type="button"
+      className={`vm-screen vm-screen--${state}${thumb ? ' vm-screen--live' : ''}`}
+      data-vm-id={vm.id}
+      style={{ '--hue': String(hue) } as CSSProperties}
+      onClick={() => openVm(vm.id, live ? 'display' : 'overview')}
+      aria-label={live ? `Open the display of ${vm.name}` : `Open ${vm.name}`}
+      tabIndex={-1}
+    >
+      {thumb ? (
+        <img src={thumb.src} alt="" width={thumb.width} height={thumb.height} draggable={false} />
+      ) : (
+        <span className="vm-screen__os" aria-hidden="true">
+          <span className="vm-screen__initials">{osInitials(vm.config.os)}</span>
+          {version ? <span className="vm-screen__version">{version}</span> : null}
+        </span>
+      )}
+      {state === 'paused' ? (
+        <span className="vm-screen__overlay" aria-hidden="true">
+          <Icon name="pause" size={22} filled />
+        </span>
+      ) : null}
+    </button>
+  );
+}

@@ -62,3 +62,38 @@ export function timeAgo(iso: string, now = Date.now()): string {
   if (h < 48) return `${h} h ago`;
   return `${Math.round(h / 24)} days ago`;
 }
+
+/** "3 s", "4 min 05 s", "2 h 07 min", "3 d 4 h". */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${String(m % 60).padStart(2, '0')} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i] ?? 'B'}`;
+}
+
+/** Two letters standing in for an OS logo: "debian12" -> "De", "generic" -> "VM". */
+export function osInitials(os: string): string {
+  const label = osLabel(os);
+  if (label === 'Generic') return 'VM';
+  const word = label.split(' ')[0] ?? label;
+  return (word.charAt(0).toUpperCase() + (word.charAt(1) || '').toLowerCase()).trim() || 'VM';
+}
+
+/** The version part of an OS id ("debian12" -> "12"), or ''. */
+export function osVersion(os: string): string {
+  return /^[a-z]+[-_ ]?([\d.]+)/i.exec(os)?.[1] ?? '';
+}

@@ -15,10 +15,18 @@ interface StateInfo {
 export const STATES: Record<VmState, StateInfo> = {
   stopped: { tone: 'neutral', transitional: false, allowed: ['start'] },
   starting: { tone: 'busy', transitional: true, allowed: [] },
-  running: { tone: 'good', transitional: false, allowed: ['pause', 'shutdown', 'powerOff'] },
+  running: {
+    tone: 'good',
+    transitional: false,
+    allowed: ['pause', 'shutdown', 'powerOff', 'reset'],
+  },
   pausing: { tone: 'busy', transitional: true, allowed: [] },
   // The engine resumes a paused guest before pressing its power button.
-  paused: { tone: 'paused', transitional: false, allowed: ['resume', 'shutdown', 'powerOff'] },
+  paused: {
+    tone: 'paused',
+    transitional: false,
+    allowed: ['resume', 'shutdown', 'powerOff', 'reset'],
+  },
   resuming: { tone: 'busy', transitional: true, allowed: [] },
   saving: { tone: 'busy', transitional: true, allowed: [] },
   restoring: { tone: 'busy', transitional: true, allowed: [] },
@@ -35,4 +43,9 @@ export function canRun(state: VmState, op: VmOperation, pending: VmOperation | u
   if (!STATES[state].allowed.includes(op)) return false;
   if (pending === undefined) return true;
   return op === 'powerOff' && pending === 'shutdown';
+}
+
+/** QEMU is up: the display and the consoles can connect. */
+export function isLive(state: VmState): boolean {
+  return state === 'running' || state === 'paused';
 }

@@ -4,7 +4,10 @@ import type { BridgeErrorCode } from '../bridge/types';
 export type NotificationKind = 'error' | 'warning' | 'info';
 
 /** Something a notification offers to do; each kind is handled in actions/notifications.ts. */
-export type NotificationAction = { type: 'powerOff'; vmId: string; label: string };
+export type NotificationAction =
+  | { type: 'powerOff'; vmId: string; label: string }
+  | { type: 'start'; vmId: string; label: string }
+  | { type: 'openVm'; vmId: string; tab: string; label: string };
 
 export interface Notification {
   id: number;

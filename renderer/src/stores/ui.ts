@@ -1,19 +1,41 @@
 import { create } from 'zustand';
+import { parseHash, type Route } from '../lib/route';
+import { isString, isStringArray, readStored } from '../lib/storage';
 
-/** What a user can ask a VM to do from the library. */
-export type VmOperation = 'start' | 'pause' | 'resume' | 'shutdown' | 'powerOff';
+/** What a user can ask a VM to do from the library and the VM window. */
+export type VmOperation = 'start' | 'pause' | 'resume' | 'shutdown' | 'powerOff' | 'reset';
+
+export const SORTS = ['name', 'state', 'created', 'memory'] as const;
+export type LibrarySort = (typeof SORTS)[number];
+
+/**
+ * Modal dialogs, one at a time. A new kind is a compile error in components/Dialogs.tsx until it is
+ * rendered there. `newVm` is the slot the New-VM wizard (issue 5) fills.
+ */
+export type Dialog =
+  | { type: 'newVm' }
+  | { type: 'deleteVm'; vmId: string }
+  | { type: 'shortcuts' };
 
 export interface UiState {
+  route: Route;
   search: string;
-  /** Host notices the user dismissed (by text) in this window. */
+  sort: LibrarySort;
+  /** Host notices the user dismissed (by text); remembered across reloads. */
   dismissedNotices: string[];
   /** Operations sent to the engine and not yet answered, by VM id. */
   pending: Record<string, VmOperation>;
+  dialog: Dialog | null;
 }
+
+const isSort = (v: unknown): v is LibrarySort => isString(v) && SORTS.some((s) => s === v);
 
 /** View state; only `actions/*` write to it. */
 export const useUiStore = create<UiState>()(() => ({
+  route: parseHash(window.location.hash),
   search: '',
-  dismissedNotices: [],
+  sort: readStored('vivarium.sort', 'name', isSort),
+  dismissedNotices: readStored('vivarium.dismissedNotices', [], isStringArray),
   pending: {},
+  dialog: null,
 }));

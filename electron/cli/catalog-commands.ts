@@ -1,0 +1,379 @@
+/**
+ * `vivarium catalog|detect|download|media` (issue 5), and `create --os ID` without `--iso`
+ * (downloads the OS's install media first). Downloads run as engine tasks: a progress bar on
+ * stderr when it is a terminal, or with --json one JSON object per progress event on stderr;
+ * stdout gets the cached file's path (or, with --json, one JSON result). Ctrl-C cancels; the same
+ * command resumes where it stopped.
+ */
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import {
+  GUEST_ARCHES,
+  OS_FAMILIES,
+  type CatalogEntry,
+  type GuestArch,
+  type MediaDetection,
+  type MediaDownloadResult,
+  type OsFamily,
+  type Params,
+  type TaskInfo,
+} from '../../preload/contract';
+import type { CliKit } from './kit';
+
+interface JsonOpt {
+  json?: boolean;
+}
+
+function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** One terminal line for a download task (pure; exported for tests). */
+export function downloadLine(
+  task: TaskInfo,
+  columns: number,
+  formatBytes: (n: number) => string,
+): string {
+  const width = 24;
+  const parts: string[] = [];
+  if (task.progress !== null) {
+    const filled = Math.round(task.progress * width);
+    parts.push(
+      `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${`${Math.floor(task.progress * 100)}%`.padStart(4)}`,
+    );
+  }
+  if (task.bytesDone !== null) {
+    parts.push(
+      task.bytesTotal
+        ? `${formatBytes(task.bytesDone)}/${formatBytes(task.bytesTotal)}`
+        : formatBytes(task.bytesDone),
+    );
+  }
+  if (task.bytesPerSecond) parts.push(`${formatBytes(task.bytesPerSecond)}/s`);
+  if (task.etaSeconds !== null) parts.push(`ETA ${clock(task.etaSeconds)}`);
+  parts.push(task.message ?? task.title);
+  const line = parts.join('  ');
+  return line.length > columns - 1 ? `${line.slice(0, Math.max(0, columns - 2))}…` : line;
+}
+
+/** Starts a download and waits for it, showing progress; Ctrl-C cancels (it resumes next time). */
+export async function runDownload(
+  kit: CliKit,
+  params: Params<'media.download'>,
+  opts: { json: boolean; quiet?: boolean; flags?: Record<string, string> },
+): Promise<MediaDownloadResult> {
+  const task = await kit.call('media.download', params, opts.flags);
+  const engine = await kit.engine();
+  const tty = !opts.json && !opts.quiet && process.stderr.isTTY;
+  let latest = task;
+  let lastMessage = '';
+  let lastDraw = 0;
+  const draw = (force = false) => {
+    if (!tty) return;
+    const now = Date.now();
+    if (!force && now - lastDraw < 100) return;
+    lastDraw = now;
+    process.stderr.write(
+      `\r\x1b[K${downloadLine(latest, process.stderr.columns || 80, (n) => kit.formatBytes(n))}`,
+    );
+  };
+  const off = engine.onEvent((event) => {
+    if (event.type !== 'task' || event.task.id !== task.id) return;
+    latest = event.task;
+    if (opts.json && !opts.quiet) {
+      const t = event.task;
+      process.stderr.write(
+        `${JSON.stringify({ task: { id: t.id, state: t.state, progress: t.progress, bytesDone: t.bytesDone, bytesTotal: t.bytesTotal, bytesPerSecond: t.bytesPerSecond, etaSeconds: t.etaSeconds, message: t.message } })}\n`,
+      );
+    } else if (tty) {
+      draw();
+    } else if (
+      !opts.quiet &&
+      event.task.message &&
+      event.task.message !== lastMessage &&
+      event.task.state === 'running'
+    ) {
+      lastMessage = event.task.message;
+      process.stderr.write(`${lastMessage}\n`);
+    }
+  });
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    engine.tasks.cancel(task.id);
+    process.stderr.write(
+      `${tty ? '\r\x1b[K' : ''}Cancelling: run the same command again to resume the download.\n`,
+    );
+  };
+  process.on('SIGINT', onSigint);
+  draw(true);
+  try {
+    return (await engine.tasks.wait(task.id)) as MediaDownloadResult;
+  } finally {
+    off();
+    process.off('SIGINT', onSigint);
+    if (tty) process.stderr.write('\r\x1b[K');
+  }
+}
+
+function formatMiB(mib: number): string {
+  return mib >= 1024 && mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`;
+}
+
+function describeEntry(e: CatalogEntry): string {
+  const p = e.profile;
+  const r = e.resources;
+  const lines = [
+    `${e.name} (${e.id})`,
+    `  ${e.description}`,
+    `Family:     ${e.family}; ${e.architectures.join(', ')}${e.source === 'curated' ? '' : `; from ${e.source === 'osinfo' ? 'osinfo-db' : 'an extra catalogue file'}`}`,
+    `Hardware:   ${p.machine}, ${p.firmware}${p.firmware === 'uefi' && p.biosSupported ? ' (BIOS works too)' : ''}${p.tpm ? ', TPM 2.0' : ''}${p.secureBoot ? ', Secure Boot' : ''}; disk ${p.diskBus}, network ${p.nicModel}, video ${p.video}, sound ${p.sound}, ${p.input === 'usb-tablet' ? 'USB tablet' : 'PS/2 mouse'}`,
+    `Minimum:    ${formatMiB(r.minimum.memoryMiB)}, ${r.minimum.cpus} CPU, ${r.minimum.diskGiB} GiB disk`,
+    `Recommended: ${formatMiB(r.recommended.memoryMiB)}, ${r.recommended.cpus} CPU, ${r.recommended.diskGiB} GiB disk`,
+  ];
+  if (e.homepage) lines.push(`Homepage:   ${e.homepage}`);
+  const versions = e.versions.filter((v) => v.status !== 'legacy' || v.media.length > 0);
+  if (versions.length) {
+    lines.push('Versions:');
+    for (const v of versions) {
+      lines.push(
+        `  ${v.id.padEnd(10)} ${v.name}${v.released ? ` (${v.released})` : ''}${v.eol ? `, support ends ${v.eol}` : ''}`,
+      );
+      for (const m of v.media) {
+        const how = m.urls.length
+          ? `vivarium download ${e.id}${e.versions.length > 1 ? ` --version ${v.id}` : ''}${v.media.length > 1 ? ` --media ${m.id}` : ''}`
+          : `manual: ${m.page ?? 'your own media'}`;
+        lines.push(`    ${m.id.padEnd(12)} ${m.label}  [${how}]`);
+      }
+    }
+  }
+  const legacy = e.versions.length - versions.length;
+  if (legacy > 0)
+    lines.push(`  (and ${legacy} older version${legacy === 1 ? '' : 's'} known for detection)`);
+  if (e.notes.length) {
+    lines.push('Notes:');
+    for (const n of e.notes) lines.push(`  - ${n}`);
+  }
+  return lines.join('\n');
+}
+
+interface CatalogOpts extends JsonOpt {
+  family?: OsFamily;
+  all?: boolean;
+}
+
+async function cmdCatalog(kit: CliKit, words: string[], opts: CatalogOpts): Promise<void> {
+  const query = words.join(' ').trim();
+  if (query && !/\s/.test(query)) {
+    // One word naming an entry exactly: show it.
+    const entry = await kit.call('catalog.get', { id: query }).catch(() => null);
+    if (entry && (entry.id === query.toLowerCase() || entry.aliases.includes(query))) {
+      if (opts.json) kit.printJson(entry);
+      else kit.writeOut(describeEntry(entry));
+      return;
+    }
+  }
+  const list = await kit.call('catalog.list', {
+    ...(query ? { query } : {}),
+    ...(opts.family ? { family: opts.family } : {}),
+    includeOsinfo: Boolean(opts.all),
+  });
+  if (opts.json) return kit.printJson(list);
+  if (!list.length) {
+    kit.writeOut(
+      `Nothing in the catalogue matches "${query}"${opts.all ? '' : ' (--all searches osinfo-db too)'}.`,
+    );
+    return;
+  }
+  kit.writeOut(
+    kit.table(
+      ['ID', 'NAME', 'FAMILY', 'LATEST', 'MEMORY', 'MEDIA'],
+      list.map((e) => [
+        e.id,
+        e.name,
+        e.family,
+        e.latest?.id ?? '-',
+        formatMiB(e.recommended.memoryMiB),
+        e.downloadable
+          ? 'download'
+          : e.source === 'osinfo'
+            ? 'your own'
+            : e.versions.length
+              ? 'manual'
+              : '-',
+      ]),
+    ),
+  );
+}
+
+function describeDetection(d: MediaDetection, kit: CliKit): string {
+  const lines: string[] = [];
+  const best = d.best;
+  const what =
+    best.confidence === 'none'
+      ? 'Not recognised: the Generic profile fits it'
+      : `${best.versionName ?? best.name}${best.confidence === 'family' ? ' (version not certain)' : ''}`;
+  lines.push(what);
+  lines.push(`  ${best.reason}`);
+  if (d.iso) {
+    lines.push(
+      `Volume id:   ${d.iso.volumeId || '(none)'}${d.iso.jolietVolumeId ? ` (Joliet: ${d.iso.jolietVolumeId})` : ''}`,
+    );
+    if (d.iso.publisher) lines.push(`Publisher:   ${d.iso.publisher}`);
+    if (d.iso.application) lines.push(`Application: ${d.iso.application}`);
+    if (d.iso.created) lines.push(`Created:     ${d.iso.created}`);
+    const boot = d.iso.elTorito;
+    lines.push(
+      `Boots with:  ${boot ? [boot.bios ? 'BIOS' : null, boot.uefi ? 'UEFI' : null].filter(Boolean).join(' and ') || 'nothing (no bootable entry)' : 'nothing (no El Torito boot record: not a bootable CD)'}`,
+    );
+  } else {
+    lines.push(
+      `Format:      ${d.format === 'unknown' ? 'not an ISO 9660 image' : `${d.format} disk image (use it as a disk, not as a CD)`}`,
+    );
+  }
+  lines.push(`Size:        ${kit.formatBytes(d.sizeBytes)}`);
+  const others = d.candidates.slice(1).filter((c) => c.confidence !== 'none');
+  if (others.length)
+    lines.push(`Could also be: ${others.map((c) => c.versionName ?? c.name).join(', ')}`);
+  const os = best.version && best.confidence === 'exact' ? `${best.os}-${best.version}` : best.os;
+  lines.push(`Create a VM:  vivarium create NAME --os ${os} --iso ${JSON.stringify(d.file)}`);
+  return lines.join('\n');
+}
+
+interface DownloadOpts extends JsonOpt {
+  version?: string;
+  media?: string;
+  arch?: GuestArch;
+  url?: string;
+  sha256?: string;
+}
+
+async function cmdDownload(kit: CliKit, os: string | undefined, opts: DownloadOpts): Promise<void> {
+  const params: Params<'media.download'> = opts.url
+    ? { url: opts.url, ...(opts.sha256 !== undefined ? { sha256: opts.sha256 } : {}) }
+    : {
+        ...(os !== undefined ? { os } : {}),
+        ...(opts.version !== undefined ? { version: opts.version } : {}),
+        ...(opts.media !== undefined ? { media: opts.media } : {}),
+        ...(opts.arch !== undefined ? { arch: opts.arch } : {}),
+        ...(opts.sha256 !== undefined ? { sha256: opts.sha256 } : {}),
+      };
+  const result = await runDownload(kit, params, {
+    json: Boolean(opts.json),
+    flags: {
+      os: 'OS',
+      url: '--url',
+      sha256: '--sha256',
+      version: '--version',
+      media: '--media',
+      arch: '--arch',
+    },
+  });
+  if (opts.json) {
+    kit.printJson(result);
+    return;
+  }
+  const how =
+    result.media.verified === 'none' ? 'not verified (no published checksum)' : 'verified';
+  process.stderr.write(
+    result.reused
+      ? `Already downloaded (${how}):\n`
+      : `Downloaded ${kit.formatBytes(result.bytes)}, SHA-256 ${result.sha256.slice(0, 16)}…, ${how}:\n`,
+  );
+  kit.writeOut(result.file);
+}
+
+interface MediaOpts extends JsonOpt {
+  delete?: string;
+}
+
+async function cmdMedia(kit: CliKit, opts: MediaOpts): Promise<void> {
+  if (opts.delete) {
+    const res = await kit.call('media.delete', { sha256: opts.delete }, { sha256: '--delete' });
+    if (opts.json) return kit.printJson(res);
+    kit.writeOut(
+      res.deleted
+        ? `Deleted ${res.file ?? opts.delete}`
+        : `Nothing cached with SHA-256 ${opts.delete}`,
+    );
+    return;
+  }
+  const list = await kit.call('media.list', {});
+  if (opts.json) return kit.printJson(list);
+  if (!list.length) {
+    kit.writeOut('No install media downloaded yet. Get some with: vivarium download OS');
+    return;
+  }
+  kit.writeOut(
+    kit.table(
+      ['SHA256', 'OS', 'SIZE', 'VERIFIED', 'FILE'],
+      list.map((m) => [
+        m.sha256.slice(0, 12),
+        m.os ? `${m.os}${m.version ? ` ${m.version}` : ''}` : '-',
+        kit.formatBytes(m.bytes),
+        m.verified,
+        m.file,
+      ]),
+    ),
+  );
+}
+
+export function registerCatalogCommands(kit: CliKit): void {
+  kit
+    .cmd(
+      'catalog',
+      'list the guest OSes Vivarium knows; words search it; an id shows one in detail',
+    )
+    .argument('[query...]', 'words to search for, or an OS id')
+    .addOption(new Option('--family <family>', 'only this family').choices(OS_FAMILIES))
+    .option('--all', "include the OSes from this computer's osinfo-db")
+    .action(kit.run((words: string[], o: CatalogOpts) => cmdCatalog(kit, words, o)));
+
+  kit
+    .cmd('detect', 'recognise the OS on a disc image (ISO 9660 volume id, El Torito)')
+    .argument('<file>', 'the ISO image')
+    .action(
+      kit.run(async (file: string, o: JsonOpt) => {
+        const d = await kit.call('media.detect', { file: resolve(file) }, { file: 'FILE' });
+        if (o.json) kit.printJson(d);
+        else kit.writeOut(describeDetection(d, kit));
+      }),
+    );
+
+  kit
+    .cmd(
+      'download',
+      "download an OS's install media (or any URL) into the verified cache; prints its path",
+    )
+    .argument('[os]', 'an OS id from `vivarium catalog`')
+    .option('--version <version>', 'which version (default: the current one)')
+    .option('--media <id>', 'which of its images (see `vivarium catalog OS`)')
+    .addOption(new Option('--arch <arch>', 'architecture').choices(GUEST_ARCHES))
+    .option('--url <url>', 'download this http(s) URL instead of a catalogue entry')
+    .option('--sha256 <hex>', 'with --url: the SHA-256 it must have')
+    .action(kit.run((os: string | undefined, o: DownloadOpts) => cmdDownload(kit, os, o)));
+
+  kit
+    .cmd('media', 'list the downloaded install media (the cache)')
+    .option('--delete <sha256>', 'delete the cached media with this SHA-256')
+    .action(kit.run((o: MediaOpts) => cmdMedia(kit, o)));
+
+  // `create NAME --os ID` without --iso or --kernel: fetch the OS's media first, then create.
+  kit.program.hook('preAction', async (_program: Command, action: Command) => {
+    if (action.name() !== 'create') return;
+    const o = action.opts<{ os?: string; iso?: string; kernel?: string; json?: boolean }>();
+    if (!o.os || o.iso !== undefined || o.kernel !== undefined) return;
+    const result = await runDownload(
+      kit,
+      { os: o.os },
+      { json: Boolean(o.json), quiet: Boolean(o.json), flags: { os: '--os' } },
+    );
+    if (!o.json) process.stderr.write(`Install media: ${result.file}\n`);
+    action.setOptionValue('iso', result.file);
+  });
+}

@@ -1,0 +1,118 @@
+import type { CreateVmRequest, VmPatch, VmSummary } from '../../../preload/contract';
+import { getBridge, type ApiError, toApiError } from '../bridge';
+import { upsertVm, useLibraryStore } from '../stores/library';
+import { findVm } from './library';
+import { notify, notifyError } from './notifications';
+import { openLibrary, openVm } from './ui';
+
+/** Saves settings. Field errors come back to the form; everything else is a notification too. */
+export async function updateVm(
+  vmId: string,
+  patch: VmPatch,
+): Promise<{ ok: true; vm: VmSummary } | { ok: false; error: ApiError }> {
+  try {
+    const vm = await getBridge().call('vm.update', { vm: vmId, patch });
+    useLibraryStore.setState((s) => ({ vms: upsertVm(s.vms, vm) }));
+    const hardware = Object.keys(patch).some((k) => k !== 'name' && k !== 'notes');
+    notify(
+      {
+        kind: 'info',
+        title: `Saved “${vm.name}”`,
+        message: hardware ? 'The new hardware settings apply the next time it starts.' : '',
+      },
+      3500,
+    );
+    return { ok: true, vm };
+  } catch (err) {
+    const error = toApiError(err);
+    if (!error.fields) notifyError('Couldn’t save the settings', error);
+    return { ok: false, error };
+  }
+}
+
+export async function createVm(
+  request: CreateVmRequest,
+): Promise<{ ok: true; vm: VmSummary } | { ok: false; error: ApiError }> {
+  try {
+    const vm = await getBridge().call('vm.create', request);
+    useLibraryStore.setState((s) => ({ vms: upsertVm(s.vms, vm) }));
+    notify(
+      {
+        kind: 'info',
+        title: `Created “${vm.name}”`,
+        message: 'Start it to see its screen on the Display tab.',
+        action: { type: 'start', vmId: vm.id, label: 'Start' },
+      },
+      8000,
+    );
+    openVm(vm.id);
+    return { ok: true, vm };
+  } catch (err) {
+    return { ok: false, error: toApiError(err) };
+  }
+}
+
+export async function deleteVm(vmId: string, keepDisks: boolean): Promise<boolean> {
+  const name = findVm(vmId)?.name ?? vmId;
+  try {
+    const res = await getBridge().call('vm.delete', { vm: vmId, keepDisks });
+    useLibraryStore.setState((s) => ({ vms: s.vms.filter((v) => v.id !== vmId) }));
+    openLibrary();
+    notify(
+      {
+        kind: 'info',
+        title: `Deleted “${name}”`,
+        message: res.keptFiles.length
+          ? `Kept its disks: ${res.keptFiles.join(', ')}`
+          : 'Its folder and disks are gone.',
+      },
+      6000,
+    );
+    return true;
+  } catch (err) {
+    notifyError(`Couldn’t delete “${name}”`, err);
+    return false;
+  }
+}
+
+/** Presses keys together in the guest (QEMU qcodes: ctrl, alt, delete, f1, print...). */
+export async function sendKeys(vmId: string, keys: string[]): Promise<void> {
+  try {
+    await getBridge().call('vm.sendKeys', { vm: vmId, keys });
+  } catch (err) {
+    notifyError('Couldn’t send the keys', err);
+  }
+}
+
+/** Saves the VM's screen as a PNG through the browser's download. */
+export async function downloadScreenshot(vmId: string): Promise<void> {
+  const vm = findVm(vmId);
+  try {
+    const shot = await getBridge().call('vm.screenshot', { vm: vmId });
+    if (!shot.pngBase64) throw new Error('The engine returned no image');
+    const bytes = Uint8Array.from(atob(shot.pngBase64), (c) => c.charCodeAt(0));
+    const url = URL.createObjectURL(new Blob([bytes], { type: 'image/png' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `${fileSafe(vm?.name ?? vmId)}-${stamp(new Date())}.png`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    notify(
+      { kind: 'info', title: 'Screenshot saved', message: `${a.download} (${shot.width}×${shot.height}) is in your downloads.` },
+      4000,
+    );
+  } catch (err) {
+    notifyError('Couldn’t take a screenshot', err);
+  }
+}
+
+function fileSafe(name: string): string {
+  return name.replace(/[^\p{L}\p{N}._-]+/gu, '-').replace(/^-+|-+$/g, '') || 'vm';
+}
+
+function stamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}

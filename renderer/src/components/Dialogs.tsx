@@ -1,0 +1,112 @@
+import { lazy, Suspense, useState } from 'react';
+import { deleteVm } from '../actions/vm';
+import { closeDialog } from '../actions/ui';
+import { assertNever } from '../lib/assert-never';
+import { SHORTCUTS } from '../hooks/use-shortcuts';
+import { useLibraryStore } from '../stores/library';
+import { useUiStore, type Dialog } from '../stores/ui';
+import { Modal } from './Modal';
+
+/** The New-VM slot: issue 5's wizard replaces this import with its own component. */
+const NewVmDialog = lazy(() => import('./dialogs/NewVmDialog'));
+
+/** The one open dialog, if any. */
+export function Dialogs() {
+  const dialog = useUiStore((s) => s.dialog);
+  if (!dialog) return null;
+  return <DialogFor dialog={dialog} />;
+}
+
+function DialogFor({ dialog }: { dialog: Dialog }) {
+  switch (dialog.type) {
+    case 'newVm':
+      return (
+        <Suspense fallback={null}>
+          <NewVmDialog onClose={closeDialog} />
+        </Suspense>
+      );
+    case 'deleteVm':
+      return <DeleteVmDialog vmId={dialog.vmId} />;
+    case 'shortcuts':
+      return <ShortcutsDialog />;
+    default:
+      return assertNever(dialog);
+  }
+}
+
+function ShortcutsDialog() {
+  return (
+    <Modal title="Keyboard shortcuts" onClose={closeDialog}>
+      <table className="shortcuts">
+        <tbody>
+          {SHORTCUTS.map((s) => (
+            <tr key={s.what}>
+              <td className="shortcuts__keys">
+                {s.keys.map((k, i) => (
+                  <kbd key={i}>{k}</kbd>
+                ))}
+              </td>
+              <td>{s.what}</td>
+              <td className="shortcuts__where">{s.where}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="modal__note">
+        While the VM’s screen or a console has the keyboard, keys go to the guest; click outside it
+        to use these shortcuts.
+      </p>
+    </Modal>
+  );
+}
+
+function DeleteVmDialog({ vmId }: { vmId: string }) {
+  const vm = useLibraryStore((s) => s.vms.find((v) => v.id === vmId));
+  const [keepDisks, setKeepDisks] = useState(false);
+  const [busy, setBusy] = useState(false);
+  if (!vm) return null;
+  const hasDisks = vm.config.disks.length > 0;
+  return (
+    <Modal
+      title={`Delete “${vm.name}”?`}
+      onClose={closeDialog}
+      footer={
+        <>
+          <button type="button" className="btn" onClick={closeDialog}>
+            Cancel
+          </button>
+          <button
+            type="button"
+            className="btn btn--danger-solid"
+            disabled={busy}
+            onClick={() => {
+              setBusy(true);
+              void deleteVm(vmId, keepDisks).then(() => {
+                setBusy(false);
+                closeDialog();
+              });
+            }}
+          >
+            Delete VM
+          </button>
+        </>
+      }
+    >
+      <p>
+        This removes the VM’s settings, logs and snapshots
+        {hasDisks && !keepDisks ? ', and its disks with everything stored on them' : ''}. It cannot
+        be undone.
+      </p>
+      {hasDisks ? (
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={keepDisks}
+            onChange={(e) => setKeepDisks(e.target.checked)}
+          />
+          Keep the disk images (in <code>{vm.dir}</code>)
+        </label>
+      ) : null}
+    </Modal>
+  );
+}

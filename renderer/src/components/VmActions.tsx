@@ -1,0 +1,67 @@
+import type { VmState } from '../../../preload/contract';
+import { runVmOperation } from '../actions/library';
+import { canRun, STATES } from '../lib/vm-state';
+import { useUiStore, type VmOperation } from '../stores/ui';
+import { Icon, type IconName } from './Icon';
+
+export interface OpSpec {
+  op: VmOperation;
+  label: string;
+  icon: IconName;
+  variant: 'primary' | 'secondary' | 'danger';
+  /** Shortcut shown in the tooltip. */
+  hint?: string;
+}
+
+export const OPS: Record<VmOperation, OpSpec> = {
+  start: { op: 'start', label: 'Start', icon: 'play', variant: 'primary' },
+  pause: { op: 'pause', label: 'Pause', icon: 'pause', variant: 'secondary' },
+  resume: { op: 'resume', label: 'Resume', icon: 'play', variant: 'secondary' },
+  shutdown: { op: 'shutdown', label: 'Shut down', icon: 'power', variant: 'secondary' },
+  powerOff: { op: 'powerOff', label: 'Power off', icon: 'stop', variant: 'danger' },
+  reset: { op: 'reset', label: 'Reset', icon: 'refresh', variant: 'secondary' },
+};
+
+const TITLES: Record<VmOperation, string> = {
+  start: 'Start the VM',
+  pause: 'Freeze the VM where it is',
+  resume: 'Let the VM run again',
+  shutdown: 'Press the power button and wait for the guest to shut down',
+  powerOff: 'Cut the power at once (unsaved work in the guest is lost)',
+  reset: 'Hard restart, like a reset button (unsaved work in the guest is lost)',
+};
+
+export function OpButton({
+  vmId,
+  state,
+  spec,
+  hint,
+  small = false,
+}: {
+  vmId: string;
+  state: VmState;
+  spec: OpSpec;
+  hint?: string | undefined;
+  small?: boolean;
+}) {
+  const pending = useUiStore((s) => s.pending[vmId]);
+  const busy = pending === spec.op;
+  return (
+    <button
+      type="button"
+      className={`btn btn--${spec.variant}${busy ? ' btn--busy' : ''}${small ? ' btn--compact' : ''}`}
+      disabled={!canRun(state, spec.op, pending)}
+      aria-busy={busy || undefined}
+      title={hint ? `${TITLES[spec.op]} (${hint})` : TITLES[spec.op]}
+      onClick={() => void runVmOperation(vmId, spec.op)}
+    >
+      <Icon name={spec.icon} size={14} filled={spec.icon !== 'power' && spec.icon !== 'refresh'} />
+      {spec.label}
+    </button>
+  );
+}
+
+/** Only the operations this state allows (the VM window's header). */
+export function allowedOps(state: VmState): OpSpec[] {
+  return STATES[state].allowed.map((op) => OPS[op]);
+}

@@ -1,0 +1,316 @@
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal, type ITheme } from '@xterm/xterm';
+import '@xterm/xterm/css/xterm.css';
+import { forwardRef, useEffect, useImperativeHandle, useRef, useState } from 'react';
+import type { StreamKind } from '../../../../../preload/contract';
+import { getBridge } from '../../../bridge';
+import { notify } from '../../../actions/notifications';
+import { backoffMs, openStreamUrl } from '../../../lib/streams';
+
+export type TermConn =
+  | { kind: 'idle' }
+  | { kind: 'log' }
+  | { kind: 'connecting' }
+  | { kind: 'connected' }
+  | { kind: 'reconnecting'; attempt: number };
+
+export interface TerminalHandle {
+  copy(): Promise<void>;
+  paste(): Promise<void>;
+  clear(): void;
+  focus(): void;
+}
+
+const LIGHT: ITheme = {
+  background: '#fbfcfd',
+  foreground: '#1d2530',
+  cursor: '#0d9488',
+  cursorAccent: '#fbfcfd',
+  selectionBackground: '#99f6e4aa',
+  black: '#1d2530',
+  red: '#c62828',
+  green: '#2e7d32',
+  yellow: '#a15c00',
+  blue: '#1d4ed8',
+  magenta: '#9333ea',
+  cyan: '#0e7490',
+  white: '#cbd5e1',
+  brightBlack: '#64748b',
+  brightRed: '#dc2626',
+  brightGreen: '#16a34a',
+  brightYellow: '#b45309',
+  brightBlue: '#2563eb',
+  brightMagenta: '#a855f7',
+  brightCyan: '#0891b2',
+  brightWhite: '#f1f5f9',
+};
+
+const DARK: ITheme = {
+  background: '#0b0e13',
+  foreground: '#dfe5ee',
+  cursor: '#2dd4bf',
+  cursorAccent: '#0b0e13',
+  selectionBackground: '#2dd4bf55',
+  black: '#1b2029',
+  red: '#f87171',
+  green: '#4ade80',
+  yellow: '#facc15',
+  blue: '#60a5fa',
+  magenta: '#c084fc',
+  cyan: '#22d3ee',
+  white: '#dfe5ee',
+  brightBlack: '#6b7482',
+  brightRed: '#fca5a5',
+  brightGreen: '#86efac',
+  brightYellow: '#fde047',
+  brightBlue: '#93c5fd',
+  brightMagenta: '#d8b4fe',
+  brightCyan: '#67e8f9',
+  brightWhite: '#ffffff',
+};
+
+const dark = window.matchMedia('(prefers-color-scheme: dark)');
+
+/**
+ * One terminal on a VM's serial port or HMP monitor. The serial stream replays what the guest
+ * printed before, so a reconnect starts from a clean screen; while the VM is off, the serial pane
+ * shows the log of its last run.
+ */
+export const TerminalPane = forwardRef<
+  TerminalHandle,
+  {
+    vmId: string;
+    kind: Extract<StreamKind, 'serial' | 'monitor'>;
+    live: boolean;
+    visible: boolean;
+    onConn: (conn: TermConn) => void;
+  }
+>(function TerminalPane({ vmId, kind, live, visible, onConn }, ref) {
+  const hostRef = useRef<HTMLDivElement>(null);
+  const termRef = useRef<Terminal | null>(null);
+  const fitRef = useRef<FitAddon | null>(null);
+  const wsRef = useRef<WebSocket | null>(null);
+  const onConnRef = useRef(onConn);
+  onConnRef.current = onConn;
+  const [ready, setReady] = useState(false);
+
+  // The terminal itself lives as long as the pane.
+  useEffect(() => {
+    const host = hostRef.current;
+    if (!host) return;
+    const term = new Terminal({
+      scrollback: 10_000,
+      fontFamily: "ui-monospace, 'SF Mono', Menlo, Consolas, 'DejaVu Sans Mono', 'Liberation Mono', monospace",
+      fontSize: 13.5,
+      lineHeight: 1.15,
+      cursorBlink: true,
+      convertEol: false,
+      allowProposedApi: false,
+      theme: dark.matches ? DARK : LIGHT,
+      disableStdin: true,
+    });
+    const fit = new FitAddon();
+    term.loadAddon(fit);
+    term.open(host);
+    termRef.current = term;
+    fitRef.current = fit;
+
+    // Ctrl+Shift+C copies, Ctrl+Shift+V lets the browser paste (xterm reads the paste event).
+    term.attachCustomKeyEventHandler((e) => {
+      if (e.type !== 'keydown' || !e.ctrlKey || !e.shiftKey) return true;
+      if (e.code === 'KeyC') {
+        const sel = term.getSelection();
+        if (sel) void navigator.clipboard.writeText(sel).catch(() => undefined);
+        e.preventDefault();
+        return false;
+      }
+      if (e.code === 'KeyV') return false;
+      return true;
+    });
+
+    const encoder = new TextEncoder();
+    const send = (data: string | Uint8Array<ArrayBuffer>) => {
+      const ws = wsRef.current;
+      if (ws?.readyState === WebSocket.OPEN) ws.send(typeof data === 'string' ? encoder.encode(data) : data);
+    };
+    const d1 = term.onData((data) => send(data));
+    const d2 = term.onBinary((data) => send(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
+
+    const onScheme = () => {
+      term.options.theme = dark.matches ? DARK : LIGHT;
+    };
+    dark.addEventListener('change', onScheme);
+
+    const ro = new ResizeObserver(() => {
+      if (host.clientWidth > 0 && host.clientHeight > 0) {
+        try {
+          fit.fit();
+        } catch {
+          // Not laid out yet.
+        }
+      }
+    });
+    ro.observe(host);
+    setReady(true);
+    return () => {
+      ro.disconnect();
+      dark.removeEventListener('change', onScheme);
+      d1.dispose();
+      d2.dispose();
+      term.dispose();
+      termRef.current = null;
+      fitRef.current = null;
+    };
+  }, []);
+
+  // The stream: live while QEMU runs, with a fresh ticket for every (re)connect.
+  useEffect(() => {
+    const term = termRef.current;
+    if (!ready || !term) return;
+    let closed = false;
+    let attempt = 0;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let socket: WebSocket | null = null;
+    let sessions = 0;
+
+    if (!live) {
+      term.options.disableStdin = true;
+      if (kind === 'serial') {
+        // Off: what it printed last time, read-only.
+        onConnRef.current({ kind: 'log' });
+        void getBridge()
+          .call('vm.log', { vm: vmId, kind: 'serial', maxBytes: 256 * 1024 })
+          .then(
+            (log) => {
+              if (closed) return;
+              term.reset();
+              if (log.text) term.write(log.text.replace(/(?<!\r)\n/g, '\r\n'));
+              else term.write('\x1b[2m(The guest has printed nothing on its serial port yet.)\x1b[0m\r\n');
+            },
+            () => undefined,
+          );
+      } else {
+        onConnRef.current({ kind: 'idle' });
+      }
+      return () => {
+        closed = true;
+      };
+    }
+
+    const retry = () => {
+      attempt += 1;
+      onConnRef.current({ kind: 'reconnecting', attempt });
+      timer = setTimeout(() => void connect(), backoffMs(attempt));
+    };
+
+    const connect = async () => {
+      timer = null;
+      if (attempt === 0) onConnRef.current({ kind: 'connecting' });
+      let url: string;
+      try {
+        url = await openStreamUrl(vmId, kind);
+      } catch {
+        if (!closed) retry();
+        return;
+      }
+      if (closed) return;
+      const ws = new WebSocket(url);
+      ws.binaryType = 'arraybuffer';
+      socket = ws;
+      let opened = false;
+      ws.onopen = () => {
+        if (closed) return;
+        opened = true;
+        attempt = 0;
+        wsRef.current = ws;
+        // The serial stream replays the guest's history: start from a clean screen.
+        // A new run of the VM starts the monitor from a clean screen too.
+        if (kind === 'serial' || sessions === 0) term.reset();
+        else if (sessions > 0) term.write('\r\n\x1b[2m— reconnected —\x1b[0m\r\n');
+        sessions += 1;
+        term.options.disableStdin = false;
+        onConnRef.current({ kind: 'connected' });
+      };
+      ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
+        if (typeof ev.data === 'string') term.write(ev.data);
+        else term.write(new Uint8Array(ev.data));
+      };
+      ws.onclose = () => {
+        if (wsRef.current === ws) wsRef.current = null;
+        socket = null;
+        term.options.disableStdin = true;
+        if (closed) return;
+        if (!opened) attempt = Math.max(attempt, 1);
+        retry();
+      };
+    };
+
+    void connect();
+    return () => {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      socket?.close(1000);
+      wsRef.current = null;
+    };
+  }, [ready, live, vmId, kind]);
+
+  // A pane that becomes visible fits its (new) size and takes the keyboard.
+  useEffect(() => {
+    if (!visible) return;
+    const id = requestAnimationFrame(() => {
+      try {
+        fitRef.current?.fit();
+      } catch {
+        // Not laid out yet.
+      }
+    });
+    return () => cancelAnimationFrame(id);
+  }, [visible]);
+
+  useImperativeHandle(
+    ref,
+    () => ({
+      async copy() {
+        const sel = termRef.current?.getSelection() ?? '';
+        if (!sel) {
+          notify({ kind: 'info', title: 'Nothing selected', message: 'Select text in the console first.' }, 3000);
+          return;
+        }
+        try {
+          await navigator.clipboard.writeText(sel);
+          notify({ kind: 'info', title: 'Copied', message: `${sel.length} characters` }, 2000);
+        } catch {
+          notify({ kind: 'warning', title: 'Couldn’t copy', message: 'Use Ctrl+Shift+C or your browser’s Copy.' }, 5000);
+        }
+      },
+      async paste() {
+        const term = termRef.current;
+        if (!term) return;
+        try {
+          const text = await navigator.clipboard.readText();
+          if (text) term.paste(text);
+          term.focus();
+        } catch {
+          term.focus();
+          notify(
+            {
+              kind: 'info',
+              title: 'Press Ctrl+Shift+V to paste',
+              message: 'This window may not read the clipboard by itself; the keyboard shortcut pastes into the console.',
+            },
+            6000,
+          );
+        }
+      },
+      clear() {
+        termRef.current?.clear();
+      },
+      focus() {
+        termRef.current?.focus();
+      },
+    }),
+    [],
+  );
+
+  return <div className="terminal" ref={hostRef} data-testid={`terminal-${kind}`} hidden={!visible} />;
+});

@@ -1,0 +1,34 @@
+/**
+ * Where the user is, kept in the address's hash (`#/vm/<id>/display`) so a reload, the back button
+ * and a bookmark land in the same place. No server routes: the hash never reaches the server.
+ */
+export type Route = { view: 'library' } | { view: 'vm'; vmId: string; tab: string };
+
+export const LIBRARY: Route = { view: 'library' };
+
+export function parseHash(hash: string): Route {
+  const parts = hash
+    .replace(/^#\/?/, '')
+    .split('/')
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
+  if (parts[0] === 'vm' && parts[1]) {
+    return { view: 'vm', vmId: parts[1], tab: parts[2] ?? 'overview' };
+  }
+  return LIBRARY;
+}
+
+export function formatHash(route: Route): string {
+  if (route.view === 'library') return '#/';
+  return `#/vm/${encodeURIComponent(route.vmId)}/${encodeURIComponent(route.tab)}`;
+}
+
+export function sameRoute(a: Route, b: Route): boolean {
+  return formatHash(a) === formatHash(b);
+}

@@ -1,0 +1,29 @@
+/**
+ * The contract's zod schemas, for the views that validate forms as the engine will: Settings and
+ * New VM. Only lazily loaded chunks may import this file, so zod stays out of the library's
+ * initial bundle (tests/bench/ui.bench.ts checks the size).
+ */
+import './zod-config';
+
+// eslint-disable-next-line @typescript-eslint/no-restricted-imports -- values, on purpose: see above
+export {
+  BOOT_DEVICES,
+  CreateVmRequestSchema,
+  FIRMWARES,
+  MACHINE_TYPES,
+  NIC_MODELS,
+  VIDEO_MODELS,
+  VmPatchSchema,
+} from '../../../preload/contract';
+
+/** zod issues -> one message per dotted field path (the first wins), like the engine's `fields`. */
+export function fieldErrors(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const issue of issues) {
+    const key = issue.path.map(String).join('.') || '_';
+    out[key] ??= issue.message;
+  }
+  return out;
+}

@@ -1,0 +1,535 @@
+/**
+ * The VM window in a real Chromium against server mode on the real engine and the fixture guest:
+ * create (New VM dialog), start, the noVNC display shows the guest's banner, the serial console
+ * replays it and runs a typed command, the HMP monitor answers, Ctrl+Alt+Del reboots the guest,
+ * settings validate inline and lock while it runs, a reload reconnects, Shut down -> stopped.
+ * Stream sockets without a valid ticket are refused. Screenshots (light and dark) land in
+ * tests/artifacts/vm-*.png.
+ *
+ * Needs `npm run build` (out/renderer) and the fixture guest (`npm run fixtures`); skips with the
+ * reason printed otherwise.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { openEngine, type Engine } from '../../electron/engine';
+import { startServer } from '../../electron/server';
+import { guest } from '../helpers/fixtures';
+
+const ROOT = resolve(__dirname, '../..');
+const STATIC_DIR = join(ROOT, 'out/renderer');
+const ARTIFACTS = join(ROOT, 'tests/artifacts');
+const CHROMIUM = '/usr/bin/chromium';
+const VM_NAME = 'Fixture guest';
+const BOOT_TIMEOUT = 90_000;
+
+const skipReason = !existsSync(join(STATIC_DIR, 'index.html'))
+  ? 'out/renderer/index.html is missing: run `npm run build` first'
+  : !existsSync(CHROMIUM)
+    ? `${CHROMIUM} is missing: install Debian's chromium`
+    : !existsSync(guest.kernel) || !existsSync(guest.initrd)
+      ? 'the fixture guest is missing: run `npm run fixtures`'
+      : null;
+if (skipReason) console.warn(`[e2e] skipping the VM window tests: ${skipReason}`);
+
+let home: string;
+let engine: Engine;
+let server: Awaited<ReturnType<typeof startServer>>;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let vmId = '';
+const pageProblems: string[] = [];
+const cleanups: Array<() => Promise<unknown>> = [];
+
+async function newPage(colorScheme: 'light' | 'dark', url = server.url) {
+  const ctx = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    deviceScaleFactor: 1,
+    colorScheme,
+    reducedMotion: 'reduce',
+  });
+  const p = await ctx.newPage();
+  p.on('pageerror', (err) => pageProblems.push(`pageerror: ${err.message}`));
+  p.on('console', (msg) => {
+    if (msg.type() === 'error') pageProblems.push(`console: ${msg.text()} @ ${msg.location().url}`);
+  });
+  await p.goto(url);
+  return { ctx, p };
+}
+
+async function shot(p: Page, name: string): Promise<void> {
+  await p.screenshot({ path: join(ARTIFACTS, name), animations: 'disabled' });
+}
+
+/** What the noVNC canvas holds: size, non-black pixels, and the banner's blue and white. */
+function readCanvas(p: Page) {
+  return p.evaluate(() => {
+    const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="display-screen"] canvas');
+    if (!canvas || canvas.width === 0 || canvas.height === 0) return null;
+    const ctx = canvas.getContext('2d');
+    if (!ctx) return null;
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    let nonBlack = 0;
+    let blue = 0;
+    let white = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const r = data[i] ?? 0;
+      const g = data[i + 1] ?? 0;
+      const b = data[i + 2] ?? 0;
+      if (r + g + b > 30) nonBlack++;
+      if (b > 120 && r < 90 && g < 90) blue++;
+      if (r > 200 && g > 200 && b > 200) white++;
+    }
+    const total = canvas.width * canvas.height;
+    return {
+      width: canvas.width,
+      height: canvas.height,
+      shownWidth: canvas.clientWidth,
+      shownHeight: canvas.clientHeight,
+      total,
+      nonBlack,
+      blue,
+      white,
+    };
+  });
+}
+
+/** Waits until the canvas shows the banner screen: mostly blue, with white text. */
+async function waitForBanner(p: Page, timeout = BOOT_TIMEOUT) {
+  const deadline = Date.now() + timeout;
+  let last: Awaited<ReturnType<typeof readCanvas>> = null;
+  while (Date.now() < deadline) {
+    last = await readCanvas(p);
+    if (last && last.blue > last.total * 0.5 && last.white > 500) return last;
+    await p.waitForTimeout(200);
+  }
+  throw new Error(`The display never showed the banner; last canvas: ${JSON.stringify(last)}`);
+}
+
+/** The text xterm.js shows (its DOM rows: the visible part of the buffer). */
+function terminalText(p: Page, kind: 'serial' | 'monitor'): Promise<string> {
+  return p.evaluate((k) => {
+    const rows = document.querySelector(`[data-testid="terminal-${k}"] .xterm-rows`);
+    return rows ? [...rows.children].map((r) => r.textContent.trimEnd()).join('\n') : '';
+  }, kind);
+}
+
+async function waitForTerminal(p: Page, kind: 'serial' | 'monitor', text: string, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await terminalText(p, kind);
+    if (last.includes(text)) return last;
+    await p.waitForTimeout(100);
+  }
+  throw new Error(`"${text}" never appeared in the ${kind} terminal; it shows:\n${last}`);
+}
+
+async function headerState(p: Page, state: string, timeout = 30_000) {
+  await p
+    .locator('.vm-topbar [data-testid="vm-state"]')
+    .filter({ hasText: new RegExp(`^${state}$`) })
+    .waitFor({ timeout });
+}
+
+async function serialLog(): Promise<string> {
+  return (await engine.call('vm.log', { vm: vmId, kind: 'serial' })).text;
+}
+
+function count(haystack: string, needle: string): number {
+  return haystack.split(needle).length - 1;
+}
+
+function tab(p: Page, name: string) {
+  return p.getByRole('tab', { name, exact: true });
+}
+
+/** The status of a WebSocket upgrade to `path` on the server (101 when it was accepted). */
+function upgradeStatus(path: string): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}${path}`);
+    ws.on('open', () => {
+      ws.terminate();
+      resolvePromise(101);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      resolvePromise(res.statusCode ?? 0);
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('error', (err) => {
+      if (!/Unexpected server response/.test(err.message)) reject(err);
+    });
+  });
+}
+
+describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture guest)', () => {
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    home = await mkdtemp(join(tmpdir(), 'vivarium-e2e-vm-'));
+    cleanups.push(() => rm(home, { recursive: true, force: true }));
+    engine = await openEngine({ home, role: 'owner' });
+    cleanups.push(() => engine.close());
+    cleanups.push(async () => {
+      for (const vm of await engine.call('vm.list', {})) {
+        if (vm.runtime.state !== 'stopped' && vm.runtime.state !== 'crashed') {
+          await engine.call('vm.powerOff', { vm: vm.id });
+        }
+      }
+    });
+    server = await startServer({ engine, port: 0, staticDir: STATIC_DIR });
+    cleanups.push(() => server.close());
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu'],
+    });
+    cleanups.push(() => browser.close());
+    ({ ctx: context, p: page } = await newPage('light'));
+    cleanups.push(() => context.close());
+  });
+
+  afterAll(async () => {
+    for (const undo of cleanups.reverse()) {
+      await undo().catch((err: unknown) => console.warn('[e2e] cleanup failed:', err));
+    }
+  });
+
+  it('creates a VM from the New VM dialog, with inline validation', async () => {
+    await page.getByText('No virtual machines yet').waitFor();
+    await page.getByRole('button', { name: 'New VM' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'New virtual machine' });
+    await dialog.waitFor();
+    // Submitting the empty form shows the contract's messages inline, and creates nothing.
+    await dialog.getByRole('button', { name: 'Create VM' }).click();
+    await dialog.getByText('Give the VM a name').waitFor();
+    await dialog.getByText('Give the path of an installer or live ISO').waitFor();
+    await dialog.getByLabel('Name').fill(VM_NAME);
+    await dialog.getByText('Linux kernel', { exact: true }).click();
+    await dialog.getByLabel('Kernel', { exact: true }).fill(guest.kernel);
+    await dialog.getByLabel('Initrd (optional)').fill(guest.initrd);
+    await dialog.getByLabel('Kernel command line').fill(`console=tty0 ${guest.append}`);
+    await dialog.getByLabel('Memory (MiB)').fill('abc');
+    await dialog.getByText('Enter a whole number').waitFor();
+    await dialog.getByLabel('Memory (MiB)').fill('256');
+    await dialog.getByLabel('CPUs').fill('1');
+    await dialog.getByLabel('New disk').fill('0');
+    await shot(page, 'vm-new-dialog.png');
+    await dialog.getByRole('button', { name: 'Create VM' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    // It opens the new VM's window.
+    await page.getByTestId('vm-view').waitFor();
+    vmId = (await page.getByTestId('vm-view').getAttribute('data-vm-id')) ?? '';
+    expect(vmId).toMatch(/^[a-f0-9]{12}$/);
+    expect(page.url()).toContain(`#/vm/${vmId}/overview`);
+    await headerState(page, 'stopped');
+    expect(await page.title()).toBe(`${VM_NAME} — stopped · Vivarium`);
+    const vm = await engine.call('vm.get', { vm: vmId });
+    expect(vm.config.memoryMiB).toBe(256);
+    expect(vm.config.kernelBoot?.kernel).toBe(guest.kernel);
+  });
+
+  it(
+    'starts; the Display tab shows the guest’s banner, scaled to the space it has',
+    async () => {
+      await tab(page, 'Display').click();
+      await page.getByText('The VM is off').waitFor();
+      await shot(page, 'vm-display-off-light.png');
+      await page.locator('.vm-topbar').getByRole('button', { name: 'Start', exact: true }).click();
+      await headerState(page, 'running', BOOT_TIMEOUT);
+      expect(await page.title()).toBe(`${VM_NAME} — running · Vivarium`);
+      await page.locator('[data-testid="display-conn"][data-state="connected"]').waitFor({ timeout: 30_000 });
+      const canvas = await waitForBanner(page);
+      expect(canvas.nonBlack).toBeGreaterThan(canvas.total * 0.5);
+      // Scale to fit: the guest fills the stage's width or height, never a thumbnail in a corner.
+      const stage = await page.locator('.display-stage').boundingBox();
+      expect(stage).not.toBeNull();
+      const fill = Math.max(canvas.shownWidth / stage!.width, canvas.shownHeight / stage!.height);
+      expect(fill).toBeGreaterThan(0.9);
+      await shot(page, 'vm-display-light.png');
+
+      // 1:1 shows it pixel for pixel; Fit brings the scaling back.
+      await page.getByRole('button', { name: '1:1' }).click();
+      await expect.poll(async () => (await readCanvas(page))?.shownWidth).toBe(canvas.width);
+      await page.getByRole('button', { name: 'Fit', exact: true }).click();
+      await expect.poll(async () => (await readCanvas(page))?.shownWidth).toBe(canvas.shownWidth);
+
+      // Clicking the screen gives it the keyboard; the indicator says so.
+      await page.locator('[data-testid="display-screen"] canvas').click();
+      await page.getByTestId('keyboard-grab').waitFor();
+      await page.locator('.display-toolbar').click({ position: { x: 5, y: 5 } });
+      await page.getByTestId('keyboard-free').waitFor();
+    },
+    BOOT_TIMEOUT + 60_000,
+  );
+
+  it('refuses stream sockets without a valid single-use ticket', async () => {
+    expect(await upgradeStatus('/stream/bogus')).toBe(401);
+    expect(await upgradeStatus(`/stream/bogus?token=${server.token}`)).toBe(401);
+    expect(await upgradeStatus(`/stream/${'A'.repeat(32)}?token=${server.token}`)).toBe(401);
+    expect(await upgradeStatus(`/stream/?token=${server.token}`)).toBe(401);
+    const ticket = await engine.call('vm.openStream', { vm: vmId, kind: 'serial' });
+    // The page's server token is still needed on top of the ticket...
+    expect(await upgradeStatus(ticket.path)).toBe(401);
+    // ...and a ticket works once.
+    const fresh = await engine.call('vm.openStream', { vm: vmId, kind: 'monitor' });
+    expect(await upgradeStatus(`${fresh.path}?token=${server.token}`)).toBe(101);
+    expect(await upgradeStatus(`${fresh.path}?token=${server.token}`)).toBe(401);
+  });
+
+  it('the serial console replays the banner and runs a typed command', async () => {
+    await tab(page, 'Console').click();
+    await page.locator('[data-testid="console-conn-serial"][data-state="connected"]').waitFor();
+    await waitForTerminal(page, 'serial', guest.banner);
+    await page.getByTestId('terminal-serial').click();
+    await page.keyboard.press('Enter');
+    await waitForTerminal(page, 'serial', 'guest#');
+    await page.keyboard.type('echo vivarium-$((6*7))');
+    await page.keyboard.press('Enter');
+    const text = await waitForTerminal(page, 'serial', '\nvivarium-42');
+    expect(text).toContain('echo vivarium-$((6*7))');
+    await shot(page, 'vm-console-light.png');
+  });
+
+  it('the QEMU monitor tab answers HMP commands', async () => {
+    await page.getByRole('tab', { name: 'QEMU monitor' }).click();
+    await page.locator('[data-testid="console-conn-monitor"][data-state="connected"]').waitFor();
+    await waitForTerminal(page, 'monitor', '(qemu)');
+    await page.getByTestId('terminal-monitor').click();
+    await page.keyboard.type('info status');
+    await page.keyboard.press('Enter');
+    await waitForTerminal(page, 'monitor', 'VM status: running');
+    await shot(page, 'vm-monitor-light.png');
+    await page.getByRole('tab', { name: 'Serial console' }).click();
+  });
+
+  it(
+    'Ctrl+Alt+Del reaches the guest: its kernel reboots it, and the display comes back',
+    async () => {
+      await tab(page, 'Display').click();
+      await waitForBanner(page);
+      const before = count(await serialLog(), 'VIVARIUM-TEST-GUEST BOOTED');
+      expect(before).toBe(1);
+      await page.getByRole('button', { name: 'Ctrl+Alt+Del' }).click();
+      // The fixture's init is a shell script, so the kernel's default (C_A_D on) restarts at once.
+      const deadline = Date.now() + BOOT_TIMEOUT;
+      let log = '';
+      while (Date.now() < deadline) {
+        log = await serialLog();
+        if (count(log, 'VIVARIUM-TEST-GUEST BOOTED') > before && count(log, guest.banner) > before) break;
+        await page.waitForTimeout(200);
+      }
+      expect(count(log, 'VIVARIUM-TEST-GUEST BOOTED')).toBe(before + 1);
+      expect(count(log, guest.banner)).toBe(before + 1);
+      // Still running (a reboot, not a power-off), and the display shows the new boot's banner.
+      await headerState(page, 'running');
+      await waitForBanner(page);
+      // The serial console saw it too.
+      await tab(page, 'Console').click();
+      await expect
+        .poll(async () => count(await terminalText(page, 'serial'), 'VIVARIUM-TEST-GUEST BOOTED'), {
+          timeout: 30_000,
+        })
+        .toBeGreaterThanOrEqual(1);
+    },
+    BOOT_TIMEOUT + 30_000,
+  );
+
+  it('the overview shows the accelerator in use and why, and the uptime ticks', async () => {
+    await tab(page, 'Overview').click();
+    const accel = page.getByTestId('accel');
+    await accel.waitFor();
+    const vm = await engine.call('vm.get', { vm: vmId });
+    expect(await accel.textContent()).toContain(vm.runtime.accel === 'tcg' ? 'TCG' : 'KVM');
+    expect(await accel.textContent()).toContain('in use');
+    expect(await page.getByTestId('overview').textContent()).toContain(`pid ${vm.runtime.pid}`);
+    const uptime = page.getByTestId('overview-uptime');
+    const first = await uptime.textContent();
+    await expect.poll(() => uptime.textContent(), { timeout: 5000 }).not.toBe(first);
+    await shot(page, 'vm-overview-light.png');
+  });
+
+  it('settings: only name and notes while it runs, inline validation, saved through vm.update', async () => {
+    await tab(page, 'Settings').click();
+    const form = page.getByTestId('settings');
+    await form.waitFor();
+    await form.getByText('only its name and notes can change now').waitFor();
+    expect(await form.getByLabel('Memory (MiB)').isDisabled()).toBe(true);
+    expect(await form.getByLabel('Name').isEnabled()).toBe(true);
+    await form.getByLabel('Name').fill('   ');
+    await form.getByText('Give the VM a name').waitFor();
+    expect(await page.getByRole('button', { name: 'Save' }).isDisabled()).toBe(true);
+    await form.getByLabel('Name').fill(`${VM_NAME} (renamed)`);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.title()).toBe(`${VM_NAME} (renamed) — running · Vivarium`);
+    expect((await engine.call('vm.get', { vm: vmId })).name).toBe(`${VM_NAME} (renamed)`);
+    await shot(page, 'vm-settings-running-light.png');
+  });
+
+  it('tasks: a long task shows its progress and can be cancelled', async () => {
+    const total = 512 * 1024 * 1024;
+    const task = engine.tasks.start({
+      kind: 'download',
+      title: 'Downloading e2e-media.iso',
+      cancellable: true,
+      run: async (ctx) => {
+        let done = 0;
+        while (!ctx.signal.aborted) {
+          done = Math.min(total, done + 3 * 1024 * 1024);
+          ctx.report({ bytesDone: done, bytesTotal: total });
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw ctx.signal.reason;
+      },
+    });
+    const { ctx: darkCtx, p: dark } = await newPage('dark', server.url.replace(/\?.*$/, '') + `#/vm/${vmId}/overview`);
+    try {
+      const row = page.getByTestId('task').filter({ hasText: 'Downloading e2e-media.iso' });
+      await row.waitFor();
+      await expect
+        .poll(async () => Number(await row.getByRole('progressbar').getAttribute('aria-valuenow')))
+        .toBeGreaterThan(0);
+      expect(await row.textContent()).toMatch(/MiB of 512 MiB/);
+      await shot(page, 'vm-tasks-light.png');
+      await dark.getByTestId('task').waitFor();
+      await expect
+        .poll(async () => Number(await dark.getByRole('progressbar').getAttribute('aria-valuenow')))
+        .toBeGreaterThan(0);
+      await shot(dark, 'vm-tasks-dark.png');
+      await row.getByRole('button', { name: 'Cancel Downloading e2e-media.iso' }).click();
+      await expect.poll(() => engine.tasks.get(task.id).state).toBe('cancelled');
+      await row.getByText('cancelled').waitFor();
+    } finally {
+      await darkCtx.close();
+    }
+  });
+
+  it('dark mode: every view', async () => {
+    const base = server.url.replace(/\?.*$/, '');
+    const { ctx, p } = await newPage('dark', server.url);
+    try {
+      await p.getByTestId('vm-card').first().waitFor();
+      const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      expect(bg).not.toBe('rgb(244, 246, 248)');
+      // Give the live thumbnail its first turn.
+      await p.locator('.vm-screen--live img').waitFor({ timeout: 15_000 });
+      await shot(p, 'vm-library-running-dark.png');
+      await p.keyboard.press('n');
+      await p.getByRole('dialog', { name: 'New virtual machine' }).waitFor();
+      await shot(p, 'vm-new-dialog-dark.png');
+      await p.keyboard.press('Escape');
+      await p.keyboard.press('?');
+      await p.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+      await shot(p, 'vm-shortcuts-dark.png');
+      await p.keyboard.press('Escape');
+      for (const t of ['overview', 'display', 'console', 'settings']) {
+        await p.goto(`${base}#/vm/${vmId}/${t}`);
+        await p.getByTestId('vm-view').waitFor();
+        if (t === 'display') await waitForBanner(p);
+        if (t === 'console') {
+          await waitForTerminal(p, 'serial', 'guest#');
+          await p.getByRole('tab', { name: 'QEMU monitor' }).click();
+          await waitForTerminal(p, 'monitor', '(qemu)');
+          await shot(p, 'vm-monitor-dark.png');
+          await p.getByRole('tab', { name: 'Serial console' }).click();
+        }
+        if (t === 'overview') await p.getByTestId('accel').waitFor();
+        if (t === 'settings') await p.getByTestId('settings').waitFor();
+        await shot(p, `vm-${t}-dark.png`);
+      }
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('the library shows a live thumbnail of the running VM', async () => {
+    await page.getByRole('button', { name: 'Library' }).click();
+    const card = page.locator(`[data-testid="vm-card"][data-vm-id="${vmId}"]`);
+    await card.waitFor();
+    expect(await page.title()).toBe('Vivarium');
+    await card.locator('.vm-screen--live img').waitFor({ timeout: 15_000 });
+    await shot(page, 'vm-library-running-light.png');
+    await card.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.getByTestId('vm-view').waitFor();
+    expect(page.url()).toContain(`#/vm/${vmId}/display`);
+  });
+
+  it(
+    'reconnects the display after a page reload',
+    async () => {
+      await waitForBanner(page);
+      await page.reload();
+      await page.getByTestId('vm-view').waitFor();
+      await page.locator('[data-testid="display-conn"][data-state="connected"]').waitFor({ timeout: 30_000 });
+      await waitForBanner(page);
+    },
+    BOOT_TIMEOUT,
+  );
+
+  it(
+    'Shut down returns the VM to stopped, and the UI shows it',
+    async () => {
+      await page.locator('.vm-topbar').getByRole('button', { name: 'Shut down', exact: true }).click();
+      await headerState(page, 'stopped', 60_000);
+      expect(await page.title()).toBe(`${VM_NAME} (renamed) — stopped · Vivarium`);
+      await page.getByText('The VM is off').waitFor();
+      expect((await engine.call('vm.get', { vm: vmId })).runtime.state).toBe('stopped');
+      expect(await serialLog()).toContain('VIVARIUM-TEST-GUEST POWERING OFF');
+      await shot(page, 'vm-stopped-light.png');
+      {
+        const { ctx: darkCtx, p: dark } = await newPage('dark', page.url());
+        await dark.getByText('The VM is off').waitFor();
+        await shot(dark, 'vm-stopped-dark.png');
+        await darkCtx.close();
+      }
+      // Off: the hardware can change now.
+      await tab(page, 'Settings').click();
+      const memory = page.getByTestId('settings').getByLabel('Memory (MiB)');
+      await expect.poll(() => memory.isEnabled()).toBe(true);
+      await memory.fill('320');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await expect
+        .poll(async () => (await engine.call('vm.get', { vm: vmId })).config.memoryMiB)
+        .toBe(320);
+      // Off, the console shows the last run's log.
+      await tab(page, 'Console').click();
+      await page.locator('[data-testid="console-conn-serial"][data-state="log"]').waitFor();
+      await waitForTerminal(page, 'serial', 'VIVARIUM-TEST-GUEST POWERING OFF');
+      await page.getByRole('button', { name: 'Library' }).click();
+      const card = page.locator(`[data-testid="vm-card"][data-vm-id="${vmId}"]`);
+      await card.getByTestId('vm-state').filter({ hasText: /^stopped$/ }).waitFor();
+      await shot(page, 'vm-library-stopped-light.png');
+      expect(pageProblems.filter((p) => !/WebSocket|ERR_CONNECTION|net::/.test(p))).toEqual([]);
+    },
+    90_000,
+  );
+
+  it(
+    'boots the fixture ISO (BIOS, GRUB) and shows it on the display',
+    async () => {
+      if (!existsSync(guest.iso)) return;
+      const vm = await engine.call('vm.create', {
+        name: 'Fixture ISO',
+        iso: guest.iso,
+        memoryMiB: 256,
+        cpus: 1,
+        diskSize: '0',
+      });
+      await page.goto(`${server.url.replace(/\?.*$/, '')}#/vm/${vm.id}/display`);
+      await page.getByTestId('vm-view').waitFor();
+      await page.locator('.vm-topbar').getByRole('button', { name: 'Start', exact: true }).click();
+      await headerState(page, 'running', BOOT_TIMEOUT);
+      await waitForBanner(page, BOOT_TIMEOUT);
+      await shot(page, 'vm-display-iso-light.png');
+      await page.locator('.vm-topbar').getByRole('button', { name: 'Power off', exact: true }).click();
+      await headerState(page, 'stopped');
+    },
+    BOOT_TIMEOUT * 2,
+  );
+});

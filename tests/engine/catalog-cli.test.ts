@@ -1,0 +1,264 @@
+/**
+ * CLI parity for the catalogue (issue 5), on the built CLI (`node out/main/cli.js`, from
+ * `npm run build`): catalog, detect, download (catalogue media and --url, with JSON progress),
+ * media, and `create --os` with and without --iso. A loopback HTTP server serves the fixture ISO;
+ * a test-only catalogue entry comes in through VIVARIUM_CATALOG_EXTRA.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { guest, requireGuest, tempHome } from '../helpers/fixtures';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = join(ROOT, 'out/main/cli.js');
+
+let home: Awaited<ReturnType<typeof tempHome>>;
+let server: Server;
+let base = '';
+let iso: Buffer;
+let sha = '';
+let extra = '';
+const requests: string[] = [];
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        VIVARIUM_HOME: home.dir,
+        VIVARIUM_CATALOG_EXTRA: extra,
+        VIVARIUM_OSINFO_DIR: '',
+        NO_COLOR: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rej(new Error(`vivarium ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
+    }, 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      res({ code, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  requireGuest();
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build"`);
+  home = await tempHome('viv-catcli-');
+  iso = await readFile(guest.iso);
+  sha = createHash('sha256').update(iso).digest('hex');
+  server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    if (!req.url?.startsWith('/media/')) return res.writeHead(404).end();
+    // Slow enough for a few progress events.
+    res.writeHead(200, { 'content-length': iso.length });
+    let at = 0;
+    const timer = setInterval(() => {
+      const next = iso.subarray(at, at + 256 * 1024);
+      at += next.length;
+      if (at >= iso.length) {
+        clearInterval(timer);
+        res.end(next);
+      } else res.write(next);
+    }, 5);
+    res.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  extra = join(home.dir, 'extra.json');
+  await writeFile(
+    extra,
+    JSON.stringify({
+      id: 'vivarium-test-guest',
+      name: 'Vivarium test guest',
+      vendor: 'Vivarium tests',
+      family: 'linux',
+      description: 'The tiny busybox guest the tests build.',
+      logo: 'linux',
+      architectures: ['x86_64'],
+      profile: {
+        machine: 'q35',
+        firmware: 'bios',
+        diskBus: 'sata',
+        nicModel: 'e1000',
+        video: 'std',
+        sound: 'none',
+        input: 'usb-tablet',
+      },
+      resources: {
+        minimum: { memoryMiB: 128, cpus: 1, diskGiB: 0 },
+        recommended: { memoryMiB: 192, cpus: 1, diskGiB: 0 },
+      },
+      versions: [
+        {
+          id: '1',
+          name: 'Test guest 1',
+          status: 'current',
+          media: [
+            {
+              id: 'iso',
+              label: 'Live ISO',
+              arch: 'x86_64',
+              kind: 'live',
+              urls: [`${base}/media/guest.iso`],
+              sha256: sha,
+            },
+          ],
+        },
+      ],
+      detect: [{ volumeId: '^VIVARIUM_TESTGUEST$', version: '1' }],
+      notes: ['A test entry.'],
+    }),
+  );
+});
+
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  await home.remove();
+});
+
+describe('vivarium catalog / detect / download / media / create --os', () => {
+  it('lists the catalogue, searches it and shows one entry', async () => {
+    const json = await run(['catalog', '--json']);
+    expect(json.code).toBe(0);
+    const list = JSON.parse(json.stdout) as Array<{ id: string; downloadable: boolean }>;
+    expect(list.map((e) => e.id)).toEqual(
+      expect.arrayContaining(['debian', 'windows-11', 'vivarium-test-guest', 'generic']),
+    );
+    const human = await run(['catalog', '--family', 'bsd']);
+    expect(human.stdout).toMatch(/^ID\s+NAME\s+FAMILY/);
+    expect(human.stdout).toMatch(/openbsd\s+OpenBSD\s+bsd\s+7\.8/);
+    const one = await run(['catalog', 'windows-11']);
+    expect(one.stdout).toContain(
+      'Hardware:   q35, uefi, TPM 2.0, Secure Boot; disk sata, network e1000e',
+    );
+    expect(one.stdout).toContain('BypassTPMCheck');
+    const bad = await run(['catalog', '--family', 'amiga']);
+    expect(bad.code).toBe(2);
+  });
+
+  it('detects the fixture ISO', async () => {
+    const res = await run(['detect', guest.iso, '--json']);
+    expect(res.code).toBe(0);
+    const d = JSON.parse(res.stdout) as {
+      best: { os: string; confidence: string };
+      iso: { volumeId: string };
+    };
+    expect(d.best).toMatchObject({ os: 'vivarium-test-guest', confidence: 'exact' });
+    const human = await run(['detect', guest.iso]);
+    expect(human.stdout).toContain('Test guest 1');
+    expect(human.stdout).toContain('vivarium create NAME --os vivarium-test-guest-1');
+  });
+
+  it('downloads a URL with JSON progress on stderr and the result on stdout', async () => {
+    const res = await run([
+      'download',
+      '--url',
+      `${base}/media/guest.iso`,
+      '--sha256',
+      sha,
+      '--json',
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    const result = JSON.parse(res.stdout) as { file: string; sha256: string; reused: boolean };
+    expect(result).toMatchObject({ sha256: sha, reused: false });
+    expect(result.file).toBe(join(home.dir, 'cache', 'media', sha, 'guest.iso'));
+    const progress = res.stderr
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            task: { state: string; bytesDone: number | null; bytesTotal: number | null };
+          },
+      );
+    expect(progress.some((p) => p.task.state === 'running' && (p.task.bytesDone ?? 0) > 0)).toBe(
+      true,
+    );
+    expect(progress.at(-1)!.task).toMatchObject({
+      state: 'succeeded',
+      bytesDone: iso.length,
+      bytesTotal: iso.length,
+    });
+  });
+
+  it('prints the cached path for catalogue media without downloading again', async () => {
+    const before = requests.length;
+    const res = await run(['download', 'vivarium-test-guest']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout.trim()).toBe(join(home.dir, 'cache', 'media', sha, 'guest.iso'));
+    expect(res.stderr).toContain('Already downloaded (verified)');
+    expect(requests.length).toBe(before);
+    const media = await run(['media', '--json']);
+    expect(JSON.parse(media.stdout)).toEqual([
+      expect.objectContaining({ sha256: sha, verified: 'user' }),
+    ]);
+  });
+
+  it('refuses a wrong checksum in one line and keeps nothing', async () => {
+    const res = await run([
+      'download',
+      '--url',
+      `${base}/media/copy.iso`,
+      '--sha256',
+      'ab'.repeat(32),
+    ]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(
+      /^vivarium: copy\.iso from 127\.0\.0\.1:\d+ does not match the SHA-256 you gave .*the file was deleted/m,
+    );
+    const media = JSON.parse((await run(['media', '--json'])).stdout) as unknown[];
+    expect(media).toHaveLength(1);
+  });
+
+  it('creates a VM with the profile, fetching the media when --iso is left out', async () => {
+    const res = await run(['create', 'Catalogue VM', '--os', 'vivarium-test-guest', '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const vm = JSON.parse(res.stdout) as {
+      os: string;
+      memoryMiB: number;
+      config: Record<string, unknown>;
+    };
+    expect(vm).toMatchObject({ os: 'vivarium-test-guest', memoryMiB: 192 });
+    expect(vm.config).toMatchObject({
+      cdrom: join(home.dir, 'cache', 'media', sha, 'guest.iso'),
+      network: { model: 'e1000' },
+      disks: [],
+    });
+    const explicit = await run([
+      'create',
+      'Explicit',
+      '--os',
+      'debian',
+      '--iso',
+      guest.iso,
+      '--memory',
+      '512',
+      '--disk',
+      '0',
+      '--json',
+    ]);
+    expect(explicit.code, explicit.stderr).toBe(0);
+    expect(JSON.parse(explicit.stdout)).toMatchObject({
+      os: 'debian',
+      memoryMiB: 512,
+      config: { network: { model: 'virtio-net-pci' }, sound: 'hda' },
+    });
+    const typo = await run(['create', 'Typo', '--os', 'debain', '--iso', guest.iso]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/"debain" is not in the OS catalogue/);
+  });
+});
