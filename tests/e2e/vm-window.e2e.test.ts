@@ -388,7 +388,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
         throw ctx.signal.reason;
       },
     });
-    const { ctx: darkCtx, p: dark } = await newPage('dark', server.url.replace(/\?.*$/, '') + `#/vm/${vmId}/overview`);
+    const { ctx: darkCtx, p: dark } = await newPage('dark', `${server.url}#/vm/${vmId}/overview`);
     try {
       const row = page.getByTestId('task').filter({ hasText: 'Downloading e2e-media.iso' });
       await row.waitFor();
@@ -446,7 +446,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     } finally {
       await ctx.close();
     }
-  });
+  }, 120_000);
 
   it('the library shows a live thumbnail of the running VM', async () => {
     await page.getByRole('button', { name: 'Library' }).click();
@@ -483,7 +483,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
       expect(await serialLog()).toContain('VIVARIUM-TEST-GUEST POWERING OFF');
       await shot(page, 'vm-stopped-light.png');
       {
-        const { ctx: darkCtx, p: dark } = await newPage('dark', page.url());
+        const { ctx: darkCtx, p: dark } = await newPage('dark', `${server.url}#/vm/${vmId}/display`);
         await dark.getByText('The VM is off').waitFor();
         await shot(dark, 'vm-stopped-dark.png');
         await darkCtx.close();

@@ -597,7 +597,8 @@ export class Engine implements VivariumApi {
         const diskFiles = new Set(vm.config.disks.map((d) => diskPath(vm.files.dir, d)));
         for (const name of await readdir(vm.files.dir)) {
           const full = join(vm.files.dir, name);
-          if (diskFiles.has(full)) kept.push(full);
+          // A frozen linked-clone base is part of the kept disks' backing chain.
+          if (diskFiles.has(full) || /^base-.*\.qcow2$/.test(name)) kept.push(full);
           else await rm(full, { recursive: true, force: true });
         }
         // Without vm.json the folder is no longer a VM; give it a name that says what it holds.

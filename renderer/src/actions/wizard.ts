@@ -96,7 +96,8 @@ export function setSource(source: WizardSource): void {
     set({ source, mediaKind: 'local' });
     // An ISO checked earlier decides the OS again.
     const d = s.detection;
-    if (d?.state.status === 'ready' && d.file === s.isoPath.trim()) void applyCandidate(d.state.value.best);
+    if (d?.state.status === 'ready' && d.file === s.isoPath.trim())
+      void applyCandidate(d.state.value.best);
     else if (s.isoPath.trim()) void detectIso();
   } else {
     set({ source });
@@ -231,8 +232,9 @@ export function pathFromDrop(data: DataTransfer): string | null {
     if (/^(\/|[A-Za-z]:[\\/])/.test(t)) return t;
   }
   // Electron before 32 put the path on the File; browsers never do.
-  const file = data.files[0] as (File & { path?: unknown }) | undefined;
-  return typeof file?.path === 'string' && file.path ? file.path : null;
+  const file = data.files.item(0);
+  const path: unknown = file ? Reflect.get(file, 'path') : undefined;
+  return typeof path === 'string' && path ? path : null;
 }
 
 export async function loadCachedMedia(): Promise<void> {
@@ -276,7 +278,11 @@ export async function startDownload(): Promise<void> {
   } catch (err) {
     const e = toApiError(err);
     set({ downloadError: e.message });
-    notifyNext('Couldn’t start the download', err, 'Try again, or use an ISO file you already have.');
+    notifyNext(
+      'Couldn’t start the download',
+      err,
+      'Try again, or use an ISO file you already have.',
+    );
   }
 }
 

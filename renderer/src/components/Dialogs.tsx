@@ -8,7 +8,7 @@ import { useUiStore, type Dialog } from '../stores/ui';
 import { Modal } from './Modal';
 
 /** The New-VM slot: issue 5's wizard replaces this import with its own component. */
-const NewVmDialog = lazy(() => import('./dialogs/NewVmDialog'));
+const NewVmDialog = lazy(() => import('../wizard/Wizard'));
 
 /** The one open dialog, if any. */
 export function Dialogs() {

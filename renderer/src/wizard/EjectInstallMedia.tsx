@@ -3,6 +3,7 @@ import type { VmSummary } from '../../../preload/contract';
 import { ejectInstallMedia } from '../actions/wizard';
 import { Icon } from '../components/Icon';
 import { isLive } from '../lib/vm-state';
+import './eject.css';
 
 /**
  * After the install: one click empties the CD-ROM, boots from the disk and starts the VM (a

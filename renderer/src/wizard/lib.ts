@@ -187,7 +187,10 @@ export function resourceChecks(
   if (!Number.isInteger(values.cpus) || values.cpus < 1) {
     cpus.push({ severity: 'error', message: 'A VM needs at least one CPU.' });
   } else if (values.cpus > c.max) {
-    cpus.push({ severity: 'error', message: `This computer has ${c.max} CPUs: give the VM at most ${c.max}.` });
+    cpus.push({
+      severity: 'error',
+      message: `This computer has ${c.max} CPUs: give the VM at most ${c.max}.`,
+    });
   } else if (values.cpus < c.min) {
     cpus.push({ severity: 'warn', message: `${osName} wants at least ${c.min} CPUs.` });
   } else if (values.cpus === c.max && c.max > 1) {

@@ -78,7 +78,9 @@ function mediaStatus(
       : null;
   const task = s.downloadTaskId ? (tasks[s.downloadTaskId] ?? null) : null;
   const downloaded =
-    task?.state === 'succeeded' ? ((task.result as MediaDownloadResult | null)?.file ?? null) : null;
+    task?.state === 'succeeded'
+      ? ((task.result as MediaDownloadResult | null)?.file ?? null)
+      : null;
   let file: string | null = null;
   if (s.mediaKind === 'download') file = downloaded ?? cached?.file ?? null;
   else if (s.mediaKind === 'local') file = localIsoReady(s) ? s.isoPath.trim() : null;
@@ -120,7 +122,8 @@ export function derive(
   if (s.source === 'iso') {
     const path = s.isoPath.trim();
     if (!path) blockers.os = 'Give the path of an ISO file, or choose an OS instead';
-    else if (!/^(\/|[A-Za-z]:[\\/])/.test(path)) blockers.os = 'Use the full path (it starts with /)';
+    else if (!/^(\/|[A-Za-z]:[\\/])/.test(path))
+      blockers.os = 'Use the full path (it starts with /)';
     else if (s.detection?.file !== path || s.detection.state.status === 'loading')
       blockers.os = 'Checking the file…';
     else if (s.detection.state.status === 'error') blockers.os = 'Fix the path to go on';

@@ -8,6 +8,7 @@ import { useNow } from '../../hooks/use-now';
 import { useHostStore } from '../../stores/host';
 import { Icon, type IconName } from '../Icon';
 import { StateBadge } from '../StateBadge';
+import { EjectInstallMedia } from '../../wizard/EjectInstallMedia';
 import type { TabProps } from './tabs';
 
 const FIRMWARE = { bios: 'BIOS (SeaBIOS)', uefi: 'UEFI (OVMF)' } as const;
@@ -57,6 +58,7 @@ export default function OverviewTab({ vm, active }: TabProps) {
               {r.lastExit.stderrTail ? <pre>{r.lastExit.stderrTail}</pre> : null}
             </div>
           ) : null}
+          <EjectInstallMedia vm={vm} />
           <div className="card__actions">
             {live ? (
               <>

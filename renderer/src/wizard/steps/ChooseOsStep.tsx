@@ -319,9 +319,7 @@ function SelectionBar() {
           <Icon name="info" size={16} />
         </button>
       ) : null}
-      {open && entry.notes.length > 0 ? (
-        <p className="selection__note">{entry.notes[0]}</p>
-      ) : null}
+      {open && entry.notes.length > 0 ? <p className="selection__note">{entry.notes[0]}</p> : null}
     </div>
   );
 }

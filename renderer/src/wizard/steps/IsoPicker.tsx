@@ -43,7 +43,6 @@ export function IsoDropZone({ compact = false }: { compact?: boolean }) {
     }
     const t = setTimeout(() => void detectIso(), 450);
     return () => clearTimeout(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- only typing starts a check
   }, [s.isoPath]);
 
   return (
@@ -133,8 +132,8 @@ export function DetectionCard({ choose = false }: { choose?: boolean }) {
       <div className="callout callout--error" role="alert">
         <Icon name="alert" size={15} />
         <span>
-          {det.state.message} Check the path: the file must exist on the computer that runs
-          Vivarium and be readable by it.
+          {det.state.message} Check the path: the file must exist on the computer that runs Vivarium
+          and be readable by it.
         </span>
       </div>
     );
@@ -148,9 +147,7 @@ export function DetectionCard({ choose = false }: { choose?: boolean }) {
   const entry = s.entries[best.os];
   const logo = entry?.status === 'ready' ? entry.value : null;
   const mismatch =
-    !choose && s.osId !== null && best.confidence !== 'none' && best.os !== s.osId
-      ? best
-      : null;
+    !choose && s.osId !== null && best.confidence !== 'none' && best.os !== s.osId ? best : null;
   const others = m.candidates.filter((c) => c !== best);
   return (
     <div className={`detect detect--${conf.tone}`} data-testid="detection">
@@ -180,11 +177,7 @@ export function DetectionCard({ choose = false }: { choose?: boolean }) {
         <p className="detect__mismatch">
           <Icon name="alert" size={14} />
           This image looks like {mismatch.versionName ?? mismatch.name}, not {d.osName}.
-          <button
-            type="button"
-            className="link-btn"
-            onClick={() => void applyCandidate(mismatch)}
-          >
+          <button type="button" className="link-btn" onClick={() => void applyCandidate(mismatch)}>
             Use {mismatch.name}’s profile
           </button>
         </p>
@@ -206,11 +199,7 @@ export function DetectionCard({ choose = false }: { choose?: boolean }) {
                 </button>
               ))}
               {!chosen(best) ? (
-                <button
-                  type="button"
-                  className="fchip"
-                  onClick={() => void applyCandidate(best)}
-                >
+                <button type="button" className="fchip" onClick={() => void applyCandidate(best)}>
                   Back to {best.versionName ?? best.name}
                 </button>
               ) : null}
@@ -291,9 +280,7 @@ function CachedList({ media }: { media: CachedMedia[] }) {
               <span className="muted">
                 {formatBytes(m.bytes)} · {timeAgo(m.addedAt)}
               </span>
-              {m.verified !== 'none' ? (
-                <span className="chip chip--good">verified</span>
-              ) : null}
+              {m.verified !== 'none' ? <span className="chip chip--good">verified</span> : null}
             </button>
           </li>
         ))}

@@ -1,10 +1,5 @@
 import type { MediaSpec, TaskInfo } from '../../../../preload/contract';
-import {
-  cancelDownload,
-  setMediaId,
-  setMediaKind,
-  startDownload,
-} from '../../actions/wizard';
+import { cancelDownload, setMediaId, setMediaKind, startDownload } from '../../actions/wizard';
 import { Icon, type IconName } from '../../components/Icon';
 import { formatBytes, formatDuration } from '../../lib/format';
 import type { MediaKind } from '../../stores/wizard';
@@ -57,7 +52,9 @@ export function MediaStep() {
           {d.version?.released ? (
             <span className="muted"> · released {d.version.released}</span>
           ) : null}
-          {d.version?.eol ? <span className="muted"> · supported until {d.version.eol}</span> : null}
+          {d.version?.eol ? (
+            <span className="muted"> · supported until {d.version.eol}</span>
+          ) : null}
         </div>
       </div>
 
@@ -276,9 +273,7 @@ function Progress({ task }: { task: TaskInfo }) {
         ) : null}
         {task.message ? <span>{task.message}</span> : null}
       </p>
-      <p className="muted dl-progress__note">
-        You can go on to the next steps while it downloads.
-      </p>
+      <p className="muted dl-progress__note">You can go on to the next steps while it downloads.</p>
     </div>
   );
 }

@@ -47,7 +47,11 @@ export function NameStep() {
           </p>
         )}
         {s.name.trim() !== suggestion ? (
-          <button type="button" className="link-btn name-suggest" onClick={() => setName(suggestion)}>
+          <button
+            type="button"
+            className="link-btn name-suggest"
+            onClick={() => setName(suggestion)}
+          >
             Use “{suggestion}”
           </button>
         ) : null}

@@ -170,8 +170,9 @@ export function ResourcesStep() {
           Hardware from the {d.entry?.name ?? 'OS'} profile
           <span className="muted">
             {' '}
-            · {HARDWARE_LABELS.firmware[defaults.firmware]}, {HARDWARE_LABELS.diskBus[defaults.diskBus]}{' '}
-            disk, {HARDWARE_LABELS.nicModel[defaults.nicModel]}
+            · {HARDWARE_LABELS.firmware[defaults.firmware]},{' '}
+            {HARDWARE_LABELS.diskBus[defaults.diskBus]} disk,{' '}
+            {HARDWARE_LABELS.nicModel[defaults.nicModel]}
           </span>
         </summary>
         <dl className="hw__grid">
@@ -225,7 +226,9 @@ function DiskFileField({ mode }: { mode: 'existing' | 'import' }) {
         className="mono"
         value={s.diskFile}
         placeholder={
-          mode === 'existing' ? '/home/me/vms/old-machine.qcow2' : '/home/me/Downloads/appliance.vmdk'
+          mode === 'existing'
+            ? '/home/me/vms/old-machine.qcow2'
+            : '/home/me/Downloads/appliance.vmdk'
         }
         spellCheck={false}
         autoComplete="off"
@@ -275,7 +278,9 @@ function ResourceRow({
   const id = useId();
   const severity = worst(checks);
   const span = Math.max(1, max - min);
-  const pct = (v: number) => `${(Math.min(Math.max(v, min), max) - min) / span * 100}%`;
+  // Where a value sits on the track: the thumb's centre runs from 9px to (width - 9px).
+  const pct = (v: number) =>
+    `calc(9px + (100% - 18px) * ${(Math.min(Math.max(v, min), max) - min) / span})`;
   const body = (
     <>
       <div className="res__control">
@@ -304,7 +309,9 @@ function ResourceRow({
           </div>
           <div className="res__scale" aria-hidden="true">
             <span>{unit === 'MiB' ? formatMemory(min) : `${min}`}</span>
-            <span>{unit === 'MiB' ? formatMemory(max) : `${max}${unit === 'GiB' ? ' GiB' : ''}`}</span>
+            <span>
+              {unit === 'MiB' ? formatMemory(max) : `${max}${unit === 'GiB' ? ' GiB' : ''}`}
+            </span>
           </div>
         </div>
         <div className={`res__number${severity === 'error' ? ' is-error' : ''}`}>

@@ -97,8 +97,8 @@ export function SummaryStep() {
         <div>
           <Icon name="play" size={14} filled />
           <p>
-            <strong>Create and start</strong> boots {s.mediaKind === 'none' ? 'the VM' : 'the installer'} and
-            shows it on the Display tab.
+            <strong>Create and start</strong> boots{' '}
+            {s.mediaKind === 'none' ? 'the VM' : 'the installer'} and shows it on the Display tab.
           </p>
         </div>
         <div>

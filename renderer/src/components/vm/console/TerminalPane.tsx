@@ -230,8 +230,17 @@ export const TerminalPane = forwardRef<
         sessions += 1;
         term.options.disableStdin = false;
         onConnRef.current({ kind: 'connected' });
+        // The monitor is shared: a viewer joining one already open gets no greeting, so ask
+        // QEMU for a fresh prompt when it stays silent.
+        if (kind === 'monitor') {
+          setTimeout(() => {
+            if (!heard && ws.readyState === WebSocket.OPEN) ws.send(new TextEncoder().encode('\r'));
+          }, 300);
+        }
       };
+      let heard = false;
       ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
+        heard = true;
         if (typeof ev.data === 'string') term.write(ev.data);
         else term.write(new Uint8Array(ev.data));
       };
