@@ -234,9 +234,9 @@ describe.skipIf(skipReason !== null)(
       await shot(page, 'snapshots-revert-dialog-light.png');
       await page.getByTestId('snapshot-revert-confirm').click();
       await dialog.waitFor({ state: 'detached' });
-      await expect(card(page, 'first')).toHaveAttribute('data-current', 'true', {
-        timeout: 60_000,
-      });
+      await expect
+        .poll(() => card(page, 'first').getAttribute('data-current'), { timeout: 60_000 })
+        .toBe('true');
       await page.getByTestId('snapshot-here').waitFor();
       await expect
         .poll(() => page.getByTestId('snapshot-progress').count(), { timeout: 30_000 })

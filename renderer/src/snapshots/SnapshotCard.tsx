@@ -65,9 +65,13 @@ export function SnapshotCard({ node, vmId, current, now, busy, onRevert, onDelet
                 {node.name}
               </h3>
               {current ? (
-                <span className="badge badge--good snap-card__here" data-testid="snapshot-current">
+                <span
+                  className="badge badge--good snap-card__here"
+                  data-testid="snapshot-current"
+                  title="You are here: the VM’s present state grew from this snapshot"
+                >
                   <span className="badge__dot" />
-                  You are here
+                  Current
                 </span>
               ) : null}
             </div>

@@ -266,7 +266,7 @@ function HereMarker({ list }: { list: SnapshotList }) {
       <span>
         {list.state === 'stopped'
           ? 'the VM as it is on disk now'
-          : `the VM now (${list.state}), since the last snapshot or revert`}
+          : `the VM now (${list.state}): what is not in a snapshot yet`}
       </span>
     </div>
   );

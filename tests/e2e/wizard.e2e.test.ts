@@ -1,0 +1,502 @@
+/**
+ * The New-VM wizard (issue 5) in a real Chromium against server mode on the real engine: a test
+ * catalogue entry whose media is the fixture ISO served by a loopback HTTP server. From the OS
+ * choice to a running installer: search, pick, download with progress into the verified cache,
+ * resources prefilled from the profile (with inline warnings), a unique suggested name, "Create
+ * and start" -> the VM runs and the guest prints its banner; then the one-click "Eject install
+ * media and boot from disk". A local ISO is detected (exact match -> "Customize first" opens
+ * Settings), and an ISO nobody knows goes through with the Generic profile and boots.
+ * Screenshots of every step land in tests/artifacts/wizard-*.png.
+ *
+ * Needs `npm run build` (out/renderer) and the fixture guest (`npm run fixtures`); skips with the
+ * reason printed otherwise.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type Locator,
+  type Page,
+} from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VmSummary } from '../../preload/contract';
+import { openEngine, type Engine } from '../../electron/engine';
+import { startServer } from '../../electron/server';
+import { guest, waitFor, waitForText } from '../helpers/fixtures';
+
+const ROOT = resolve(__dirname, '../..');
+const STATIC_DIR = join(ROOT, 'out/renderer');
+const ARTIFACTS = join(ROOT, 'tests/artifacts');
+const CHROMIUM = '/usr/bin/chromium';
+
+const OS_ID = 'vivarium-e2e-guest';
+const OS_NAME = 'Vivarium Test Guest';
+const VERSION_NAME = 'Vivarium Test Guest 1';
+/** Slow enough for the progress bar to be seen (~4 s for the 36 MB ISO), fast enough for CI. */
+const BYTES_PER_SECOND = 8 * 2 ** 20;
+const BOOT_TIMEOUT = 120_000;
+
+const skipReason = !existsSync(join(STATIC_DIR, 'index.html'))
+  ? 'out/renderer/index.html is missing: run `npm run build` first'
+  : !existsSync(CHROMIUM)
+    ? `${CHROMIUM} is missing: install Debian's chromium`
+    : !existsSync(guest.iso)
+      ? 'the fixture ISO is missing: run `npm run fixtures`'
+      : null;
+if (skipReason) console.warn(`[e2e] skipping the wizard tests: ${skipReason}`);
+
+let home: string;
+let engine: Engine;
+let server: Awaited<ReturnType<typeof startServer>>;
+let media: Server;
+let base = '';
+let isoBytes: Buffer;
+let isoSha = '';
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const requests: Array<{ path: string; range: string | null }> = [];
+const pageProblems: string[] = [];
+const cleanups: Array<() => Promise<unknown>> = [];
+
+/** The fixture ISO, throttled, with Range support (what a mirror does). */
+function serveIso(req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  requests.push({ path, range: req.headers.range ?? null });
+  if (path !== '/guest/vivarium-test-guest.iso') {
+    res.writeHead(404).end('not here');
+    return;
+  }
+  const size = isoBytes.length;
+  let start = 0;
+  const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  if (range) {
+    start = Number(range[1]);
+    res.writeHead(206, {
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+      'content-range': `bytes ${start}-${size - 1}/${size}`,
+      'content-length': size - start,
+    });
+  } else {
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+      'content-length': size,
+    });
+  }
+  const chunk = 128 * 1024;
+  const interval = Math.max(1, Math.round((chunk / BYTES_PER_SECOND) * 1000));
+  let at = start;
+  const timer = setInterval(() => {
+    if (res.destroyed) return clearInterval(timer);
+    const next = isoBytes.subarray(at, at + chunk);
+    at += next.length;
+    if (at >= size) {
+      clearInterval(timer);
+      res.end(next);
+    } else res.write(next);
+  }, interval);
+  res.on('close', () => clearInterval(timer));
+}
+
+function testEntry() {
+  return {
+    id: OS_ID,
+    name: OS_NAME,
+    vendor: 'Vivarium tests',
+    family: 'linux',
+    description: 'The tiny busybox guest the tests build: GRUB, a kernel and a banner.',
+    homepage: null,
+    logo: 'linux',
+    architectures: ['x86_64'],
+    aliases: ['vtg'],
+    profile: {
+      machine: 'q35',
+      firmware: 'bios',
+      diskBus: 'virtio',
+      nicModel: 'e1000',
+      video: 'std',
+      sound: 'hda',
+      input: 'usb-tablet',
+    },
+    resources: {
+      minimum: { memoryMiB: 128, cpus: 1, diskGiB: 1 },
+      recommended: { memoryMiB: 256, cpus: 1, diskGiB: 1 },
+    },
+    versions: [
+      {
+        id: '1',
+        name: VERSION_NAME,
+        status: 'current',
+        released: '2026-11-22',
+        media: [
+          {
+            id: 'iso',
+            label: 'Live ISO',
+            arch: 'x86_64',
+            kind: 'live',
+            urls: [`${base}/guest/vivarium-test-guest.iso`],
+            sha256: isoSha,
+            sizeBytes: isoBytes.length,
+          },
+        ],
+        notes: [],
+      },
+    ],
+    detect: [{ volumeId: '^VIVARIUM_TESTGUEST$', version: '1' }],
+    notes: ['Boots to a busybox shell and prints a banner on the serial console and the screen.'],
+  };
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, name), animations: 'disabled' });
+}
+
+function wizard(): Locator {
+  return page.getByTestId('wizard');
+}
+
+async function atStep(step: string): Promise<void> {
+  await page.locator(`[data-testid="wizard"][data-step="${step}"]`).waitFor();
+}
+
+async function next(): Promise<void> {
+  const button = wizard().getByTestId('wizard-next');
+  await expect.poll(() => button.isEnabled(), { timeout: 15_000 }).toBe(true);
+  await button.click();
+}
+
+async function vmNamed(name: string): Promise<VmSummary> {
+  return waitFor(
+    async () => (await engine.call('vm.list', {})).find((v) => v.name === name),
+    `the VM "${name}"`,
+    30_000,
+  );
+}
+
+async function waitForState(name: string, state: string, timeout = 60_000): Promise<VmSummary> {
+  return waitFor(
+    async () => {
+      const vm = (await engine.call('vm.list', {})).find((v) => v.name === name);
+      return vm?.runtime.state === state ? vm : null;
+    },
+    `"${name}" to be ${state}`,
+    timeout,
+  );
+}
+
+async function powerOffAll(): Promise<void> {
+  for (const vm of await engine.call('vm.list', {})) {
+    if (vm.runtime.state !== 'stopped' && vm.runtime.state !== 'crashed') {
+      await engine.call('vm.powerOff', { vm: vm.id }).catch(() => undefined);
+    }
+  }
+}
+
+async function openWizardFromLibrary(): Promise<void> {
+  await page.goto(`${server.url.split('?')[0]}#/`);
+  await page.getByRole('button', { name: 'New VM' }).first().click();
+  await wizard().waitFor();
+  await atStep('os');
+}
+
+describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', () => {
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    home = await mkdtemp(join(tmpdir(), 'vivarium-e2e-wizard-'));
+    cleanups.push(() => rm(home, { recursive: true, force: true }));
+    isoBytes = await readFile(guest.iso);
+    isoSha = createHash('sha256').update(isoBytes).digest('hex');
+
+    media = createServer(serveIso);
+    await new Promise<void>((r) => media.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => media.close(r)));
+    base = `http://127.0.0.1:${(media.address() as AddressInfo).port}`;
+    const extra = join(home, 'e2e-catalog.json');
+    await writeFile(extra, JSON.stringify([testEntry()]));
+
+    // The host's osinfo-db (when installed) extends the catalogue as it does for users.
+    engine = await openEngine({
+      home: join(home, 'data'),
+      role: 'owner',
+      catalog: { extraFiles: [extra] },
+    });
+    cleanups.push(() => engine.close());
+    cleanups.push(powerOffAll);
+    server = await startServer({ engine, port: 0, staticDir: STATIC_DIR });
+    cleanups.push(() => server.close());
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu'],
+    });
+    cleanups.push(() => browser.close());
+    context = await browser.newContext({
+      viewport: { width: 1366, height: 860 },
+      deviceScaleFactor: 1,
+      colorScheme: 'light',
+      reducedMotion: 'reduce',
+    });
+    cleanups.push(() => context.close());
+    page = await context.newPage();
+    page.on('pageerror', (err) => pageProblems.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') pageProblems.push(`console: ${msg.text()}`);
+    });
+    await page.goto(server.url);
+    await page.getByText('No virtual machines yet').waitFor();
+  });
+
+  afterAll(async () => {
+    for (const undo of cleanups.reverse()) {
+      await undo().catch((err: unknown) => console.warn('[e2e] cleanup failed:', err));
+    }
+  });
+
+  it(
+    'goes from the catalogue to a running installer: search, download, resources, name, create and start',
+    async () => {
+      await page.getByRole('button', { name: 'New VM' }).first().click();
+      await wizard().waitFor();
+      await atStep('os');
+      // The catalogue: curated entries with logos, families, Generic last.
+      await wizard().locator('.os-card[data-os-id="debian"]').waitFor();
+      await wizard().locator('.os-card[data-os-id="generic"]').waitFor();
+      expect(await wizard().getByTestId('wizard-next').isDisabled()).toBe(true);
+      await shot('wizard-01-catalog.png');
+
+      // Family filter, then search.
+      await wizard().getByRole('button', { name: 'BSD', exact: true }).click();
+      await wizard().locator('.os-card[data-os-id="freebsd"]').waitFor();
+      await expect.poll(() => wizard().locator('.os-card[data-os-id="debian"]').count()).toBe(0);
+      await wizard().getByRole('button', { name: 'All', exact: true }).click();
+      await wizard().getByLabel('Search operating systems').fill('test guest');
+      const card = wizard().locator(`.os-card[data-os-id="${OS_ID}"]`);
+      await card.waitFor();
+      await expect.poll(() => wizard().locator('.os-card[data-os-id="debian"]').count()).toBe(0);
+      await card.click();
+      await wizard().getByTestId('wizard-selection').getByText(OS_NAME, { exact: true }).waitFor();
+      await shot('wizard-02-search-selected.png');
+
+      // Install media: download it, with progress, into the verified cache.
+      await next();
+      await atStep('media');
+      expect(
+        await wizard()
+          .getByRole('radio', { name: /Download it/ })
+          .isChecked(),
+      ).toBe(true);
+      await shot('wizard-03-media.png');
+      await wizard().getByRole('button', { name: 'Download', exact: true }).click();
+      const facts = wizard().getByTestId('download-facts');
+      await expect
+        .poll(() => facts.textContent(), { timeout: 20_000 })
+        .toMatch(/MiB of 34\.3 MiB.*\/s.*left/);
+      const bar = wizard().getByRole('progressbar', { name: 'Download' });
+      const pct = Number(await bar.getAttribute('aria-valuenow'));
+      expect(pct).toBeGreaterThan(0);
+      expect(pct).toBeLessThan(100);
+      await shot('wizard-04-downloading.png');
+      await wizard().getByTestId('media-ready').waitFor({ timeout: 60_000 });
+      expect(await wizard().getByTestId('media-ready').textContent()).toContain(
+        'Downloaded and verified',
+      );
+      expect(requests.filter((r) => r.path.endsWith('.iso')).length).toBeGreaterThanOrEqual(1);
+      const cached = await engine.call('media.list', {});
+      expect(cached.map((m) => m.sha256)).toEqual([isoSha]);
+      await shot('wizard-05-media-ready.png');
+
+      // Resources: prefilled from catalog.defaults, bounded, warnings inline.
+      await next();
+      await atStep('resources');
+      const memory = wizard().getByRole('spinbutton', { name: 'Memory' });
+      await expect.poll(() => memory.inputValue()).toBe('256');
+      expect(await wizard().getByRole('spinbutton', { name: 'CPUs' }).inputValue()).toBe('1');
+      expect(await wizard().getByRole('spinbutton', { name: 'Disk size' }).inputValue()).toBe('1');
+      await memory.fill('96');
+      await wizard()
+        .getByText(/Below Vivarium Test Guest 1’s minimum of 128 MiB/)
+        .waitFor();
+      await shot('wizard-06-resources-warning.png');
+      const host = await engine.call('host.info', {});
+      await memory.fill(String(host.totalMemoryMiB + 1024));
+      await wizard()
+        .getByText(/give the VM less/)
+        .waitFor();
+      expect(await wizard().getByTestId('wizard-next').isDisabled()).toBe(true);
+      await wizard().getByRole('button', { name: 'Back to the recommended values' }).click();
+      await expect.poll(() => memory.inputValue()).toBe('256');
+      await shot('wizard-07-resources.png');
+
+      // Name: suggested from the OS, unique.
+      await next();
+      await atStep('name');
+      const name = wizard().getByLabel('Name', { exact: true });
+      expect(await name.inputValue()).toBe(VERSION_NAME);
+      await shot('wizard-08-name.png');
+
+      // Summary, then "Create and start".
+      await next();
+      await atStep('summary');
+      await wizard().getByTestId('wizard-summary').getByText('vivarium-test-guest.iso').waitFor();
+      await shot('wizard-09-summary.png');
+      await wizard().getByRole('button', { name: 'Create and start' }).click();
+      await wizard().waitFor({ state: 'detached', timeout: 60_000 });
+
+      const vm = await vmNamed(VERSION_NAME);
+      await page.waitForURL(new RegExp(`#/vm/${vm.id}/display$`));
+      expect(vm.config).toMatchObject({
+        os: OS_ID,
+        memoryMiB: 256,
+        cpu: { count: 1 },
+        cdrom: cached[0]!.file,
+        bootOrder: ['cdrom', 'disk'],
+        network: { model: 'e1000' },
+        disks: [{ id: 'disk0', bus: 'virtio' }],
+      });
+      await waitForState(VERSION_NAME, 'running', BOOT_TIMEOUT);
+      await waitForText(join(vm.dir, 'logs', 'serial.log'), guest.banner, BOOT_TIMEOUT);
+      await page.getByTestId('display-screen').waitFor();
+      await page.waitForTimeout(1500); // let the display paint the banner
+      await shot('wizard-10-running-display.png');
+
+      // After the install: one click ejects the media and boots from the disk.
+      await page.getByRole('tab', { name: 'Overview' }).click();
+      const eject = page.getByTestId('eject-install-media');
+      await eject.waitFor();
+      await shot('wizard-11-overview-eject.png');
+      await eject.getByRole('button', { name: 'Eject install media and boot from disk' }).click();
+      await eject.getByRole('button', { name: 'Eject and restart' }).click();
+      await eject.waitFor({ state: 'detached', timeout: 60_000 });
+      const after = await waitForState(VERSION_NAME, 'running', 60_000);
+      expect(after.config.cdrom).toBeNull();
+      expect(after.config.bootOrder).toEqual(['disk']);
+      await shot('wizard-12-ejected.png');
+      await engine.call('vm.powerOff', { vm: vm.id });
+      expect(pageProblems).toEqual([]);
+    },
+    BOOT_TIMEOUT + 180_000,
+  );
+
+  it('detects a local ISO as its catalogue entry; "Customize first" opens Settings', async () => {
+    await openWizardFromLibrary();
+    await wizard().getByRole('tab', { name: 'I have an ISO file' }).click();
+    await wizard().getByLabel('ISO file path').fill(guest.iso);
+    const detection = wizard().getByTestId('detection');
+    await detection.getByText('Exact match').waitFor({ timeout: 15_000 });
+    expect(await detection.textContent()).toContain(VERSION_NAME);
+    expect(await detection.textContent()).toContain('VIVARIUM_TESTGUEST');
+    await shot('wizard-13-iso-detected.png');
+
+    await next();
+    await atStep('media');
+    expect(
+      await wizard()
+        .getByRole('radio', { name: /Use an ISO file I have/ })
+        .isChecked(),
+    ).toBe(true);
+    await next();
+    await atStep('resources');
+    await expect
+      .poll(() => wizard().getByRole('spinbutton', { name: 'Memory' }).inputValue())
+      .toBe('256');
+    await next();
+    await atStep('name');
+    // The first VM took the plain name.
+    expect(await wizard().getByLabel('Name', { exact: true }).inputValue()).toBe(
+      `${VERSION_NAME} (2)`,
+    );
+    await wizard().getByLabel('Name', { exact: true }).fill(VERSION_NAME.toUpperCase());
+    await wizard()
+      .getByText(/already exists/)
+      .waitFor();
+    expect(await wizard().getByTestId('wizard-next').isDisabled()).toBe(true);
+    await shot('wizard-14-name-taken.png');
+    await wizard()
+      .getByRole('button', { name: `Use “${VERSION_NAME} (2)”` })
+      .click();
+    await next();
+    await atStep('summary');
+    await wizard().getByRole('button', { name: 'Customize first' }).click();
+    await wizard().waitFor({ state: 'detached', timeout: 30_000 });
+    const vm = await vmNamed(`${VERSION_NAME} (2)`);
+    await page.waitForURL(new RegExp(`#/vm/${vm.id}/settings$`));
+    expect(vm.runtime.state).toBe('stopped');
+    expect(vm.config).toMatchObject({ os: OS_ID, cdrom: guest.iso, memoryMiB: 256 });
+    await shot('wizard-15-customize-settings.png');
+    expect(pageProblems).toEqual([]);
+  }, 120_000);
+
+  it(
+    'takes an ISO nobody knows through with the Generic profile, and boots it',
+    async () => {
+      // The fixture ISO with another volume id: bootable, but in no catalogue.
+      const mystery = Buffer.from(isoBytes);
+      const volumeId = Buffer.alloc(32, ' ');
+      volumeId.write('MYSTERY_OS_2026');
+      volumeId.copy(mystery, 16 * 2048 + 40);
+      const file = join(home, 'mystery-os.iso');
+      await writeFile(file, mystery);
+
+      await openWizardFromLibrary();
+      await wizard().getByRole('tab', { name: 'I have an ISO file' }).click();
+      // A typo first: the wizard says what is wrong and waits.
+      await wizard().getByLabel('ISO file path').fill(join(home, 'nope.iso'));
+      await wizard().getByRole('alert').filter({ hasText: 'Check the path' }).waitFor();
+      expect(await wizard().getByTestId('wizard-next').isDisabled()).toBe(true);
+      await wizard().getByLabel('ISO file path').fill(file);
+      const detection = wizard().getByTestId('detection');
+      await detection.getByText('Not recognised').first().waitFor({ timeout: 15_000 });
+      expect(await detection.textContent()).toContain('MYSTERY_OS_2026');
+      await shot('wizard-16-iso-unknown.png');
+
+      await next(); // never blocked by an unknown OS
+      await atStep('media');
+      await next();
+      await atStep('resources');
+      const memory = wizard().getByRole('spinbutton', { name: 'Memory' });
+      await expect.poll(() => memory.inputValue()).not.toBe('0');
+      // Generic recommends 2 GiB and 2 CPUs; this guest needs little, and TCG is slow.
+      await memory.fill('384');
+      await wizard().getByRole('spinbutton', { name: 'CPUs' }).fill('1');
+      await wizard().getByRole('radio', { name: 'No disk' }).click();
+      await next();
+      await atStep('name');
+      expect(await wizard().getByLabel('Name', { exact: true }).inputValue()).toBe('mystery-os');
+      await next();
+      await atStep('summary');
+      await wizard()
+        .getByTestId('wizard-summary')
+        .getByText('Generic / other OS')
+        .first()
+        .waitFor();
+      await shot('wizard-17-generic-summary.png');
+      await wizard().getByRole('button', { name: 'Create and start' }).click();
+      await wizard().waitFor({ state: 'detached', timeout: 60_000 });
+      const vm = await vmNamed('mystery-os');
+      expect(vm.config).toMatchObject({
+        os: 'generic',
+        cdrom: file,
+        memoryMiB: 384,
+        cpu: { count: 1 },
+        disks: [],
+        network: { model: 'e1000' },
+      });
+      await waitForState('mystery-os', 'running', BOOT_TIMEOUT);
+      await waitForText(join(vm.dir, 'logs', 'serial.log'), guest.banner, BOOT_TIMEOUT);
+      await page.waitForTimeout(1500);
+      await shot('wizard-18-generic-running.png');
+      await engine.call('vm.powerOff', { vm: vm.id });
+      expect(pageProblems).toEqual([]);
+    },
+    BOOT_TIMEOUT + 60_000,
+  );
+});
