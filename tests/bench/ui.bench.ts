@@ -75,16 +75,21 @@ async function watchReady(page: Page, expected: number): Promise<void> {
   await page.addInitScript((n: number) => {
     const w = window as unknown as { __firstAt?: number; __allAt?: number };
     const startEnabled = (root: ParentNode) =>
-      [...root.querySelectorAll('button')].some((b) => b.textContent.trim() === 'Start' && !b.disabled);
+      [...root.querySelectorAll('button')].some(
+        (b) => b.textContent.trim() === 'Start' && !b.disabled,
+      );
     const check = () => {
       if (n === 0) {
-        const b = [...document.querySelectorAll('button')].find((x) => x.textContent.trim() === 'New VM');
+        const b = [...document.querySelectorAll('button')].find(
+          (x) => x.textContent.trim() === 'New VM',
+        );
         if (document.querySelector('[data-testid="library-empty"]') && b && !b.disabled) {
           w.__firstAt = w.__allAt = performance.now();
         }
       } else {
         const cards = document.querySelectorAll('[data-testid="vm-card"]');
-        if (w.__firstAt === undefined && cards[0] && startEnabled(cards[0])) w.__firstAt = performance.now();
+        if (w.__firstAt === undefined && cards[0] && startEnabled(cards[0]))
+          w.__firstAt = performance.now();
         if (w.__allAt === undefined && cards.length === n && startEnabled(cards[n - 1]!)) {
           w.__allAt = performance.now();
         }
@@ -174,12 +179,30 @@ it('library: page load to interactive, 100 VMs vs an empty library', async () =>
     `Library interactive after page load (ms since navigation start, median of ${LOADS}; goal < 300 ms)`,
     ['load', 'median ms', 'min', 'max', 'runs'],
     [
-      row(`${VM_COUNT} VMs, cold: first card's Start enabled`, withVms.map((l) => l.cold.first)),
-      row(`${VM_COUNT} VMs, cold: all ${VM_COUNT} cards, last Start enabled`, withVms.map((l) => l.cold.all)),
-      row(`${VM_COUNT} VMs, warm reload: first card's Start enabled`, withVms.map((l) => l.warm.first)),
-      row(`${VM_COUNT} VMs, warm reload: all ${VM_COUNT} cards`, withVms.map((l) => l.warm.all)),
-      row('empty library, cold (baseline)', without.map((l) => l.cold.all)),
-      row('empty library, warm reload (baseline)', without.map((l) => l.warm.all)),
+      row(
+        `${VM_COUNT} VMs, cold: first card's Start enabled`,
+        withVms.map((l) => l.cold.first),
+      ),
+      row(
+        `${VM_COUNT} VMs, cold: all ${VM_COUNT} cards, last Start enabled`,
+        withVms.map((l) => l.cold.all),
+      ),
+      row(
+        `${VM_COUNT} VMs, warm reload: first card's Start enabled`,
+        withVms.map((l) => l.warm.first),
+      ),
+      row(
+        `${VM_COUNT} VMs, warm reload: all ${VM_COUNT} cards`,
+        withVms.map((l) => l.warm.all),
+      ),
+      row(
+        'empty library, cold (baseline)',
+        without.map((l) => l.cold.all),
+      ),
+      row(
+        'empty library, warm reload (baseline)',
+        without.map((l) => l.warm.all),
+      ),
     ],
   );
   console.log(
@@ -258,144 +281,181 @@ it('initial JavaScript: gzip size, noVNC and xterm.js lazy, vs React alone', asy
     build: { outDir: join(dir, 'out'), target: 'es2022', minify: true, emptyOutDir: true },
   });
   const reactFiles = (await readdir(join(dir, 'out/assets'))).filter((f) => f.endsWith('.js'));
-  const reactGzip = reactFiles.reduce((n, f) => n + gz(readFileSync(join(dir, 'out/assets', f))), 0);
+  const reactGzip = reactFiles.reduce(
+    (n, f) => n + gz(readFileSync(join(dir, 'out/assets', f))),
+    0,
+  );
   await rm(dir, { recursive: true, force: true });
 
-  const rows: (string | number)[][] = initial.map((f) => [f, (sizes.get(f)?.raw ?? 0) / 1024, (sizes.get(f)?.gzip ?? 0) / 1024]);
+  const rows: (string | number)[][] = initial.map((f) => [
+    f,
+    (sizes.get(f)?.raw ?? 0) / 1024,
+    (sizes.get(f)?.gzip ?? 0) / 1024,
+  ]);
   const total = initial.reduce((n, f) => n + (sizes.get(f)?.gzip ?? 0), 0);
-  rows.push(['= initial JS', initial.reduce((n, f) => n + (sizes.get(f)?.raw ?? 0), 0) / 1024, total / 1024]);
+  rows.push([
+    '= initial JS',
+    initial.reduce((n, f) => n + (sizes.get(f)?.raw ?? 0), 0) / 1024,
+    total / 1024,
+  ]);
   rows.push(['React 19 + react-dom alone (baseline)', Number.NaN, reactGzip / 1024]);
   for (const [label, f] of [
     ['lazy: noVNC (Display tab)', novnc],
     ['lazy: xterm.js (Console tab)', xterm],
     ['lazy: zod schemas (Settings, New VM)', zod],
   ] as const) {
-    if (f) rows.push([`${label} ${f}`, (sizes.get(f)?.raw ?? 0) / 1024, (sizes.get(f)?.gzip ?? 0) / 1024]);
+    if (f)
+      rows.push([
+        `${label} ${f}`,
+        (sizes.get(f)?.raw ?? 0) / 1024,
+        (sizes.get(f)?.gzip ?? 0) / 1024,
+      ]);
   }
   printTable('Initial JavaScript (gzip -9; goal < 150 KB)', ['file', 'KB', 'KB gzip'], rows);
   expect(total).toBeGreaterThan(0);
 });
 
-it(
-  'first display frame after Start vs the first serial line',
-  async () => {
-    const { engine, server } = await openHome('viv-bench-ui-boot-');
-    await engine.call('host.info', {});
-    const vm = await engine.call('vm.create', {
-      name: 'display bench',
-      kernel: guest.kernel,
-      initrd: guest.initrd,
-      append: `console=tty0 ${guest.append}`,
-      memoryMiB: 256,
-      cpus: 1,
-      diskSize: '0',
-    });
-    const serialLog = engine.resolve(vm.id).files.serialLog;
-    const base = server.url.replace(/\?.*$/, '');
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await ctx.newPage();
-    await page.goto(server.url);
-    await page.getByTestId('library-empty').or(page.getByTestId('vm-card')).first().waitFor();
+it('first display frame after Start vs the first serial line', async () => {
+  const { engine, server } = await openHome('viv-bench-ui-boot-');
+  await engine.call('host.info', {});
+  const vm = await engine.call('vm.create', {
+    name: 'display bench',
+    kernel: guest.kernel,
+    initrd: guest.initrd,
+    append: `console=tty0 ${guest.append}`,
+    memoryMiB: 256,
+    cpus: 1,
+    diskSize: '0',
+  });
+  const serialLog = engine.resolve(vm.id).files.serialLog;
+  const base = server.url.replace(/\?.*$/, '');
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  await page.goto(server.url);
+  await page.getByTestId('library-empty').or(page.getByTestId('vm-card')).first().waitFor();
 
-    const rows: Record<'display' | 'console', { frame: number[]; banner: number[]; line: number[]; uiLine: number[] }> = {
-      display: { frame: [], banner: [], line: [], uiLine: [] },
-      console: { frame: [], banner: [], line: [], uiLine: [] },
-    };
+  const rows: Record<
+    'display' | 'console',
+    { frame: number[]; banner: number[]; line: number[]; uiLine: number[] }
+  > = {
+    display: { frame: [], banner: [], line: [], uiLine: [] },
+    console: { frame: [], banner: [], line: [], uiLine: [] },
+  };
 
-    for (let i = 0; i < BOOTS * 2; i++) {
-      const view = i % 2 === 0 ? 'display' : 'console';
-      rmSync(serialLog, { force: true });
-      // A fresh page each run: nothing left on screen from the run before.
-      await page.goto('about:blank');
-      await page.goto(`${base}#/vm/${vm.id}/${view}`);
-      await page.getByTestId('vm-view').waitFor();
-      await page.locator('.vm-topbar').getByRole('button', { name: 'Start', exact: true }).waitFor();
-      // In the page: the first non-black frame and the first banner frame (Display), or the first
-      // line the serial terminal shows (Console), as Date.now().
-      await page.evaluate((v) => {
-        const w = window as unknown as Record<string, number | undefined>;
-        w['__frameAt'] = w['__bannerAt'] = w['__lineAt'] = undefined;
-        const poll = () => {
-          if (v === 'display') {
-            const c = document.querySelector<HTMLCanvasElement>('[data-testid="display-screen"] canvas');
-            if (c && c.width > 0) {
-              const { data } = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
-              let lit = 0;
-              let blue = 0;
-              for (let p = 0; p < data.length; p += 16) {
-                const r = data[p]!;
-                const g = data[p + 1]!;
-                const b = data[p + 2]!;
-                if (r + g + b > 30) lit++;
-                if (b > 120 && r < 90 && g < 90) blue++;
-              }
-              const n = data.length / 16;
-              if (w['__frameAt'] === undefined && lit > n * 0.001) w['__frameAt'] = Date.now();
-              if (blue > n * 0.5) {
-                w['__bannerAt'] = Date.now();
-                return;
-              }
+  for (let i = 0; i < BOOTS * 2; i++) {
+    const view = i % 2 === 0 ? 'display' : 'console';
+    rmSync(serialLog, { force: true });
+    // A fresh page each run: nothing left on screen from the run before.
+    await page.goto('about:blank');
+    await page.goto(`${base}#/vm/${vm.id}/${view}`);
+    await page.getByTestId('vm-view').waitFor();
+    await page.locator('.vm-topbar').getByRole('button', { name: 'Start', exact: true }).waitFor();
+    // In the page: the first non-black frame and the first banner frame (Display), or the first
+    // line the serial terminal shows (Console), as Date.now().
+    await page.evaluate((v) => {
+      const w = window as unknown as Record<string, number | undefined>;
+      w['__frameAt'] = w['__bannerAt'] = w['__lineAt'] = undefined;
+      const poll = () => {
+        if (v === 'display') {
+          const c = document.querySelector<HTMLCanvasElement>(
+            '[data-testid="display-screen"] canvas',
+          );
+          if (c && c.width > 0) {
+            const { data } = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
+            let lit = 0;
+            let blue = 0;
+            for (let p = 0; p < data.length; p += 16) {
+              const r = data[p]!;
+              const g = data[p + 1]!;
+              const b = data[p + 2]!;
+              if (r + g + b > 30) lit++;
+              if (b > 120 && r < 90 && g < 90) blue++;
             }
-          } else {
-            const rows = document.querySelector('[data-testid="terminal-serial"] .xterm-rows');
-            if (rows && /VIVARIUM-TEST-GUEST BOOTED/.test(rows.textContent)) {
-              w['__lineAt'] = Date.now();
+            const n = data.length / 16;
+            if (w['__frameAt'] === undefined && lit > n * 0.001) w['__frameAt'] = Date.now();
+            if (blue > n * 0.5) {
+              w['__bannerAt'] = Date.now();
               return;
             }
           }
-          requestAnimationFrame(poll);
-        };
-        requestAnimationFrame(poll);
-      }, view);
-      const clickedAt = await page.evaluate(() => {
-        const b = [...document.querySelectorAll<HTMLButtonElement>('.vm-topbar button')].find(
-          (x) => x.textContent.trim() === 'Start',
-        )!;
-        b.click();
-        return Date.now();
-      });
-      // The first complete line QEMU writes to serial.log.
-      let lineAt = 0;
-      const deadline = Date.now() + 120_000;
-      while (Date.now() < deadline) {
-        if (existsSync(serialLog) && readFileSync(serialLog, 'utf8').includes('\n')) {
-          lineAt = Date.now();
-          break;
+        } else {
+          const rows = document.querySelector('[data-testid="terminal-serial"] .xterm-rows');
+          if (rows && /VIVARIUM-TEST-GUEST BOOTED/.test(rows.textContent)) {
+            w['__lineAt'] = Date.now();
+            return;
+          }
         }
-        await new Promise((r) => setTimeout(r, 2));
+        requestAnimationFrame(poll);
+      };
+      requestAnimationFrame(poll);
+    }, view);
+    const clickedAt = await page.evaluate(() => {
+      const b = [...document.querySelectorAll<HTMLButtonElement>('.vm-topbar button')].find(
+        (x) => x.textContent.trim() === 'Start',
+      )!;
+      b.click();
+      return Date.now();
+    });
+    // The first complete line QEMU writes to serial.log.
+    let lineAt = 0;
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      if (existsSync(serialLog) && readFileSync(serialLog, 'utf8').includes('\n')) {
+        lineAt = Date.now();
+        break;
       }
-      const key = view === 'display' ? '__bannerAt' : '__lineAt';
-      await page.waitForFunction((k) => (window as unknown as Record<string, unknown>)[k] !== undefined, key, {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const key = view === 'display' ? '__bannerAt' : '__lineAt';
+    await page.waitForFunction(
+      (k) => (window as unknown as Record<string, unknown>)[k] !== undefined,
+      key,
+      {
         timeout: 120_000,
         polling: 50,
-      });
-      const got = await page.evaluate(() => {
-        const w = window as unknown as Record<string, number | undefined>;
-        return { frame: w['__frameAt'], banner: w['__bannerAt'], line: w['__lineAt'] };
-      });
-      const r = rows[view];
-      r.line.push(lineAt - clickedAt);
-      if (got.frame !== undefined) r.frame.push(got.frame - clickedAt);
-      if (got.banner !== undefined) r.banner.push(got.banner - clickedAt);
-      if (got.line !== undefined) r.uiLine.push(got.line - clickedAt);
-      await engine.call('vm.powerOff', { vm: vm.id });
-    }
-    await ctx.close();
-
-    const fmt = (xs: number[]) => (xs.length ? median(xs) : Number.NaN);
-    const all = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
-    printTable(
-      `Start -> first output (ms since the Start click; median of ${BOOTS} runs each, Display and Console runs alternating)`,
-      ['measure', 'median ms', 'runs'],
-      [
-        ['display: first non-black frame (SeaBIOS)', fmt(rows.display.frame), all(rows.display.frame)],
-        ['display: guest banner on screen', fmt(rows.display.banner), all(rows.display.banner)],
-        ['console: first serial line shown in the Console tab', fmt(rows.console.uiLine), all(rows.console.uiLine)],
-        ['baseline: first serial line in serial.log (display runs)', fmt(rows.display.line), all(rows.display.line)],
-        ['baseline: first serial line in serial.log (console runs)', fmt(rows.console.line), all(rows.console.line)],
-      ],
+      },
     );
-    expect(rows.display.banner.length).toBe(BOOTS);
-  },
-  900_000,
-);
+    const got = await page.evaluate(() => {
+      const w = window as unknown as Record<string, number | undefined>;
+      return { frame: w['__frameAt'], banner: w['__bannerAt'], line: w['__lineAt'] };
+    });
+    const r = rows[view];
+    r.line.push(lineAt - clickedAt);
+    if (got.frame !== undefined) r.frame.push(got.frame - clickedAt);
+    if (got.banner !== undefined) r.banner.push(got.banner - clickedAt);
+    if (got.line !== undefined) r.uiLine.push(got.line - clickedAt);
+    await engine.call('vm.powerOff', { vm: vm.id });
+  }
+  await ctx.close();
+
+  const fmt = (xs: number[]) => (xs.length ? median(xs) : Number.NaN);
+  const all = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
+  printTable(
+    `Start -> first output (ms since the Start click; median of ${BOOTS} runs each, Display and Console runs alternating)`,
+    ['measure', 'median ms', 'runs'],
+    [
+      [
+        'display: first non-black frame (SeaBIOS)',
+        fmt(rows.display.frame),
+        all(rows.display.frame),
+      ],
+      ['display: guest banner on screen', fmt(rows.display.banner), all(rows.display.banner)],
+      [
+        'console: first serial line shown in the Console tab',
+        fmt(rows.console.uiLine),
+        all(rows.console.uiLine),
+      ],
+      [
+        'baseline: first serial line in serial.log (display runs)',
+        fmt(rows.display.line),
+        all(rows.display.line),
+      ],
+      [
+        'baseline: first serial line in serial.log (console runs)',
+        fmt(rows.console.line),
+        all(rows.console.line),
+      ],
+    ],
+  );
+  expect(rows.display.banner.length).toBe(BOOTS);
+}, 900_000);

@@ -202,7 +202,8 @@ async function powerOffAll(): Promise<void> {
 }
 
 async function openWizardFromLibrary(): Promise<void> {
-  await page.goto(`${server.url.split('?')[0]}#/`);
+  // A full load (not a hash change): whatever was open before is gone.
+  await page.goto(new URL('/', server.url).href);
   await page.getByRole('button', { name: 'New VM' }).first().click();
   await wizard().waitFor();
   await atStep('os');
@@ -329,6 +330,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
       const host = await engine.call('host.info', {});
       await memory.fill(String(host.totalMemoryMiB + 1024));
       await wizard()
+        .locator('.res__check--error')
         .getByText(/give the VM less/)
         .waitFor();
       expect(await wizard().getByTestId('wizard-next').isDisabled()).toBe(true);
@@ -374,6 +376,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
       await eject.waitFor();
       await shot('wizard-11-overview-eject.png');
       await eject.getByRole('button', { name: 'Eject install media and boot from disk' }).click();
+      await shot('wizard-11b-eject-confirm.png');
       await eject.getByRole('button', { name: 'Eject and restart' }).click();
       await eject.waitFor({ state: 'detached', timeout: 60_000 });
       const after = await waitForState(VERSION_NAME, 'running', 60_000);
@@ -416,6 +419,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
     );
     await wizard().getByLabel('Name', { exact: true }).fill(VERSION_NAME.toUpperCase());
     await wizard()
+      .locator('.field__error')
       .getByText(/already exists/)
       .waitFor();
     expect(await wizard().getByTestId('wizard-next').isDisabled()).toBe(true);
@@ -431,9 +435,26 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
     await page.waitForURL(new RegExp(`#/vm/${vm.id}/settings$`));
     expect(vm.runtime.state).toBe('stopped');
     expect(vm.config).toMatchObject({ os: OS_ID, cdrom: guest.iso, memoryMiB: 256 });
+    await page.getByTestId('settings').waitFor();
     await shot('wizard-15-customize-settings.png');
     expect(pageProblems).toEqual([]);
   }, 120_000);
+
+  it('keeps the plain form one click away (Linux kernel boot, everything by hand)', async () => {
+    await openWizardFromLibrary();
+    await wizard().getByRole('button', { name: 'Boot a Linux kernel, or set up by hand' }).click();
+    await wizard().waitFor({ state: 'detached' });
+    const form = page.getByRole('dialog', { name: 'New virtual machine' });
+    await form.getByText('Linux kernel', { exact: true }).waitFor();
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    await form.waitFor({ state: 'detached' });
+    // Opening again starts the wizard afresh.
+    await page.getByRole('button', { name: 'New VM' }).first().click();
+    await atStep('os');
+    await page.keyboard.press('Escape');
+    await wizard().waitFor({ state: 'detached' });
+    expect(pageProblems).toEqual([]);
+  });
 
   it(
     'takes an ISO nobody knows through with the Generic profile, and boots it',
@@ -457,6 +478,9 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
       await detection.getByText('Not recognised').first().waitFor({ timeout: 15_000 });
       expect(await detection.textContent()).toContain('MYSTERY_OS_2026');
       await shot('wizard-16-iso-unknown.png');
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await shot('wizard-16b-iso-unknown-dark.png');
+      await page.emulateMedia({ colorScheme: 'light' });
 
       await next(); // never blocked by an unknown OS
       await atStep('media');

@@ -47,6 +47,7 @@ export function startRouter(): void {
   routerStarted = true;
   window.addEventListener('hashchange', () => {
     const route = parseHash(window.location.hash);
-    if (!sameRoute(route, useUiStore.getState().route)) useUiStore.setState({ route, dialog: null });
+    if (!sameRoute(route, useUiStore.getState().route))
+      useUiStore.setState({ route, dialog: null });
   });
 }

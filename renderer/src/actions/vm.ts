@@ -100,7 +100,11 @@ export async function downloadScreenshot(vmId: string): Promise<void> {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
     notify(
-      { kind: 'info', title: 'Screenshot saved', message: `${a.download} (${shot.width}×${shot.height}) is in your downloads.` },
+      {
+        kind: 'info',
+        title: 'Screenshot saved',
+        message: `${a.download} (${shot.width}×${shot.height}) is in your downloads.`,
+      },
       4000,
     );
   } catch (err) {

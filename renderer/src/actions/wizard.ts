@@ -101,6 +101,7 @@ export function setSource(source: WizardSource): void {
     else if (s.isoPath.trim()) void detectIso();
   } else {
     set({ source });
+    chooseMediaKind();
   }
 }
 
@@ -500,7 +501,7 @@ export async function createFromWizard(then: 'start' | 'customize'): Promise<voi
     notify(
       {
         kind: 'info',
-        title: `“${name}” is starting`,
+        title: `Started “${name}”`,
         message: request.iso
           ? 'Its installer appears on this tab. When the install is done, use “Eject install media and boot from disk” on the Overview tab.'
           : 'Its screen appears on this tab.',

@@ -40,7 +40,10 @@ export function Modal({
         if (e.target !== ref.current) return;
         const r = ref.current.getBoundingClientRect();
         const inside =
-          e.clientX >= r.left && e.clientX <= r.right && e.clientY >= r.top && e.clientY <= r.bottom;
+          e.clientX >= r.left &&
+          e.clientX <= r.right &&
+          e.clientY >= r.top &&
+          e.clientY <= r.bottom;
         if (!inside) onClose();
       }}
     >

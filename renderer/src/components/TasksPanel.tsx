@@ -34,7 +34,8 @@ export function TasksPanel() {
 }
 
 function TaskRow({ task }: { task: TaskInfo }) {
-  const pct = task.progress === null ? null : Math.round(Math.min(1, Math.max(0, task.progress)) * 100);
+  const pct =
+    task.progress === null ? null : Math.round(Math.min(1, Math.max(0, task.progress)) * 100);
   const facts = [
     task.bytesDone !== null
       ? task.bytesTotal

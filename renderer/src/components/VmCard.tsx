@@ -2,7 +2,15 @@ import { memo, useEffect, useRef, type CSSProperties } from 'react';
 import type { VmSummary } from '../../../preload/contract';
 import { forgetThumbnail, watchThumbnail } from '../actions/thumbnails';
 import { openVm } from '../actions/ui';
-import { accelLabel, formatMemory, hueOf, osInitials, osLabel, osVersion, plural } from '../lib/format';
+import {
+  accelLabel,
+  formatMemory,
+  hueOf,
+  osInitials,
+  osLabel,
+  osVersion,
+  plural,
+} from '../lib/format';
 import { isLive } from '../lib/vm-state';
 import { useHostStore } from '../stores/host';
 import { useThumbnailStore } from '../stores/thumbnails';

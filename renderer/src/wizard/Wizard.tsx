@@ -57,7 +57,11 @@ function WizardDialog({ onClose }: { onClose: () => void }) {
 
   useEffect(() => {
     const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
+    if (dialog && !dialog.open) {
+      dialog.showModal();
+      // showModal focuses the first button (the step rail): start in the page's first field.
+      dialog.querySelector<HTMLElement>('.wizard__body input')?.focus();
+    }
     return () => dialog?.close();
   }, []);
   // A new step starts at its top.
@@ -151,11 +155,7 @@ function WizardDialog({ onClose }: { onClose: () => void }) {
             <StepBody step={s.step} />
           </div>
           <footer className="wizard__foot">
-            <FootMessage
-              error={s.createError?.message ?? null}
-              hint={s.step === 'summary' ? null : blocker}
-              busy={s.creating}
-            />
+            <FootMessage error={s.createError?.message ?? null} hint={blocker} busy={s.creating} />
             <div className="wizard__buttons">
               {index > 0 ? (
                 <button

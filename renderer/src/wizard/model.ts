@@ -169,19 +169,9 @@ export function derive(
   if (media.downloading) blockers.summary = 'Waiting for the download to finish…';
 
   const diskCaption =
-    s.diskMode === 'new'
-      ? `${s.diskGiB} GiB disk`
-      : s.diskMode === 'none'
-        ? 'no disk'
-        : s.diskMode === 'existing'
-          ? 'existing disk'
-          : 'imported disk';
+    s.diskMode === 'new' ? `${s.diskGiB} GiB` : s.diskMode === 'none' ? 'no disk' : 'own disk';
   const captions: Record<WizardStep, string | null> = {
-    os: entry
-      ? s.source === 'iso' && s.detection?.state.status === 'ready'
-        ? `${osName} · from ISO`
-        : osName
-      : null,
+    os: entry ? osName : null,
     media:
       s.mediaKind === 'none'
         ? 'No install media'

@@ -197,7 +197,6 @@ export default function OverviewTab({ vm, active }: TabProps) {
           </Facts>
           {c.notes ? <p className="notes">{c.notes}</p> : null}
         </Card>
-
       </div>
     </div>
   );

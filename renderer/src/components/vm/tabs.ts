@@ -27,8 +27,18 @@ export const VM_TABS: readonly VmTab[] = [
   { id: 'overview', label: 'Overview', icon: 'grid', load: () => import('./OverviewTab') },
   { id: 'display', label: 'Display', icon: 'monitor', load: () => import('./display/DisplayTab') },
   { id: 'console', label: 'Console', icon: 'terminal', load: () => import('./console/ConsoleTab') },
-  { id: 'snapshots', label: 'Snapshots', icon: 'camera', load: () => import('../../snapshots/SnapshotsTab') },
-  { id: 'settings', label: 'Settings', icon: 'sliders', load: () => import('./settings/SettingsTab') },
+  {
+    id: 'snapshots',
+    label: 'Snapshots',
+    icon: 'camera',
+    load: () => import('../../snapshots/SnapshotsTab'),
+  },
+  {
+    id: 'settings',
+    label: 'Settings',
+    icon: 'sliders',
+    load: () => import('./settings/SettingsTab'),
+  },
 ];
 
 export function findTab(id: string): VmTab {

@@ -46,13 +46,17 @@ export function ChooseOsStep() {
   );
 }
 
-/** "Debian 13 "trixie"" under "Debian" -> "13 "trixie"". */
+/** "Debian 13 "trixie"" under "Debian" -> "13 "trixie""; a rolling release says so. */
 function versionLabel(e: CatalogSummary): string | null {
   if (!e.latest) return null;
-  const name = e.latest.name;
-  return name.toLowerCase().startsWith(`${e.name.toLowerCase()} `)
+  const latest = e.latest;
+  const status = e.versions.find((v) => v.id === latest.id)?.status;
+  const name = latest.name;
+  const rest = name.toLowerCase().startsWith(`${e.name.toLowerCase()} `)
     ? name.slice(e.name.length + 1)
     : name;
+  if (status === 'rolling' && (rest.startsWith('(') || rest === name)) return 'Rolling';
+  return rest.replace(/^\((.*)\)$/, '$1');
 }
 
 function CatalogPicker() {
@@ -82,7 +86,7 @@ function CatalogPicker() {
           <Icon name="search" size={16} />
           <input
             type="search"
-            placeholder="Search: Debian, Windows 11, FreeDOS…"
+            placeholder="Search operating systems…"
             aria-label="Search operating systems"
             value={s.query}
             autoFocus

@@ -148,7 +148,8 @@ export function DetectionCard({ choose = false }: { choose?: boolean }) {
   const logo = entry?.status === 'ready' ? entry.value : null;
   const mismatch =
     !choose && s.osId !== null && best.confidence !== 'none' && best.os !== s.osId ? best : null;
-  const others = m.candidates.filter((c) => c !== best);
+  const key = (c: DetectionCandidate) => `${c.os}@${c.version ?? ''}`;
+  const others = m.candidates.filter((c) => key(c) !== key(best));
   return (
     <div className={`detect detect--${conf.tone}`} data-testid="detection">
       <div className="detect__main">
@@ -159,7 +160,7 @@ export function DetectionCard({ choose = false }: { choose?: boolean }) {
         )}
         <div className="detect__what">
           <p className="detect__eyebrow">
-            {best.confidence === 'none' ? 'Not recognised' : 'Detected'}
+            {best.confidence === 'none' ? 'The VM will use' : 'Detected'}
           </p>
           <h4>
             {best.confidence === 'none' ? 'Generic / other OS' : (best.versionName ?? best.name)}
@@ -189,7 +190,7 @@ export function DetectionCard({ choose = false }: { choose?: boolean }) {
               <span className="muted">Not right? It could also be:</span>
               {others.slice(0, 6).map((c) => (
                 <button
-                  key={`${c.os}@${c.version ?? ''}`}
+                  key={key(c)}
                   type="button"
                   className={`fchip${chosen(c) ? ' is-on' : ''}`}
                   aria-pressed={chosen(c)}

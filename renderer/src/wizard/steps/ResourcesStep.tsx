@@ -51,7 +51,6 @@ export function ResourcesStep() {
     s.memoryMiB !== defaults.memoryMiB ||
     s.cpus !== defaults.cpus ||
     (s.diskMode === 'new' && s.diskGiB !== diskSizeGiB(defaults.diskSize));
-  const memStep = hostMiB > 8192 ? 256 : 128;
   const diskMax = Math.min(
     2048,
     Math.max(64, g.recommended * 4, Math.ceil((g.free ?? 0) / 16) * 16, s.diskGiB),
@@ -80,7 +79,7 @@ export function ResourcesStep() {
         unit="MiB"
         min={Math.min(128, m.min)}
         max={hostMiB}
-        step={memStep}
+        snap={snapMemory}
         inputStep={64}
         marks={[m.min, m.recommended]}
         onChange={setMemory}
@@ -95,7 +94,7 @@ export function ResourcesStep() {
         unit="CPUs"
         min={1}
         max={hostCpus}
-        step={1}
+        snap={Math.round}
         inputStep={1}
         marks={[c.recommended]}
         onChange={setCpus}
@@ -134,7 +133,7 @@ export function ResourcesStep() {
             unit="GiB"
             min={1}
             max={diskMax}
-            step={1}
+            snap={snapDisk}
             inputStep={1}
             marks={[g.min, g.recommended].filter((x) => x > 0)}
             onChange={setDiskGiB}
@@ -206,6 +205,18 @@ export function ResourcesStep() {
   );
 }
 
+/** 64 MiB steps under 1 GiB, 256 MiB under 8 GiB, then 1 GiB. */
+function snapMemory(v: number): number {
+  const step = v < 1024 ? 64 : v < 8192 ? 256 : 1024;
+  return Math.round(v / step) * step;
+}
+
+/** Whole GiB under 16, then 4 GiB, then 16 GiB steps. */
+function snapDisk(v: number): number {
+  const step = v < 16 ? 1 : v < 128 ? 4 : 16;
+  return Math.max(1, Math.round(v / step) * step);
+}
+
 function Fact({ label, children }: { label: string; children: ReactNode }) {
   return (
     <div>
@@ -252,7 +263,7 @@ function ResourceRow({
   unit,
   min,
   max,
-  step,
+  snap,
   inputStep,
   marks,
   onChange,
@@ -267,7 +278,8 @@ function ResourceRow({
   unit: string;
   min: number;
   max: number;
-  step: number;
+  /** Rounds a value picked on the slider to a sensible one. */
+  snap: (v: number) => number;
   inputStep: number;
   marks: number[];
   onChange: (v: number) => void;
@@ -277,34 +289,46 @@ function ResourceRow({
 }) {
   const id = useId();
   const severity = worst(checks);
-  const span = Math.max(1, max - min);
+  // Wide ranges (16 MiB steps up to the host's 32 GiB) get a logarithmic track, so that the
+  // values a guest really uses do not crowd into the first few pixels.
+  const log = min > 0 && max / min > 16;
+  const clamp = (v: number) => Math.min(Math.max(Number.isFinite(v) ? v : min, min), max);
+  const toPos = (v: number) =>
+    max <= min
+      ? 0
+      : log
+        ? Math.log(clamp(v) / min) / Math.log(max / min)
+        : (clamp(v) - min) / (max - min);
+  const fromPos = (p: number) => {
+    const raw = log ? min * (max / min) ** p : min + p * (max - min);
+    return Math.min(max, Math.max(min, snap(raw)));
+  };
   // Where a value sits on the track: the thumb's centre runs from 9px to (width - 9px).
-  const pct = (v: number) =>
-    `calc(9px + (100% - 18px) * ${(Math.min(Math.max(v, min), max) - min) / span})`;
+  const at = (v: number) => `calc(9px + (100% - 18px) * ${toPos(v).toFixed(4)})`;
   const body = (
     <>
       <div className="res__control">
-        <div className="res__slider" style={{ '--fill': pct(value) } as CSSProperties}>
+        <div className="res__slider" style={{ '--fill': at(value) } as CSSProperties}>
           <input
             type="range"
-            min={min}
-            max={max}
-            step={step}
-            value={Math.min(Math.max(value, min), max)}
+            min={0}
+            max={1000}
+            step={1}
+            value={Math.round(toPos(value) * 1000)}
             aria-label={`${label} slider`}
             aria-valuetext={display}
             onChange={(e) => {
-              const v = Number(e.target.value);
-              // Snap to the recommended marks when the slider passes near them.
-              const near = marks.find((mk) => Math.abs(mk - v) < step / 2);
-              onChange(near ?? v);
+              const p = Number(e.target.value) / 1000;
+              // Snap to the OS's minimum and recommendation when the thumb passes near them.
+              const near = marks.find((mk) => Math.abs(toPos(mk) - p) < 0.012);
+              onChange(near ?? fromPos(p));
             }}
           />
           <div className="res__marks" aria-hidden="true">
             {marks
               .filter((mk) => mk >= min && mk <= max)
               .map((mk) => (
-                <span key={mk} className="res__mark" style={{ left: pct(mk) }} />
+                <span key={mk} className="res__mark" style={{ left: at(mk) }} />
               ))}
           </div>
           <div className="res__scale" aria-hidden="true">

@@ -51,7 +51,12 @@ export default function ConsoleTab({ vm, active }: TabProps) {
         </div>
         <TermChip conn={conn} pane={pane} />
         <div className="console-toolbar__actions">
-          <button type="button" className="btn btn--compact" onClick={() => void current()?.copy()} title="Copy the selection (Ctrl+Shift+C)">
+          <button
+            type="button"
+            className="btn btn--compact"
+            onClick={() => void current()?.copy()}
+            title="Copy the selection (Ctrl+Shift+C)"
+          >
             <Icon name="copy" size={14} />
             Copy
           </button>
@@ -65,7 +70,12 @@ export default function ConsoleTab({ vm, active }: TabProps) {
             <Icon name="clipboard" size={14} />
             Paste
           </button>
-          <button type="button" className="btn btn--compact" onClick={() => current()?.clear()} title="Clear the scrollback">
+          <button
+            type="button"
+            className="btn btn--compact"
+            onClick={() => current()?.clear()}
+            title="Clear the scrollback"
+          >
             <Icon name="trash" size={14} />
             Clear
           </button>
@@ -108,7 +118,11 @@ function TermChip({ conn, pane }: { conn: TermConn; pane: Pane }) {
             ? ['neutral', 'VM off · the log of its last run']
             : ['neutral', pane === 'monitor' ? 'VM off' : 'Not connected'];
   return (
-    <span className={`chip chip--${cls}`} data-testid={`console-conn-${pane}`} data-state={conn.kind}>
+    <span
+      className={`chip chip--${cls}`}
+      data-testid={`console-conn-${pane}`}
+      data-state={conn.kind}
+    >
       <span className="chip__dot" />
       {text}
     </span>

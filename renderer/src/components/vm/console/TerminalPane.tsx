@@ -100,7 +100,8 @@ export const TerminalPane = forwardRef<
     if (!host) return;
     const term = new Terminal({
       scrollback: 10_000,
-      fontFamily: "ui-monospace, 'SF Mono', Menlo, Consolas, 'DejaVu Sans Mono', 'Liberation Mono', monospace",
+      fontFamily:
+        "ui-monospace, 'SF Mono', Menlo, Consolas, 'DejaVu Sans Mono', 'Liberation Mono', monospace",
       fontSize: 13.5,
       lineHeight: 1.15,
       cursorBlink: true,
@@ -131,7 +132,8 @@ export const TerminalPane = forwardRef<
     const encoder = new TextEncoder();
     const send = (data: string | Uint8Array<ArrayBuffer>) => {
       const ws = wsRef.current;
-      if (ws?.readyState === WebSocket.OPEN) ws.send(typeof data === 'string' ? encoder.encode(data) : data);
+      if (ws?.readyState === WebSocket.OPEN)
+        ws.send(typeof data === 'string' ? encoder.encode(data) : data);
     };
     const d1 = term.onData((data) => send(data));
     const d2 = term.onBinary((data) => send(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
@@ -185,7 +187,10 @@ export const TerminalPane = forwardRef<
               if (closed) return;
               term.reset();
               if (log.text) term.write(log.text.replace(/(?<!\r)\n/g, '\r\n'));
-              else term.write('\x1b[2m(The guest has printed nothing on its serial port yet.)\x1b[0m\r\n');
+              else
+                term.write(
+                  '\x1b[2m(The guest has printed nothing on its serial port yet.)\x1b[0m\r\n',
+                );
             },
             () => undefined,
           );
@@ -282,14 +287,28 @@ export const TerminalPane = forwardRef<
       async copy() {
         const sel = termRef.current?.getSelection() ?? '';
         if (!sel) {
-          notify({ kind: 'info', title: 'Nothing selected', message: 'Select text in the console first.' }, 3000);
+          notify(
+            {
+              kind: 'info',
+              title: 'Nothing selected',
+              message: 'Select text in the console first.',
+            },
+            3000,
+          );
           return;
         }
         try {
           await navigator.clipboard.writeText(sel);
           notify({ kind: 'info', title: 'Copied', message: `${sel.length} characters` }, 2000);
         } catch {
-          notify({ kind: 'warning', title: 'Couldn’t copy', message: 'Use Ctrl+Shift+C or your browser’s Copy.' }, 5000);
+          notify(
+            {
+              kind: 'warning',
+              title: 'Couldn’t copy',
+              message: 'Use Ctrl+Shift+C or your browser’s Copy.',
+            },
+            5000,
+          );
         }
       },
       async paste() {
@@ -305,7 +324,8 @@ export const TerminalPane = forwardRef<
             {
               kind: 'info',
               title: 'Press Ctrl+Shift+V to paste',
-              message: 'This window may not read the clipboard by itself; the keyboard shortcut pastes into the console.',
+              message:
+                'This window may not read the clipboard by itself; the keyboard shortcut pastes into the console.',
             },
             6000,
           );
@@ -321,5 +341,7 @@ export const TerminalPane = forwardRef<
     [],
   );
 
-  return <div className="terminal" ref={hostRef} data-testid={`terminal-${kind}`} hidden={!visible} />;
+  return (
+    <div className="terminal" ref={hostRef} data-testid={`terminal-${kind}`} hidden={!visible} />
+  );
 });

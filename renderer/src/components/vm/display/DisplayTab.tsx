@@ -33,8 +33,12 @@ export default function DisplayTab({ vm, active }: TabProps) {
   const panelRef = useRef<HTMLDivElement>(null);
   const rfbRef = useRef<RFB | null>(null);
   const [conn, setConn] = useState<Conn>({ kind: 'idle' });
-  const [scale, setScale] = useState<ScaleMode>(() => readStored('vivarium.display.scale', 'fit', isScale));
-  const [viewOnly, setViewOnly] = useState(() => readStored('vivarium.display.viewOnly', false, isBoolean));
+  const [scale, setScale] = useState<ScaleMode>(() =>
+    readStored('vivarium.display.scale', 'fit', isScale),
+  );
+  const [viewOnly, setViewOnly] = useState(() =>
+    readStored('vivarium.display.viewOnly', false, isBoolean),
+  );
   const [grabbed, setGrabbed] = useState(false);
   const [fullscreen, setFullscreen] = useState(false);
   const [size, setSize] = useState<{ w: number; h: number; shown: number } | null>(null);
@@ -138,7 +142,12 @@ export default function DisplayTab({ vm, active }: TabProps) {
       );
     };
     const mo = new MutationObserver(measure);
-    mo.observe(el, { subtree: true, childList: true, attributes: true, attributeFilter: ['width', 'height', 'style'] });
+    mo.observe(el, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['width', 'height', 'style'],
+    });
     const ro = new ResizeObserver(measure);
     ro.observe(el);
     return () => {
@@ -151,7 +160,10 @@ export default function DisplayTab({ vm, active }: TabProps) {
   useEffect(() => {
     const el = screenRef.current;
     if (!el) return;
-    const update = () => setGrabbed(document.activeElement?.tagName === 'CANVAS' && el.contains(document.activeElement));
+    const update = () =>
+      setGrabbed(
+        document.activeElement?.tagName === 'CANVAS' && el.contains(document.activeElement),
+      );
     el.addEventListener('focusin', update);
     el.addEventListener('focusout', update);
     return () => {
@@ -208,7 +220,11 @@ export default function DisplayTab({ vm, active }: TabProps) {
   };
 
   return (
-    <div className={`display${fullscreen ? ' display--fullscreen' : ''}`} ref={panelRef} data-testid="display">
+    <div
+      className={`display${fullscreen ? ' display--fullscreen' : ''}`}
+      ref={panelRef}
+      data-testid="display"
+    >
       <div className="display-toolbar" role="toolbar" aria-label="Display">
         <div className="display-toolbar__group">
           <button
@@ -260,11 +276,19 @@ export default function DisplayTab({ vm, active }: TabProps) {
                 <Icon name="eyeOff" size={14} /> View only
               </span>
             ) : grabbed ? (
-              <span className="grab grab--on" data-testid="keyboard-grab" title="Click outside the screen to release the keyboard">
+              <span
+                className="grab grab--on"
+                data-testid="keyboard-grab"
+                title="Click outside the screen to release the keyboard"
+              >
                 <Icon name="lock" size={14} /> Keyboard captured
               </span>
             ) : (
-              <span className="grab" data-testid="keyboard-free" title="Click the screen to type into the guest">
+              <span
+                className="grab"
+                data-testid="keyboard-free"
+                title="Click the screen to type into the guest"
+              >
                 <Icon name="keyboard" size={14} /> Click the screen to type
               </span>
             )
@@ -294,7 +318,11 @@ export default function DisplayTab({ vm, active }: TabProps) {
             className={`icon-btn icon-btn--bordered${viewOnly ? ' is-on' : ''}`}
             aria-pressed={viewOnly}
             aria-label="View only"
-            title={viewOnly ? 'View only is on: click to send input again' : 'View only: watch without sending keys or clicks'}
+            title={
+              viewOnly
+                ? 'View only is on: click to send input again'
+                : 'View only: watch without sending keys or clicks'
+            }
             onClick={() => setViewOnly((v) => !v)}
           >
             <Icon name={viewOnly ? 'eyeOff' : 'eye'} size={16} />
@@ -366,7 +394,9 @@ function NotRunning({ vmId, state }: { vmId: string; state: TabProps['vm']['runt
         {busy ? <span className="spinner spinner--large" /> : <Icon name="monitor" size={34} />}
       </div>
       {busy ? (
-        <h3>{state === 'starting' ? 'Starting…' : `${state[0]?.toUpperCase()}${state.slice(1)}…`}</h3>
+        <h3>
+          {state === 'starting' ? 'Starting…' : `${state[0]?.toUpperCase()}${state.slice(1)}…`}
+        </h3>
       ) : state === 'crashed' ? (
         <>
           <h3>QEMU stopped unexpectedly</h3>
@@ -380,12 +410,20 @@ function NotRunning({ vmId, state }: { vmId: string; state: TabProps['vm']['runt
       )}
       {!busy ? (
         <div className="display-empty__actions">
-          <button type="button" className="btn btn--primary" onClick={() => void runVmOperation(vmId, 'start')}>
+          <button
+            type="button"
+            className="btn btn--primary"
+            onClick={() => void runVmOperation(vmId, 'start')}
+          >
             <Icon name="play" size={14} filled />
             Start
           </button>
           {state === 'crashed' ? (
-            <button type="button" className="btn" onClick={() => navigate({ view: 'vm', vmId, tab: 'overview' })}>
+            <button
+              type="button"
+              className="btn"
+              onClick={() => navigate({ view: 'vm', vmId, tab: 'overview' })}
+            >
               Show details
             </button>
           ) : null}
@@ -395,7 +433,13 @@ function NotRunning({ vmId, state }: { vmId: string; state: TabProps['vm']['runt
   );
 }
 
-function SendKeysMenu({ disabled, onSend }: { disabled: boolean; onSend: (keys: string[]) => void }) {
+function SendKeysMenu({
+  disabled,
+  onSend,
+}: {
+  disabled: boolean;
+  onSend: (keys: string[]) => void;
+}) {
   const [open, setOpen] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -511,7 +555,12 @@ function PasteDialog({ onClose, rfb }: { onClose: () => void; rfb: RefObject<RFB
           >
             {typing ? 'Stop' : 'Cancel'}
           </button>
-          <button type="button" className="btn btn--primary" disabled={typing || chars.length === 0} onClick={() => void type()}>
+          <button
+            type="button"
+            className="btn btn--primary"
+            disabled={typing || chars.length === 0}
+            onClick={() => void type()}
+          >
             <Icon name="type" size={15} />
             Type into the VM
           </button>
@@ -519,8 +568,8 @@ function PasteDialog({ onClose, rfb }: { onClose: () => void; rfb: RefObject<RFB
       }
     >
       <p className="modal__note">
-        Vivarium types the text as if on a US keyboard. Put the cursor where it should go in the guest
-        first. Paste here with Ctrl+V.
+        Vivarium types the text as if on a US keyboard. Put the cursor where it should go in the
+        guest first. Paste here with Ctrl+V.
       </p>
       <textarea
         className="paste-area mono"

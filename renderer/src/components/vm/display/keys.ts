@@ -70,7 +70,10 @@ export function keyFor(ch: string): KeyStroke | null {
 
 /** The send-keys menu: QEMU qcodes pressed together. */
 export const KEY_COMBOS: ReadonlyArray<{ label: string; keys: string[] }> = [
-  ...[1, 2, 3, 4, 5, 6, 7].map((n) => ({ label: `Ctrl+Alt+F${n}`, keys: ['ctrl', 'alt', `f${n}`] })),
+  ...[1, 2, 3, 4, 5, 6, 7].map((n) => ({
+    label: `Ctrl+Alt+F${n}`,
+    keys: ['ctrl', 'alt', `f${n}`],
+  })),
   { label: 'Alt+Tab', keys: ['alt', 'tab'] },
   { label: 'Print Screen', keys: ['print'] },
   { label: 'Ctrl+Alt+Backspace', keys: ['ctrl', 'alt', 'backspace'] },

@@ -158,7 +158,8 @@ export default function SettingsTab({ vm }: TabProps) {
     const parsed = VmPatchSchema.safeParse(patch);
     const schemaErrors = parsed.success ? {} : fieldErrors(parsed.error.issues);
     if (patch.memoryMiB !== undefined && host && patch.memoryMiB > host.totalMemoryMiB) {
-      schemaErrors['memoryMiB'] ??= `At most ${host.totalMemoryMiB} MiB (all of this computer’s memory)`;
+      schemaErrors['memoryMiB'] ??=
+        `At most ${host.totalMemoryMiB} MiB (all of this computer’s memory)`;
     }
     if (patch.cpuCount !== undefined && host && patch.cpuCount > host.cpus) {
       schemaErrors['cpuCount'] ??= `This computer has ${host.cpus} CPUs`;
@@ -203,7 +204,10 @@ export default function SettingsTab({ vm }: TabProps) {
     const e = err(key);
     const off = locked(key);
     return (
-      <div className={`field${e ? ' field--error' : ''}${off ? ' field--locked' : ''}`} title={off ? (lockedReason ?? undefined) : undefined}>
+      <div
+        className={`field${e ? ' field--error' : ''}${off ? ' field--locked' : ''}`}
+        title={off ? (lockedReason ?? undefined) : undefined}
+      >
         <label htmlFor={`${id}-${key}`}>
           {label}
           {off ? <Icon name="lock" size={12} /> : null}
@@ -220,7 +224,10 @@ export default function SettingsTab({ vm }: TabProps) {
     );
   };
 
-  const text = (key: keyof Draft, opts: { mono?: boolean; placeholder?: string; inputMode?: 'numeric' } = {}) => (
+  const text = (
+    key: keyof Draft,
+    opts: { mono?: boolean; placeholder?: string; inputMode?: 'numeric' } = {},
+  ) => (
     <input
       id={`${id}-${key}`}
       value={draft[key] as string}
@@ -235,7 +242,10 @@ export default function SettingsTab({ vm }: TabProps) {
     />
   );
 
-  const select = <K extends keyof Draft>(key: K, options: ReadonlyArray<readonly [string, string]>) => (
+  const select = <K extends keyof Draft>(
+    key: K,
+    options: ReadonlyArray<readonly [string, string]>,
+  ) => (
     <select
       id={`${id}-${key}`}
       value={draft[key] as string}
@@ -284,7 +294,11 @@ export default function SettingsTab({ vm }: TabProps) {
             change its hardware.
           </span>
           {live ? (
-            <button type="button" className="btn btn--compact" onClick={() => void runVmOperation(vm.id, 'shutdown')}>
+            <button
+              type="button"
+              className="btn btn--compact"
+              onClick={() => void runVmOperation(vm.id, 'shutdown')}
+            >
               <Icon name="power" size={14} />
               Shut down
             </button>
@@ -310,15 +324,33 @@ export default function SettingsTab({ vm }: TabProps) {
 
         <Section title="Processor and memory">
           <div className="form__row">
-            {row('memoryMiB', 'Memory (MiB)', text('memoryMiB', { inputMode: 'numeric' }), host ? `This computer has ${host.totalMemoryMiB} MiB` : undefined)}
-            {row('cpuCount', 'CPUs', text('cpuCount', { inputMode: 'numeric' }), host ? `Up to ${host.cpus}` : undefined)}
+            {row(
+              'memoryMiB',
+              'Memory (MiB)',
+              text('memoryMiB', { inputMode: 'numeric' }),
+              host ? `This computer has ${host.totalMemoryMiB} MiB` : undefined,
+            )}
+            {row(
+              'cpuCount',
+              'CPUs',
+              text('cpuCount', { inputMode: 'numeric' }),
+              host ? `Up to ${host.cpus}` : undefined,
+            )}
           </div>
-          {row('cpuModel', 'CPU model', text('cpuModel', { mono: true }), '“max” offers the guest every feature QEMU can emulate.')}
+          {row(
+            'cpuModel',
+            'CPU model',
+            text('cpuModel', { mono: true }),
+            '“max” offers the guest every feature QEMU can emulate.',
+          )}
           {row(
             'accel',
             'Accelerator',
             select('accel', [
-              ['auto', `Automatic${host ? ` (${accelLabel(host.bestAccelerator, true)} here)` : ''}`],
+              [
+                'auto',
+                `Automatic${host ? ` (${accelLabel(host.bestAccelerator, true)} here)` : ''}`,
+              ],
               ['kvm', 'KVM'],
               ['hvf', 'HVF (macOS)'],
               ['whpx', 'WHPX (Windows)'],
@@ -328,10 +360,36 @@ export default function SettingsTab({ vm }: TabProps) {
         </Section>
 
         <Section title="Machine and firmware">
-          {row('machine', 'Machine type', select('machine', MACHINE_TYPES.map((m) => [m, m === 'q35' ? 'Q35 (modern, PCIe)' : 'i440FX (older PC)'] as const)))}
-          {row('firmware', 'Firmware', select('firmware', FIRMWARES.map((f) => [f, f === 'bios' ? 'BIOS (SeaBIOS)' : 'UEFI (OVMF)'] as const)))}
-          {row('video', 'Video card', select('video', VIDEO_MODELS.map((v) => [v, v === 'none' ? 'None (no display)' : v] as const)))}
-          <div className={`field${locked('usbTablet') ? ' field--locked' : ''}`} title={locked('usbTablet') ? (lockedReason ?? undefined) : undefined}>
+          {row(
+            'machine',
+            'Machine type',
+            select(
+              'machine',
+              MACHINE_TYPES.map(
+                (m) => [m, m === 'q35' ? 'Q35 (modern, PCIe)' : 'i440FX (older PC)'] as const,
+              ),
+            ),
+          )}
+          {row(
+            'firmware',
+            'Firmware',
+            select(
+              'firmware',
+              FIRMWARES.map((f) => [f, f === 'bios' ? 'BIOS (SeaBIOS)' : 'UEFI (OVMF)'] as const),
+            ),
+          )}
+          {row(
+            'video',
+            'Video card',
+            select(
+              'video',
+              VIDEO_MODELS.map((v) => [v, v === 'none' ? 'None (no display)' : v] as const),
+            ),
+          )}
+          <div
+            className={`field${locked('usbTablet') ? ' field--locked' : ''}`}
+            title={locked('usbTablet') ? (lockedReason ?? undefined) : undefined}
+          >
             <label className="check">
               <input
                 type="checkbox"
@@ -345,20 +403,36 @@ export default function SettingsTab({ vm }: TabProps) {
         </Section>
 
         <Section title="Boot">
-          <div className={`field${err('bootOrder') ? ' field--error' : ''}${locked('bootOrder') ? ' field--locked' : ''}`}>
+          <div
+            className={`field${err('bootOrder') ? ' field--error' : ''}${locked('bootOrder') ? ' field--locked' : ''}`}
+          >
             <span className="field__label">Boot order</span>
             <ol className="boot-order">
-              {[...draft.bootOrder, ...BOOT_DEVICES.filter((b) => !draft.bootOrder.includes(b))].map((dev) => {
+              {[
+                ...draft.bootOrder,
+                ...BOOT_DEVICES.filter((b) => !draft.bootOrder.includes(b)),
+              ].map((dev) => {
                 const on = draft.bootOrder.includes(dev);
                 const i = draft.bootOrder.indexOf(dev);
                 return (
                   <li key={dev} className={on ? undefined : 'is-off'}>
                     <label className="check">
-                      <input type="checkbox" checked={on} disabled={locked('bootOrder')} onChange={(e) => toggleBoot(dev, e.target.checked)} />
+                      <input
+                        type="checkbox"
+                        checked={on}
+                        disabled={locked('bootOrder')}
+                        onChange={(e) => toggleBoot(dev, e.target.checked)}
+                      />
                       {dev === 'cdrom' ? 'CD-ROM' : dev === 'disk' ? 'Disk' : 'Network (PXE)'}
                     </label>
                     <span className="boot-order__move">
-                      <button type="button" className="icon-btn" aria-label={`Move ${dev} up`} disabled={!on || i === 0 || locked('bootOrder')} onClick={() => moveBoot(dev, -1)}>
+                      <button
+                        type="button"
+                        className="icon-btn"
+                        aria-label={`Move ${dev} up`}
+                        disabled={!on || i === 0 || locked('bootOrder')}
+                        onClick={() => moveBoot(dev, -1)}
+                      >
                         <Icon name="chevronDown" size={14} className="icon--up" />
                       </button>
                       <button
@@ -377,42 +451,138 @@ export default function SettingsTab({ vm }: TabProps) {
             </ol>
             {err('bootOrder') ? <p className="field__error">{err('bootOrder')}</p> : null}
           </div>
-          {row('cdrom', 'CD-ROM image', text('cdrom', { mono: true, placeholder: 'Empty (no disc)' }), 'The absolute path of an ISO; empty to eject.')}
+          {row(
+            'cdrom',
+            'CD-ROM image',
+            text('cdrom', { mono: true, placeholder: 'Empty (no disc)' }),
+            'The absolute path of an ISO; empty to eject.',
+          )}
           <div className={`field${locked('kernelBoot') ? ' field--locked' : ''}`}>
             <label className="check">
-              <input type="checkbox" checked={draft.kernelOn} disabled={locked('kernelBoot')} onChange={(e) => set('kernelOn', e.target.checked)} />
+              <input
+                type="checkbox"
+                checked={draft.kernelOn}
+                disabled={locked('kernelBoot')}
+                onChange={(e) => set('kernelOn', e.target.checked)}
+              />
               Boot a Linux kernel directly
             </label>
           </div>
           {draft.kernelOn ? (
             <>
-              {row('kernelBoot.kernel', 'Kernel', <KernelInput id={`${id}-kernelBoot.kernel`} value={draft.kernel} disabled={locked('kernelBoot')} invalid={!!err('kernelBoot.kernel')} onChange={(v) => set('kernel', v)} />)}
-              {row('kernelBoot.initrd', 'Initrd', <KernelInput id={`${id}-kernelBoot.initrd`} value={draft.initrd} disabled={locked('kernelBoot')} invalid={!!err('kernelBoot.initrd')} placeholder="(none)" onChange={(v) => set('initrd', v)} />)}
-              {row('kernelBoot.append', 'Command line', <KernelInput id={`${id}-kernelBoot.append`} value={draft.append} disabled={locked('kernelBoot')} invalid={!!err('kernelBoot.append')} onChange={(v) => set('append', v)} />)}
+              {row(
+                'kernelBoot.kernel',
+                'Kernel',
+                <KernelInput
+                  id={`${id}-kernelBoot.kernel`}
+                  value={draft.kernel}
+                  disabled={locked('kernelBoot')}
+                  invalid={!!err('kernelBoot.kernel')}
+                  onChange={(v) => set('kernel', v)}
+                />,
+              )}
+              {row(
+                'kernelBoot.initrd',
+                'Initrd',
+                <KernelInput
+                  id={`${id}-kernelBoot.initrd`}
+                  value={draft.initrd}
+                  disabled={locked('kernelBoot')}
+                  invalid={!!err('kernelBoot.initrd')}
+                  placeholder="(none)"
+                  onChange={(v) => set('initrd', v)}
+                />,
+              )}
+              {row(
+                'kernelBoot.append',
+                'Command line',
+                <KernelInput
+                  id={`${id}-kernelBoot.append`}
+                  value={draft.append}
+                  disabled={locked('kernelBoot')}
+                  invalid={!!err('kernelBoot.append')}
+                  onChange={(v) => set('append', v)}
+                />,
+              )}
             </>
           ) : null}
         </Section>
 
         <Section title="Network">
           <div className="form__row">
-            {row('networkMode', 'Network', select('networkMode', [['user', 'User-mode NAT'], ['none', 'None']] as const))}
-            {row('nicModel', 'Network card', select('nicModel', NIC_MODELS.map((m) => [m, m] as const)))}
+            {row(
+              'networkMode',
+              'Network',
+              select('networkMode', [
+                ['user', 'User-mode NAT'],
+                ['none', 'None'],
+              ] as const),
+            )}
+            {row(
+              'nicModel',
+              'Network card',
+              select(
+                'nicModel',
+                NIC_MODELS.map((m) => [m, m] as const),
+              ),
+            )}
           </div>
           <div className={`field${locked('portForwards') ? ' field--locked' : ''}`}>
             <span className="field__label">Port forwards</span>
-            {draft.portForwards.length === 0 ? <p className="field__hint">None: the guest reaches out, nothing reaches in.</p> : null}
+            {draft.portForwards.length === 0 ? (
+              <p className="field__hint">None: the guest reaches out, nothing reaches in.</p>
+            ) : null}
             {draft.portForwards.map((f, i) => (
               <div className="forward" key={i}>
-                <select value={f.protocol} disabled={locked('portForwards')} aria-label="Protocol" onChange={(e) => setForward(i, { protocol: e.target.value as 'tcp' | 'udp' })}>
+                <select
+                  value={f.protocol}
+                  disabled={locked('portForwards')}
+                  aria-label="Protocol"
+                  onChange={(e) => setForward(i, { protocol: e.target.value as 'tcp' | 'udp' })}
+                >
                   <option value="tcp">TCP</option>
                   <option value="udp">UDP</option>
                 </select>
-                <input className="mono" aria-label="Host address" value={f.hostAddress} disabled={locked('portForwards')} aria-invalid={err(`portForwards.${i}.hostAddress`) ? true : undefined} onChange={(e) => setForward(i, { hostAddress: e.target.value })} />
+                <input
+                  className="mono"
+                  aria-label="Host address"
+                  value={f.hostAddress}
+                  disabled={locked('portForwards')}
+                  aria-invalid={err(`portForwards.${i}.hostAddress`) ? true : undefined}
+                  onChange={(e) => setForward(i, { hostAddress: e.target.value })}
+                />
                 <span className="forward__sep">:</span>
-                <input className="mono forward__port" aria-label="Host port" inputMode="numeric" value={f.hostPort} disabled={locked('portForwards')} aria-invalid={err(`portForwards.${i}.hostPort`) ? true : undefined} onChange={(e) => setForward(i, { hostPort: e.target.value })} />
+                <input
+                  className="mono forward__port"
+                  aria-label="Host port"
+                  inputMode="numeric"
+                  value={f.hostPort}
+                  disabled={locked('portForwards')}
+                  aria-invalid={err(`portForwards.${i}.hostPort`) ? true : undefined}
+                  onChange={(e) => setForward(i, { hostPort: e.target.value })}
+                />
                 <span className="forward__sep">→ guest</span>
-                <input className="mono forward__port" aria-label="Guest port" inputMode="numeric" value={f.guestPort} disabled={locked('portForwards')} aria-invalid={err(`portForwards.${i}.guestPort`) ? true : undefined} onChange={(e) => setForward(i, { guestPort: e.target.value })} />
-                <button type="button" className="icon-btn" aria-label="Remove this forward" disabled={locked('portForwards')} onClick={() => set('portForwards', draft.portForwards.filter((_, k) => k !== i))}>
+                <input
+                  className="mono forward__port"
+                  aria-label="Guest port"
+                  inputMode="numeric"
+                  value={f.guestPort}
+                  disabled={locked('portForwards')}
+                  aria-invalid={err(`portForwards.${i}.guestPort`) ? true : undefined}
+                  onChange={(e) => setForward(i, { guestPort: e.target.value })}
+                />
+                <button
+                  type="button"
+                  className="icon-btn"
+                  aria-label="Remove this forward"
+                  disabled={locked('portForwards')}
+                  onClick={() =>
+                    set(
+                      'portForwards',
+                      draft.portForwards.filter((_, k) => k !== i),
+                    )
+                  }
+                >
                   <Icon name="close" size={14} />
                 </button>
                 {['hostAddress', 'hostPort', 'guestPort'].map((k) =>
@@ -428,7 +598,12 @@ export default function SettingsTab({ vm }: TabProps) {
               type="button"
               className="btn btn--compact btn--ghost"
               disabled={locked('portForwards') || draft.networkMode === 'none'}
-              onClick={() => set('portForwards', [...draft.portForwards, { protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: '2222', guestPort: '22' }])}
+              onClick={() =>
+                set('portForwards', [
+                  ...draft.portForwards,
+                  { protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: '2222', guestPort: '22' },
+                ])
+              }
             >
               <Icon name="plus" size={14} />
               Add a port forward
@@ -457,9 +632,18 @@ export default function SettingsTab({ vm }: TabProps) {
           <div className="danger-row">
             <div>
               <strong>Delete this VM</strong>
-              <p className="field__hint">{stopped ? 'Its settings, logs and (unless you keep them) its disks.' : 'Shut it down first.'}</p>
+              <p className="field__hint">
+                {stopped
+                  ? 'Its settings, logs and (unless you keep them) its disks.'
+                  : 'Shut it down first.'}
+              </p>
             </div>
-            <button type="button" className="btn btn--danger" disabled={!stopped} onClick={() => openDialog({ type: 'deleteVm', vmId: vm.id })}>
+            <button
+              type="button"
+              className="btn btn--danger"
+              disabled={!stopped}
+              onClick={() => openDialog({ type: 'deleteVm', vmId: vm.id })}
+            >
               <Icon name="trash" size={14} />
               Delete VM…
             </button>
@@ -477,10 +661,22 @@ export default function SettingsTab({ vm }: TabProps) {
                 ? 'Fix the fields marked in red.'
                 : `${dirtyKeys.length} change${dirtyKeys.length === 1 ? '' : 's'} not saved`}
         </span>
-        <button type="button" className="btn" disabled={!dirty || saving} onClick={() => { setDraft(draftOf(base)); setServerErrors({}); }}>
+        <button
+          type="button"
+          className="btn"
+          disabled={!dirty || saving}
+          onClick={() => {
+            setDraft(draftOf(base));
+            setServerErrors({});
+          }}
+        >
           Revert
         </button>
-        <button type="submit" className={`btn btn--primary${saving ? ' btn--busy' : ''}`} disabled={!dirty || !valid || saving || blockedNow.length > 0}>
+        <button
+          type="submit"
+          className={`btn btn--primary${saving ? ' btn--busy' : ''}`}
+          disabled={!dirty || !valid || saving || blockedNow.length > 0}
+        >
           <Icon name="check" size={15} />
           Save
         </button>
@@ -489,7 +685,15 @@ export default function SettingsTab({ vm }: TabProps) {
   );
 }
 
-function Section({ title, children, danger = false }: { title: string; children: ReactNode; danger?: boolean }) {
+function Section({
+  title,
+  children,
+  danger = false,
+}: {
+  title: string;
+  children: ReactNode;
+  danger?: boolean;
+}) {
   return (
     <fieldset className={`card settings__section${danger ? ' settings__section--danger' : ''}`}>
       <legend className="card__title">{title}</legend>
@@ -498,7 +702,14 @@ function Section({ title, children, danger = false }: { title: string; children:
   );
 }
 
-function KernelInput(props: { id: string; value: string; disabled: boolean; invalid: boolean; placeholder?: string; onChange: (v: string) => void }) {
+function KernelInput(props: {
+  id: string;
+  value: string;
+  disabled: boolean;
+  invalid: boolean;
+  placeholder?: string;
+  onChange: (v: string) => void;
+}) {
   return (
     <input
       id={props.id}
