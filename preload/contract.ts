@@ -82,7 +82,10 @@ export const CpuCountSchema = z
 export const DiskSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'Disk ids are short lowercase words'),
   /** Relative paths live in the VM's folder; absolute ones are the user's own files. */
-  file: z.string().min(1).refine((p) => !p.includes('\0')),
+  file: z
+    .string()
+    .min(1)
+    .refine((p) => !p.includes('\0')),
   format: z.enum(DISK_FORMATS),
   bus: z.enum(DISK_BUSES),
   readOnly: z.boolean().default(false),
@@ -114,7 +117,13 @@ export const VmConfigSchema = z.object({
   machine: z.enum(MACHINE_TYPES).default('q35'),
   firmware: z.enum(FIRMWARES).default('bios'),
   cpu: z
-    .object({ model: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('max'), count: CpuCountSchema })
+    .object({
+      model: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]+$/)
+        .default('max'),
+      count: CpuCountSchema,
+    })
     .default({ model: 'max', count: 1 }),
   memoryMiB: MemoryMiBSchema,
   disks: z.array(DiskSchema).max(8).default([]),
@@ -984,9 +993,7 @@ export const RpcRequestSchema = z.object({
 export type RpcRequest = z.infer<typeof RpcRequestSchema>;
 
 export type RpcMessage =
-  | { id: number; result: unknown }
-  | { id: number; error: ApiErrorBody }
-  | { event: ApiEvent };
+  { id: number; result: unknown } | { id: number; error: ApiErrorBody } | { event: ApiEvent };
 
 /** The IPC channel names the preload bridge and the main process share. */
 export const IPC = { call: 'vivarium:call', event: 'vivarium:event' } as const;

@@ -148,6 +148,10 @@ async function serialLog(): Promise<string> {
   return (await engine.call('vm.log', { vm: vmId, kind: 'serial' })).text;
 }
 
+async function waitForSerialBanner(): Promise<void> {
+  await expect.poll(serialLog, { timeout: BOOT_TIMEOUT }).toContain(guest.banner);
+}
+
 function count(haystack: string, needle: string): number {
   return haystack.split(needle).length - 1;
 }
@@ -571,4 +575,43 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     },
     BOOT_TIMEOUT * 2,
   );
+
+  it('a library of several machines, sorted by state, in light and dark', async () => {
+    for (const [name, memoryMiB] of [
+      ['Build server', 2048],
+      ['Old laptop image', 512],
+      ['Windows test rig', 4096],
+    ] as const) {
+      await engine.call('vm.create', {
+        name,
+        kernel: guest.kernel,
+        memoryMiB,
+        cpus: 2,
+        diskSize: '0',
+      });
+    }
+    await engine.call('vm.start', { vm: vmId });
+    await page.goto(server.url.replace(/\?.*$/, '') + '#/');
+    await page.getByRole('combobox', { name: 'Sort machines' }).selectOption('state');
+    const first = page.getByTestId('vm-card').first();
+    await expect.poll(() => first.getAttribute('data-vm-id')).toBe(vmId);
+    await first.locator('.vm-screen--live img').waitFor({ timeout: 20_000 });
+    await waitForSerialBanner();
+    // Let the thumbnail catch up with the booted guest (one every 5 s).
+    await page.waitForTimeout(5500);
+    await shot(page, 'vm-library-many-light.png');
+    const { ctx, p } = await newPage('dark', server.url);
+    try {
+      await p.getByRole('combobox', { name: 'Sort machines' }).selectOption('state');
+      await p
+        .getByTestId('vm-card')
+        .first()
+        .locator('.vm-screen--live img')
+        .waitFor({ timeout: 20_000 });
+      await shot(p, 'vm-library-many-dark.png');
+    } finally {
+      await ctx.close();
+    }
+    await engine.call('vm.powerOff', { vm: vmId });
+  }, 90_000);
 });

@@ -92,6 +92,8 @@ describe('HostCache', () => {
     expect(c.getProbe('x')).toBeUndefined();
     c.setProbe('y', record);
     await c.save();
-    expect(JSON.parse(readFileSync(join(dir, HOST_CACHE_FILE), 'utf8')).format).toBe(1);
+    expect(
+      (JSON.parse(readFileSync(join(dir, HOST_CACHE_FILE), 'utf8')) as { format: number }).format,
+    ).toBe(1);
   });
 });

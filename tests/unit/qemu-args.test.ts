@@ -2,7 +2,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VmConfigSchema, type VmConfig } from '../../preload/contract';
-import { buildQemuArgs, escapeOptionValue, type LaunchContext } from '../../electron/engine/qemu/args';
+import {
+  buildQemuArgs,
+  escapeOptionValue,
+  type LaunchContext,
+} from '../../electron/engine/qemu/args';
 import { vmFiles, enginePaths } from '../../electron/engine/paths';
 
 const GOLDEN_DIR = join(import.meta.dirname, '..', 'fixtures', 'argv');
@@ -22,7 +26,10 @@ function config(overrides: Record<string, unknown> = {}): VmConfig {
   });
 }
 
-const files = vmFiles(enginePaths('/home/u/.local/share/vivarium', '/run/user/1000/vivarium/abcd1234'), ID);
+const files = vmFiles(
+  enginePaths('/home/u/.local/share/vivarium', '/run/user/1000/vivarium/abcd1234'),
+  ID,
+);
 
 function ctx(overrides: Partial<LaunchContext> = {}): LaunchContext {
   return {
@@ -94,14 +101,19 @@ const cases: Record<string, [VmConfig, LaunchContext]> = {
     config({
       name: `evil,process=pwn "quoted" 'x' / ünïcødé`,
       cdrom: '/isos/a,b=c,readonly=off.iso',
-      disks: [{ id: 'disk0', file: '/data/x,file.driver=ssh.qcow2', format: 'qcow2', bus: 'virtio' }],
+      disks: [
+        { id: 'disk0', file: '/data/x,file.driver=ssh.qcow2', format: 'qcow2', bus: 'virtio' },
+      ],
     }),
     ctx({
       vmDir: '/home/a,b/vms/x',
       files: { ...files, vncSock: '/run/a,b/vnc.sock', serialLog: '/home/a,b/serial.log' },
     }),
   ],
-  'extra-args-last': [config({ extraArgs: ['-device', 'virtio-rng-pci', '-rtc', 'base=localtime'] }), ctx()],
+  'extra-args-last': [
+    config({ extraArgs: ['-device', 'virtio-rng-pci', '-rtc', 'base=localtime'] }),
+    ctx(),
+  ],
   'macos-hvf-no-sandbox': [config(), ctx({ accel: 'hvf', platform: 'darwin' })],
 };
 
@@ -144,6 +156,8 @@ describe('argument safety', () => {
   });
 
   it('refuses UEFI without firmware', () => {
-    expect(() => buildQemuArgs(config({ firmware: 'uefi' }), ctx({ ovmfCode: null }))).toThrow(/ovmf/i);
+    expect(() => buildQemuArgs(config({ firmware: 'uefi' }), ctx({ ovmfCode: null }))).toThrow(
+      /ovmf/i,
+    );
   });
 });

@@ -72,7 +72,7 @@ export async function freeDiskBytes(dir: string): Promise<number | null> {
   for (;;) {
     try {
       const s = await statfs(d);
-      return Number(s.bavail) * Number(s.bsize);
+      return s.bavail * s.bsize;
     } catch (err) {
       const parent = path.dirname(d);
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === d) return null;

@@ -128,12 +128,12 @@ export const VmCard = memo(function VmCard({ vm }: { vm: VmSummary }) {
           ))}
           <button
             type="button"
-            className="btn btn--ghost btn--compact"
+            className="btn btn--ghost btn--compact btn--icon"
             onClick={() => openVm(vm.id, isLive(state) ? 'display' : 'overview')}
+            aria-label="Open"
             title="Open the VM window"
           >
-            Open
-            <Icon name="forward" size={14} />
+            <Icon name="forward" size={16} />
           </button>
         </div>
       </footer>
