@@ -11,5 +11,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // QEMU guests under TCG share two cores: one test file at a time keeps them from starving.
     fileParallelism: false,
+    // The JSON report lets .ci/run print one plain "N passed, N failed" line.
+    reporters: ['default', ['json', { outputFile: 'tests/artifacts/vitest-results.json' }]],
   },
 });
