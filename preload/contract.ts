@@ -185,6 +185,10 @@ export const CreateVmRequestSchema = z
     video: z.enum(VIDEO_MODELS).optional(),
     sound: z.enum(SOUND_MODELS).optional(),
     usbTablet: z.boolean().optional(),
+    /** A TPM 2.0 (needs swtpm on the host). */
+    tpm: z.boolean().optional(),
+    /** UEFI Secure Boot with Microsoft's keys enrolled (needs firmware 'uefi' and machine 'q35'). */
+    secureBoot: z.boolean().optional(),
     accel: z.enum(['auto', ...ACCELERATORS]).optional(),
     notes: z.string().max(10_000).optional(),
   })
@@ -836,7 +840,16 @@ export interface HostInfo {
   bestAccelerator: Accelerator;
   /** Notices for the user, e.g. "KVM is present but a test guest hung: using TCG". */
   notices: string[];
-  firmware: { seabios: string | null; ovmfCode: string | null; ovmfVars: string | null };
+  firmware: {
+    seabios: string | null;
+    ovmfCode: string | null;
+    ovmfVars: string | null;
+    /** OVMF's Secure Boot build (SMM) and its vars template with Microsoft's keys enrolled. */
+    ovmfSecureBootCode?: string | null;
+    ovmfSecureBootVars?: string | null;
+  };
+  /** swtpm, which emulates a VM's TPM 2.0; null when not installed. */
+  swtpm?: string | null;
 }
 
 export type NodePlatform = 'linux' | 'darwin' | 'win32' | 'freebsd' | 'openbsd' | 'other';

@@ -76,6 +76,12 @@ export interface VmFiles {
   serialSock: string;
   monitorSock: string;
   pidFile: string;
+  /** swtpm's TPM state (persistent, beside the disks). */
+  tpmStateDir: string;
+  /** swtpm's control socket, pid file and log. */
+  tpmSock: string;
+  tpmPidFile: string;
+  tpmLog: string;
 }
 
 export function vmFiles(paths: EnginePaths, id: string): VmFiles {
@@ -100,5 +106,9 @@ export function vmFiles(paths: EnginePaths, id: string): VmFiles {
     serialSock: join(run, 'serial.sock'),
     monitorSock: join(run, 'monitor.sock'),
     pidFile: join(run, 'qemu.pid'),
+    tpmStateDir: join(dir, 'tpm'),
+    tpmSock: join(run, 'swtpm.sock'),
+    tpmPidFile: join(run, 'swtpm.pid'),
+    tpmLog: join(logsDir, 'swtpm.log'),
   };
 }

@@ -503,6 +503,25 @@ describe('ISO 9660 descriptors', () => {
 });
 
 describe('profiles on a host', () => {
+  it('gives Windows 11 a TPM and Secure Boot when the host has swtpm and the secboot OVMF', () => {
+    const win11 = curatedOnly.get('windows-11')!;
+    const d = profileToCreateDefaults(
+      win11,
+      host({
+        swtpm: '/usr/bin/swtpm',
+        firmware: {
+          seabios: null,
+          ovmfCode: '/usr/share/OVMF/OVMF_CODE_4M.fd',
+          ovmfVars: '/usr/share/OVMF/OVMF_VARS_4M.fd',
+          ovmfSecureBootCode: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd',
+          ovmfSecureBootVars: '/usr/share/OVMF/OVMF_VARS_4M.ms.fd',
+        },
+      }),
+    );
+    expect(d).toMatchObject({ firmware: 'uefi', machine: 'q35', tpm: true, secureBoot: true });
+    expect(d.requirements.filter((r) => !r.met)).toEqual([]);
+  });
+
   it('recommends, bounded by the host, and warns where it falls short', () => {
     const win11 = curatedOnly.get('windows-11')!;
     const big = profileToCreateDefaults(win11, host());

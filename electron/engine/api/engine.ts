@@ -432,6 +432,16 @@ export class Engine implements VivariumApi {
         'UEFI firmware (OVMF) was not found: install it (Debian/Ubuntu: sudo apt install ovmf) or use BIOS.',
       );
     }
+    const tpm = req.tpm ?? false;
+    const secureBoot = req.secureBoot ?? false;
+    if (secureBoot && (firmware !== 'uefi' || (req.machine ?? 'q35') !== 'q35')) {
+      throw new VivariumError(
+        'INVALID_REQUEST',
+        'Secure Boot needs UEFI firmware on the q35 machine: choose them, or turn Secure Boot off.',
+      );
+    }
+    if (secureBoot) requireSecureBootFirmware(host);
+    if (tpm) requireSwtpm(host);
     if (!host.qemu.img && (diskBytes > 0 || firmware === 'uefi')) {
       throw new VivariumError(
         'QEMU_MISSING',
@@ -482,6 +492,8 @@ export class Engine implements VivariumApi {
       video: req.video ?? 'std',
       usbTablet: req.usbTablet ?? true,
       sound: req.sound ?? 'none',
+      tpm,
+      secureBoot,
       accel: req.accel ?? 'auto',
       extraArgs: [],
     };
@@ -491,8 +503,9 @@ export class Engine implements VivariumApi {
       if (diskBytes > 0 && host.qemu.img) {
         await createQcow2(host.qemu.img.path, join(files.dir, 'disk0.qcow2'), diskBytes);
       }
-      if (firmware === 'uefi' && host.qemu.img && host.firmware.ovmfVars) {
-        await createNvram(host.qemu.img.path, host.firmware.ovmfVars, files.nvram);
+      const vars = secureBoot ? host.firmware.ovmfSecureBootVars : host.firmware.ovmfVars;
+      if (firmware === 'uefi' && host.qemu.img && vars) {
+        await createNvram(host.qemu.img.path, vars, files.nvram);
       }
       const mtime = await this.writeConfig(files, config);
       const entry = this.addEntry(config, files, mtime);
@@ -572,13 +585,17 @@ export class Engine implements VivariumApi {
     );
     if (exists) return;
     const host = await this.host();
-    if (!host.qemu.img || !host.firmware.ovmfVars) {
+    // With Secure Boot the variable store starts from the template with Microsoft's keys enrolled.
+    const vars = vm.config.secureBoot
+      ? requireSecureBootFirmware(host).vars
+      : host.firmware.ovmfVars;
+    if (!host.qemu.img || !vars) {
       throw new VivariumError(
         'QEMU_MISSING',
         'UEFI firmware (OVMF) was not found: install it (Debian/Ubuntu: sudo apt install ovmf) or use BIOS.',
       );
     }
-    await createNvram(host.qemu.img.path, host.firmware.ovmfVars, vm.files.nvram);
+    await createNvram(host.qemu.img.path, vars, vm.files.nvram);
   }
 
   private async deleteVm(ref: string, keepDisks: boolean): Promise<ApiResults['vm.delete']> {
@@ -649,14 +666,26 @@ export class Engine implements VivariumApi {
     }
     if (c.firmware === 'uefi') await this.ensureNvram(vm);
     const { accel, notice } = resolveAccelerator(host, c.accel);
+    const swtpm = c.tpm ? requireSwtpm(host) : null;
     const args = buildQemuArgs(c, {
       accel,
       platform: process.platform,
       ovmfCode: host.firmware.ovmfCode,
+      ovmfSecureBootCode: c.secureBoot ? requireSecureBootFirmware(host).code : null,
+      tpmSocket: swtpm ? vm.files.tpmSock : null,
       vmDir: vm.files.dir,
       files: vm.files,
     });
-    return { binary: binary.path, args, accel, accelNotice: notice };
+    const tpm = swtpm
+      ? {
+          binary: swtpm,
+          stateDir: vm.files.tpmStateDir,
+          socket: vm.files.tpmSock,
+          pidFile: vm.files.tpmPidFile,
+          log: vm.files.tpmLog,
+        }
+      : undefined;
+    return { binary: binary.path, args, accel, accelNotice: notice, ...(tpm ? { tpm } : {}) };
   }
 
   private async screenshot(
@@ -672,4 +701,23 @@ export class Engine implements VivariumApi {
     if (!file) await rm(target, { force: true });
     return { file: file ?? '', pngBase64: file ? null : png.toString('base64'), width, height };
   }
+}
+
+/** swtpm's path, or QEMU_MISSING with the install command. */
+function requireSwtpm(host: HostInfo): string {
+  if (host.swtpm) return host.swtpm;
+  throw new VivariumError(
+    'QEMU_MISSING',
+    "This VM has a TPM, which needs swtpm: install it (Debian/Ubuntu: sudo apt install swtpm swtpm-tools) or turn the VM's TPM off.",
+  );
+}
+
+/** OVMF's Secure Boot code and vars template, or QEMU_MISSING with the install command. */
+function requireSecureBootFirmware(host: HostInfo): { code: string; vars: string } {
+  const { ovmfSecureBootCode: code, ovmfSecureBootVars: vars } = host.firmware;
+  if (code && vars) return { code, vars };
+  throw new VivariumError(
+    'QEMU_MISSING',
+    "Secure Boot needs OVMF's Secure Boot build (OVMF_CODE_4M.secboot.fd and OVMF_VARS_4M.ms.fd): install it (Debian/Ubuntu: sudo apt install ovmf) or turn Secure Boot off.",
+  );
 }

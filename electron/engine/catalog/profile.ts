@@ -129,19 +129,30 @@ export function profileToCreateDefaults(
     }
   }
 
-  // TPM and Secure Boot: wanted by the OS, not provided by Vivarium yet.
+  // TPM (swtpm) and Secure Boot (OVMF's secboot build): given when the host has them.
+  let tpm = false;
   if (p.tpm) {
+    tpm = Boolean(host.swtpm);
     requirements.push({
       id: 'tpm',
-      met: false,
-      message: `${name} asks for a TPM 2.0. Vivarium cannot emulate one yet (it needs swtpm), so the VM has none; see the notes for the installer's workaround.`,
+      met: tpm,
+      message: tpm
+        ? `${name} gets an emulated TPM 2.0 (swtpm).`
+        : `${name} asks for a TPM 2.0, which needs swtpm: install it (Debian/Ubuntu: sudo apt install swtpm swtpm-tools); without it the VM has none (see the notes for the installer's workaround).`,
     });
   }
+  let secureBoot = false;
   if (p.secureBoot) {
+    secureBoot =
+      firmware === 'uefi' &&
+      p.machine === 'q35' &&
+      Boolean(host.firmware.ovmfSecureBootCode && host.firmware.ovmfSecureBootVars);
     requirements.push({
       id: 'secure-boot',
-      met: false,
-      message: `${name} asks for Secure Boot. Vivarium boots it with plain UEFI for now; see the notes for the installer's workaround.`,
+      met: secureBoot,
+      message: secureBoot
+        ? `${name} boots with Secure Boot (OVMF with Microsoft keys enrolled).`
+        : `${name} asks for Secure Boot, which needs OVMF's Secure Boot build (Debian/Ubuntu: sudo apt install ovmf); it boots with plain UEFI for now.`,
     });
   }
 
@@ -163,8 +174,8 @@ export function profileToCreateDefaults(
     memoryMiB,
     cpus,
     diskSize: diskSizeText(diskGiB),
-    tpm: false,
-    secureBoot: false,
+    tpm,
+    secureBoot,
     limits: {
       memoryMiB: { min: minimum.memoryMiB, recommended: recommended.memoryMiB, max: hostMiB },
       cpus: { min: minimum.cpus, recommended: recommended.cpus, max: host.cpus },
@@ -197,5 +208,7 @@ export function applyCreateDefaults(req: CreateRequest, d: CreateDefaults): Crea
     video: req.video ?? d.video,
     sound: req.sound ?? d.sound,
     usbTablet: req.usbTablet ?? d.usbTablet,
+    tpm: req.tpm ?? d.tpm,
+    secureBoot: req.secureBoot ?? d.secureBoot,
   };
 }

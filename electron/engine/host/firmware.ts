@@ -11,6 +11,9 @@ export interface FirmwarePaths {
   seabios: string | null;
   ovmfCode: string | null;
   ovmfVars: string | null;
+  /** OVMF's Secure Boot build (needs SMM) and a vars template with Microsoft's keys enrolled. */
+  ovmfSecureBootCode: string | null;
+  ovmfSecureBootVars: string | null;
 }
 
 export interface FirmwareSearch {
@@ -82,6 +85,20 @@ export function ovmfCandidates(opts: FirmwareSearch): Array<[string, string]> {
     pairs.push([p.join(d, 'edk2-x86_64-code.fd'), p.join(d, 'edk2-i386-vars.fd')]);
   }
   return pairs;
+}
+
+/** Known Secure Boot (code with SMM, vars with Microsoft's keys enrolled) pairs, in order. Pure. */
+export function ovmfSecureBootCandidates(opts: FirmwareSearch): Array<[string, string]> {
+  if (opts.platform === 'win32' || opts.platform === 'darwin') return [];
+  return [
+    // Debian, Ubuntu (package ovmf)
+    ['/usr/share/OVMF/OVMF_CODE_4M.secboot.fd', '/usr/share/OVMF/OVMF_VARS_4M.ms.fd'],
+    ['/usr/share/OVMF/OVMF_CODE.secboot.fd', '/usr/share/OVMF/OVMF_VARS.ms.fd'],
+    // Fedora, RHEL
+    ['/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd', '/usr/share/edk2/ovmf/OVMF_VARS.secboot.fd'],
+    // Arch
+    ['/usr/share/edk2/x64/OVMF_CODE.secboot.4m.fd', '/usr/share/edk2/x64/OVMF_VARS.4m.fd'],
+  ];
 }
 
 interface Descriptor {
@@ -184,5 +201,17 @@ export async function findFirmware(opts: FirmwareSearch): Promise<FirmwarePaths>
   );
   const i = present.indexOf(true);
   const pair = i < 0 ? null : pairs[i]!;
-  return { seabios, ovmfCode: pair?.[0] ?? null, ovmfVars: pair?.[1] ?? null };
+  const sbPairs = ovmfSecureBootCandidates(opts);
+  const sbPresent = await Promise.all(
+    sbPairs.map(async ([c, v]) => (await isFile(c)) && (await isFile(v))),
+  );
+  const j = sbPresent.indexOf(true);
+  const sb = j < 0 ? null : sbPairs[j]!;
+  return {
+    seabios,
+    ovmfCode: pair?.[0] ?? null,
+    ovmfVars: pair?.[1] ?? null,
+    ovmfSecureBootCode: sb?.[0] ?? null,
+    ovmfSecureBootVars: sb?.[1] ?? null,
+  };
 }

@@ -4,7 +4,7 @@
  * Independent steps run in parallel; versions, `-accel help`/`-L help` and probe verdicts are cached
  * in `cacheDir`, so a cached probe costs a few stats and one file read.
  */
-import { readFile, statfs } from 'node:fs/promises';
+import { access, constants, readFile, stat, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type {
@@ -26,7 +26,7 @@ import {
   type ProbeImage,
 } from './accel';
 import { accelProbeCacheKey, fileStamp, HostCache, type AccelProbeRecord } from './cache';
-import { findQemu } from './find-qemu';
+import { findQemu, qemuSearchDirs } from './find-qemu';
 import { findFirmware } from './firmware';
 import { readOsRelease } from './install-hint';
 import { fallbackNotice } from './resolve';
@@ -64,6 +64,26 @@ export function qemuArchName(nodeArch: string): string {
     default:
       return nodeArch;
   }
+}
+
+/** swtpm (a VM's TPM 2.0) on PATH (or /usr/bin, /usr/local/bin); null when not installed. */
+export async function findSwtpm(
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform,
+): Promise<string | null> {
+  if (platform === 'win32') return null;
+  const dirs = [...qemuSearchDirs({ env, platform }), '/usr/bin', '/usr/local/bin'];
+  for (const dir of dirs) {
+    const file = path.join(dir, 'swtpm');
+    try {
+      if (!(await stat(file)).isFile()) continue;
+      await access(file, constants.X_OK);
+      return file;
+    } catch {
+      // Not here.
+    }
+  }
+  return null;
 }
 
 /** Free bytes for an unprivileged user on the file system holding `dir` (or its nearest parent). */
@@ -278,11 +298,12 @@ async function probeAccelerators(
 export async function probeHost(opts: ProbeHostOptions): Promise<HostInfo> {
   const platform = process.platform;
   const env = opts.env ?? process.env;
-  const [cache, osRelease, bootId, freeDisk] = await Promise.all([
+  const [cache, osRelease, bootId, freeDisk, swtpm] = await Promise.all([
     HostCache.load(opts.cacheDir, opts.refresh ?? false),
     platform === 'linux' ? readOsRelease() : Promise.resolve(null),
     readBootId(),
     freeDiskBytes(opts.dataDir),
+    findSwtpm(env, platform),
   ]);
   const found = await findQemu({
     ...(opts.qemuDir ? { qemuDir: opts.qemuDir } : {}),
@@ -340,5 +361,6 @@ export async function probeHost(opts: ProbeHostOptions): Promise<HostInfo> {
     bestAccelerator: best,
     notices,
     firmware,
+    swtpm,
   };
 }

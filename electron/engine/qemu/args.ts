@@ -288,7 +288,7 @@ const tpm: Section = (config, ctx) => {
   if (!ctx.tpmSocket) {
     throw new VivariumError(
       'QEMU_MISSING',
-      'This VM has a TPM, which needs swtpm running beside QEMU; Vivarium does not start swtpm yet. Turn the TPM off in the VM settings.',
+      'This VM has a TPM, which needs swtpm running beside QEMU: install it (Debian/Ubuntu: sudo apt install swtpm swtpm-tools) or turn the TPM off in the VM settings.',
     );
   }
   return [

@@ -14,6 +14,7 @@ import {
 } from '../qmp/client';
 import { processAlive, readTail } from './process-info';
 import { isOurQemu, readPidFile } from './pid-file';
+import { startSwtpm, stopSwtpm, type TpmLaunch } from './swtpm';
 
 export type EngineRole = 'owner' | 'oneshot';
 
@@ -24,6 +25,8 @@ export interface LaunchPlan {
   accelNotice: string | null;
   /** Leave the guest paused (QEMU's -S) instead of sending `cont`: e.g. to load a snapshot first. */
   paused?: boolean;
+  /** swtpm to start before QEMU (whose argv already points at its socket). */
+  tpm?: TpmLaunch;
 }
 
 interface PersistedRuntime {
@@ -350,6 +353,10 @@ export class VmSupervisor {
       `\n${startedAt} vivarium: starting ${plan.binary} (${plan.accel})\n` +
         `${startedAt} vivarium: argv ${JSON.stringify(plan.args)}\n`,
     );
+    if (plan.tpm) {
+      await startSwtpm(plan.tpm);
+      await appendFile(f.qemuLog, `${startedAt} vivarium: swtpm listening on ${plan.tpm.socket}\n`);
+    }
     const log = await open(f.qemuLog, 'a');
     let child: ChildProcess;
     let spawnOutcome: Promise<Error | null>;
@@ -370,6 +377,7 @@ export class VmSupervisor {
     }
     const spawned = await spawnOutcome;
     if (spawned) {
+      if (plan.tpm) await stopSwtpm(plan.tpm.pidFile);
       throw new VivariumError(
         'QEMU_MISSING',
         `Could not run ${plan.binary}: ${spawned.message}. Install QEMU (Debian/Ubuntu: sudo apt install qemu-system-x86).`,
@@ -428,6 +436,7 @@ export class VmSupervisor {
       this.qmp = null;
       await rm(f.pidFile, { force: true });
       await rm(f.runtimeState, { force: true });
+      if (plan.tpm) await stopSwtpm(plan.tpm.pidFile);
       const tail = (await readTail(f.qemuLog, 2048)).trim().split('\n');
       const reason = lastQemuError(tail) ?? errorText(err);
       const message = `QEMU could not start the VM: ${reason}`;
