@@ -16,48 +16,12 @@ import {
   type MediaDownloadResult,
   type OsFamily,
   type Params,
-  type TaskInfo,
 } from '../../preload/contract';
 import type { CliKit } from './kit';
+import { progressLine } from './progress';
 
 interface JsonOpt {
   json?: boolean;
-}
-
-function clock(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-}
-
-/** One terminal line for a download task (pure; exported for tests). */
-export function downloadLine(
-  task: TaskInfo,
-  columns: number,
-  formatBytes: (n: number) => string,
-): string {
-  const width = 24;
-  const parts: string[] = [];
-  if (task.progress !== null) {
-    const filled = Math.round(task.progress * width);
-    parts.push(
-      `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${`${Math.floor(task.progress * 100)}%`.padStart(4)}`,
-    );
-  }
-  if (task.bytesDone !== null) {
-    parts.push(
-      task.bytesTotal
-        ? `${formatBytes(task.bytesDone)}/${formatBytes(task.bytesTotal)}`
-        : formatBytes(task.bytesDone),
-    );
-  }
-  if (task.bytesPerSecond) parts.push(`${formatBytes(task.bytesPerSecond)}/s`);
-  if (task.etaSeconds !== null) parts.push(`ETA ${clock(task.etaSeconds)}`);
-  parts.push(task.message ?? task.title);
-  const line = parts.join('  ');
-  return line.length > columns - 1 ? `${line.slice(0, Math.max(0, columns - 2))}…` : line;
 }
 
 /** Starts a download and waits for it, showing progress; Ctrl-C cancels (it resumes next time). */
@@ -78,7 +42,7 @@ export async function runDownload(
     if (!force && now - lastDraw < 100) return;
     lastDraw = now;
     process.stderr.write(
-      `\r\x1b[K${downloadLine(latest, process.stderr.columns || 80, (n) => kit.formatBytes(n))}`,
+      `\r\x1b[K${progressLine(latest, process.stderr.columns || 80, (n) => kit.formatBytes(n))}`,
     );
   };
   const off = engine.onEvent((event) => {

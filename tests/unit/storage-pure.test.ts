@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { progressLine, snapshotTable } from '../../electron/cli/storage-commands';
+import { progressLine } from '../../electron/cli/progress';
+import { snapshotTable } from '../../electron/cli/storage-commands';
 import { linkedCloneProblem } from '../../electron/engine/storage/clones';
 import { importProblem } from '../../electron/engine/storage/import-checks';
 import {
