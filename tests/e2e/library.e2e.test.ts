@@ -10,33 +10,27 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  chromium,
-  type Browser,
-  type BrowserContext,
-  type Locator,
-  type Page,
-} from 'playwright-core';
+import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../../electron/engine';
 import { startServer } from '../../electron/server';
+import {
+  ARTIFACTS,
+  STATIC_DIR,
+  browserSkipReason,
+  launchChromium,
+  powerOffAll,
+} from '../helpers/e2e';
 
 const ROOT = resolve(__dirname, '../..');
-const STATIC_DIR = join(ROOT, 'out/renderer');
-const ARTIFACTS = join(ROOT, 'tests/artifacts');
 const FIXTURES = join(ROOT, 'tests/fixtures/.cache');
 const KERNEL = join(FIXTURES, 'vmlinuz');
 const INITRD = join(FIXTURES, 'initrd.img');
-const CHROMIUM = '/usr/bin/chromium';
 
 const VM_NAME = 'E2E, "quoted" VM';
 const RUNNING_TIMEOUT = 60_000;
 
-const skipReason = !existsSync(join(STATIC_DIR, 'index.html'))
-  ? 'out/renderer/index.html is missing: run `npm run build` first'
-  : !existsSync(CHROMIUM)
-    ? `${CHROMIUM} is missing: install Debian's chromium`
-    : null;
+const skipReason = browserSkipReason();
 const fixtureReason =
   existsSync(KERNEL) && existsSync(INITRD)
     ? null
@@ -96,20 +90,10 @@ describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
     cleanups.push(() => rm(home, { recursive: true, force: true }));
     engine = await openEngine({ home, role: 'owner' });
     cleanups.push(() => engine.close());
-    cleanups.push(async () => {
-      for (const vm of await engine.call('vm.list', {})) {
-        if (vm.runtime.state !== 'stopped' && vm.runtime.state !== 'crashed') {
-          await engine.call('vm.powerOff', { vm: vm.id });
-        }
-      }
-    });
+    cleanups.push(() => powerOffAll(engine));
     server = await startServer({ engine, port: 0, staticDir: STATIC_DIR });
     cleanups.push(() => server.close()); // the latest one: a test restarts it
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu'],
-    });
+    browser = await launchChromium();
     cleanups.push(() => browser.close());
     ({ ctx: context, p: page } = await openPage('light'));
     cleanups.push(() => context.close());

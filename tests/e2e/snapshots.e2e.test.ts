@@ -12,27 +12,28 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../../electron/engine';
 import { startServer } from '../../electron/server';
+import {
+  ARTIFACTS,
+  STATIC_DIR,
+  browserSkipReason,
+  launchChromium,
+  powerOffAll,
+} from '../helpers/e2e';
 import { guest, waitFor } from '../helpers/fixtures';
 import { GuestConsole } from '../helpers/guest-console';
 
-const ROOT = resolve(__dirname, '../..');
-const STATIC_DIR = join(ROOT, 'out/renderer');
-const ARTIFACTS = join(ROOT, 'tests/artifacts');
-const CHROMIUM = '/usr/bin/chromium';
 const BOOT_TIMEOUT = 90_000;
 
-const skipReason = !existsSync(join(STATIC_DIR, 'index.html'))
-  ? 'out/renderer/index.html is missing: run `npm run build` first'
-  : !existsSync(CHROMIUM)
-    ? `${CHROMIUM} is missing: install Debian's chromium`
-    : !existsSync(guest.kernel) || !existsSync(guest.initrd)
-      ? 'the fixture guest is missing: run `npm run fixtures`'
-      : null;
+const skipReason =
+  browserSkipReason() ??
+  (!existsSync(guest.kernel) || !existsSync(guest.initrd)
+    ? 'the fixture guest is missing: run `npm run fixtures`'
+    : null);
 if (skipReason) console.warn(`[e2e] skipping the snapshot timeline tests: ${skipReason}`);
 
 let home: string;
@@ -143,20 +144,10 @@ describe.skipIf(skipReason !== null)(
       cleanups.push(() => rm(home, { recursive: true, force: true }));
       engine = await openEngine({ home, role: 'owner' });
       cleanups.push(() => engine.close());
-      cleanups.push(async () => {
-        for (const vm of await engine.call('vm.list', {})) {
-          if (vm.runtime.state !== 'stopped' && vm.runtime.state !== 'crashed') {
-            await engine.call('vm.powerOff', { vm: vm.id });
-          }
-        }
-      });
+      cleanups.push(() => powerOffAll(engine));
       server = await startServer({ engine, port: 0, staticDir: STATIC_DIR });
       cleanups.push(() => server.close());
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu'],
-      });
+      browser = await launchChromium();
       cleanups.push(() => browser.close());
 
       const vm = await engine.call('vm.create', {

@@ -17,24 +17,14 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import {
-  chromium,
-  type Browser,
-  type BrowserContext,
-  type Locator,
-  type Page,
-} from 'playwright-core';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VmSummary } from '../../preload/contract';
 import { openEngine, type Engine } from '../../electron/engine';
 import { startServer } from '../../electron/server';
+import { ARTIFACTS, STATIC_DIR, browserSkipReason, launchChromium } from '../helpers/e2e';
 import { guest, waitFor, waitForText } from '../helpers/fixtures';
-
-const ROOT = resolve(__dirname, '../..');
-const STATIC_DIR = join(ROOT, 'out/renderer');
-const ARTIFACTS = join(ROOT, 'tests/artifacts');
-const CHROMIUM = '/usr/bin/chromium';
 
 const OS_ID = 'vivarium-e2e-guest';
 const OS_NAME = 'Vivarium Test Guest';
@@ -43,13 +33,9 @@ const VERSION_NAME = 'Vivarium Test Guest 1';
 const BYTES_PER_SECOND = 8 * 2 ** 20;
 const BOOT_TIMEOUT = 120_000;
 
-const skipReason = !existsSync(join(STATIC_DIR, 'index.html'))
-  ? 'out/renderer/index.html is missing: run `npm run build` first'
-  : !existsSync(CHROMIUM)
-    ? `${CHROMIUM} is missing: install Debian's chromium`
-    : !existsSync(guest.iso)
-      ? 'the fixture ISO is missing: run `npm run fixtures`'
-      : null;
+const skipReason =
+  browserSkipReason() ??
+  (!existsSync(guest.iso) ? 'the fixture ISO is missing: run `npm run fixtures`' : null);
 if (skipReason) console.warn(`[e2e] skipping the wizard tests: ${skipReason}`);
 
 let home: string;
@@ -234,11 +220,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
     cleanups.push(powerOffAll);
     server = await startServer({ engine, port: 0, staticDir: STATIC_DIR });
     cleanups.push(() => server.close());
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu'],
-    });
+    browser = await launchChromium();
     cleanups.push(() => browser.close());
     context = await browser.newContext({
       viewport: { width: 1366, height: 860 },
