@@ -18,6 +18,7 @@ import {
 } from '../../../preload/contract';
 import { VivariumError } from '../errors';
 import { probeHost, resolveAccelerator } from '../host';
+import { requireQemuBinary, requireSecureBootFirmware, requireSwtpm } from '../host/require';
 import { readJsonFile, writeFileAtomic } from '../library/atomic-file';
 import { migrateConfig } from '../library/migrations';
 import { enginePaths, vmFiles, type EnginePaths, type VmFiles } from '../paths';
@@ -636,14 +637,7 @@ export class Engine implements VivariumApi {
 
   async launchPlan(vm: VmEntry) {
     const host = await this.host();
-    if (host.qemuMissing) throw new VivariumError('QEMU_MISSING', host.qemuMissing);
-    const binary = host.qemu.binaries.find((b) => b.arch === vm.config.arch);
-    if (!binary) {
-      throw new VivariumError(
-        'QEMU_MISSING',
-        `No QEMU for ${vm.config.arch} was found: install it (Debian/Ubuntu: sudo apt install qemu-system-x86).`,
-      );
-    }
+    const binary = requireQemuBinary(host, vm.config.arch);
     const c = vm.config;
     if (c.cdrom)
       await checkReadableFile(c.cdrom, 'ISO image', 'change the CD-ROM in the VM settings');
@@ -685,7 +679,7 @@ export class Engine implements VivariumApi {
           log: vm.files.tpmLog,
         }
       : undefined;
-    return { binary: binary.path, args, accel, accelNotice: notice, ...(tpm ? { tpm } : {}) };
+    return { binary, args, accel, accelNotice: notice, ...(tpm ? { tpm } : {}) };
   }
 
   private async screenshot(
@@ -701,23 +695,4 @@ export class Engine implements VivariumApi {
     if (!file) await rm(target, { force: true });
     return { file: file ?? '', pngBase64: file ? null : png.toString('base64'), width, height };
   }
-}
-
-/** swtpm's path, or QEMU_MISSING with the install command. */
-function requireSwtpm(host: HostInfo): string {
-  if (host.swtpm) return host.swtpm;
-  throw new VivariumError(
-    'QEMU_MISSING',
-    "This VM has a TPM, which needs swtpm: install it (Debian/Ubuntu: sudo apt install swtpm swtpm-tools) or turn the VM's TPM off.",
-  );
-}
-
-/** OVMF's Secure Boot code and vars template, or QEMU_MISSING with the install command. */
-function requireSecureBootFirmware(host: HostInfo): { code: string; vars: string } {
-  const { ovmfSecureBootCode: code, ovmfSecureBootVars: vars } = host.firmware;
-  if (code && vars) return { code, vars };
-  throw new VivariumError(
-    'QEMU_MISSING',
-    "Secure Boot needs OVMF's Secure Boot build (OVMF_CODE_4M.secboot.fd and OVMF_VARS_4M.ms.fd): install it (Debian/Ubuntu: sudo apt install ovmf) or turn Secure Boot off.",
-  );
 }

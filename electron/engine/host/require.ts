@@ -25,3 +25,22 @@ export function requireQemuImg(host: HostInfo): string {
     notice ?? host.qemuMissing ?? "qemu-img was not found: install QEMU's tools (qemu-utils).",
   );
 }
+
+/** swtpm's path, or QEMU_MISSING with the install command. */
+export function requireSwtpm(host: HostInfo): string {
+  if (host.swtpm) return host.swtpm;
+  throw new VivariumError(
+    'QEMU_MISSING',
+    "This VM has a TPM, which needs swtpm: install it (Debian/Ubuntu: sudo apt install swtpm swtpm-tools) or turn the VM's TPM off.",
+  );
+}
+
+/** OVMF's Secure Boot code and vars template, or QEMU_MISSING with the install command. */
+export function requireSecureBootFirmware(host: HostInfo): { code: string; vars: string } {
+  const { ovmfSecureBootCode: code, ovmfSecureBootVars: vars } = host.firmware;
+  if (code && vars) return { code, vars };
+  throw new VivariumError(
+    'QEMU_MISSING',
+    "Secure Boot needs OVMF's Secure Boot build (OVMF_CODE_4M.secboot.fd and OVMF_VARS_4M.ms.fd): install it (Debian/Ubuntu: sudo apt install ovmf) or turn Secure Boot off.",
+  );
+}
