@@ -14,6 +14,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import {
   FIRMWARES,
   MACHINE_TYPES,
+  SOUND_MODELS,
   methods,
   type ApiErrorBody,
   type ApiResults,
@@ -153,9 +154,14 @@ async function call<M extends Method>(
   const parsed = methods[method].safeParse(params);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const key = issue ? String(issue.path[0] ?? '') : '';
+    const path = issue ? issue.path.map(String) : [];
+    // The most specific name the flags know: 'patch.memoryMiB' before 'patch'.
+    let depth = path.length;
+    while (depth > 1 && flags[path.slice(0, depth).join('.')] === undefined) depth--;
+    const key = path.slice(0, depth).join('.');
     const flag = flags[key];
-    const raw = key ? (params as Record<string, unknown>)[key] : undefined;
+    let raw: unknown = params;
+    for (const k of path.slice(0, depth)) raw = (raw as Record<string, unknown> | undefined)?.[k];
     const shown = typeof raw === 'string' || typeof raw === 'number' ? ` ${raw}` : '';
     const where = flag ? ` (${flag}${flag.startsWith('-') ? shown : ''})` : '';
     const fields: Record<string, string> = {};
@@ -327,6 +333,63 @@ async function cmdCreate(name: string, opts: CreateOpts): Promise<void> {
   );
 }
 
+/** "q35/uefi, Secure Boot, TPM 2.0, sound hda": the firmware and devices in one phrase. */
+function describeHardware(c: VmSummary['config']): string {
+  const bits = [`${c.machine}/${c.firmware}`];
+  if (c.secureBoot) bits.push('Secure Boot');
+  if (c.tpm) bits.push('TPM 2.0');
+  if (c.sound !== 'none') bits.push(`sound ${c.sound}`);
+  return bits.join(', ');
+}
+
+interface SetOpts extends JsonOpt {
+  memory?: number;
+  cpus?: number;
+  firmware?: (typeof FIRMWARES)[number];
+  machine?: (typeof MACHINE_TYPES)[number];
+  sound?: (typeof SOUND_MODELS)[number];
+  tpm?: boolean;
+  secureBoot?: boolean;
+}
+
+async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
+  const patch: Params<'vm.update'>['patch'] = {
+    ...(opts.memory !== undefined && { memoryMiB: opts.memory }),
+    ...(opts.cpus !== undefined && { cpuCount: opts.cpus }),
+    ...(opts.firmware !== undefined && { firmware: opts.firmware }),
+    ...(opts.machine !== undefined && { machine: opts.machine }),
+    ...(opts.sound !== undefined && { sound: opts.sound }),
+    ...(opts.tpm !== undefined && { tpm: opts.tpm }),
+    ...(opts.secureBoot !== undefined && { secureBoot: opts.secureBoot }),
+  };
+  if (Object.keys(patch).length === 0) {
+    throw new UsageError(
+      'Nothing to change: give --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm or --secure-boot/--no-secure-boot',
+    );
+  }
+  const vm = await call(
+    'vm.update',
+    { vm: ref, patch },
+    {
+      vm: 'NAME',
+      'patch.memoryMiB': '--memory',
+      'patch.cpuCount': '--cpus',
+      'patch.firmware': '--firmware',
+      'patch.machine': '--machine',
+      'patch.sound': '--sound',
+      'patch.tpm': '--tpm',
+      'patch.secureBoot': '--secure-boot',
+    },
+  );
+  const c = vm.config;
+  const cpus = `${c.cpu.count} CPU${c.cpu.count === 1 ? '' : 's'}`;
+  printVm(
+    vm,
+    opts,
+    `Updated ${vm.name}: ${cpus}, ${formatMiB(c.memoryMiB)}, ${describeHardware(c)}.`,
+  );
+}
+
 async function cmdStatus(ref: string, opts: JsonOpt): Promise<void> {
   const vm = await call('vm.get', { vm: ref }, { vm: 'NAME' });
   if (opts.json) return printJson(vmJson(vm));
@@ -336,7 +399,7 @@ async function cmdStatus(ref: string, opts: JsonOpt): Promise<void> {
   const up = rt.state === 'running' || rt.state === 'paused' ? formatUptime(rt.startedAt) : null;
   if (up) lines.push(`Uptime:  ${up}`);
   lines.push(
-    `Machine: ${c.cpu.count} CPU${c.cpu.count === 1 ? '' : 's'}, ${formatMiB(c.memoryMiB)}, ${c.machine}/${c.firmware}, OS ${c.os}`,
+    `Machine: ${c.cpu.count} CPU${c.cpu.count === 1 ? '' : 's'}, ${formatMiB(c.memoryMiB)}, ${describeHardware(c)}, OS ${c.os}`,
   );
   if (c.cdrom) lines.push(`CD-ROM:  ${c.cdrom}`);
   if (c.kernelBoot) lines.push(`Kernel:  ${c.kernelBoot.kernel}`);
@@ -691,6 +754,18 @@ function buildProgram(): Command {
     .addOption(new Option('--machine <type>', 'machine type').choices(MACHINE_TYPES))
     .action(run(cmdCreate));
 
+  cmd('set', "change a stopped VM's hardware")
+    .argument('<name>')
+    .option('--memory <MiB>', 'memory in MiB (or a size like 2G)', parseMemory)
+    .option('--cpus <n>', 'number of virtual CPUs', parseNumber('The CPU count'))
+    .addOption(new Option('--firmware <type>', 'firmware').choices(FIRMWARES))
+    .addOption(new Option('--machine <type>', 'machine type').choices(MACHINE_TYPES))
+    .addOption(new Option('--sound <model>', 'sound card the guest sees').choices(SOUND_MODELS))
+    .option('--tpm', 'give it a TPM 2.0 (needs swtpm)')
+    .option('--no-tpm', 'take its TPM away (its state is kept for when it comes back)')
+    .option('--secure-boot', 'turn UEFI Secure Boot on (needs --firmware uefi, q35)')
+    .option('--no-secure-boot', 'turn Secure Boot off')
+    .action(run(cmdSet));
   cmd('start', 'start a VM and wait until it runs')
     .argument('<name>')
     .action(run((name: string, o: JsonOpt) => cmdSimple('vm.start', name, o)));
@@ -748,7 +823,8 @@ async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command may fail without an error to print (`catalog check --json` with broken links).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;

@@ -6,6 +6,10 @@
  * Every HTTP request and every WebSocket upgrade must carry the token, either as `?token=` or as
  * the HttpOnly cookie that a tokened request sets. Sockets must also come from the page's own
  * origin (browsers send `Origin`; a page on another localhost port is "same-site" for cookies).
+ *
+ * `PUT /upload?name=FILE` (same token and origin rules) takes an install image from the browser,
+ * for a Vivarium on another computer: the engine streams it into the media cache
+ * (catalog/media-upload.ts) and the answer is the contract's MediaUploadResult.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
@@ -14,8 +18,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { RpcRequestSchema, type ApiEvent, type RpcMessage } from '../preload/contract';
+import {
+  RpcRequestSchema,
+  type ApiEvent,
+  type ErrorCode,
+  type RpcMessage,
+} from '../preload/contract';
 import { VivariumError, toErrorBody, type Engine } from './engine';
+import { MAX_UPLOAD_BYTES, uploadMedia } from './engine/catalog/media-upload';
 
 export interface ServerOptions {
   engine: Engine;
@@ -29,6 +39,8 @@ export interface ServerOptions {
   token?: string;
   /** Where warnings go; stderr unless given. */
   warn?: (message: string) => void;
+  /** The largest upload accepted (`PUT /upload`); the engine's bound (64 GiB) unless given. */
+  maxUploadBytes?: number;
 }
 
 export interface RunningServer {
@@ -66,6 +78,20 @@ const MAX_RPC_FRAME = 1024 * 1024;
 /** A client that lets this much pile up unread is dropped rather than buffered forever. */
 const MAX_BUFFERED = 8 * 1024 * 1024;
 const HEARTBEAT_MS = 30_000;
+/** Where the browser sends an install image (renderer/src/bridge/upload.ts says the same). */
+export const UPLOAD_PATH = '/upload';
+/** An upload that sends nothing for this long is cut (and its partial file removed). */
+const UPLOAD_IDLE_MS = 120_000;
+
+/** The HTTP status for an engine error code, for the upload's JSON answers. */
+const UPLOAD_STATUS: Partial<Record<ErrorCode, number>> = {
+  INVALID_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  RESOURCE_LIMIT: 413,
+  CANCELLED: 400,
+  NETWORK: 400,
+  DISK_FULL: 507,
+};
 
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
@@ -153,6 +179,116 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 
+  /** A JSON answer to an upload (the contract's MediaUploadResult or an ApiErrorBody). */
+  const sendJson = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    extra: Record<string, string> = {},
+  ): void => {
+    sendText(
+      req,
+      res,
+      status,
+      `${JSON.stringify(body)}\n`,
+      'application/json; charset=utf-8',
+      extra,
+    );
+  };
+
+  const refuseUpload = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    status: number,
+    code: ErrorCode,
+    message: string,
+    extra: Record<string, string> = {},
+  ): void => {
+    // The body was not read: close rather than parse the rest of it as the next request.
+    sendJson(req, res, status, { code, message }, { Connection: 'close', ...extra });
+  };
+
+  /** `PUT /upload?name=FILE`: a thin adapter; the engine checks, stores, hashes and detects. */
+  const handleUpload = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+  ): Promise<void> => {
+    if (!authorize(req, url)) {
+      refuseUpload(
+        req,
+        res,
+        401,
+        'UNAUTHORIZED',
+        'Vivarium needs its token: open the address `vivarium serve` printed (it ends in ?token=…) and try again.',
+      );
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !sameOrigin(origin, req.headers.host)) {
+      refuseUpload(
+        req,
+        res,
+        403,
+        'UNAUTHORIZED',
+        'Uploads are only taken from Vivarium’s own page.',
+      );
+      return;
+    }
+    if (req.method !== 'PUT') {
+      refuseUpload(req, res, 405, 'INVALID_REQUEST', 'Send the file with PUT.', { Allow: 'PUT' });
+      return;
+    }
+    const name = url.searchParams.get('name') ?? '';
+    if (!name.trim() || name.length > 1024) {
+      refuseUpload(req, res, 400, 'INVALID_REQUEST', 'Say the file’s name: /upload?name=FILE.');
+      return;
+    }
+    const length = req.headers['content-length'];
+    if (length === undefined) {
+      refuseUpload(req, res, 411, 'INVALID_REQUEST', 'An upload needs a Content-Length.');
+      return;
+    }
+    const bytes = /^\d{1,16}$/.test(length) ? Number(length) : NaN;
+    if (!Number.isSafeInteger(bytes)) {
+      refuseUpload(req, res, 400, 'INVALID_REQUEST', 'The Content-Length is not a number.');
+      return;
+    }
+
+    // The client going away (closing the tab, pressing Cancel) stops it; so does silence.
+    const gone = new AbortController();
+    const onReqClose = () => {
+      if (!req.complete) gone.abort();
+    };
+    const onResClose = () => {
+      if (!res.writableFinished) gone.abort();
+    };
+    req.once('close', onReqClose);
+    res.once('close', onResClose);
+    req.setTimeout(UPLOAD_IDLE_MS, () => {
+      req.destroy(new Error('nothing arrived for two minutes'));
+    });
+    try {
+      const result = await uploadMedia(engine.catalog, req, {
+        name,
+        bytes,
+        maxBytes: opts.maxUploadBytes ?? MAX_UPLOAD_BYTES,
+        signal: gone.signal,
+      });
+      req.setTimeout(0);
+      sendJson(req, res, 200, result);
+    } catch (err) {
+      if (res.destroyed || res.headersSent) return;
+      const body = toErrorBody(err);
+      const status = UPLOAD_STATUS[body.code] ?? 500;
+      sendJson(req, res, status, body, req.complete ? {} : { Connection: 'close' });
+    } finally {
+      req.off('close', onReqClose);
+      res.off('close', onResClose);
+    }
+  };
+
   const handleRequest = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
     let url: URL;
@@ -160,6 +296,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       url = new URL(req.url ?? '/', 'http://vivarium.invalid');
     } catch {
       sendText(req, res, 400, 'Bad request\n');
+      return;
+    }
+    if (rawPath === UPLOAD_PATH) {
+      await handleUpload(req, res, url);
       return;
     }
     const how = authorize(req, url);
@@ -330,7 +470,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     refuseUpgrade(socket, 404, 'Not Found');
   };
 
-  const server = http.createServer((req, res) => {
+  // No cap on a whole request's time (an ISO over a slow link takes long): headers still have
+  // headersTimeout, and an upload that stalls is cut by its own idle timeout.
+  const server = http.createServer({ requestTimeout: 0 }, (req, res) => {
     handleRequest(req, res).catch((err: unknown) => {
       if (!res.headersSent) {
         sendText(req, res, 500, `Internal error: ${toErrorBody(err).message}\n`);

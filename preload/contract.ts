@@ -214,7 +214,13 @@ export const VmPatchSchema = z
     networkMode: z.enum(['user', 'none']),
     portForwards: z.array(PortForwardSchema),
     video: z.enum(VIDEO_MODELS),
+    sound: z.enum(SOUND_MODELS),
     usbTablet: z.boolean(),
+    /** A TPM 2.0 (needs swtpm on the host). Off keeps its state (tpm/) for when it comes back. */
+    tpm: z.boolean(),
+    /** UEFI Secure Boot (needs firmware 'uefi' and machine 'q35'). Turning it on or off gives
+     * the VM a fresh UEFI variable store from the matching template; its snapshots are kept. */
+    secureBoot: z.boolean(),
     accel: z.enum(['auto', ...ACCELERATORS]),
     kernelBoot: KernelBootSchema.nullable(),
     extraArgs: z.array(z.string()),
@@ -634,6 +640,7 @@ export interface CachedMedia {
   file: string;
   filename: string;
   bytes: number;
+  /** Where it was downloaded from; '' for an image uploaded from a browser (server mode). */
   url: string;
   os: string | null;
   version: string | null;
@@ -652,11 +659,59 @@ export interface MediaDownloadResult {
   media: CachedMedia;
 }
 
+/**
+ * What server mode's `PUT /upload?name=FILE` (the body: the image, with a Content-Length)
+ * answers: an image sent from the browser, stored in the media cache like a download (`reused`
+ * when the cache already held the same bytes: no second copy), and what `media.detect` makes of
+ * it. Errors answer with an {@link ApiErrorBody}.
+ */
+export interface MediaUploadResult extends MediaDownloadResult {
+  detection: MediaDetection;
+}
+
 const Sha256Schema = z
   .string()
   .trim()
   .regex(/^[A-Fa-f0-9]{64}$/, 'A SHA-256 is 64 hex digits')
   .transform((s) => s.toLowerCase());
+
+/** One mirror (URL template) of a media item, as `catalog.check` resolved and probed it. */
+export interface CatalogCheckMirror {
+  template: string;
+  status: 'ok' | 'broken';
+  /** broken: what failed, where (404, no checksum line for NAME in URL, DNS failure...). */
+  reason: string | null;
+  /** The image's concrete URL, once resolved. */
+  url: string | null;
+  file: string | null;
+  /** The size the server gave for the image. */
+  bytes: number | null;
+  /** The checksum list holding the image's line, when the media has one. */
+  checksumUrl: string | null;
+}
+
+/** One media item of a catalogue entry's version (or an entry without media, skipped). */
+export interface CatalogCheckItem {
+  os: string;
+  osName: string;
+  version: string | null;
+  media: string | null;
+  arch: GuestArch | null;
+  /** ok: every mirror resolves and answers; broken: one does not; skipped: nothing to check. */
+  status: 'ok' | 'broken' | 'skipped';
+  /** broken: the first mirror's failure (all of them when several fail); skipped: why. */
+  reason: string | null;
+  /** Why the image cannot be verified after download, when the catalogue says so. */
+  note: string | null;
+  mirrors: CatalogCheckMirror[];
+  ms: number;
+}
+
+export interface CatalogCheckReport {
+  items: CatalogCheckItem[];
+  counts: { ok: number; broken: number; skipped: number };
+  seconds: number;
+}
 
 /** Either a catalogue entry's media (`os`, optionally `version`, `media`, `arch`) or a URL. */
 export const MediaDownloadRequestSchema = z
@@ -796,6 +851,16 @@ export const methods = {
   'media.download': MediaDownloadRequestSchema,
   'media.list': z.object({}),
   'media.delete': z.object({ sha256: Sha256Schema }),
+  /**
+   * For maintainers: resolves every media of the named entries (default: the curated and extra
+   * ones) as a download would and checks, without downloading an image, that it is there.
+   */
+  'catalog.check': z.object({
+    os: z.array(z.string().min(1).max(200)).max(200).default([]),
+    /** Per request, in seconds. */
+    timeoutSeconds: z.number().positive().max(600).default(15),
+    concurrency: z.number().int().min(1).max(16).default(4),
+  }),
 } as const;
 
 export type Method = keyof typeof methods;
@@ -945,6 +1010,7 @@ export interface ApiResults {
   'media.download': TaskInfo;
   'media.list': CachedMedia[];
   'media.delete': { deleted: boolean; file: string | null };
+  'catalog.check': CatalogCheckReport;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1018,4 +1084,6 @@ export type IpcReply = { ok: true; result: unknown } | { ok: false; error: ApiEr
 export interface PreloadBridge {
   call(method: string, params: unknown): Promise<IpcReply>;
   onEvent(listener: (event: ApiEvent) => void): () => void;
+  /** Where a dropped or chosen File lives on disk (Electron's webUtils); '' when it has no path. */
+  pathForFile(file: File): string;
 }

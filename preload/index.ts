@@ -3,7 +3,7 @@
  * else. ipcRenderer itself never reaches the page; listeners get the event payload, not
  * Electron's IpcRendererEvent (which carries `sender`).
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { ApiEvent, IPC as ContractIpc, IpcReply, PreloadBridge } from './contract';
 
 /**
@@ -33,6 +33,15 @@ const bridge: PreloadBridge = {
       subscribed = false;
       ipcRenderer.removeListener(IPC.event, forward);
     };
+  },
+  pathForFile(file: File): string {
+    // Since Electron 32 a File no longer carries `path`; webUtils knows it for files the user
+    // dropped or chose, and says '' for files the page made itself (or anything not a File).
+    try {
+      return webUtils.getPathForFile(file);
+    } catch {
+      return '';
+    }
   },
 };
 

@@ -6,10 +6,12 @@
  * command resumes where it stopped.
  */
 import { resolve } from 'node:path';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   GUEST_ARCHES,
   OS_FAMILIES,
+  type CatalogCheckItem,
+  type CatalogCheckReport,
   type CatalogEntry,
   type GuestArch,
   type MediaDetection,
@@ -209,6 +211,62 @@ function describeDetection(d: MediaDetection, kit: CliKit): string {
   return lines.join('\n');
 }
 
+interface CheckOpts extends JsonOpt {
+  timeout?: number;
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value.trim());
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || n <= 0 || n > 600)
+    throw new InvalidArgumentError('The timeout is a number of seconds, from 1 to 600.');
+  return n;
+}
+
+function checkDetail(item: CatalogCheckItem, kit: CliKit): string {
+  if (item.status !== 'ok') return item.reason ?? '';
+  const first = item.mirrors[0];
+  if (!first) return '';
+  const checksum = first.checksumUrl
+    ? `checksum in ${decodeURIComponent(first.checksumUrl.split('/').pop() ?? '')}`
+    : item.note
+      ? 'no checksum published'
+      : 'SHA-256 in the catalogue';
+  const mirrors = item.mirrors.length > 1 ? `; ${item.mirrors.length} mirrors` : '';
+  return `${first.file ?? '?'}, ${first.bytes === null ? '?' : kit.formatBytes(first.bytes)}, ${checksum}${mirrors}`;
+}
+
+async function cmdCheck(kit: CliKit, oses: string[], opts: CheckOpts): Promise<void> {
+  if (!opts.json && process.stderr.isTTY)
+    process.stderr.write('Checking the download links (nothing is downloaded)…\n');
+  const report: CatalogCheckReport = await kit.call(
+    'catalog.check',
+    { os: oses, ...(opts.timeout !== undefined ? { timeoutSeconds: opts.timeout } : {}) },
+    { os: 'OS', timeoutSeconds: '--timeout' },
+  );
+  if (opts.json) kit.printJson(report);
+  else {
+    const { ok, broken, skipped } = report.counts;
+    kit.writeOut(
+      kit.table(
+        ['OS', 'VERSION', 'MEDIA', 'ARCH', 'STATUS', 'DETAIL'],
+        report.items.map((i) => [
+          i.os,
+          i.version ?? '-',
+          i.media ?? '-',
+          i.arch ?? '-',
+          i.status,
+          checkDetail(i, kit),
+        ]),
+      ),
+    );
+    kit.writeOut(
+      `${report.items.length} checked in ${report.seconds} s: ${ok} ok, ${broken} broken, ${skipped} skipped`,
+    );
+  }
+  // The report is the answer (also with --json); a broken link makes it a failure all the same.
+  if (report.counts.broken > 0) process.exitCode = 1;
+}
+
 interface DownloadOpts extends JsonOpt {
   version?: string;
   media?: string;
@@ -288,7 +346,7 @@ async function cmdMedia(kit: CliKit, opts: MediaOpts): Promise<void> {
 }
 
 export function registerCatalogCommands(kit: CliKit): void {
-  kit
+  const catalog = kit
     .cmd(
       'catalog',
       'list the guest OSes Vivarium knows; words search it; an id shows one in detail',
@@ -297,6 +355,20 @@ export function registerCatalogCommands(kit: CliKit): void {
     .addOption(new Option('--family <family>', 'only this family').choices(OS_FAMILIES))
     .option('--all', "include the OSes from this computer's osinfo-db")
     .action(kit.run((words: string[], o: CatalogOpts) => cmdCatalog(kit, words, o)));
+
+  catalog
+    .command('check')
+    .description(
+      "for maintainers: check that each catalogue media's links resolve as a download would (folder listings, checksum line, the image's headers) without downloading; exit 1 when one is broken",
+    )
+    .argument('[os...]', 'OS ids, a version too (debian-12); default: the whole catalogue')
+    .option('--json', 'machine-readable output on stdout')
+    .option('--timeout <seconds>', 'per request (default 15)', parseSeconds)
+    .action(async (oses: string[], o: CheckOpts, command: Command) => {
+      // `catalog` has a --json of its own, which takes the flag wherever it is typed.
+      const json = Boolean(o.json ?? command.parent?.opts<JsonOpt>().json);
+      await cmdCheck(kit, oses, { ...o, json });
+    });
 
   kit
     .cmd('detect', 'recognise the OS on a disc image (ISO 9660 volume id, El Torito)')

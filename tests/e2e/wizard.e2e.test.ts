@@ -5,7 +5,9 @@
  * resources prefilled from the profile (with inline warnings), a unique suggested name, "Create
  * and start" -> the VM runs and the guest prints its banner; then the one-click "Eject install
  * media and boot from disk". A local ISO is detected (exact match -> "Customize first" opens
- * Settings), and an ISO nobody knows goes through with the Generic profile and boots.
+ * Settings), and an ISO nobody knows goes through with the Generic profile and boots. An ISO
+ * uploaded from the browser (server mode's `PUT /upload`) shows progress, can be cancelled, and
+ * once stored is detected and boots like a local one.
  * Screenshots of every step land in tests/artifacts/wizard-*.png.
  *
  * Needs `npm run build` (out/renderer) and the fixture guest (`npm run fixtures`); skips with the
@@ -13,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -505,4 +507,147 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
     },
     BOOT_TIMEOUT + 60_000,
   );
+  it(
+    'uploads an ISO from the browser with progress and cancel, detects it, and boots it',
+    async () => {
+      // The fixture ISO with one byte of its trailing padding changed: the same guest, but bytes
+      // the cache does not hold yet (the first test downloaded the original).
+      const bytes = Buffer.from(isoBytes);
+      const at = bytes.length - 100 * 1024;
+      expect(bytes[at]).toBe(0);
+      bytes[at] = 0x55;
+      const file = join(home, 'uploaded-guest.iso');
+      await writeFile(file, bytes);
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      const partial = join(engine.catalog.media.dir, '.partial');
+      const uploadParts = async () =>
+        (await readdir(partial).catch(() => [] as string[])).filter((n) => n.startsWith('upload-'));
+
+      await openWizardFromLibrary();
+      // Uploads on loopback are instant: throttle them so progress and Cancel can be seen.
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: 8 * 2 ** 20,
+      });
+      try {
+        await wizard().getByRole('tab', { name: 'I have an ISO file' }).click();
+        const input = wizard().getByLabel('Upload an ISO from this computer');
+        await shot('wizard-19-upload-offered.png');
+
+        // First attempt: cancelled halfway; the server keeps nothing.
+        await input.setInputFiles(file);
+        const bar = wizard().getByRole('progressbar', { name: 'Upload' });
+        await expect
+          .poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 20_000 })
+          .toBeGreaterThan(0);
+        await wizard()
+          .getByTestId('upload-progress')
+          .getByRole('button', { name: 'Cancel' })
+          .click();
+        await wizard()
+          .getByTestId('upload-stopped')
+          .getByText(/cancelled/)
+          .waitFor();
+        await shot('wizard-19b-upload-cancelled.png');
+        await waitFor(async () => (await uploadParts()).length === 0, 'the partial upload to go');
+        expect((await engine.call('media.list', {})).map((m) => m.sha256)).not.toContain(sha);
+        expect(await wizard().getByTestId('wizard-next').isDisabled()).toBe(true);
+
+        // Second attempt: progress to the end.
+        await input.setInputFiles(file);
+        await expect
+          .poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 20_000 })
+          .toBeGreaterThan(0);
+        const pct = Number(await bar.getAttribute('aria-valuenow'));
+        expect(pct).toBeLessThan(100);
+        expect(await wizard().getByTestId('wizard-next').isDisabled()).toBe(true);
+        // Bytes, then (once it can tell) the speed and the time left.
+        await expect
+          .poll(() => wizard().getByTestId('upload-facts').textContent(), { timeout: 10_000 })
+          .toMatch(/MiB of 34\.3 MiB.*MiB\/s.*left/);
+        await shot('wizard-20-uploading.png');
+        await wizard().getByTestId('upload-done').waitFor({ timeout: 60_000 });
+      } finally {
+        await cdp.detach();
+      }
+      expect(await wizard().getByTestId('upload-done').textContent()).toContain('Uploaded');
+      const cached = (await engine.call('media.list', {})).find((m) => m.sha256 === sha);
+      expect(cached).toMatchObject({ filename: 'uploaded-guest.iso', bytes: bytes.length });
+      // The wizard goes on as if the stored file's path had been typed, detection included.
+      expect(await wizard().getByLabel('ISO file path').inputValue()).toBe(cached!.file);
+      const detection = wizard().getByTestId('detection');
+      await detection.getByText('Exact match').waitFor({ timeout: 15_000 });
+      expect(await detection.textContent()).toContain(VERSION_NAME);
+      expect(await detection.textContent()).toContain('VIVARIUM_TESTGUEST');
+      await shot('wizard-21-uploaded-detected.png');
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await shot('wizard-21b-uploaded-detected-dark.png');
+      await page.emulateMedia({ colorScheme: 'light' });
+
+      await next();
+      await atStep('media');
+      expect(
+        await wizard()
+          .getByRole('radio', { name: /Use an ISO file I have/ })
+          .isChecked(),
+      ).toBe(true);
+      await wizard().getByTestId('upload-done').waitFor();
+      await shot('wizard-21c-uploaded-media-step.png');
+      await next();
+      await atStep('resources');
+      await expect
+        .poll(() => wizard().getByRole('spinbutton', { name: 'Memory' }).inputValue())
+        .toBe('256');
+      await next();
+      await atStep('name');
+      const name = `${VERSION_NAME} (3)`;
+      expect(await wizard().getByLabel('Name', { exact: true }).inputValue()).toBe(name);
+      await next();
+      await atStep('summary');
+      await wizard().getByTestId('wizard-summary').getByText('uploaded-guest.iso').waitFor();
+      await wizard().getByRole('button', { name: 'Create and start' }).click();
+      await wizard().waitFor({ state: 'detached', timeout: 60_000 });
+      const vm = await vmNamed(name);
+      expect(vm.config).toMatchObject({ os: OS_ID, cdrom: cached!.file, memoryMiB: 256 });
+      await waitForState(name, 'running', BOOT_TIMEOUT);
+      await waitForText(join(vm.dir, 'logs', 'serial.log'), guest.banner, BOOT_TIMEOUT);
+      await page.waitForTimeout(1500);
+      await shot('wizard-22-uploaded-running.png');
+      await engine.call('vm.powerOff', { vm: vm.id });
+      expect(pageProblems).toEqual([]);
+    },
+    BOOT_TIMEOUT + 120_000,
+  );
+  it('uploads a file dropped on the drop zone in the browser', async () => {
+    await openWizardFromLibrary();
+    await wizard().getByRole('tab', { name: 'I have an ISO file' }).click();
+    // What a drag from the desktop gives the page: a File, and no path.
+    const data = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      const bytes = new Uint8Array(256 * 1024);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) & 0xff;
+      dt.items.add(new File([bytes], 'dropped disk.img', { type: '' }));
+      return dt;
+    });
+    await wizard().locator('.dropzone').dispatchEvent('drop', { dataTransfer: data });
+    await wizard().getByTestId('upload-done').waitFor({ timeout: 30_000 });
+    const cached = (await engine.call('media.list', {})).find(
+      (m) => m.filename === 'dropped disk.img',
+    );
+    expect(cached).toMatchObject({ bytes: 256 * 1024, url: '' });
+    expect(await wizard().getByLabel('ISO file path').inputValue()).toBe(cached!.file);
+    const detection = wizard().getByTestId('detection');
+    await detection
+      .getByText('Not an ISO 9660 image', { exact: true })
+      .waitFor({ timeout: 15_000 });
+    await shot('wizard-23-dropped-uploaded.png');
+    await page.keyboard.press('Escape');
+    await wizard().waitFor({ state: 'detached' });
+    await engine.call('media.delete', { sha256: cached!.sha256 });
+    expect(pageProblems).toEqual([]);
+  });
 });

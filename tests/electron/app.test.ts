@@ -89,7 +89,7 @@ describe.skipIf(skipReason !== null)('Electron shell', () => {
     });
     expect(seen).toEqual({
       bridge: true,
-      keys: ['call', 'onEvent'],
+      keys: ['call', 'onEvent', 'pathForFile'],
       require: 'undefined',
       process: 'undefined',
     });

@@ -4,6 +4,7 @@
  * One fresh VIVARIUM_HOME for the whole file; every VM is powered off in afterAll.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -105,8 +106,14 @@ interface VmJson {
   accel: string | null;
   cpus: number;
   memoryMiB: number;
+  dir: string;
   config: {
     memoryMiB: number;
+    firmware: string;
+    machine: string;
+    tpm: boolean;
+    secureBoot: boolean;
+    sound: string;
     cdrom: string | null;
     kernelBoot: { kernel: string; initrd?: string; append: string } | null;
   };
@@ -523,6 +530,82 @@ describe.skipIf(!HAVE_QEMU)('vivarium CLI (built, real QEMU)', { timeout: 180_00
     expect(vm.state).toBe('stopped');
     await waitFor('QEMU to exit', () => !alive(pid!), 10_000, 200);
     await ok(['delete', 'deaf']);
+  });
+
+  it('set --tpm/--secure-boot/--sound: a stopped VM changes; refused while it runs or without UEFI', async () => {
+    const vm = await okJson([
+      'create',
+      'sb-cli',
+      '--iso',
+      ISO,
+      '--firmware',
+      'uefi',
+      '--machine',
+      'q35',
+      '--disk',
+      '0',
+      '--memory',
+      '256',
+      '--cpus',
+      '1',
+    ]);
+    expect(vm.config).toMatchObject({ tpm: false, secureBoot: false, sound: 'none' });
+    const nvram = join(vm.dir, 'uefi-vars.qcow2');
+    const hash = async () =>
+      createHash('sha256')
+        .update(await readFile(nvram))
+        .digest('hex');
+    const plain = await hash();
+
+    const on = await okJson(['set', 'sb-cli', '--tpm', '--secure-boot', '--sound', 'hda']);
+    expect(on.config).toMatchObject({ tpm: true, secureBoot: true, sound: 'hda' });
+    // Secure Boot brings a new UEFI variable store (Microsoft's keys enrolled).
+    expect(await hash()).not.toBe(plain);
+    expect(await ok(['status', 'sb-cli'])).toContain(
+      'Machine: 1 CPU, 256 MiB, q35/uefi, Secure Boot, TPM 2.0, sound hda, OS generic',
+    );
+    expect((await ok(['set', 'sb-cli', '--no-tpm', '--sound', 'ac97'])).trim()).toBe(
+      'Updated sb-cli: 1 CPU, 256 MiB, q35/uefi, Secure Boot, sound ac97.',
+    );
+
+    // Bad input: exit 2 for usage, exit 1 with the engine's words (and the flag) otherwise.
+    expect(expectFailure(await run(['set', 'sb-cli']), 2)).toMatch(/^Nothing to change: give/);
+    expectFailure(await run(['set', 'sb-cli', '--sound', 'beeper']), 2);
+    const small = expectFailure(await run(['set', 'sb-cli', '--memory', '8']));
+    expect(small).toMatch(/at least 16 MiB/);
+    expect(small).toContain('(--memory 8)');
+    expect(expectFailure(await run(['set', 'sb-cli', '--firmware', 'bios']))).toBe(
+      'Secure Boot is on, and it needs UEFI firmware on the q35 machine: turn Secure Boot off in the same change to switch to BIOS firmware.',
+    );
+
+    // While it runs: refused, saying what to do; nothing changes.
+    const started = await okJson(['start', 'sb-cli']);
+    expect(started.state).toBe('running');
+    if (started.pid) seenPids.add(started.pid);
+    const r = await run(['set', 'sb-cli', '--tpm', '--json']);
+    expect(expectFailure(r)).toBe(
+      'Shut the VM down to change tpm: they cannot change while it runs.',
+    );
+    expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code).toBe('BAD_STATE');
+    expect((await status('sb-cli')).config.tpm).toBe(false);
+    expect((await okJson(['stop', 'sb-cli', '--force'])).state).toBe('stopped');
+
+    // Off again: Secure Boot off and BIOS in one change is fine; plain variables come back.
+    const bios = await okJson(['set', 'sb-cli', '--no-secure-boot', '--firmware', 'bios']);
+    expect(bios.config).toMatchObject({ firmware: 'bios', secureBoot: false, tpm: false });
+    const uefi = await okJson(['set', 'sb-cli', '--firmware', 'uefi']);
+    expect(uefi.config).toMatchObject({ firmware: 'uefi', secureBoot: false });
+    const { ovmfVars } = (await okJson<{ firmware: { ovmfVars: string } }>(['host'])).firmware;
+    const cmp = spawnSync('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', ovmfVars, nvram]);
+    expect(cmp.status, 'the plain UEFI variables are back').toBe(0);
+    await ok(['delete', 'sb-cli']);
+
+    await ok(['create', 'bios-cli', '--kernel', KERNEL, '--memory', '256']);
+    expect(expectFailure(await run(['set', 'bios-cli', '--secure-boot']))).toMatch(
+      /^Secure Boot needs UEFI firmware on the q35 machine: choose them too/,
+    );
+    expect((await status('bios-cli')).config.secureBoot).toBe(false);
+    await ok(['delete', 'bios-cli']);
   });
 
   it(`a name full of commas and quotes works: ${WEIRD_NAME}`, async () => {

@@ -1,17 +1,23 @@
 /**
  * Server mode's front door on the real engine (no VM is started): the token guards every request
  * and socket, static files cannot escape their folder, and /rpc speaks the contract's framing.
+ * `PUT /upload` takes an ISO from the browser into the media cache (hashed, detected, reused,
+ * and nothing left behind when the connection breaks).
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { ApiEvent, RpcMessage } from '../../preload/contract';
+import type { ApiEvent, MediaUploadResult, RpcMessage } from '../../preload/contract';
 import { openEngine, type Engine } from '../../electron/engine';
+import { uploadFileName } from '../../electron/engine/catalog/media-upload';
 import { isLoopback, safeRelativePath, startServer } from '../../electron/server';
+import { guest, waitFor } from '../helpers/fixtures';
 
 type Server = Awaited<ReturnType<typeof startServer>>;
 
@@ -313,5 +319,371 @@ describe('options', () => {
     await expect(startServer({ engine, staticDir: join(root, 'nope') })).rejects.toThrow(
       /npm run build/,
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Uploads
+
+interface PutReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  json: unknown;
+}
+
+/** PUT `body` (a file streamed, or bytes) to `path` with a Content-Length of its size. */
+function put(
+  port: number,
+  path: string,
+  body: { file: string; size: number } | Buffer,
+  headers: Record<string, string> = {},
+): Promise<PutReply> {
+  const size = Buffer.isBuffer(body) ? body.length : body.size;
+  return new Promise((resolvePromise, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': size, ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => {
+          let json: unknown = null;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = text;
+          }
+          resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, json });
+        });
+      },
+    );
+    // A refused upload may close while the body is still going out: the answer is what counts.
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') reject(err);
+    });
+    if (Buffer.isBuffer(body)) req.end(body);
+    else createReadStream(body.file).pipe(req);
+  });
+}
+
+/** Headers only, no body: for answers given before the first byte is read. */
+function putHeadersOnly(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<PutReply> {
+  return new Promise((resolvePromise, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method: 'PUT', headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        resolvePromise({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          json: JSON.parse(text) as unknown,
+        });
+        req.destroy();
+      });
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ECONNRESET') reject(err);
+    });
+    req.flushHeaders();
+  });
+}
+
+describe.skipIf(!existsSync(guest.iso))('uploads (PUT /upload)', () => {
+  let upEngine: Engine;
+  let up: Server;
+  let mediaDir: string;
+  let isoSize: number;
+  let isoSha: string;
+  const MAX = 64 * 2 ** 20;
+
+  const cookie = () => ({ Cookie: `vivarium_token_${up.port}=${up.token}` });
+  const iso = () => ({ file: guest.iso, size: isoSize });
+  /** Partial uploads in the cache's .partial folder. */
+  const parts = async () =>
+    (await readdir(join(mediaDir, '.partial')).catch(() => [] as string[])).filter((n) =>
+      n.startsWith('upload-'),
+    );
+
+  beforeAll(async () => {
+    const extra = join(root, 'upload-catalog.json');
+    await writeFile(
+      extra,
+      JSON.stringify([
+        {
+          id: 'vivarium-upload-guest',
+          name: 'Vivarium Upload Guest',
+          vendor: 'Vivarium tests',
+          family: 'linux',
+          description: 'The tiny busybox guest the tests build.',
+          homepage: null,
+          logo: 'linux',
+          architectures: ['x86_64'],
+          aliases: [],
+          profile: {
+            machine: 'q35',
+            firmware: 'bios',
+            diskBus: 'virtio',
+            nicModel: 'e1000',
+            video: 'std',
+            sound: 'hda',
+            input: 'usb-tablet',
+          },
+          resources: {
+            minimum: { memoryMiB: 128, cpus: 1, diskGiB: 1 },
+            recommended: { memoryMiB: 256, cpus: 1, diskGiB: 1 },
+          },
+          versions: [
+            { id: '1', name: 'Vivarium Upload Guest 1', status: 'current', media: [], notes: [] },
+          ],
+          detect: [{ volumeId: '^VIVARIUM_TESTGUEST$', version: '1' }],
+          notes: [],
+        },
+      ]),
+    );
+    upEngine = await openEngine({
+      home: join(root, 'home-upload'),
+      role: 'owner',
+      catalog: { extraFiles: [extra], osinfoDir: null },
+    });
+    up = await startServer({
+      engine: upEngine,
+      staticDir: join(root, 'static'),
+      maxUploadBytes: MAX,
+    });
+    mediaDir = upEngine.catalog.media.dir;
+    isoSize = (await stat(guest.iso)).size;
+    const { stdout } = await promisify(execFile)('sha256sum', [guest.iso]);
+    isoSha = stdout.split(' ')[0]!;
+    expect(isoSha).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  afterAll(async () => {
+    await up.close();
+    await upEngine.close();
+  });
+
+  it('stores the ISO in the media cache with its SHA-256, lists it and detects it', async () => {
+    const r = await put(up.port, `/upload?name=${encodeURIComponent('guest,v1.iso')}`, iso(), {
+      ...cookie(),
+      Origin: `http://127.0.0.1:${up.port}`,
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+    const res = r.json as MediaUploadResult;
+    expect(res).toMatchObject({ sha256: isoSha, bytes: isoSize, reused: false });
+    // Where a download would be: media/<sha256>/<name>, read-only, with the same bytes.
+    expect(res.file).toBe(join(mediaDir, isoSha, 'guest,v1.iso'));
+    expect((await stat(res.file)).mode & 0o777).toBe(0o444);
+    expect((await readFile(res.file)).equals(await readFile(guest.iso))).toBe(true);
+    expect(res.media).toMatchObject({
+      sha256: isoSha,
+      file: res.file,
+      filename: 'guest,v1.iso',
+      bytes: isoSize,
+      url: '',
+      verified: 'none',
+    });
+    // media.list shows it (over the same server's RPC).
+    const ws = new WebSocket(`ws://127.0.0.1:${up.port}/rpc`, { headers: cookie() });
+    await new Promise((r2) => ws.once('open', r2));
+    const listed = await new Promise<RpcMessage>((r2) => {
+      ws.once('message', (d) => r2(JSON.parse((d as Buffer).toString('utf8')) as RpcMessage));
+      ws.send(JSON.stringify({ id: 1, method: 'media.list', params: {} }));
+    });
+    ws.close();
+    expect('result' in listed && listed.result).toEqual([res.media]);
+    // Detection: the ISO's volume id matches the catalogue entry exactly.
+    expect(res.detection).toMatchObject({
+      file: res.file,
+      sizeBytes: isoSize,
+      format: 'iso9660',
+      iso: { volumeId: 'VIVARIUM_TESTGUEST' },
+      best: { os: 'vivarium-upload-guest', version: '1', confidence: 'exact' },
+    });
+    expect(res.detection.iso?.elTorito?.bios).toBe(true);
+    expect(await parts()).toEqual([]);
+  });
+
+  it('reuses the cached file for the same bytes (no second copy)', async () => {
+    const before = await upEngine.call('media.list', {});
+    const r = await put(up.port, '/upload?name=another-name.iso', iso(), cookie());
+    expect(r.status).toBe(200);
+    const res = r.json as MediaUploadResult;
+    expect(res).toMatchObject({ sha256: isoSha, reused: true, bytes: isoSize });
+    expect(res.file).toBe(join(mediaDir, isoSha, 'guest,v1.iso'));
+    expect(res.detection.best.confidence).toBe('exact');
+    expect(await upEngine.call('media.list', {})).toEqual(before);
+    expect((await readdir(join(mediaDir, isoSha))).sort()).toEqual(['guest,v1.iso', 'meta.json']);
+    expect(await parts()).toEqual([]);
+  });
+
+  it('refuses without the token (401), from another origin (403), and bad requests', async () => {
+    const small = Buffer.alloc(4096, 1);
+    const none = await put(up.port, '/upload?name=x.iso', small);
+    expect(none.status).toBe(401);
+    expect(none.json).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect((await put(up.port, '/upload?name=x.iso&token=nope', small)).status).toBe(401);
+    expect(
+      (
+        await put(up.port, '/upload?name=x.iso', small, {
+          Cookie: `vivarium_token_${up.port}=${'0'.repeat(64)}`,
+        })
+      ).status,
+    ).toBe(401);
+    const evil = await put(up.port, '/upload?name=x.iso', small, {
+      ...cookie(),
+      Origin: 'http://evil.test',
+    });
+    expect(evil.status).toBe(403);
+    const otherPort = await put(up.port, '/upload?name=x.iso', small, {
+      ...cookie(),
+      Origin: 'http://127.0.0.1:1',
+    });
+    expect(otherPort.status).toBe(403);
+    // The token in the query works as for every other request.
+    expect((await put(up.port, `/upload?token=${up.token}`, small)).status).toBe(400);
+    expect((await get(`/upload?name=x.iso&token=${up.token}`)).status).not.toBe(200);
+    const asGet = await new Promise<number>((r2) => {
+      http
+        .get(
+          { host: '127.0.0.1', port: up.port, path: '/upload?name=x.iso', headers: cookie() },
+          (res) => {
+            res.resume();
+            r2(res.statusCode ?? 0);
+          },
+        )
+        .end();
+    });
+    expect(asGet).toBe(405);
+    // Bigger than the bound, or more than the disk has: refused before a byte is read.
+    const tooBig = await putHeadersOnly(up.port, '/upload?name=big.iso', {
+      ...cookie(),
+      'Content-Length': String(MAX + 1),
+    });
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.json).toMatchObject({ code: 'RESOURCE_LIMIT' });
+    const chunked = await putHeadersOnly(up.port, '/upload?name=c.iso', {
+      ...cookie(),
+      'Transfer-Encoding': 'chunked',
+    });
+    expect(chunked.status).toBe(411);
+    const empty = await put(up.port, '/upload?name=e.iso', Buffer.alloc(0), cookie());
+    expect(empty.status).toBe(400);
+    expect(await parts()).toEqual([]);
+    const names = (await readdir(mediaDir)).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    expect(names).toEqual([isoSha]);
+  });
+
+  it('keeps a free-space check: an upload larger than the free space is refused', async () => {
+    const free = await upEngine.catalog.media.freeBytes();
+    expect(free).not.toBeNull();
+    const engine3 = await openEngine({ home: join(root, 'home-upload-3'), role: 'owner' });
+    const s3 = await startServer({
+      engine: engine3,
+      staticDir: join(root, 'static'),
+      maxUploadBytes: Number.MAX_SAFE_INTEGER,
+    });
+    try {
+      const r = await putHeadersOnly(s3.port, '/upload?name=huge.iso', {
+        Cookie: `vivarium_token_${s3.port}=${s3.token}`,
+        'Content-Length': String(free! + 2 ** 30),
+      });
+      expect(r.status).toBe(507);
+      expect(r.json).toMatchObject({ code: 'DISK_FULL' });
+      expect((r.json as { message: string }).message).toMatch(/Not enough free disk space/);
+    } finally {
+      await s3.close();
+      await engine3.close();
+    }
+  });
+
+  it('sanitizes the file name: no folders, no "..", commas kept', async () => {
+    const bytes = Buffer.alloc(256 * 1024);
+    bytes.write('not an ISO, just bytes for the name test');
+    const r = await put(
+      up.port,
+      `/upload?name=${encodeURIComponent('../../etc/..\\evil\u202e,name..iso')}`,
+      bytes,
+      cookie(),
+    );
+    expect(r.status).toBe(200);
+    const res = r.json as MediaUploadResult;
+    expect(res.media.filename).toBe('evil_,name.iso');
+    expect(dirname(res.file)).toBe(join(mediaDir, res.sha256));
+    expect(existsSync(res.file)).toBe(true);
+    expect(res.detection).toMatchObject({ format: 'unknown', iso: null });
+    expect(res.detection.best.confidence).toBe('none');
+    await upEngine.call('media.delete', { sha256: res.sha256 });
+
+    expect(uploadFileName('debian-13.1.0-amd64-netinst.iso')).toBe(
+      'debian-13.1.0-amd64-netinst.iso',
+    );
+    expect(uploadFileName('/home/me/a,b.iso')).toBe('a,b.iso');
+    expect(uploadFileName('C:\\Users\\me\\win11.iso')).toBe('win11.iso');
+    expect(uploadFileName('..')).toBe('upload.iso');
+    expect(uploadFileName('../')).toBe('upload.iso');
+    expect(uploadFileName('.hidden.iso')).toBe('hidden.iso');
+    expect(uploadFileName('a\u0000b\nc.iso')).toBe('a_b_c.iso');
+    const long = uploadFileName(`${'é'.repeat(300)}.iso`);
+    expect(long.endsWith('.iso')).toBe(true);
+    expect(Buffer.byteLength(long)).toBeLessThanOrEqual(200);
+  });
+
+  it('leaves nothing behind when the client breaks off halfway', async () => {
+    const before = await readdir(mediaDir);
+    const half = Math.floor(isoSize / 2);
+    const bytes = await readFile(guest.iso);
+    // A different image (the first byte changed), so the cache cannot already hold it.
+    bytes[0] = bytes[0]! ^ 0xff;
+    const req = http.request({
+      host: '127.0.0.1',
+      port: up.port,
+      path: '/upload?name=broken.iso',
+      method: 'PUT',
+      headers: { ...cookie(), 'Content-Length': String(isoSize) },
+    });
+    const failed = new Promise<string>((r2) => {
+      req.on('error', (err) => r2(err.message));
+      req.on('response', (res) => r2(`answered ${res.statusCode}`));
+    });
+    req.write(bytes.subarray(0, half));
+    // The partial file is there while the upload runs...
+    const part = await waitFor(
+      async () => {
+        for (const name of await parts()) {
+          const st = await stat(join(mediaDir, '.partial', name)).catch(() => null);
+          if (st && st.size > 0) return name;
+        }
+        return null;
+      },
+      'the partial upload',
+      15_000,
+    );
+    expect(part).toMatch(/^upload-[0-9a-f]+\.part$/);
+    // ...and gone once the connection is cut.
+    req.destroy();
+    expect(await failed).not.toMatch(/answered/);
+    await waitFor(async () => (await parts()).length === 0, 'the partial file to go', 15_000);
+    expect(await readdir(mediaDir)).toEqual(before);
+    expect(await upEngine.call('media.list', {})).toHaveLength(1);
+
+    // The server is fine afterwards: the same bytes, sent whole, are stored.
+    const whole = await put(up.port, '/upload?name=whole.iso', bytes, cookie());
+    expect(whole.status).toBe(200);
+    const res = whole.json as MediaUploadResult;
+    expect(res.reused).toBe(false);
+    expect(res.bytes).toBe(isoSize);
+    await upEngine.call('media.delete', { sha256: res.sha256 });
   });
 });

@@ -4,6 +4,7 @@
  */
 import type { TaskInfo } from '../../../preload/contract';
 import { publicEntry, summarize } from '../catalog/catalog';
+import { checkCatalog, type CheckTarget } from '../catalog/catalog-check';
 import type { Engine } from './engine';
 import { checkReadableFile } from './file-checks';
 import type { HandlerGroup } from './handlers';
@@ -12,6 +13,7 @@ type CatalogMethods =
   | 'catalog.list'
   | 'catalog.get'
   | 'catalog.defaults'
+  | 'catalog.check'
   | 'media.detect'
   | 'media.download'
   | 'media.list'
@@ -50,6 +52,20 @@ export function catalogHandlers(engine: Engine): HandlerGroup<CatalogMethods> {
     'catalog.get': async ({ id }) => publicEntry((await engine.catalog.resolve(id)).entry),
     'catalog.defaults': async ({ os, version }) =>
       engine.catalog.defaults(os, version, await engine.host()),
+    'catalog.check': async ({ os, timeoutSeconds, concurrency }) => {
+      // Named entries (a version too, as in 'debian-12'), else every curated and extra one.
+      const targets: CheckTarget[] = os.length
+        ? await Promise.all(
+            os.map(async (ref) => {
+              const r = await engine.catalog.resolve(ref);
+              return { entry: r.entry, versions: r.version ? [r.version] : r.entry.versions };
+            }),
+          )
+        : (await engine.catalog.catalog(false))
+            .list({ includeOsinfo: false })
+            .map((entry) => ({ entry, versions: entry.versions }));
+      return checkCatalog(targets, { timeoutMs: timeoutSeconds * 1000, concurrency });
+    },
     'media.detect': async ({ file }) => {
       await checkReadableFile(file, 'disc image');
       return engine.catalog.detect(file);

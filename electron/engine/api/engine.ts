@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import {
+  access,
+  copyFile,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CONFIG_VERSION,
@@ -19,14 +29,20 @@ import {
 import { VivariumError } from '../errors';
 import { probeHost, resolveAccelerator } from '../host';
 import { requireQemuBinary, requireSecureBootFirmware, requireSwtpm } from '../host/require';
-import { readJsonFile, writeFileAtomic } from '../library/atomic-file';
+import { isNodeError, readJsonFile, writeFileAtomic } from '../library/atomic-file';
 import { migrateConfig } from '../library/migrations';
 import { enginePaths, vmFiles, type EnginePaths, type VmFiles } from '../paths';
 import { buildQemuArgs, diskPath } from '../qemu/args';
 import { readPidFile } from '../qemu/pid-file';
 import { readTail } from '../qemu/process-info';
 import { isLive, VmSupervisor, type EngineRole } from '../qemu/supervisor';
-import { createNvram, createQcow2, parseSize } from '../storage/qemu-img';
+import {
+  createNvram,
+  createQcow2,
+  imageInfo,
+  overwriteNvram,
+  parseSize,
+} from '../storage/qemu-img';
 import { StreamBridge } from '../streams/bridge';
 import { checkReadableFile } from './file-checks';
 import { pngSize } from './png';
@@ -57,6 +73,13 @@ export interface VmEntry {
 }
 
 const WATCH_INTERVAL_MS = 1000;
+
+function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
 
 export async function openEngine(opts: EngineOptions = {}): Promise<Engine> {
   const engine = new Engine(opts);
@@ -525,11 +548,13 @@ export class Engine implements VivariumApi {
     patch: ParsedParams<'vm.update'>['patch'],
   ): Promise<VmSummary> {
     const vm = this.resolve(ref);
+    // A CLI command's engine has not looked at the VM yet: find out whether QEMU runs it.
+    const seen = await vm.supervisor.refresh().catch(() => vm.supervisor.current);
     return vm.supervisor.serialize(async () => {
       const runtime = vm.supervisor.current;
       const liveOnly = new Set(['name', 'notes']);
       const blocked = Object.keys(patch).filter((k) => !liveOnly.has(k));
-      if (isLive(runtime.state) && blocked.length) {
+      if ((isLive(runtime.state) || isLive(seen.state)) && blocked.length) {
         throw new VivariumError(
           'BAD_STATE',
           `Shut the VM down to change ${blocked.join(', ')}: they cannot change while it runs.`,
@@ -565,13 +590,48 @@ export class Engine implements VivariumApi {
           ...(patch.portForwards !== undefined ? { portForwards: patch.portForwards } : {}),
         },
         ...(patch.video !== undefined ? { video: patch.video } : {}),
+        ...(patch.sound !== undefined ? { sound: patch.sound } : {}),
         ...(patch.usbTablet !== undefined ? { usbTablet: patch.usbTablet } : {}),
+        // Turning the TPM off keeps its state folder (files.tpmStateDir): BitLocker or LUKS keys
+        // sealed to the TPM live there, and turning it back on brings them back. Only deleting
+        // the VM removes it. QEMU and swtpm only look at it while `tpm` is on (launchPlan).
+        ...(patch.tpm !== undefined ? { tpm: patch.tpm } : {}),
+        ...(patch.secureBoot !== undefined ? { secureBoot: patch.secureBoot } : {}),
         ...(patch.accel !== undefined ? { accel: patch.accel } : {}),
         ...(patch.kernelBoot !== undefined ? { kernelBoot: patch.kernelBoot } : {}),
         ...(patch.extraArgs !== undefined ? { extraArgs: patch.extraArgs } : {}),
       });
-      if (next.firmware === 'uefi' && c.firmware !== 'uefi') await this.ensureNvram(vm);
-      vm.configMtimeMs = await this.writeConfig(vm.files, next);
+      await this.checkTpmAndSecureBoot(c, next, patch);
+
+      // The UEFI variable store must come from the template that matches Secure Boot: Microsoft's
+      // keys enrolled with it, none without (OVMF's plain build enforces Secure Boot too once
+      // keys are enrolled). A new one is made beside the old, and only renamed over it once the
+      // config that needs it is saved. A VM switched to BIOS keeps a matching store for its way
+      // back to UEFI, when this host has the template.
+      const hasNvram = await exists(vm.files.nvram);
+      const newNvram =
+        (next.firmware === 'uefi' && !hasNvram) ||
+        (hasNvram &&
+          next.secureBoot !== c.secureBoot &&
+          (next.firmware === 'uefi' || (await this.hasVarsTemplate(next.secureBoot))))
+          ? await this.prepareNvram(vm, next.secureBoot)
+          : null;
+      try {
+        vm.configMtimeMs = await this.writeConfig(vm.files, next);
+      } catch (err) {
+        if (newNvram) await rm(newNvram, { force: true });
+        throw err;
+      }
+      if (newNvram) {
+        try {
+          await rename(newNvram, vm.files.nvram);
+        } catch (err) {
+          // Put the old config back so that it matches the variable store still in place.
+          await rm(newNvram, { force: true });
+          vm.configMtimeMs = await this.writeConfig(vm.files, c).catch(() => vm.configMtimeMs);
+          throw err;
+        }
+      }
       vm.config = next;
       const summary = this.summary(vm);
       this.emit({ type: 'vm.state', vm: summary });
@@ -579,24 +639,113 @@ export class Engine implements VivariumApi {
     });
   }
 
+  /** The rules vm.create applies to tpm and secureBoot, for a config changed by `patch`. */
+  private async checkTpmAndSecureBoot(
+    before: VmConfig,
+    next: VmConfig,
+    patch: ParsedParams<'vm.update'>['patch'],
+  ): Promise<void> {
+    if (next.secureBoot && (next.firmware !== 'uefi' || next.machine !== 'q35')) {
+      const fields: Record<string, string> = {};
+      if (patch.secureBoot) {
+        fields['secureBoot'] = 'Needs UEFI firmware on the q35 machine';
+        throw new VivariumError(
+          'INVALID_REQUEST',
+          'Secure Boot needs UEFI firmware on the q35 machine: choose them too, or leave Secure Boot off.',
+          fields,
+        );
+      }
+      const wanted: string[] = [];
+      if (next.firmware !== 'uefi') {
+        wanted.push('BIOS firmware');
+        fields['firmware'] = 'Secure Boot is on: it needs UEFI';
+      }
+      if (next.machine !== 'q35') {
+        wanted.push('the i440FX (pc) machine');
+        fields['machine'] = 'Secure Boot is on: it needs q35';
+      }
+      throw new VivariumError(
+        'INVALID_REQUEST',
+        `Secure Boot is on, and it needs UEFI firmware on the q35 machine: turn Secure Boot off in the same change to switch to ${wanted.join(' and ')}.`,
+        fields,
+      );
+    }
+    if ((next.secureBoot && !before.secureBoot) || (next.tpm && !before.tpm)) {
+      const host = await this.host();
+      if (next.secureBoot && !before.secureBoot) requireSecureBootFirmware(host);
+      if (next.tpm && !before.tpm) requireSwtpm(host);
+    }
+  }
+
+  private async hasVarsTemplate(secureBoot: boolean): Promise<boolean> {
+    const { firmware, qemu } = await this.host();
+    const vars = secureBoot ? firmware.ovmfSecureBootVars : firmware.ovmfVars;
+    return Boolean(vars && qemu.img);
+  }
+
+  /** Makes the UEFI variable store of a UEFI VM that has none (an older VM, a deleted file). */
   private async ensureNvram(vm: VmEntry): Promise<void> {
-    const exists = await access(vm.files.nvram).then(
-      () => true,
-      () => false,
-    );
-    if (exists) return;
+    if (await exists(vm.files.nvram)) return;
+    const made = await this.prepareNvram(vm, vm.config.secureBoot);
+    await rename(made, vm.files.nvram).catch(async (err: unknown) => {
+      await rm(made, { force: true });
+      throw err;
+    });
+  }
+
+  /**
+   * A UEFI variable store for `vm` from the template that matches `secureBoot` (with Secure Boot:
+   * Microsoft's keys enrolled), written to a new file beside `files.nvram` whose path it returns:
+   * the caller renames it into place, or removes it. Nothing of it is left when this fails.
+   * The snapshots inside the current store stay (the new file is a copy of it with its present
+   * contents overwritten): a disk-less VM keeps even its saved memory there.
+   */
+  private async prepareNvram(vm: VmEntry, secureBoot: boolean): Promise<string> {
     const host = await this.host();
-    // With Secure Boot the variable store starts from the template with Microsoft's keys enrolled.
-    const vars = vm.config.secureBoot
-      ? requireSecureBootFirmware(host).vars
-      : host.firmware.ovmfVars;
+    const vars = secureBoot ? requireSecureBootFirmware(host).vars : host.firmware.ovmfVars;
     if (!host.qemu.img || !vars) {
       throw new VivariumError(
         'QEMU_MISSING',
         'UEFI firmware (OVMF) was not found: install it (Debian/Ubuntu: sudo apt install ovmf) or use BIOS.',
       );
     }
-    await createNvram(host.qemu.img.path, vars, vm.files.nvram);
+    const img = host.qemu.img.path;
+    const tmp = `${vm.files.nvram}.new-${process.pid}`;
+    await rm(tmp, { force: true });
+    try {
+      const current = (await exists(vm.files.nvram))
+        ? await imageInfo(img, vm.files.nvram, { format: 'qcow2' })
+        : null;
+      if (current && current.virtualSize === (await stat(vars)).size) {
+        await copyFile(vm.files.nvram, tmp);
+        await overwriteNvram(img, vars, tmp);
+      } else {
+        if (current?.snapshots.length) {
+          // Another firmware build (the host's OVMF changed): a fresh store would lose them.
+          throw new VivariumError(
+            'BAD_STATE',
+            `The UEFI variable store of "${vm.config.name}" holds snapshots and does not fit ${vars}: delete its snapshots first, or leave Secure Boot as it is.`,
+          );
+        }
+        await createNvram(img, vars, tmp);
+      }
+      const handle = await open(tmp, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return tmp;
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if (isNodeError(err) && (err.code === 'ENOSPC' || err.code === 'EDQUOT')) {
+        throw new VivariumError(
+          'DISK_FULL',
+          `The disk holding ${vm.files.dir} is full: free some space and try again (nothing was changed).`,
+        );
+      }
+      throw err;
+    }
   }
 
   private async deleteVm(ref: string, keepDisks: boolean): Promise<ApiResults['vm.delete']> {

@@ -21,6 +21,8 @@ export interface HttpResponse {
 }
 
 export interface RequestOptions {
+  /** GET unless said; HEAD asks only for the headers (`catalog.check`). */
+  method?: 'GET' | 'HEAD';
   headers?: Record<string, string>;
   signal?: AbortSignal;
   idleTimeoutMs?: number;
@@ -59,16 +61,26 @@ function once(url: string, opts: RequestOptions): Promise<IncomingMessage> {
     const { signal } = opts;
     if (signal?.aborted) return reject(abortError(signal));
     const lib = url.startsWith('https:') ? https : http;
-    const req = lib.get(url, {
+    const started = Date.now();
+    const req = lib.request(url, {
+      method: opts.method ?? 'GET',
       headers: { 'user-agent': USER_AGENT, accept: '*/*', ...opts.headers },
+      // Until the socket connects, Node's global agent has a 5 s timeout of its own, too short for
+      // a slow resolver or mirror; an explicit one also covers the address lookup and connection.
+      timeout: opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
     });
+    req.end();
     const onAbort = () => req.destroy(abortError(signal!));
     signal?.addEventListener('abort', onAbort, { once: true });
     req.setTimeout(opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => {
+      const waited = Math.max(1, Math.round((Date.now() - started) / 1000));
+      const connecting = !req.socket || req.socket.connecting;
       req.destroy(
         new VivariumError(
           'NETWORK',
-          `Could not download ${url}: no answer for ${Math.round((opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS) / 1000)} s.`,
+          connecting
+            ? `Could not download ${url}: ${new URL(url).host} could not be reached in ${waited} s (looking up its address or connecting).`
+            : `Could not download ${url}: no answer for ${waited} s.`,
         ),
       );
     });
@@ -83,7 +95,7 @@ function once(url: string, opts: RequestOptions): Promise<IncomingMessage> {
   });
 }
 
-/** GET with redirects followed; the caller reads or destroys `body`. */
+/** GET (or HEAD) with redirects followed; the caller reads or destroys `body`. */
 export async function httpGet(url: string, opts: RequestOptions = {}): Promise<HttpResponse> {
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {

@@ -44,7 +44,9 @@ import {
   listingNames,
   pickLatest,
   type HttpResponse,
+  type RequestOptions,
 } from './http';
+import { HashingWriter, type Digests } from './hashing-writer';
 
 /** Room kept free on the cache's disk besides the download itself. */
 const FREE_SPACE_MARGIN = 256 * 2 ** 20;
@@ -125,57 +127,6 @@ function diskError(err: unknown, what: string): VivariumError {
   return err instanceof VivariumError
     ? err
     : new VivariumError('FILE_UNREADABLE', `Failed while ${what}: ${e.message}`);
-}
-
-/** Appends to a file and hashes what it writes: the hashes always cover exactly the file. */
-class HashingWriter {
-  readonly sha256: Hash;
-  readonly sha512: Hash | null;
-  position: number;
-
-  constructor(
-    private readonly fh: FileHandle,
-    position: number,
-    sha256: Hash,
-    sha512: Hash | null,
-  ) {
-    this.position = position;
-    this.sha256 = sha256;
-    this.sha512 = sha512;
-  }
-
-  async write(buffers: Buffer[]): Promise<void> {
-    // The write runs on libuv's pool while this thread hashes the same bytes.
-    const written = this.writeAll(buffers);
-    for (const b of buffers) {
-      this.sha256.update(b);
-      this.sha512?.update(b);
-    }
-    await written;
-  }
-
-  private async writeAll(buffers: Buffer[]): Promise<void> {
-    let bufs = buffers;
-    let total = bufs.reduce((n, b) => n + b.length, 0);
-    while (total > 0) {
-      const { bytesWritten } = await this.fh.writev(bufs, this.position);
-      this.position += bytesWritten;
-      total -= bytesWritten;
-      if (total > 0) {
-        // A short write: skip what went out and write the rest.
-        let skip = bytesWritten;
-        const rest: Buffer[] = [];
-        for (const b of bufs) {
-          if (skip >= b.length) skip -= b.length;
-          else {
-            rest.push(b.subarray(skip));
-            skip = 0;
-          }
-        }
-        bufs = rest;
-      }
-    }
-  }
 }
 
 /**
@@ -413,75 +364,34 @@ export class MediaStore {
       );
     }
     const errors: string[] = [];
-    let fileName = spec.file ?? null;
+    // A file name found on one mirror holds for the next ones.
+    const known = { fileName: spec.file ?? null };
     for (const template of spec.urls) {
       ctx.signal.throwIfAborted();
       try {
         ctx.report({ message: `Looking up ${meta.label} on ${hostOf(template)}` });
-        const concrete = await this.expandLatest(template, ctx.signal);
-        const dir = concrete.includes('{file}')
-          ? concrete.slice(0, concrete.indexOf('{file}'))
-          : concrete.slice(0, concrete.lastIndexOf('/') + 1);
-        let listing: string[] | null = null;
-        const list = async () =>
-          (listing ??= listingNames((await fetchText(dir, { signal: ctx.signal })).text));
-
-        let lines: ChecksumLine[] | null = null;
-        let expected: Expected | null = spec.sha256
-          ? { algorithm: 'sha256', hex: spec.sha256, source: 'published' }
-          : null;
-        if (spec.checksum && !expected) {
-          if (
-            !fileName &&
-            spec.filePattern &&
-            spec.checksum.urls.every((u) => u.includes('{file}'))
-          ) {
-            fileName = pickLatest(await list(), new RegExp(spec.filePattern));
-          }
-          lines = await this.loadChecksums(spec, dir, fileName, list, ctx.signal);
-        }
-        if (!fileName && spec.filePattern) {
-          const re = new RegExp(spec.filePattern);
-          fileName =
-            (lines &&
-              pickLatest(
-                lines.map((l) => l.name),
-                re,
-              )) ??
-            pickLatest(await list(), re);
-          if (!fileName)
-            throw new VivariumError(
-              'NETWORK',
-              `No file matching ${spec.filePattern} is published at ${dir}.`,
-            );
-        }
-        const name =
-          fileName ??
-          safeFileName(decodeURIComponent(new URL(concrete).pathname.split('/').pop() ?? ''));
-        if (lines && spec.checksum) {
-          const hex = findChecksum(lines, spec.checksum.name ?? name, spec.checksum.algorithm);
-          if (hex) expected = { algorithm: spec.checksum.algorithm, hex, source: 'published' };
-          else if (!spec.archive) {
-            throw new VivariumError(
-              'NETWORK',
-              `The checksum list at ${dir} has no ${spec.checksum.algorithm.toUpperCase()} for ${name}.`,
-            );
-          }
-        }
-        if (expected?.algorithm === 'sha256') {
-          const bySha = await this.get(expected.hex);
+        const src = await resolveMediaSource(spec, template, { signal: ctx.signal, known });
+        if (src.expected?.algorithm === 'sha256') {
+          const bySha = await this.get(src.expected.hex);
           if (bySha) return this.reused(bySha);
         }
-        const url = concrete.replace('{file}', encodeURIComponent(name));
         const got = await this.transfer(
-          url,
-          expected,
+          src.url,
+          src.expected,
           spec.sizeBytes ?? null,
           meta.label,
           ctx,
           spec.archive ? 2 : 1,
         );
-        return await this.store(got, name, expected, meta, spec, lines, ctx);
+        return await this.store(
+          got,
+          src.name,
+          src.expected,
+          meta,
+          spec,
+          src.checksums?.lines ?? null,
+          ctx,
+        );
       } catch (err) {
         ctx.signal.throwIfAborted();
         if (
@@ -498,67 +408,6 @@ export class MediaStore {
       errors.length === 1
         ? errors[0]!
         : `${meta.label} could not be downloaded from any mirror: ${errors.join(' | ')}`,
-    );
-  }
-
-  /** Replaces each {latest:REGEX} with the greatest matching entry of that folder's listing. */
-  private async expandLatest(template: string, signal: AbortSignal): Promise<string> {
-    let out = template;
-    for (;;) {
-      const start = out.indexOf('{latest:');
-      if (start < 0) return out;
-      const end = placeholderEnd(out, start);
-      const pattern = new RegExp(out.slice(start + '{latest:'.length, end));
-      const dir = out.slice(0, start);
-      const names = listingNames((await fetchText(dir, { signal })).text);
-      const latest = pickLatest(names, pattern);
-      if (!latest)
-        throw new VivariumError(
-          'NETWORK',
-          `Nothing matching ${pattern.source} is listed at ${dir}.`,
-        );
-      out = out.slice(0, start) + encodeURIComponent(latest) + out.slice(end + 1);
-    }
-  }
-
-  private async loadChecksums(
-    spec: MediaSpec,
-    dir: string,
-    fileName: string | null,
-    list: () => Promise<string[]>,
-    signal: AbortSignal,
-  ): Promise<ChecksumLine[]> {
-    const errors: string[] = [];
-    for (const raw of spec.checksum?.urls ?? []) {
-      try {
-        if (raw.includes('{file}') && !fileName)
-          throw new VivariumError('NETWORK', 'the file name is not known yet');
-        let rel = raw.replaceAll('{file}', fileName ?? '');
-        if (rel.includes('{latest:')) {
-          const start = rel.indexOf('{latest:');
-          const end = placeholderEnd(rel, start);
-          const hit = pickLatest(
-            await list(),
-            new RegExp(rel.slice(start + '{latest:'.length, end)),
-          );
-          if (!hit)
-            throw new VivariumError('NETWORK', `no checksum list matching ${rel} at ${dir}`);
-          rel = rel.slice(0, start) + hit + rel.slice(end + 1);
-        }
-        const url = new URL(rel, dir).toString();
-        const lines = parseChecksumList(
-          (await fetchText(url, { signal, maxBytes: 4 * 2 ** 20 })).text,
-        );
-        if (lines.length) return lines;
-        errors.push(`${url} holds no checksums`);
-      } catch (err) {
-        signal.throwIfAborted();
-        errors.push(err instanceof Error ? err.message : String(err));
-      }
-    }
-    throw new VivariumError(
-      'NETWORK',
-      `The published checksums could not be loaded (${errors.join('; ')}).`,
     );
   }
 
@@ -626,27 +475,31 @@ export class MediaStore {
       offset = 0;
       sidecar = null;
     }
-    let hashes: { sha256: Hash; sha512: Hash | null };
     if (offset > 0) {
       ctx.report({ message: `Checking the ${Math.round(offset / 2 ** 20)} MiB downloaded before` });
-      const h = await hashFile(part, { sha512: expected?.algorithm === 'sha512' }, signal);
-      hashes = h;
-      offset = h.bytes;
-    } else {
-      hashes = {
-        sha256: createHash('sha256'),
-        sha512: expected?.algorithm === 'sha512' ? createHash('sha512') : null,
-      };
     }
-    if (sizeHint) await this.ensureSpace(sizeHint * spaceFactor - offset, label);
-
-    const resumedFrom = offset;
+    const sha512 = expected?.algorithm === 'sha512';
     let fh = await open(part, offset > 0 ? 'r+' : 'w');
-    let writer = new HashingWriter(fh, offset, hashes.sha256, hashes.sha512);
+    let writer: HashingWriter;
+    try {
+      writer = await HashingWriter.open(fh, { sha512, existing: offset > 0, signal });
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    const resumedFrom = writer.position;
+    const startOver = async () => {
+      await writer.close();
+      await this.restart(fh, part);
+      fh = await open(part, 'w');
+      writer = await HashingWriter.open(fh, { sha512, existing: false, signal });
+    };
     let total = sidecar?.total ?? null;
     let stalled = 0;
     let finalUrl = url;
+    let digests: Digests;
     try {
+      if (sizeHint) await this.ensureSpace(sizeHint * spaceFactor - resumedFrom, label);
       for (;;) {
         signal.throwIfAborted();
         const from = writer.position;
@@ -676,9 +529,7 @@ export class MediaStore {
           res.body.resume();
           // Already complete (the part holds it all), or the file changed: start over.
           if (total !== null && from === total) break;
-          await this.restart(fh, part);
-          fh = await open(part, 'w');
-          writer = this.freshWriter(fh, expected);
+          await startOver();
           total = null;
           continue;
         }
@@ -701,9 +552,7 @@ export class MediaStore {
           if (!range || Number(range[1]) !== from) {
             // A range we did not ask for: download it whole instead.
             res.body.destroy();
-            await this.restart(fh, part);
-            fh = await open(part, 'w');
-            writer = this.freshWriter(fh, expected);
+            await startOver();
             sidecar = null;
             continue;
           }
@@ -711,9 +560,7 @@ export class MediaStore {
         } else {
           if (from > 0) {
             // The server ignored Range (or the file changed under If-Range): start from zero.
-            await this.restart(fh, part);
-            fh = await open(part, 'w');
-            writer = this.freshWriter(fh, expected);
+            await startOver();
           }
           total = Number.isFinite(length) ? length : null;
         }
@@ -757,7 +604,7 @@ export class MediaStore {
           `${label}: the server sent ${writer.position} of ${total} bytes.`,
         );
       }
-      await fh.sync();
+      digests = await writer.finish();
     } catch (err) {
       // Nothing worth resuming: leave no empty part behind.
       if (writer.position === 0) {
@@ -767,13 +614,13 @@ export class MediaStore {
       }
       throw err;
     } finally {
+      await writer.close();
       await fh.close().catch(() => undefined);
     }
 
-    const sha256 = writer.sha256.digest('hex');
-    const sha512 = writer.sha512 ? writer.sha512.digest('hex') : null;
+    const { sha256 } = digests;
     if (expected) {
-      const got = expected.algorithm === 'sha512' ? sha512 : sha256;
+      const got = expected.algorithm === 'sha512' ? digests.sha512 : sha256;
       if (got !== expected.hex) {
         await rm(part, { force: true });
         await rm(sidecarFile, { force: true });
@@ -795,16 +642,7 @@ export class MediaStore {
       }
     }
     await rm(sidecarFile, { force: true });
-    return { part, sha256, sha512, bytes: writer.position, url: finalUrl };
-  }
-
-  private freshWriter(fh: FileHandle, expected: Expected | null): HashingWriter {
-    return new HashingWriter(
-      fh,
-      0,
-      createHash('sha256'),
-      expected?.algorithm === 'sha512' ? createHash('sha512') : null,
-    );
+    return { part, sha256, sha512: digests.sha512, bytes: writer.position, url: finalUrl };
   }
 
   private async restart(fh: FileHandle, part: string): Promise<void> {
@@ -878,6 +716,158 @@ export class MediaStore {
       throw err;
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolving a catalogue media source (shared by downloads and `catalog.check`)
+
+/** One mirror of a catalogue media, resolved: what a download fetches and checks it against. */
+export interface ResolvedMedia {
+  /** The image's concrete URL ({latest:...} and {file} filled in). */
+  url: string;
+  /** The file name it is stored under. */
+  name: string;
+  /** Its folder: checksum lists and the folder listing are read from here. */
+  dir: string;
+  /** The hash it must have, or null when there is none to check (a stated checksumReason). */
+  expected: Expected | null;
+  /** The checksum list that was read, when the media has one. */
+  checksums: { url: string; lines: ChecksumLine[] } | null;
+}
+
+export interface ResolveMediaOptions {
+  signal: AbortSignal;
+  /** Per request: give up after this long without an answer (default: http.ts's). */
+  idleTimeoutMs?: number;
+  /** The file name as known so far (from the spec or an earlier mirror); updated as soon as one
+   * is found, even when a later step fails, so the next mirror reuses it. */
+  known?: { fileName: string | null };
+}
+
+/**
+ * Turns one of a media's URL templates into a concrete URL and the expected hash, reading folder
+ * listings ({latest:REGEX}, filePattern) and the published checksum list as a download does,
+ * without fetching the image. Throws a NETWORK error saying what is missing where.
+ */
+export async function resolveMediaSource(
+  spec: MediaSpec,
+  template: string,
+  opts: ResolveMediaOptions,
+): Promise<ResolvedMedia> {
+  const { signal } = opts;
+  const req: RequestOptions & { signal: AbortSignal } = { signal };
+  if (opts.idleTimeoutMs !== undefined) req.idleTimeoutMs = opts.idleTimeoutMs;
+  const known = opts.known ?? { fileName: spec.file ?? null };
+  const concrete = await expandLatest(template, req);
+  const dir = concrete.includes('{file}')
+    ? concrete.slice(0, concrete.indexOf('{file}'))
+    : concrete.slice(0, concrete.lastIndexOf('/') + 1);
+  let listing: string[] | null = null;
+  const list = async () => (listing ??= listingNames((await fetchText(dir, req)).text));
+
+  let checksums: { url: string; lines: ChecksumLine[] } | null = null;
+  let expected: Expected | null = spec.sha256
+    ? { algorithm: 'sha256', hex: spec.sha256, source: 'published' }
+    : null;
+  if (spec.checksum && !expected) {
+    if (
+      !known.fileName &&
+      spec.filePattern &&
+      spec.checksum.urls.every((u) => u.includes('{file}'))
+    ) {
+      known.fileName = pickLatest(await list(), new RegExp(spec.filePattern));
+      // Every checksum list is named after the file: without it, none can be read.
+      if (!known.fileName) throw noFileMatching(spec.filePattern, dir);
+    }
+    checksums = await loadChecksums(spec, dir, known.fileName, list, req);
+  }
+  const lines = checksums?.lines ?? null;
+  if (!known.fileName && spec.filePattern) {
+    const re = new RegExp(spec.filePattern);
+    known.fileName =
+      (lines &&
+        pickLatest(
+          lines.map((l) => l.name),
+          re,
+        )) ??
+      pickLatest(await list(), re);
+    if (!known.fileName) throw noFileMatching(spec.filePattern, dir);
+  }
+  const name =
+    known.fileName ??
+    safeFileName(decodeURIComponent(new URL(concrete).pathname.split('/').pop() ?? ''));
+  if (checksums && spec.checksum) {
+    const hex = findChecksum(checksums.lines, spec.checksum.name ?? name, spec.checksum.algorithm);
+    if (hex) expected = { algorithm: spec.checksum.algorithm, hex, source: 'published' };
+    else if (!spec.archive) {
+      throw new VivariumError(
+        'NETWORK',
+        `The checksum list ${checksums.url} has no ${spec.checksum.algorithm.toUpperCase()} line for ${spec.checksum.name ?? name}.`,
+      );
+    }
+  }
+  const url = concrete.replace('{file}', encodeURIComponent(name));
+  return { url, name, dir, expected, checksums };
+}
+
+function noFileMatching(pattern: string, dir: string): VivariumError {
+  return new VivariumError('NETWORK', `No file matching ${pattern} is published at ${dir}.`);
+}
+
+/** Replaces each {latest:REGEX} with the greatest matching entry of that folder's listing. */
+async function expandLatest(template: string, req: RequestOptions): Promise<string> {
+  let out = template;
+  for (;;) {
+    const start = out.indexOf('{latest:');
+    if (start < 0) return out;
+    const end = placeholderEnd(out, start);
+    const pattern = new RegExp(out.slice(start + '{latest:'.length, end));
+    const dir = out.slice(0, start);
+    const names = listingNames((await fetchText(dir, req)).text);
+    const latest = pickLatest(names, pattern);
+    if (!latest)
+      throw new VivariumError('NETWORK', `Nothing matching ${pattern.source} is listed at ${dir}.`);
+    out = out.slice(0, start) + encodeURIComponent(latest) + out.slice(end + 1);
+  }
+}
+
+/** The first of the media's checksum lists that loads and holds checksums. */
+async function loadChecksums(
+  spec: MediaSpec,
+  dir: string,
+  fileName: string | null,
+  list: () => Promise<string[]>,
+  req: RequestOptions & { signal: AbortSignal },
+): Promise<{ url: string; lines: ChecksumLine[] }> {
+  const { signal } = req;
+  const errors: string[] = [];
+  for (const raw of spec.checksum?.urls ?? []) {
+    try {
+      if (raw.includes('{file}') && !fileName)
+        throw new VivariumError('NETWORK', 'the file name is not known yet');
+      let rel = raw.replaceAll('{file}', fileName ?? '');
+      if (rel.includes('{latest:')) {
+        const start = rel.indexOf('{latest:');
+        const end = placeholderEnd(rel, start);
+        const hit = pickLatest(await list(), new RegExp(rel.slice(start + '{latest:'.length, end)));
+        if (!hit) throw new VivariumError('NETWORK', `no checksum list matching ${rel} at ${dir}`);
+        rel = rel.slice(0, start) + hit + rel.slice(end + 1);
+      }
+      const url = new URL(rel, dir).toString();
+      const lines = parseChecksumList(
+        (await fetchText(url, { ...req, maxBytes: 4 * 2 ** 20 })).text,
+      );
+      if (lines.length) return { url, lines };
+      errors.push(`${url} holds no checksums`);
+    } catch (err) {
+      signal.throwIfAborted();
+      errors.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  throw new VivariumError(
+    'NETWORK',
+    `The published checksums could not be loaded (${errors.join('; ')}).`,
+  );
 }
 
 /** Index of the '}' closing the placeholder that starts at `start` (braces inside may nest). */

@@ -103,7 +103,8 @@ export class HostCache {
     let old: CacheFile = { format: FORMAT, binaries: {}, probes: {} };
     if (!refresh) {
       try {
-        const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<CacheFile>;
+        // An older or hand-edited file can hold anything.
+        const parsed = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
         if (
           parsed.format === FORMAT &&
           typeof parsed.binaries === 'object' &&
@@ -111,7 +112,7 @@ export class HostCache {
           typeof parsed.probes === 'object' &&
           parsed.probes !== null
         ) {
-          old = parsed as CacheFile;
+          old = parsed as unknown as CacheFile;
         }
       } catch {
         // missing or unreadable: start empty

@@ -351,7 +351,7 @@ export async function probeHost(opts: ProbeHostOptions): Promise<HostInfo> {
   return {
     platform: nodePlatform(platform),
     arch: qemuArchName(os.arch()),
-    cpus: os.availableParallelism?.() ?? os.cpus().length,
+    cpus: os.availableParallelism(),
     totalMemoryMiB: Math.floor(os.totalmem() / (1024 * 1024)),
     freeDiskBytes: freeDisk,
     dataDir: opts.dataDir,

@@ -67,6 +67,18 @@ export async function createNvram(
 }
 
 /**
+ * Overwrites what an existing qcow2 UEFI variable store holds now with a vars template of the
+ * same size (`-n`: the image is not re-created), so the internal snapshots inside it stay.
+ */
+export async function overwriteNvram(
+  imgPath: string,
+  templateVars: string,
+  file: string,
+): Promise<void> {
+  await qemuImg(imgPath, ['convert', '-q', '-n', '-f', 'raw', '-O', 'qcow2', templateVars, file]);
+}
+
+/**
  * A qcow2 overlay on `backing` (a qcow2). `backing` may be relative: qemu-img and QEMU read it
  * relative to the overlay's folder. Its size is the backing image's.
  */

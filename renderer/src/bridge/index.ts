@@ -5,6 +5,7 @@ import { WsBridge } from './ws';
 
 export { ApiError, toApiError } from './types';
 export type { Bridge, BridgeKind, ConnectionState } from './types';
+export { uploadFile, type UploadHandle, type UploadProgress } from './upload';
 
 let bridge: Bridge | null = null;
 
@@ -35,6 +36,20 @@ export function takePrefetched<M extends Prefetchable>(method: M): Promise<ApiRe
 export function getBridge(): Bridge {
   bridge ??= createBridge();
   return bridge;
+}
+
+/**
+ * How a file the user drops or chooses reaches the engine: Electron gives its path (the engine
+ * runs on the same computer); a browser may be on another computer, so the file is uploaded.
+ */
+export function localFiles(): 'path' | 'upload' {
+  return getBridge().kind === 'electron' ? 'path' : 'upload';
+}
+
+/** The path of a dropped or chosen file where the engine can read it (Electron only), or null. */
+export function pathForFile(file: File): string | null {
+  const b = getBridge();
+  return b instanceof IpcBridge ? b.pathForFile(file) : null;
 }
 
 function createBridge(): Bridge {

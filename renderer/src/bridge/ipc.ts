@@ -29,6 +29,15 @@ export class IpcBridge implements Bridge {
     return this.preload.onEvent(listener);
   }
 
+  /** Where a dropped or chosen file lives on this computer (which runs the engine), or null. */
+  pathForFile(file: File): string | null {
+    try {
+      return this.preload.pathForFile(file) || null;
+    } catch {
+      return null;
+    }
+  }
+
   connection(): ConnectionState {
     return 'open';
   }

@@ -12,6 +12,7 @@ export {
   FIRMWARES,
   MACHINE_TYPES,
   NIC_MODELS,
+  SOUND_MODELS,
   VIDEO_MODELS,
   VmPatchSchema,
 } from '../../../preload/contract';

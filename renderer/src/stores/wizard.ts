@@ -25,6 +25,22 @@ export type Loadable<T> =
   | { status: 'ready'; value: T }
   | { status: 'error'; message: string };
 
+/** An ISO on its way from the browser to the server's media cache (server mode). */
+export interface IsoUpload {
+  name: string;
+  bytesTotal: number;
+  bytesSent: number;
+  /** Over the last few seconds; null until there is enough to tell. */
+  bytesPerSecond: number | null;
+  /** sending: bytes going out; storing: all sent, the server hashes and checks it. */
+  status: 'sending' | 'storing' | 'done' | 'failed' | 'cancelled';
+  /** done: the cache already held the same bytes. */
+  reused: boolean;
+  /** done: where it was stored on the computer that runs Vivarium. */
+  file: string | null;
+  error: string | null;
+}
+
 export interface Detection {
   /** The path that was checked (the field may have changed since). */
   file: string;
@@ -48,6 +64,8 @@ export interface WizardState {
   detection: Detection | null;
   /** Media already in the cache (media.list). */
   cached: Loadable<CachedMedia[]>;
+  /** The last ISO uploaded from the browser (server mode), while and after it goes. */
+  upload: IsoUpload | null;
   // Step 2.
   mediaKind: MediaKind;
   mediaId: string | null;
@@ -86,6 +104,7 @@ export const WIZARD_INITIAL: Omit<WizardState, 'catalog' | 'entries' | 'cached'>
   versionId: null,
   isoPath: '',
   detection: null,
+  upload: null,
   mediaKind: 'download',
   mediaId: null,
   downloadTaskId: null,

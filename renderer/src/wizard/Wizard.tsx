@@ -6,6 +6,7 @@ import {
   previousStep,
   showManualForm,
   startWizard,
+  stopUpload,
 } from '../actions/wizard';
 import { Icon, Logo } from '../components/Icon';
 import { WIZARD_STEPS, useWizardStore, type WizardStep } from '../stores/wizard';
@@ -35,8 +36,12 @@ const STEP_TEXT: Record<WizardStep, { label: string; title: string; hint: string
  */
 export default function NewVmWizard({ onClose }: { onClose: () => void }) {
   const manual = useWizardStore((s) => s.manual);
-  // Before the first paint, so a previous session's last step never flashes.
-  useLayoutEffect(() => startWizard(), []);
+  // Before the first paint, so a previous session's last step never flashes. Closing the wizard
+  // ends an upload still running (the server drops what it received).
+  useLayoutEffect(() => {
+    startWizard();
+    return stopUpload;
+  }, []);
   if (manual) {
     return (
       <Suspense fallback={null}>

@@ -119,9 +119,11 @@ export function derive(
     name: null,
     summary: null,
   };
+  const uploading = uploadRunning(s);
   if (s.source === 'iso') {
     const path = s.isoPath.trim();
-    if (!path) blockers.os = 'Give the path of an ISO file, or choose an OS instead';
+    if (uploading) blockers.os = 'Uploading the ISO…';
+    else if (!path) blockers.os = 'Give the path of an ISO file, or choose an OS instead';
     else if (!/^(\/|[A-Za-z]:[\\/])/.test(path))
       blockers.os = 'Use the full path (it starts with /)';
     else if (s.detection?.file !== path || s.detection.state.status === 'loading')
@@ -137,7 +139,8 @@ export function derive(
       blockers.media = 'Download the install media, or use an ISO file you have';
   } else if (s.mediaKind === 'local') {
     const path = s.isoPath.trim();
-    if (!path) blockers.media = 'Give the path of the ISO file';
+    if (uploading) blockers.media = 'Uploading the ISO…';
+    else if (!path) blockers.media = 'Give the path of the ISO file';
     else if (!localIsoReady(s))
       blockers.media =
         s.detection?.state.status === 'error' ? 'Fix the path to go on' : 'Checking the file…';
@@ -176,9 +179,11 @@ export function derive(
       s.mediaKind === 'none'
         ? 'No install media'
         : s.mediaKind === 'local'
-          ? s.isoPath.trim()
-            ? fileName(s.isoPath.trim())
-            : null
+          ? uploading && s.upload
+            ? `Uploading… ${uploadPercent(s.upload)}%`
+            : s.isoPath.trim()
+              ? fileName(s.isoPath.trim())
+              : null
           : media.downloading
             ? `Downloading… ${Math.round((media.task?.progress ?? 0) * 100)}%`
             : media.file
@@ -191,6 +196,15 @@ export function derive(
     summary: null,
   };
   return { entry, version, osName, media, defaults, blockers, captions };
+}
+
+/** An ISO is on its way from the browser (or the server is still checking it). */
+export function uploadRunning(s: WizardState): boolean {
+  return s.upload?.status === 'sending' || s.upload?.status === 'storing';
+}
+
+export function uploadPercent(u: { bytesSent: number; bytesTotal: number }): number {
+  return u.bytesTotal > 0 ? Math.min(100, Math.floor((u.bytesSent / u.bytesTotal) * 100)) : 0;
 }
 
 export function isAbsolute(path: string): boolean {

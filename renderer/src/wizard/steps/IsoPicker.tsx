@@ -2,14 +2,19 @@ import { useEffect, useId, useRef, useState } from 'react';
 import type { CachedMedia, DetectionCandidate, MediaDetection } from '../../../../preload/contract';
 import {
   applyCandidate,
+  cancelUpload,
   detectIso,
   pathFromDrop,
   pickFromCatalog,
   setIsoPath,
+  takeIsoFile,
 } from '../../actions/wizard';
+import { localFiles } from '../../bridge';
 import { Icon } from '../../components/Icon';
-import { formatBytes, timeAgo } from '../../lib/format';
+import { formatBytes, formatDuration, timeAgo } from '../../lib/format';
+import type { IsoUpload } from '../../stores/wizard';
 import { CONFIDENCE, fileName } from '../lib';
+import { uploadPercent, uploadRunning } from '../model';
 import { OsLogo } from '../OsLogo';
 import { useWizard } from '../use-wizard';
 
@@ -27,13 +32,19 @@ export function IsoPicker() {
   );
 }
 
-/** The path field inside a drop target; checks the file after a pause in typing. */
+/**
+ * The path field inside a drop target; checks the file after a pause in typing. In a browser
+ * (server mode) a dropped or chosen file is uploaded to the server's media cache; in Electron a
+ * dropped file is used where it is.
+ */
 export function IsoDropZone({ compact = false }: { compact?: boolean }) {
   const { s } = useWizard();
   const id = useId();
   const [over, setOver] = useState(false);
   const [dropNote, setDropNote] = useState<string | null>(null);
   const first = useRef(true);
+  const uploads = localFiles() === 'upload';
+  const busy = uploadRunning(s);
   useEffect(() => {
     if (first.current) {
       first.current = false;
@@ -57,14 +68,21 @@ export function IsoDropZone({ compact = false }: { compact?: boolean }) {
       onDrop={(e) => {
         e.preventDefault();
         setOver(false);
-        const path = pathFromDrop(e.dataTransfer);
+        const file = e.dataTransfer.files.item(0);
+        if (file && !busy && takeIsoFile(file)) {
+          setDropNote(null);
+          return;
+        }
+        const path = busy ? null : pathFromDrop(e.dataTransfer);
         if (path) {
           setDropNote(null);
           setIsoPath(path);
+        } else if (busy) {
+          setDropNote('An upload is running: cancel it first to send another file.');
         } else {
-          const name = e.dataTransfer.files[0]?.name;
+          const name = file?.name;
           setDropNote(
-            `${name ? `“${name}”: t` : 'T'}he browser does not say where a dropped file lives. Type or paste its full path instead (for example from your file manager’s “Copy path”).`,
+            `${name ? `“${name}”: t` : 'T'}he app could not tell where the dropped file lives. Type or paste its full path instead (for example from your file manager’s “Copy path”).`,
           );
         }
       }}
@@ -77,7 +95,11 @@ export function IsoDropZone({ compact = false }: { compact?: boolean }) {
       {compact ? null : (
         <div className="dropzone__text">
           <h4>Drop an ISO file here</h4>
-          <p>or type its full path on the computer that runs Vivarium</p>
+          <p>
+            {uploads
+              ? 'to upload it from this computer, or type its full path on the computer that runs Vivarium'
+              : 'or type its full path on the computer that runs Vivarium'}
+          </p>
         </div>
       )}
       <form
@@ -99,13 +121,174 @@ export function IsoDropZone({ compact = false }: { compact?: boolean }) {
           spellCheck={false}
           autoComplete="off"
           autoFocus={!compact}
+          readOnly={busy}
           onChange={(e) => setIsoPath(e.target.value)}
         />
-        <button type="submit" className="btn btn--compact" disabled={!s.isoPath.trim()}>
+        <button type="submit" className="btn btn--compact" disabled={!s.isoPath.trim() || busy}>
           Check
         </button>
       </form>
+      <FileChooser uploads={uploads} busy={busy} compact={compact} />
       {dropNote ? <p className="dropzone__note">{dropNote}</p> : null}
+      {uploads && s.upload ? <UploadCard upload={s.upload} isoPath={s.isoPath.trim()} /> : null}
+    </div>
+  );
+}
+
+/**
+ * A file input behind a button-styled label: "Upload an ISO from this computer" in a browser;
+ * in Electron "Choose an ISO file…", used where it is.
+ */
+function FileChooser({
+  uploads,
+  busy,
+  compact,
+}: {
+  uploads: boolean;
+  busy: boolean;
+  compact: boolean;
+}) {
+  const id = useId();
+  return (
+    <div className={`upload-choose${compact ? ' upload-choose--compact' : ''}`}>
+      {compact ? null : <span className="upload-choose__or">or</span>}
+      <input
+        id={`${id}-file`}
+        className="visually-hidden"
+        type="file"
+        accept=".iso,.img,application/x-iso9660-image"
+        disabled={busy}
+        data-testid="iso-upload-input"
+        onChange={(e) => {
+          const file = e.target.files?.item(0);
+          // Cleared, so choosing the same file again (after a cancel) uploads it again.
+          e.target.value = '';
+          if (file) takeIsoFile(file);
+        }}
+      />
+      <label
+        htmlFor={`${id}-file`}
+        className={`btn btn--compact upload-choose__btn${busy ? ' is-disabled' : ''}`}
+        aria-disabled={busy}
+      >
+        {uploads ? (
+          <>
+            <Icon name="forward" size={14} className="wicon-up" />
+            Upload an ISO from this computer
+          </>
+        ) : (
+          <>
+            <Icon name="folder" size={14} />
+            Choose an ISO file…
+          </>
+        )}
+      </label>
+      {compact && uploads ? (
+        <span className="muted upload-choose__hint">
+          or drop it here; it goes to the media cache
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
+/** Progress with Cancel while the file goes; then where it landed, or what went wrong. */
+function UploadCard({ upload, isoPath }: { upload: IsoUpload; isoPath: string }) {
+  if (upload.status === 'sending' || upload.status === 'storing') {
+    const pct = uploadPercent(upload);
+    const speed = upload.bytesPerSecond;
+    const left = speed ? (upload.bytesTotal - upload.bytesSent) / speed : null;
+    const storing = upload.status === 'storing';
+    return (
+      <div className="dl-card dl-card--running upload-card" data-testid="upload-progress">
+        <div className="dl-progress">
+          <div className="dl-progress__head">
+            <h4>
+              <span className="spinner spinner--small" />
+              {storing ? 'Checking' : 'Uploading'}
+              <span className="mono upload-card__name" title={upload.name}>
+                {upload.name}
+              </span>
+            </h4>
+            <span className="dl-progress__pct">{pct}%</span>
+            <button
+              type="button"
+              className="btn btn--compact"
+              onClick={cancelUpload}
+              disabled={storing}
+            >
+              Cancel
+            </button>
+          </div>
+          <div
+            className="progress progress--big"
+            role="progressbar"
+            aria-label="Upload"
+            aria-valuemin={0}
+            aria-valuemax={100}
+            aria-valuenow={pct}
+          >
+            <span style={{ width: `${pct}%` }} />
+          </div>
+          <p className="dl-progress__facts" data-testid="upload-facts">
+            <span>
+              {formatBytes(upload.bytesSent)} of {formatBytes(upload.bytesTotal)}
+            </span>
+            {storing ? (
+              <span>Received: the server is hashing it and reading what it is</span>
+            ) : (
+              <>
+                {speed ? <span>{formatBytes(speed)}/s</span> : null}
+                {left !== null && left >= 1 ? (
+                  <span>about {formatDuration(left * 1000)} left</span>
+                ) : null}
+              </>
+            )}
+          </p>
+          <p className="muted dl-progress__note">
+            It goes to the media cache of the computer that runs Vivarium.
+          </p>
+        </div>
+      </div>
+    );
+  }
+  if (upload.status === 'done') {
+    // Once the user types another path, this upload is no longer the choice.
+    if (upload.file !== isoPath) return null;
+    return (
+      <div className="dl-card dl-card--ready upload-card" data-testid="upload-done">
+        <div className="dl-card__ready">
+          <span className="dl-card__badge dl-card__badge--good">
+            <Icon name="check" size={18} />
+          </span>
+          <div>
+            <h4>{upload.reused ? 'Already on the server' : 'Uploaded'}</h4>
+            <p className="muted">
+              {upload.reused
+                ? 'The media cache already held this image, so nothing new was stored: '
+                : `${formatBytes(upload.bytesTotal)} stored in the media cache as `}
+              <span className="mono dl-card__file" title={upload.file}>
+                {fileName(upload.file)}
+              </span>
+            </p>
+          </div>
+        </div>
+      </div>
+    );
+  }
+  return (
+    <div
+      className={`dl-card upload-card${upload.status === 'failed' ? ' dl-card--failed' : ''}`}
+      data-testid="upload-stopped"
+    >
+      {upload.status === 'failed' ? (
+        <p className="dl-card__error" role="alert">
+          <Icon name="alert" size={14} />
+          {upload.name}: {upload.error ?? 'the upload failed.'}
+        </p>
+      ) : (
+        <p className="muted">Upload of {upload.name} cancelled: nothing was kept.</p>
+      )}
     </div>
   );
 }
@@ -267,7 +450,9 @@ function CachedList({ media }: { media: CachedMedia[] }) {
   const { s } = useWizard();
   return (
     <section className="cached">
-      <h4>Already downloaded</h4>
+      <h4>
+        {media.some((m) => m.url === '') ? 'Already in the media cache' : 'Already downloaded'}
+      </h4>
       <ul>
         {media.map((m) => (
           <li key={m.sha256}>
@@ -281,7 +466,11 @@ function CachedList({ media }: { media: CachedMedia[] }) {
               <span className="muted">
                 {formatBytes(m.bytes)} · {timeAgo(m.addedAt)}
               </span>
-              {m.verified !== 'none' ? <span className="chip chip--good">verified</span> : null}
+              {m.verified !== 'none' ? (
+                <span className="chip chip--good">verified</span>
+              ) : m.url === '' ? (
+                <span className="chip">uploaded</span>
+              ) : null}
             </button>
           </li>
         ))}

@@ -1,5 +1,6 @@
 import type { MediaSpec, TaskInfo } from '../../../../preload/contract';
 import { cancelDownload, setMediaId, setMediaKind, startDownload } from '../../actions/wizard';
+import { localFiles } from '../../bridge';
 import { Icon, type IconName } from '../../components/Icon';
 import { formatBytes, formatDuration } from '../../lib/format';
 import type { MediaKind } from '../../stores/wizard';
@@ -34,7 +35,10 @@ export function MediaStep() {
     id: 'local',
     icon: 'folder',
     title: 'Use an ISO file I have',
-    desc: 'A file already on the computer that runs Vivarium.',
+    desc:
+      localFiles() === 'upload'
+        ? 'Upload one from this computer, or use a file on the one that runs Vivarium.'
+        : 'A file already on the computer that runs Vivarium.',
   });
   choices.push({
     id: 'none',

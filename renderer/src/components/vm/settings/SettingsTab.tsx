@@ -10,6 +10,7 @@ import {
   FIRMWARES,
   MACHINE_TYPES,
   NIC_MODELS,
+  SOUND_MODELS,
   VIDEO_MODELS,
   VmPatchSchema,
 } from '../../../lib/schemas';
@@ -19,6 +20,13 @@ import { Icon } from '../../Icon';
 import type { TabProps } from '../tabs';
 
 type Boot = (typeof BOOT_DEVICES)[number];
+
+const SOUND_LABELS: Record<VmConfig['sound'], string> = {
+  none: 'None',
+  hda: 'Intel HD Audio',
+  ac97: 'AC’97',
+  sb16: 'Sound Blaster 16 (DOS)',
+};
 
 interface ForwardDraft {
   protocol: 'tcp' | 'udp';
@@ -42,7 +50,10 @@ interface Draft {
   nicModel: VmConfig['network']['model'];
   portForwards: ForwardDraft[];
   video: VmConfig['video'];
+  sound: VmConfig['sound'];
   usbTablet: boolean;
+  tpm: boolean;
+  secureBoot: boolean;
   accel: VmConfig['accel'];
   kernelOn: boolean;
   kernel: string;
@@ -71,7 +82,10 @@ function draftOf(c: VmConfig): Draft {
       guestPort: String(f.guestPort),
     })),
     video: c.video,
+    sound: c.sound,
     usbTablet: c.usbTablet,
+    tpm: c.tpm,
+    secureBoot: c.secureBoot,
     accel: c.accel,
     kernelOn: c.kernelBoot !== null,
     kernel: c.kernelBoot?.kernel ?? '',
@@ -117,7 +131,10 @@ function patchOf(d: Draft, c: VmConfig): { patch: VmPatch; errors: Record<string
   }));
   if (!same(forwards, c.network.portForwards)) patch.portForwards = forwards;
   if (d.video !== c.video) patch.video = d.video;
+  if (d.sound !== c.sound) patch.sound = d.sound;
   if (d.usbTablet !== c.usbTablet) patch.usbTablet = d.usbTablet;
+  if (d.tpm !== c.tpm) patch.tpm = d.tpm;
+  if (d.secureBoot !== c.secureBoot) patch.secureBoot = d.secureBoot;
   if (d.accel !== c.accel) patch.accel = d.accel;
   const kernelBoot = d.kernelOn
     ? {
@@ -163,6 +180,11 @@ export default function SettingsTab({ vm }: TabProps) {
     }
     if (patch.cpuCount !== undefined && host && patch.cpuCount > host.cpus) {
       schemaErrors['cpuCount'] ??= `This computer has ${host.cpus} CPUs`;
+    }
+    // The engine's rule (vm.update): Secure Boot only with UEFI on q35.
+    if (draft.secureBoot && (draft.firmware !== 'uefi' || draft.machine !== 'q35')) {
+      schemaErrors['secureBoot'] ??=
+        'Secure Boot needs UEFI firmware on the Q35 machine: choose them, or turn Secure Boot off.';
     }
     return { patch, errors: { ...schemaErrors, ...errors } };
   }, [draft, base, host]);
@@ -259,6 +281,52 @@ export default function SettingsTab({ vm }: TabProps) {
       ))}
     </select>
   );
+
+  /** A checkbox field; `unavailable` (why it cannot be turned on) disables it while it is off. */
+  const check = (
+    key: 'tpm' | 'secureBoot',
+    label: string,
+    hint: string,
+    unavailable: string | null,
+  ) => {
+    const e = err(key);
+    const off = locked(key) || (unavailable !== null && !draft[key]);
+    return (
+      <div
+        className={`field${e ? ' field--error' : ''}${off ? ' field--locked' : ''}`}
+        title={locked(key) ? (lockedReason ?? undefined) : (unavailable ?? undefined)}
+      >
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={draft[key]}
+            disabled={off}
+            aria-invalid={e ? true : undefined}
+            onChange={(ev) => set(key, ev.target.checked)}
+          />
+          {label}
+        </label>
+        {e ? (
+          <p className="field__error" role="alert">
+            {e}
+          </p>
+        ) : (
+          <p className="field__hint">{unavailable ?? hint}</p>
+        )}
+      </div>
+    );
+  };
+  // Why TPM or Secure Boot cannot be turned on here; null while the host is not known yet.
+  const noSwtpm =
+    host && !host.swtpm
+      ? 'swtpm is not installed on this computer: install it (Debian/Ubuntu: sudo apt install swtpm swtpm-tools).'
+      : null;
+  const noSecureBoot =
+    draft.firmware !== 'uefi' || draft.machine !== 'q35'
+      ? 'Needs UEFI firmware on the Q35 machine: choose them above first.'
+      : host && !(host.firmware.ovmfSecureBootCode && host.firmware.ovmfSecureBootVars)
+        ? 'OVMF’s Secure Boot build is not installed on this computer: install it (Debian/Ubuntu: sudo apt install ovmf).'
+        : null;
 
   const toggleBoot = (dev: Boot, on: boolean) =>
     set('bootOrder', on ? [...draft.bootOrder, dev] : draft.bootOrder.filter((b) => b !== dev));
@@ -386,6 +454,15 @@ export default function SettingsTab({ vm }: TabProps) {
               VIDEO_MODELS.map((v) => [v, v === 'none' ? 'None (no display)' : v] as const),
             ),
           )}
+          {row(
+            'sound',
+            'Sound card',
+            select(
+              'sound',
+              SOUND_MODELS.map((m) => [m, SOUND_LABELS[m]] as const),
+            ),
+            'What the guest sees; there is no sound on this computer’s speakers yet.',
+          )}
           <div
             className={`field${locked('usbTablet') ? ' field--locked' : ''}`}
             title={locked('usbTablet') ? (lockedReason ?? undefined) : undefined}
@@ -400,6 +477,21 @@ export default function SettingsTab({ vm }: TabProps) {
               USB tablet (the pointer follows the mouse exactly)
             </label>
           </div>
+        </Section>
+
+        <Section title="Security">
+          {check(
+            'tpm',
+            'TPM 2.0',
+            'Emulated by swtpm; Windows 11 needs one. Turning it off keeps its keys (BitLocker) for when it comes back.',
+            noSwtpm,
+          )}
+          {check(
+            'secureBoot',
+            'UEFI Secure Boot',
+            'Only signed boot loaders start (Microsoft’s keys are enrolled). Turning it on or off resets the UEFI variables, boot entries included.',
+            noSecureBoot,
+          )}
         </Section>
 
         <Section title="Boot">
