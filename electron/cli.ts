@@ -286,6 +286,9 @@ interface CreateOpts extends JsonOpt {
   os?: string;
   firmware?: (typeof FIRMWARES)[number];
   machine?: (typeof MACHINE_TYPES)[number];
+  sound?: (typeof SOUND_MODELS)[number];
+  tpm?: boolean;
+  secureBoot?: boolean;
 }
 
 async function cmdCreate(name: string, opts: CreateOpts): Promise<void> {
@@ -308,6 +311,9 @@ async function cmdCreate(name: string, opts: CreateOpts): Promise<void> {
     ...(opts.disk !== undefined && { diskSize: opts.disk }),
     ...(opts.firmware !== undefined && { firmware: opts.firmware }),
     ...(opts.machine !== undefined && { machine: opts.machine }),
+    ...(opts.sound !== undefined && { sound: opts.sound }),
+    ...(opts.tpm !== undefined && { tpm: opts.tpm }),
+    ...(opts.secureBoot !== undefined && { secureBoot: opts.secureBoot }),
   };
   const vm = await call('vm.create', req, {
     name: 'NAME',
@@ -321,6 +327,9 @@ async function cmdCreate(name: string, opts: CreateOpts): Promise<void> {
     diskSize: '--disk',
     firmware: '--firmware',
     machine: '--machine',
+    sound: '--sound',
+    tpm: '--tpm',
+    secureBoot: '--secure-boot',
   });
   const c = vm.config;
   const cpus = `${c.cpu.count} CPU${c.cpu.count === 1 ? '' : 's'}`;
@@ -752,6 +761,11 @@ function buildProgram(): Command {
     .option('--os <id>', 'guest OS id from the catalogue (sets defaults)')
     .addOption(new Option('--firmware <type>', 'firmware').choices(FIRMWARES))
     .addOption(new Option('--machine <type>', 'machine type').choices(MACHINE_TYPES))
+    .addOption(new Option('--sound <model>', 'sound card the guest sees').choices(SOUND_MODELS))
+    .option('--tpm', 'give it a TPM 2.0 (needs swtpm)')
+    .option('--no-tpm', 'no TPM, even where the --os profile wants one')
+    .option('--secure-boot', 'UEFI Secure Boot with Microsoft keys (needs --firmware uefi, q35)')
+    .option('--no-secure-boot', 'no Secure Boot, even where the --os profile wants it')
     .action(run(cmdCreate));
 
   cmd('set', "change a stopped VM's hardware")

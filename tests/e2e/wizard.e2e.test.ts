@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VmSummary } from '../../preload/contract';
 import { openEngine, type Engine } from '../../electron/engine';
 import { startServer } from '../../electron/server';
+import { catalogEntry } from '../helpers/catalog-entry';
 import { ARTIFACTS, STATIC_DIR, browserSkipReason, launchChromium } from '../helpers/e2e';
 import { guest, waitFor, waitForText } from '../helpers/fixtures';
 
@@ -96,29 +97,13 @@ function serveIso(req: IncomingMessage, res: ServerResponse): void {
 }
 
 function testEntry() {
-  return {
+  return catalogEntry({
     id: OS_ID,
     name: OS_NAME,
-    vendor: 'Vivarium tests',
-    family: 'linux',
     description: 'The tiny busybox guest the tests build: GRUB, a kernel and a banner.',
     homepage: null,
-    logo: 'linux',
-    architectures: ['x86_64'],
     aliases: ['vtg'],
-    profile: {
-      machine: 'q35',
-      firmware: 'bios',
-      diskBus: 'virtio',
-      nicModel: 'e1000',
-      video: 'std',
-      sound: 'hda',
-      input: 'usb-tablet',
-    },
-    resources: {
-      minimum: { memoryMiB: 128, cpus: 1, diskGiB: 1 },
-      recommended: { memoryMiB: 256, cpus: 1, diskGiB: 1 },
-    },
+    minimum: { diskGiB: 1 },
     versions: [
       {
         id: '1',
@@ -141,7 +126,7 @@ function testEntry() {
     ],
     detect: [{ volumeId: '^VIVARIUM_TESTGUEST$', version: '1' }],
     notes: ['Boots to a busybox shell and prints a banner on the serial console and the screen.'],
-  };
+  });
 }
 
 async function shot(name: string): Promise<void> {
@@ -179,6 +164,34 @@ async function waitForState(name: string, state: string, timeout = 60_000): Prom
     `"${name}" to be ${state}`,
     timeout,
   );
+}
+
+/** The VM runs, its guest prints the banner, the display has a moment to paint: a screenshot. */
+async function expectBootedToBanner(vm: VmSummary, screenshot: string): Promise<void> {
+  await waitForState(vm.name, 'running', BOOT_TIMEOUT);
+  await waitForText(join(vm.dir, 'logs', 'serial.log'), guest.banner, BOOT_TIMEOUT);
+  await page.waitForTimeout(1500);
+  await shot(screenshot);
+}
+
+/** The ISO detection says: exactly the test guest (its version, from its volume id). */
+async function expectDetectedAsTestGuest(): Promise<void> {
+  const detection = wizard().getByTestId('detection');
+  await detection.getByText('Exact match').waitFor({ timeout: 15_000 });
+  expect(await detection.textContent()).toContain(VERSION_NAME);
+  expect(await detection.textContent()).toContain('VIVARIUM_TESTGUEST');
+}
+
+/** The media step has the choice named `choice` picked. */
+async function expectMediaChoice(choice: RegExp): Promise<void> {
+  expect(await wizard().getByRole('radio', { name: choice }).isChecked()).toBe(true);
+}
+
+/** A screenshot in the dark colour scheme, then back to light. */
+async function shotDark(name: string): Promise<void> {
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(name);
+  await page.emulateMedia({ colorScheme: 'light' });
 }
 
 async function powerOffAll(): Promise<void> {
@@ -274,11 +287,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
       // Install media: download it, with progress, into the verified cache.
       await next();
       await atStep('media');
-      expect(
-        await wizard()
-          .getByRole('radio', { name: /Download it/ })
-          .isChecked(),
-      ).toBe(true);
+      await expectMediaChoice(/Download it/);
       await shot('wizard-03-media.png');
       await wizard().getByRole('button', { name: 'Download', exact: true }).click();
       const facts = wizard().getByTestId('download-facts');
@@ -377,19 +386,12 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
     await openWizardFromLibrary();
     await wizard().getByRole('tab', { name: 'I have an ISO file' }).click();
     await wizard().getByLabel('ISO file path').fill(guest.iso);
-    const detection = wizard().getByTestId('detection');
-    await detection.getByText('Exact match').waitFor({ timeout: 15_000 });
-    expect(await detection.textContent()).toContain(VERSION_NAME);
-    expect(await detection.textContent()).toContain('VIVARIUM_TESTGUEST');
+    await expectDetectedAsTestGuest();
     await shot('wizard-13-iso-detected.png');
 
     await next();
     await atStep('media');
-    expect(
-      await wizard()
-        .getByRole('radio', { name: /Use an ISO file I have/ })
-        .isChecked(),
-    ).toBe(true);
+    await expectMediaChoice(/Use an ISO file I have/);
     await next();
     await atStep('resources');
     await expect
@@ -462,9 +464,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
       await detection.getByText('Not recognised').first().waitFor({ timeout: 15_000 });
       expect(await detection.textContent()).toContain('MYSTERY_OS_2026');
       await shot('wizard-16-iso-unknown.png');
-      await page.emulateMedia({ colorScheme: 'dark' });
-      await shot('wizard-16b-iso-unknown-dark.png');
-      await page.emulateMedia({ colorScheme: 'light' });
+      await shotDark('wizard-16b-iso-unknown-dark.png');
 
       await next(); // never blocked by an unknown OS
       await atStep('media');
@@ -498,10 +498,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
         disks: [],
         network: { model: 'e1000' },
       });
-      await waitForState('mystery-os', 'running', BOOT_TIMEOUT);
-      await waitForText(join(vm.dir, 'logs', 'serial.log'), guest.banner, BOOT_TIMEOUT);
-      await page.waitForTimeout(1500);
-      await shot('wizard-18-generic-running.png');
+      await expectBootedToBanner(vm, 'wizard-18-generic-running.png');
       await engine.call('vm.powerOff', { vm: vm.id });
       expect(pageProblems).toEqual([]);
     },
@@ -579,22 +576,13 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
       expect(cached).toMatchObject({ filename: 'uploaded-guest.iso', bytes: bytes.length });
       // The wizard goes on as if the stored file's path had been typed, detection included.
       expect(await wizard().getByLabel('ISO file path').inputValue()).toBe(cached!.file);
-      const detection = wizard().getByTestId('detection');
-      await detection.getByText('Exact match').waitFor({ timeout: 15_000 });
-      expect(await detection.textContent()).toContain(VERSION_NAME);
-      expect(await detection.textContent()).toContain('VIVARIUM_TESTGUEST');
+      await expectDetectedAsTestGuest();
       await shot('wizard-21-uploaded-detected.png');
-      await page.emulateMedia({ colorScheme: 'dark' });
-      await shot('wizard-21b-uploaded-detected-dark.png');
-      await page.emulateMedia({ colorScheme: 'light' });
+      await shotDark('wizard-21b-uploaded-detected-dark.png');
 
       await next();
       await atStep('media');
-      expect(
-        await wizard()
-          .getByRole('radio', { name: /Use an ISO file I have/ })
-          .isChecked(),
-      ).toBe(true);
+      await expectMediaChoice(/Use an ISO file I have/);
       await wizard().getByTestId('upload-done').waitFor();
       await shot('wizard-21c-uploaded-media-step.png');
       await next();
@@ -613,10 +601,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
       await wizard().waitFor({ state: 'detached', timeout: 60_000 });
       const vm = await vmNamed(name);
       expect(vm.config).toMatchObject({ os: OS_ID, cdrom: cached!.file, memoryMiB: 256 });
-      await waitForState(name, 'running', BOOT_TIMEOUT);
-      await waitForText(join(vm.dir, 'logs', 'serial.log'), guest.banner, BOOT_TIMEOUT);
-      await page.waitForTimeout(1500);
-      await shot('wizard-22-uploaded-running.png');
+      await expectBootedToBanner(vm, 'wizard-22-uploaded-running.png');
       await engine.call('vm.powerOff', { vm: vm.id });
       expect(pageProblems).toEqual([]);
     },

@@ -8,14 +8,11 @@
  * the image's line, listings without a match, an unknown host and a server that never answers;
  * Windows-style entries are skipped; no image is downloaded; the CLI's table, exit code and JSON.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   CatalogCheckItem,
@@ -23,10 +20,9 @@ import type {
   MediaDownloadResult,
 } from '../../preload/contract';
 import { openEngine, type Engine } from '../../electron/engine';
+import { catalogEntry } from '../helpers/catalog-entry';
+import { requireBuiltCli, runCli, type CliResult } from '../helpers/cli';
 import { tempHome } from '../helpers/fixtures';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = join(ROOT, 'out/main/cli.js');
 
 let home: Awaited<ReturnType<typeof tempHome>>;
 let server: Server;
@@ -124,29 +120,13 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
 }
 
 function entry(id: string, versions: unknown[]) {
-  return {
+  return catalogEntry({
     id,
     name: `Check test (${id})`,
-    vendor: 'Vivarium tests',
-    family: 'linux',
-    description: 'A catalogue entry pointing at the loopback mirror.',
-    logo: 'linux',
-    architectures: ['x86_64'],
-    profile: {
-      machine: 'q35',
-      firmware: 'bios',
-      diskBus: 'virtio',
-      nicModel: 'e1000',
-      video: 'std',
-      sound: 'none',
-      input: 'usb-tablet',
-    },
-    resources: {
-      minimum: { memoryMiB: 128, cpus: 1, diskGiB: 0 },
-      recommended: { memoryMiB: 256, cpus: 1, diskGiB: 1 },
-    },
     versions,
-  };
+    description: 'A catalogue entry pointing at the loopback mirror.',
+    profile: { sound: 'none' },
+  });
 }
 
 function version(id: string, media: Array<Record<string, unknown>>) {
@@ -255,31 +235,12 @@ function only(report: CatalogCheckReport, media?: string): CatalogCheckItem {
   return items[0]!;
 }
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        VIVARIUM_HOME: home.dir,
-        VIVARIUM_CATALOG_EXTRA: extraFile,
-        VIVARIUM_OSINFO_DIR: '',
-        NO_COLOR: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      rej(new Error(`vivarium ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
-    }, 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      res({ code, stdout, stderr });
-    });
+/** The built CLI with this file's home and test catalogue. */
+function run(args: string[]): Promise<CliResult> {
+  return runCli(args, {
+    VIVARIUM_HOME: home.dir,
+    VIVARIUM_CATALOG_EXTRA: extraFile,
+    VIVARIUM_OSINFO_DIR: '',
   });
 }
 
@@ -407,7 +368,7 @@ describe('catalog.check', () => {
 
 describe('vivarium catalog check', () => {
   beforeAll(() => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build"`);
+    requireBuiltCli();
   });
 
   it('prints a table and a count line; exit 0 when all is well', async () => {

@@ -4,19 +4,15 @@
  * media, and `create --os` with and without --iso. A loopback HTTP server serves the fixture ISO;
  * a test-only catalogue entry comes in through VIVARIUM_CATALOG_EXTRA.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogEntry } from '../helpers/catalog-entry';
+import { requireBuiltCli, runCli, type CliResult } from '../helpers/cli';
 import { guest, requireGuest, tempHome } from '../helpers/fixtures';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = join(ROOT, 'out/main/cli.js');
 
 let home: Awaited<ReturnType<typeof tempHome>>;
 let server: Server;
@@ -26,37 +22,18 @@ let sha = '';
 let extra = '';
 const requests: string[] = [];
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        VIVARIUM_HOME: home.dir,
-        VIVARIUM_CATALOG_EXTRA: extra,
-        VIVARIUM_OSINFO_DIR: '',
-        NO_COLOR: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      rej(new Error(`vivarium ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
-    }, 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      res({ code, stdout, stderr });
-    });
+/** The built CLI with this file's home and test catalogue. */
+function run(args: string[]): Promise<CliResult> {
+  return runCli(args, {
+    VIVARIUM_HOME: home.dir,
+    VIVARIUM_CATALOG_EXTRA: extra,
+    VIVARIUM_OSINFO_DIR: '',
   });
 }
 
 beforeAll(async () => {
   requireGuest();
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build"`);
+  requireBuiltCli();
   home = await tempHome('viv-catcli-');
   iso = await readFile(guest.iso);
   sha = createHash('sha256').update(iso).digest('hex');
@@ -81,47 +58,33 @@ beforeAll(async () => {
   extra = join(home.dir, 'extra.json');
   await writeFile(
     extra,
-    JSON.stringify({
-      id: 'vivarium-test-guest',
-      name: 'Vivarium test guest',
-      vendor: 'Vivarium tests',
-      family: 'linux',
-      description: 'The tiny busybox guest the tests build.',
-      logo: 'linux',
-      architectures: ['x86_64'],
-      profile: {
-        machine: 'q35',
-        firmware: 'bios',
-        diskBus: 'sata',
-        nicModel: 'e1000',
-        video: 'std',
-        sound: 'none',
-        input: 'usb-tablet',
-      },
-      resources: {
-        minimum: { memoryMiB: 128, cpus: 1, diskGiB: 0 },
-        recommended: { memoryMiB: 192, cpus: 1, diskGiB: 0 },
-      },
-      versions: [
-        {
-          id: '1',
-          name: 'Test guest 1',
-          status: 'current',
-          media: [
-            {
-              id: 'iso',
-              label: 'Live ISO',
-              arch: 'x86_64',
-              kind: 'live',
-              urls: [`${base}/media/guest.iso`],
-              sha256: sha,
-            },
-          ],
-        },
-      ],
-      detect: [{ volumeId: '^VIVARIUM_TESTGUEST$', version: '1' }],
-      notes: ['A test entry.'],
-    }),
+    JSON.stringify(
+      catalogEntry({
+        id: 'vivarium-test-guest',
+        name: 'Vivarium test guest',
+        profile: { diskBus: 'sata', sound: 'none' },
+        recommended: { memoryMiB: 192, diskGiB: 0 },
+        versions: [
+          {
+            id: '1',
+            name: 'Test guest 1',
+            status: 'current',
+            media: [
+              {
+                id: 'iso',
+                label: 'Live ISO',
+                arch: 'x86_64',
+                kind: 'live',
+                urls: [`${base}/media/guest.iso`],
+                sha256: sha,
+              },
+            ],
+          },
+        ],
+        detect: [{ volumeId: '^VIVARIUM_TESTGUEST$', version: '1' }],
+        notes: ['A test entry.'],
+      }),
+    ),
   );
 });
 

@@ -286,6 +286,56 @@ describe.skipIf(!HAVE_QEMU)('vivarium CLI (built, real QEMU)', { timeout: 180_00
     });
   });
 
+  it('create --tpm/--secure-boot/--sound; --no-tpm/--no-secure-boot override an --os profile', async () => {
+    const vm = await okJson([
+      'create',
+      'tpm-create',
+      '--iso',
+      ISO,
+      '--firmware',
+      'uefi',
+      '--machine',
+      'q35',
+      '--disk',
+      '0',
+      '--memory',
+      '256',
+      '--tpm',
+      '--secure-boot',
+      '--sound',
+      'hda',
+    ]);
+    expect(vm.config).toMatchObject({ tpm: true, secureBoot: true, sound: 'hda' });
+    await ok(['delete', 'tpm-create']);
+
+    const win = await okJson([
+      'create',
+      'win-plain',
+      '--os',
+      'windows-11',
+      '--iso',
+      ISO,
+      '--disk',
+      '0',
+    ]);
+    expect(win.config).toMatchObject({ firmware: 'uefi', tpm: true, secureBoot: true });
+    await ok(['delete', 'win-plain']);
+    const bare = await okJson([
+      'create',
+      'win-bare',
+      '--os',
+      'windows-11',
+      '--iso',
+      ISO,
+      '--disk',
+      '0',
+      '--no-tpm',
+      '--no-secure-boot',
+    ]);
+    expect(bare.config).toMatchObject({ firmware: 'uefi', tpm: false, secureBoot: false });
+    await ok(['delete', 'win-bare']);
+  });
+
   it('list: --json and an aligned table', async () => {
     const vms = await okJson<VmJson[]>(['list']);
     expect(vms.map((v) => v.name).sort()).toEqual(['iso-vm', 'kern']);

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, MediaDownloadResult, TaskInfo } from '../../preload/contract';
 import { openEngine, type Engine } from '../../electron/engine';
+import { catalogEntry } from '../helpers/catalog-entry';
 import { guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
 
 interface Hit {
@@ -166,27 +167,9 @@ async function cacheFiles(): Promise<string[]> {
 }
 
 function testEntry(id: string, media: Record<string, unknown>, more: Record<string, unknown> = {}) {
-  return {
+  return catalogEntry({
     id,
     name: `Test guest (${id})`,
-    vendor: 'Vivarium tests',
-    family: 'linux',
-    description: 'The tiny busybox guest the tests build.',
-    logo: 'linux',
-    architectures: ['x86_64'],
-    profile: {
-      machine: 'q35',
-      firmware: 'bios',
-      diskBus: 'virtio',
-      nicModel: 'e1000',
-      video: 'std',
-      sound: 'hda',
-      input: 'usb-tablet',
-    },
-    resources: {
-      minimum: { memoryMiB: 128, cpus: 1, diskGiB: 0 },
-      recommended: { memoryMiB: 256, cpus: 1, diskGiB: 1 },
-    },
     versions: [
       {
         id: '1',
@@ -198,7 +181,7 @@ function testEntry(id: string, media: Record<string, unknown>, more: Record<stri
     detect: [{ volumeId: '^VIVARIUM_TESTGUEST$', version: '1' }],
     notes: ['Boots to a busybox shell and prints a banner on the serial console.'],
     ...more,
-  };
+  });
 }
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, VmSummary } from '../../preload/contract';
 import { openEngine, type Engine } from '../../electron/engine';
-import { guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
+import { errorOf, guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
 
 let home: Awaited<ReturnType<typeof tempHome>>;
 let engine: Engine;
@@ -41,15 +41,6 @@ async function bootToBanner(e: Engine, vm: VmSummary): Promise<VmSummary> {
   expect(started.runtime.state).toBe('running');
   await waitForText(join(vm.dir, 'logs', 'serial.log'), guest.banner);
   return started;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { code: string; message: string };
-  }
-  throw new Error('expected the call to fail');
 }
 
 beforeAll(async () => {

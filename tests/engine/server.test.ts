@@ -17,6 +17,7 @@ import type { ApiEvent, MediaUploadResult, RpcMessage } from '../../preload/cont
 import { openEngine, type Engine } from '../../electron/engine';
 import { uploadFileName } from '../../electron/engine/catalog/media-upload';
 import { isLoopback, safeRelativePath, startServer } from '../../electron/server';
+import { catalogEntry } from '../helpers/catalog-entry';
 import { guest, waitFor } from '../helpers/fixtures';
 
 type Server = Awaited<ReturnType<typeof startServer>>;
@@ -420,35 +421,18 @@ describe.skipIf(!existsSync(guest.iso))('uploads (PUT /upload)', () => {
     await writeFile(
       extra,
       JSON.stringify([
-        {
+        catalogEntry({
           id: 'vivarium-upload-guest',
           name: 'Vivarium Upload Guest',
-          vendor: 'Vivarium tests',
-          family: 'linux',
-          description: 'The tiny busybox guest the tests build.',
           homepage: null,
-          logo: 'linux',
-          architectures: ['x86_64'],
           aliases: [],
-          profile: {
-            machine: 'q35',
-            firmware: 'bios',
-            diskBus: 'virtio',
-            nicModel: 'e1000',
-            video: 'std',
-            sound: 'hda',
-            input: 'usb-tablet',
-          },
-          resources: {
-            minimum: { memoryMiB: 128, cpus: 1, diskGiB: 1 },
-            recommended: { memoryMiB: 256, cpus: 1, diskGiB: 1 },
-          },
+          minimum: { diskGiB: 1 },
           versions: [
             { id: '1', name: 'Vivarium Upload Guest 1', status: 'current', media: [], notes: [] },
           ],
           detect: [{ volumeId: '^VIVARIUM_TESTGUEST$', version: '1' }],
           notes: [],
-        },
+        }),
       ]),
     );
     upEngine = await openEngine({

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../../electron/engine';
 import type { SnapshotList, VmSummary } from '../../preload/contract';
 import { finish, GuestConsole } from '../helpers/guest-console';
-import { guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
+import { errorOf, guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
 
 let home: Awaited<ReturnType<typeof tempHome>>;
 let engine: Engine;
@@ -76,15 +76,6 @@ async function remove(vm: string, snap: string) {
     await engine.call('snapshot.delete', { vm, snapshot: snap }),
     'snapshot.delete',
   );
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { code: string; message: string };
-  }
-  throw new Error('expected the call to fail');
 }
 
 beforeAll(async () => {

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../../electron/engine';
 import type { TaskInfo, VmSummary } from '../../preload/contract';
-import { guest, requireGuest, tempHome, waitForText } from '../helpers/fixtures';
+import { errorOf, guest, requireGuest, tempHome, waitForText } from '../helpers/fixtures';
 import { finish, GuestConsole } from '../helpers/guest-console';
 
 let home: Awaited<ReturnType<typeof tempHome>>;
@@ -51,15 +51,6 @@ async function withGuest<T>(vm: string, work: (con: GuestConsole) => Promise<T>)
     con.close();
     await engine.call('vm.powerOff', { vm });
   }
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { code: string; message: string };
-  }
-  throw new Error('expected the call to fail');
 }
 
 /** An image whose first sector holds `marker`, made with qemu-img from a small qcow2. */

@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostInfo, VmSummary } from '../../preload/contract';
+import type { HostInfo, SoundModel, VmSummary } from '../../preload/contract';
 import { openEngine, type Engine } from '../../electron/engine';
 import { processAlive } from '../../electron/engine/qemu/process-info';
-import { guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
+import { errorOf, guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
 import { finish } from '../helpers/guest-console';
 
 let home: Awaited<ReturnType<typeof tempHome>>;
@@ -44,15 +44,6 @@ function create(name: string, secureBoot: boolean, tpm = true, diskSize = '0'): 
   });
 }
 
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { code: string; message: string };
-  }
-  throw new Error('expected the call to fail');
-}
-
 function sha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
@@ -86,6 +77,29 @@ async function expectTpm(vm: VmSummary): Promise<void> {
   expect(tpms.map((t) => [t.id, t.options.type])).toEqual([['tpm0', 'emulator']]);
 }
 
+/** Starts a VM that has a TPM: it runs, its swtpm runs, and QEMU has the TPM. */
+async function startWithTpm(vm: VmSummary): Promise<{ started: VmSummary; pid: number }> {
+  const started = await engine.call('vm.start', { vm: vm.id });
+  expect(started.runtime.state).toBe('running');
+  const pid = swtpmPid(vm);
+  await expectTpm(vm);
+  return { started, pid };
+}
+
+/** vm.update of TPM, Secure Boot and sound together; the VM it returns has them as asked. */
+async function updateTpmSecureBootSound(
+  vm: VmSummary,
+  patch: { tpm: boolean; secureBoot: boolean; sound: SoundModel },
+): Promise<VmSummary> {
+  const updated = await engine.call('vm.update', { vm: vm.id, patch });
+  expect([updated.config.tpm, updated.config.secureBoot, updated.config.sound]).toEqual([
+    patch.tpm,
+    patch.secureBoot,
+    patch.sound,
+  ]);
+  return updated;
+}
+
 async function powerOffAndCheckSwtpmGone(vm: VmSummary, pid: number): Promise<void> {
   const off = await engine.call('vm.powerOff', { vm: vm.id });
   expect(off.runtime.state).toBe('stopped');
@@ -99,10 +113,7 @@ describe('TPM 2.0 (swtpm) and Secure Boot on real QEMU', () => {
     expect(host.swtpm, 'swtpm must be installed (apt install swtpm)').toBeTruthy();
     const vm = await create('tpm test', false);
     expect(vm.config.tpm).toBe(true);
-    const started = await engine.call('vm.start', { vm: vm.id });
-    expect(started.runtime.state).toBe('running');
-    const pid = swtpmPid(vm);
-    await expectTpm(vm);
+    const { pid } = await startWithTpm(vm);
     await waitForText(`${vm.dir}/logs/serial.log`, guest.banner, 40_000);
     await powerOffAndCheckSwtpmGone(vm, pid);
   }, 60_000);
@@ -110,10 +121,7 @@ describe('TPM 2.0 (swtpm) and Secure Boot on real QEMU', () => {
   it('runs a Secure Boot VM (SMM, secure flash, Microsoft keys) with a TPM', async () => {
     const vm = await create('secure boot test', true);
     expect(vm.config.secureBoot).toBe(true);
-    const started = await engine.call('vm.start', { vm: vm.id });
-    expect(started.runtime.state).toBe('running');
-    const pid = swtpmPid(vm);
-    await expectTpm(vm);
+    const { pid } = await startWithTpm(vm);
     const sup = engine.resolve(vm.id).supervisor;
     expect(await sup.command('qom-get', { path: '/machine', property: 'smm' })).toBe('on');
     // The firmware runs (the fixture's GRUB is unsigned, so Secure Boot may refuse it; the VM
@@ -159,15 +167,7 @@ describe('vm.update: TPM 2.0, Secure Boot and sound after creation', () => {
     expect(imageTags(nvram)).toEqual([snap.tag]);
     const withSnap = sha256(nvram);
 
-    const updated = await engine.call('vm.update', {
-      vm: vm.id,
-      patch: { tpm: true, secureBoot: true, sound: 'hda' },
-    });
-    expect([updated.config.tpm, updated.config.secureBoot, updated.config.sound]).toEqual([
-      true,
-      true,
-      'hda',
-    ]);
+    await updateTpmSecureBootSound(vm, { tpm: true, secureBoot: true, sound: 'hda' });
     // The saved config says so too (a fresh read, not the engine's memory).
     const onDisk = JSON.parse(readFileSync(`${vm.dir}/vm.json`, 'utf8')) as Record<string, unknown>;
     expect([onDisk['tpm'], onDisk['secureBoot'], onDisk['sound']]).toEqual([true, true, 'hda']);
@@ -184,10 +184,7 @@ describe('vm.update: TPM 2.0, Secure Boot and sound after creation', () => {
   }, 60_000);
 
   it('starts with the Secure Boot firmware, a TPM (query-tpm) and the sound card', async () => {
-    const started = await engine.call('vm.start', { vm: vm.id });
-    expect(started.runtime.state).toBe('running');
-    const pid = swtpmPid(vm);
-    await expectTpm(vm);
+    const { started, pid } = await startWithTpm(vm);
     const sup = engine.resolve(vm.id).supervisor;
     expect(await sup.command('qom-get', { path: '/machine', property: 'smm' })).toBe('on');
     const argv = readFileSync(`/proc/${started.runtime.pid}/cmdline`, 'utf8').split('\0');
@@ -257,15 +254,7 @@ describe('vm.update: TPM 2.0, Secure Boot and sound after creation', () => {
   it('turning them off: plain variables again, the TPM state kept, the VM boots without them', async () => {
     const tpmState = engine.resolve(vm.id).files.tpmStateDir;
     expect(readdirSync(tpmState).length).toBeGreaterThan(0);
-    const off = await engine.call('vm.update', {
-      vm: vm.id,
-      patch: { tpm: false, secureBoot: false, sound: 'none' },
-    });
-    expect([off.config.tpm, off.config.secureBoot, off.config.sound]).toEqual([
-      false,
-      false,
-      'none',
-    ]);
+    await updateTpmSecureBootSound(vm, { tpm: false, secureBoot: false, sound: 'none' });
     expect(sameVars(host.firmware.ovmfVars!, nvram)).toBe(true);
     expect(imageTags(nvram)).toHaveLength(1);
     // BitLocker keys may live in the TPM's state: it stays for when the TPM comes back.
