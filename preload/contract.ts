@@ -648,6 +648,29 @@ export interface CachedMedia {
   /** How it was checked: against a published SHA-256/512, a hash the user gave, or not at all. */
   verified: 'published' | 'user' | 'none';
   addedAt: string;
+  /**
+   * VMs whose CD-ROM holds this image now, by real path (a symlink to it counts), sorted by name;
+   * they keep it busy: see `media.delete`.
+   */
+  usedBy: { id: string; name: string }[];
+}
+
+/**
+ * A download that stopped before its end (cancelled, cut off, the app quit): it resumes where it
+ * stopped when the same media (or URL) is downloaded again, or is discarded to free the space.
+ */
+export interface PartialDownload {
+  /** Names it for `media.discardPartial`. */
+  key: string;
+  url: string;
+  /** The file name the URL gives. */
+  filename: string;
+  bytes: number;
+  /** The full size, when the server said. */
+  total: number | null;
+  /** The SHA-256 it is expected to have, when known (pass it back to `media.download`). */
+  sha256: string | null;
+  modifiedAt: string;
 }
 
 export interface MediaDownloadResult {
@@ -850,7 +873,18 @@ export const methods = {
   /** Downloads (or finds in the cache) and verifies install media. Returns a task. */
   'media.download': MediaDownloadRequestSchema,
   'media.list': z.object({}),
-  'media.delete': z.object({ sha256: Sha256Schema }),
+  /**
+   * Deletes a cached image. One that is in a VM's CD-ROM is refused (BAD_STATE, naming the VMs)
+   * unless `eject`: then it is ejected from those VMs first, which must be stopped.
+   */
+  'media.delete': z.object({ sha256: Sha256Schema, eject: z.boolean().default(false) }),
+  /**
+   * Downloads that stopped before their end, newest first. One being written now (by this or
+   * another Vivarium process on the same data folder) is left out.
+   */
+  'media.partials': z.object({}),
+  /** Deletes a partial download: NOT_FOUND for an unknown key, BAD_STATE while it downloads. */
+  'media.discardPartial': z.object({ key: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/) }),
   /**
    * For maintainers: resolves every media of the named entries (default: the curated and extra
    * ones) as a download would and checks, without downloading an image, that it is there.
@@ -1009,7 +1043,9 @@ export interface ApiResults {
   'media.detect': MediaDetection;
   'media.download': TaskInfo;
   'media.list': CachedMedia[];
-  'media.delete': { deleted: boolean; file: string | null };
+  'media.delete': { deleted: boolean; file: string | null; ejectedFrom: string[] };
+  'media.partials': PartialDownload[];
+  'media.discardPartial': { discarded: boolean; bytes: number };
   'catalog.check': CatalogCheckReport;
 }
 

@@ -18,7 +18,9 @@ import {
   type MediaDownloadResult,
   type OsFamily,
   type Params,
+  type CachedMedia,
 } from '../../preload/contract';
+import { VivariumError } from '../engine';
 import type { CliKit } from './kit';
 import { progressLine } from './progress';
 
@@ -314,17 +316,112 @@ interface MediaOpts extends JsonOpt {
   delete?: string;
 }
 
-async function cmdMedia(kit: CliKit, opts: MediaOpts): Promise<void> {
-  if (opts.delete) {
-    const res = await kit.call('media.delete', { sha256: opts.delete }, { sha256: '--delete' });
-    if (opts.json) return kit.printJson(res);
-    kit.writeOut(
-      res.deleted
-        ? `Deleted ${res.file ?? opts.delete}`
-        : `Nothing cached with SHA-256 ${opts.delete}`,
+interface MediaRmOpts extends JsonOpt {
+  eject?: boolean;
+}
+
+/** Shortest SHA-256 prefix `media rm` takes (12 are shown; 8 keep collisions unlikely). */
+const MIN_SHA_PREFIX = 8;
+
+/**
+ * The cached image a user means: its SHA-256, a unique prefix of it (8 or more hex digits), its
+ * file name, or its path. Unknown or ambiguous -> an error naming what would do (exit 1).
+ */
+async function findCached(kit: CliKit, ref: string): Promise<CachedMedia> {
+  const list = await kit.call('media.list', {});
+  const lower = ref.trim().toLowerCase();
+  const hex = /^[0-9a-f]+$/.test(lower);
+  const byName = list.filter(
+    (m) => m.filename === ref || (ref.includes('/') && m.file === resolve(ref)),
+  );
+  if (hex && lower.length < MIN_SHA_PREFIX && !byName.length) {
+    throw new VivariumError(
+      'INVALID_REQUEST',
+      `"${ref}" is too short: give at least ${MIN_SHA_PREFIX} characters of the SHA-256, or the file name (vivarium media lists them).`,
     );
+  }
+  const bySha =
+    hex && lower.length >= MIN_SHA_PREFIX ? list.filter((m) => m.sha256.startsWith(lower)) : [];
+  const hits = [...new Map([...bySha, ...byName].map((m) => [m.sha256, m])).values()];
+  if (hits.length === 1) return hits[0]!;
+  if (hits.length > 1) {
+    throw new VivariumError(
+      'INVALID_REQUEST',
+      `"${ref}" matches ${hits.length} cached images: ${hits.map((m) => `${m.sha256.slice(0, 16)} (${m.filename})`).join(', ')}. Give more of the SHA-256.`,
+    );
+  }
+  throw new VivariumError(
+    'NOT_FOUND',
+    `Nothing in the media cache matches "${ref}": give its SHA-256 (or its first ${MIN_SHA_PREFIX}+ characters) or its file name, as \`vivarium media\` lists them.`,
+  );
+}
+
+async function cmdMediaRm(kit: CliKit, ref: string, opts: MediaRmOpts): Promise<void> {
+  const eject = Boolean(opts.eject);
+  let media: CachedMedia;
+  try {
+    media = await findCached(kit, ref);
+  } catch (err) {
+    // A whole SHA-256 also names an entry `media` does not list (its image or meta.json broken).
+    const sha = ref.trim().toLowerCase();
+    if (!(err instanceof VivariumError && err.code === 'NOT_FOUND' && /^[0-9a-f]{64}$/.test(sha)))
+      throw err;
+    const res = await kit.call('media.delete', { sha256: sha, eject });
+    if (!res.deleted) throw err;
+    if (opts.json) return kit.printJson(res);
+    return kit.writeOut(`Deleted the incomplete cache entry ${sha}`);
+  }
+  const res = await kit.call('media.delete', { sha256: media.sha256, eject });
+  if (opts.json) return kit.printJson(res);
+  const ejected = res.ejectedFrom.length
+    ? ` (ejected from ${res.ejectedFrom.map((n) => `"${n}"`).join(', ')})`
+    : '';
+  kit.writeOut(
+    res.deleted ? `Deleted ${res.file ?? media.file}${ejected}` : `${media.file} was already gone`,
+  );
+}
+
+function formatWhen(iso: string): string {
+  const d = new Date(iso);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+async function cmdMediaPartials(kit: CliKit, opts: JsonOpt): Promise<void> {
+  const list = await kit.call('media.partials', {});
+  if (opts.json) return kit.printJson(list);
+  if (!list.length) {
+    kit.writeOut('No partial downloads.');
     return;
   }
+  kit.writeOut(
+    kit.table(
+      ['KEY', 'FILE', 'DOWNLOADED', 'MODIFIED', 'URL'],
+      list.map((p) => [
+        p.key,
+        p.filename,
+        p.total
+          ? `${kit.formatBytes(p.bytes)} of ${kit.formatBytes(p.total)} (${Math.floor((p.bytes / p.total) * 100)}%)`
+          : kit.formatBytes(p.bytes),
+        formatWhen(p.modifiedAt),
+        p.url,
+      ]),
+    ),
+  );
+  kit.writeOut(
+    'The same download resumes where it stopped (vivarium download OS, or --url URL with its --sha256); `vivarium media discard KEY` frees the space.',
+  );
+}
+
+async function cmdMediaDiscard(kit: CliKit, key: string, opts: JsonOpt): Promise<void> {
+  const res = await kit.call('media.discardPartial', { key }, { key: 'KEY' });
+  if (opts.json) return kit.printJson(res);
+  kit.writeOut(`Discarded the partial download ${key}: ${kit.formatBytes(res.bytes)} freed`);
+}
+
+async function cmdMedia(kit: CliKit, opts: MediaOpts): Promise<void> {
+  // The older spelling of `media rm REF` (without --eject).
+  if (opts.delete) return cmdMediaRm(kit, opts.delete, { json: Boolean(opts.json) });
   const list = await kit.call('media.list', {});
   if (opts.json) return kit.printJson(list);
   if (!list.length) {
@@ -333,12 +430,13 @@ async function cmdMedia(kit: CliKit, opts: MediaOpts): Promise<void> {
   }
   kit.writeOut(
     kit.table(
-      ['SHA256', 'OS', 'SIZE', 'VERIFIED', 'FILE'],
+      ['SHA256', 'OS', 'SIZE', 'VERIFIED', 'USED BY', 'FILE'],
       list.map((m) => [
         m.sha256.slice(0, 12),
         m.os ? `${m.os}${m.version ? ` ${m.version}` : ''}` : '-',
         kit.formatBytes(m.bytes),
         m.verified,
+        m.usedBy.length ? m.usedBy.map((u) => u.name).join(', ') : '-',
         m.file,
       ]),
     ),
@@ -394,10 +492,36 @@ export function registerCatalogCommands(kit: CliKit): void {
     .option('--sha256 <hex>', 'with --url: the SHA-256 it must have')
     .action(kit.run((os: string | undefined, o: DownloadOpts) => cmdDownload(kit, os, o)));
 
-  kit
-    .cmd('media', 'list the downloaded install media (the cache)')
-    .option('--delete <sha256>', 'delete the cached media with this SHA-256')
+  const media = kit
+    .cmd('media', 'list the downloaded install media (the cache) and the VMs using them')
+    .addOption(new Option('--delete <sha256>', 'same as `media rm SHA256`').hideHelp())
     .action(kit.run((o: MediaOpts) => cmdMedia(kit, o)));
+  // `media` has a --json of its own, which takes the flag wherever it is typed.
+  const jsonOf = (o: JsonOpt, command: Command) =>
+    Boolean(o.json ?? command.parent?.opts<JsonOpt>().json);
+  const mediaSub = (nameAndArgs: string, description: string) =>
+    media
+      .command(nameAndArgs)
+      .description(description)
+      .option('--json', 'machine-readable output on stdout');
+  mediaSub(
+    'rm',
+    "delete a cached image; refused while it is in a VM's CD-ROM unless --eject (the VMs must be stopped)",
+  )
+    .alias('delete')
+    .argument('<ref>', 'its SHA-256, a unique prefix of 8+ characters, or its file name')
+    .option('--eject', 'eject it from the stopped VMs that have it in their CD-ROM first')
+    .action((ref: string, o: MediaRmOpts, command: Command) =>
+      cmdMediaRm(kit, ref, { ...o, json: jsonOf(o, command) }),
+    );
+  mediaSub('partial', 'list the downloads that stopped before their end (they resume)')
+    .alias('partials')
+    .action((o: JsonOpt, command: Command) => cmdMediaPartials(kit, { json: jsonOf(o, command) }));
+  mediaSub('discard', 'delete a partial download to free its space')
+    .argument('<key>', 'its KEY, as `vivarium media partial` lists it')
+    .action((key: string, o: JsonOpt, command: Command) =>
+      cmdMediaDiscard(kit, key, { json: jsonOf(o, command) }),
+    );
 
   // `create NAME --os ID` without --iso or --kernel: fetch the OS's media first, then create.
   kit.program.hook('preAction', async (_program: Command, action: Command) => {

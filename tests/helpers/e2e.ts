@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import WebSocket from 'ws';
 import type { Engine } from '../../electron/engine';
+import type { ApiResults, Method, Params, RpcMessage, TaskInfo } from '../../preload/contract';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 /** The built renderer that `startServer` serves. */
@@ -35,4 +37,50 @@ export async function powerOffAll(engine: Engine): Promise<void> {
       await engine.call('vm.powerOff', { vm: vm.id });
     }
   }
+}
+
+/** A client of server mode's WebSocket RPC, as the page's bridge talks to it. */
+export interface RpcClient {
+  call<M extends Method>(method: M, params: Params<M>): Promise<ApiResults[M]>;
+  /** Polls `task.get` until the task has ended; resolves with its last state. */
+  taskEnd(id: string, timeoutMs?: number): Promise<TaskInfo>;
+  close(): void;
+}
+
+/** Opens `/rpc` on a server started by `startServer` (its port and token). */
+export function openRpc(server: { port: number; token: string }): Promise<RpcClient> {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/rpc?token=${server.token}`);
+  const waiting = new Map<number, (m: RpcMessage) => void>();
+  let nextId = 1;
+  ws.on('message', (data) => {
+    const msg = JSON.parse((data as Buffer).toString('utf8')) as RpcMessage;
+    if (!('event' in msg)) waiting.get(msg.id)?.(msg);
+  });
+  const client: RpcClient = {
+    call<M extends Method>(method: M, params: Params<M>): Promise<ApiResults[M]> {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        waiting.set(id, (m) => {
+          waiting.delete(id);
+          if ('error' in m) reject(Object.assign(new Error(m.error.message), m.error));
+          else if ('result' in m) resolve(m.result as ApiResults[M]);
+        });
+        ws.send(JSON.stringify({ id, method, params }));
+      });
+    },
+    async taskEnd(id: string, timeoutMs = 60_000): Promise<TaskInfo> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const task = await client.call('task.get', { id });
+        if (task.state !== 'running') return task;
+        if (Date.now() > deadline) throw new Error(`Timed out waiting for task ${task.title}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    close: () => ws.close(),
+  };
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(client));
+    ws.once('error', reject);
+  });
 }

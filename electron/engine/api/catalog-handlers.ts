@@ -2,9 +2,11 @@
  * The catalogue and media methods of the contract (issue 5): `catalog.*` and `media.*`.
  * Downloads run as tasks; asking again for media already on its way returns the same task.
  */
-import type { TaskInfo } from '../../../preload/contract';
+import type { ApiResults, TaskInfo } from '../../../preload/contract';
 import { publicEntry, summarize } from '../catalog/catalog';
 import { checkCatalog, type CheckTarget } from '../catalog/catalog-check';
+import { VivariumError } from '../errors';
+import { isLive } from '../qemu/supervisor';
 import type { Engine } from './engine';
 import { checkReadableFile } from './file-checks';
 import type { HandlerGroup } from './handlers';
@@ -17,7 +19,83 @@ type CatalogMethods =
   | 'media.detect'
   | 'media.download'
   | 'media.list'
-  | 'media.delete';
+  | 'media.delete'
+  | 'media.partials'
+  | 'media.discardPartial';
+
+/** "A", "A" and "B", "A", "B" and "C". */
+function quotedNames(names: string[]): string {
+  const q = names.map((n) => `"${n}"`);
+  return q.length > 1 ? `${q.slice(0, -1).join(', ')} and ${q.at(-1)}` : (q[0] ?? '');
+}
+
+/**
+ * `media.delete`: an image in a VM's CD-ROM is refused, naming the VMs, unless `eject`; then
+ * every such VM must be stopped, and each is ejected with `vm.update {cdrom: null}` (its config
+ * saved, a vm.state event sent) before the image goes. Nothing is ejected when one runs.
+ */
+async function deleteMedia(
+  engine: Engine,
+  sha256: string,
+  eject: boolean,
+): Promise<ApiResults['media.delete']> {
+  const store = engine.catalog.media;
+  store.assertNotStoring(sha256);
+  const media = await store.get(sha256);
+  const what = media ? `"${media.filename}"` : `the image ${sha256.slice(0, 12)}…`;
+  const What = what.charAt(0).toUpperCase() + what.slice(1);
+  const users = await store.usersOf(sha256);
+  const ejectedFrom: string[] = [];
+  if (users.length) {
+    const names = quotedNames(users.map((u) => u.name));
+    if (!eject) {
+      throw new VivariumError(
+        'BAD_STATE',
+        `${What} is in the CD-ROM of ${names}: eject it there first, or delete it with eject (--eject).`,
+      );
+    }
+    const vms = users.map((u) => engine.resolve(u.id));
+    const live: string[] = [];
+    for (const vm of vms) {
+      const seen = await vm.supervisor.refresh().catch(() => vm.supervisor.current);
+      const now = vm.supervisor.current.state;
+      if (isLive(seen.state) || isLive(now)) {
+        live.push(`"${vm.config.name}" (${isLive(now) ? now : seen.state})`);
+      }
+    }
+    if (live.length) {
+      const several = live.length > 1;
+      throw new VivariumError(
+        'BAD_STATE',
+        `${What} is in the CD-ROM of ${several ? `${live.slice(0, -1).join(', ')} and ${live.at(-1)}` : live[0]}, which must be stopped to eject it: shut ${several ? 'them' : 'it'} down first, then delete it with eject (nothing was changed).`,
+      );
+    }
+    for (const vm of vms) {
+      try {
+        // The same path as vm.update: the state check, the saved config and the event.
+        await engine.call('vm.update', { vm: vm.config.id, patch: { cdrom: null } });
+      } catch (err) {
+        if (!ejectedFrom.length || !(err instanceof VivariumError)) throw err;
+        throw new VivariumError(
+          err.code,
+          `${err.message} (${what} was already ejected from ${quotedNames(ejectedFrom)}, and was not deleted.)`,
+          err.fields,
+        );
+      }
+      ejectedFrom.push(vm.config.name);
+    }
+    // A VM given the image meanwhile keeps it.
+    const late = await store.usersOf(sha256);
+    if (late.length) {
+      throw new VivariumError(
+        'BAD_STATE',
+        `${What} was put in the CD-ROM of ${quotedNames(late.map((u) => u.name))} meanwhile: it was not deleted.`,
+      );
+    }
+  }
+  const removed = await store.remove(sha256);
+  return { ...removed, ejectedFrom };
+}
 
 export function catalogHandlers(engine: Engine): HandlerGroup<CatalogMethods> {
   /** Download key (media or URL) -> id of the task fetching it. */
@@ -71,7 +149,9 @@ export function catalogHandlers(engine: Engine): HandlerGroup<CatalogMethods> {
       return engine.catalog.detect(file);
     },
     'media.list': async () => engine.catalog.media.list(),
-    'media.delete': async ({ sha256 }) => engine.catalog.media.remove(sha256),
+    'media.delete': ({ sha256, eject }) => deleteMedia(engine, sha256, eject),
+    'media.partials': () => engine.catalog.media.partials(),
+    'media.discardPartial': ({ key }) => engine.catalog.media.discardPartial(key),
     'media.download': async (req) => {
       const store = engine.catalog.media;
       if (req.url !== undefined) {

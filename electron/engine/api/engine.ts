@@ -51,6 +51,7 @@ import { storageHandlers } from './storage-handlers';
 import { assertNotLinkedBase } from '../storage/clones';
 import { TaskManager } from '../tasks/task-manager';
 import { CatalogService } from '../catalog/service';
+import { realPathOf } from '../catalog/media-store';
 import type { CatalogOptions } from '../catalog/catalog';
 import { catalogHandlers } from './catalog-handlers';
 
@@ -108,6 +109,8 @@ export class Engine implements VivariumApi {
     this.paths = enginePaths(opts.home, opts.runtimeDir);
     this.role = opts.role ?? 'owner';
     this.catalog = new CatalogService(this.paths.cacheDir, opts.catalog);
+    // CachedMedia.usedBy and media.delete's check: the cache asks which VMs hold which image.
+    this.catalog.media.users = () => this.cdromUsers();
   }
 
   async init(): Promise<void> {
@@ -372,6 +375,26 @@ export class Engine implements VivariumApi {
       if (vm.config.name.toLocaleLowerCase() === folded) return vm;
     }
     throw new VivariumError('NOT_FOUND', `There is no VM called "${ref}".`);
+  }
+
+  /**
+   * The VMs by the real path of the image in their CD-ROM (symlinks resolved, so a link to a
+   * cached image counts as that image), each list sorted by name. From the configs this engine
+   * holds: the app's rescans the library every second, a CLI command's read it at start.
+   */
+  async cdromUsers(): Promise<Map<string, { id: string; name: string }[]>> {
+    const out = new Map<string, { id: string; name: string }[]>();
+    const vms = [...this.vms.values()].sort((a, b) => a.config.name.localeCompare(b.config.name));
+    for (const vm of vms) {
+      const cdrom = vm.config.cdrom;
+      if (!cdrom) continue;
+      const file = await realPathOf(cdrom);
+      const user = { id: vm.config.id, name: vm.config.name };
+      const list = out.get(file);
+      if (list) list.push(user);
+      else out.set(file, [user]);
+    }
+    return out;
   }
 
   assertNameFree(name: string, exceptId?: string): void {

@@ -5,9 +5,13 @@
  *
  * On disk:
  *   media/<sha256>/<image>        the verified image (read-only), extracted from its archive if any
- *   media/<sha256>/meta.json      a CachedMedia record
+ *   media/<sha256>/meta.json      a CachedMedia record (without usedBy: that is asked each time)
  *   media/.partial/<key>.part     an unfinished download; <key>.json beside it says from where
- *                                 (URL, ETag/Last-Modified, size, expected hash)
+ *                                 (URL, ETag/Last-Modified, size, expected hash); <key>.pid names
+ *                                 the process writing it while a download runs
+ *
+ * Which VMs hold an image in their CD-ROM is the engine's knowledge, not the cache's: the engine
+ * lends it as `users` (CachedMedia.usedBy), and `media.delete` asks it before removing anything.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -17,6 +21,7 @@ import {
   open,
   readdir,
   readFile,
+  realpath,
   rename,
   rm,
   stat,
@@ -24,8 +29,13 @@ import {
   writeFile,
   type FileHandle,
 } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { CachedMedia, MediaDownloadResult, MediaSpec } from '../../../preload/contract';
+import { join, resolve, sep } from 'node:path';
+import type {
+  CachedMedia,
+  MediaDownloadResult,
+  MediaSpec,
+  PartialDownload,
+} from '../../../preload/contract';
 import { VivariumError } from '../errors';
 import { writeFileAtomic } from '../library/atomic-file';
 import type { TaskContext } from '../tasks/task-manager';
@@ -55,6 +65,53 @@ const MAX_STALLED_RETRIES = 4;
 const RETRY_DELAYS_MS = [250, 1000, 2000, 4000];
 /** Bytes buffered before the socket is paused while the disk catches up. */
 const HIGH_WATER = 8 * 2 ** 20;
+/**
+ * A part another process says it is writing (its .pid file) counts as busy only while that
+ * process lives and the part (or the .pid file) changed this recently: a pid that a crashed
+ * download left behind and an unrelated process reused later does not lock the part for ever.
+ */
+const FOREIGN_WRITER_FRESH_MS = 10 * 60_000;
+/** The keys `keyFor` makes: only these name a download's part (uploads' parts are not theirs). */
+const PART_KEY_RE = /^(?:sha256|sha512|url)-[0-9a-f]{32}$/;
+
+/** A VM that holds an image in its CD-ROM. */
+export type MediaUser = CachedMedia['usedBy'][number];
+/** The VMs by the real path of the image in their CD-ROM (the engine answers). */
+export type CdromUsers = () => Promise<Map<string, MediaUser[]>>;
+/** A cache record as meta.json holds it: who uses the image is asked each time, never stored. */
+export type StoredMedia = Omit<CachedMedia, 'usedBy'>;
+
+/** The real path of a file (symlinks resolved), or its absolute path when it is not there. */
+export function realPathOf(file: string): Promise<string> {
+  return realpath(file).catch(() => resolve(file));
+}
+
+/**
+ * What this process is busy with, for every MediaStore in it (an app, a server, a test may open
+ * several engines on one home): part files being written by a transfer, and cache folders being
+ * filled by a download or an upload (moved in, unpacked), each with how many are at it.
+ */
+const writingParts = new Map<string, number>();
+const storingDirs = new Map<string, number>();
+
+function hold(map: Map<string, number>, key: string): () => void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+  return () => {
+    const n = (map.get(key) ?? 1) - 1;
+    if (n > 0) map.set(key, n);
+    else map.delete(key);
+  };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export interface Expected {
   algorithm: HashAlgorithm;
@@ -93,6 +150,18 @@ function hostOf(url: string): string {
   } catch {
     return url;
   }
+}
+
+/** The file name a URL gives: its last path segment, decoded (else the whole URL). */
+function fileNameOfUrl(url: string): string {
+  let segment = '';
+  try {
+    segment = new URL(url).pathname.split('/').pop() ?? '';
+    segment = decodeURIComponent(segment);
+  } catch {
+    // Not a URL, or a broken %-escape: the segment as it is.
+  }
+  return segment || url;
 }
 
 function keyFor(url: string, expected: Expected | null): string {
@@ -267,6 +336,12 @@ export class MediaStore {
   // -------------------------------------------------------------------------------------------
   // The cache
 
+  /**
+   * Tells the cache which VMs hold which images in their CD-ROM (the engine does, at start):
+   * `list` and `get` fill `usedBy` from it. Without it no image is in use.
+   */
+  users: CdromUsers = () => Promise.resolve(new Map<string, MediaUser[]>());
+
   async list(): Promise<CachedMedia[]> {
     let names: string[];
     try {
@@ -274,35 +349,69 @@ export class MediaStore {
     } catch {
       return [];
     }
+    const users = await this.users();
     const out: CachedMedia[] = [];
     for (const name of names) {
       if (!/^[a-f0-9]{64}$/.test(name)) continue;
-      const m = await this.get(name);
-      if (m) out.push(m);
+      const m = await this.read(name);
+      if (m) out.push(await this.withUsers(m, users));
     }
     return out.sort((a, b) => b.addedAt.localeCompare(a.addedAt));
   }
 
   /** The cached media with this SHA-256 (of the download), if it is complete. */
   async get(sha256: string): Promise<CachedMedia | null> {
+    const m = await this.read(sha256);
+    return m && this.withUsers(m, await this.users());
+  }
+
+  private async read(sha256: string): Promise<StoredMedia | null> {
     try {
       const meta = JSON.parse(
         await readFile(join(this.dir, sha256, 'meta.json'), 'utf8'),
-      ) as CachedMedia;
+      ) as StoredMedia & { usedBy?: unknown };
       const st = await stat(meta.file);
       if (!st.isFile() || st.size !== meta.bytes) return null;
-      return meta;
+      const { usedBy: _ignored, ...stored } = meta;
+      return stored;
     } catch {
       return null;
     }
+  }
+
+  private async withUsers(m: StoredMedia, users: Map<string, MediaUser[]>): Promise<CachedMedia> {
+    return { ...m, usedBy: users.size ? (users.get(await realPathOf(m.file)) ?? []) : [] };
+  }
+
+  /**
+   * The VMs whose CD-ROM holds an image of this cache entry: its file, or (for an entry whose
+   * meta.json is gone) any file in its folder, since removing the entry removes the folder.
+   */
+  async usersOf(sha256: string): Promise<MediaUser[]> {
+    const users = await this.users();
+    if (!users.size) return [];
+    const m = await this.read(sha256);
+    if (m) return users.get(await realPathOf(m.file)) ?? [];
+    const dir = `${await realPathOf(join(this.dir, sha256))}${sep}`;
+    const out = new Map<string, MediaUser>();
+    for (const [file, vms] of users) {
+      if (file.startsWith(dir)) for (const vm of vms) out.set(vm.id, vm);
+    }
+    return [...out.values()];
   }
 
   async find(match: (m: CachedMedia) => boolean): Promise<CachedMedia | null> {
     return (await this.list()).find(match) ?? null;
   }
 
+  /**
+   * Removes a cache entry. Whether VMs still use it is the caller's question (`media.delete`
+   * asks `usersOf` first); one that a download or upload of this process is storing right now
+   * is refused.
+   */
   async remove(sha256: string): Promise<{ deleted: boolean; file: string | null }> {
-    const meta = await this.get(sha256);
+    this.assertNotStoring(sha256);
+    const meta = await this.read(sha256);
     const dir = join(this.dir, sha256);
     const existed = await stat(dir).then(
       () => true,
@@ -310,6 +419,121 @@ export class MediaStore {
     );
     await rm(dir, { recursive: true, force: true });
     return { deleted: existed, file: meta?.file ?? null };
+  }
+
+  /** Refuses (BAD_STATE) while a download or upload of this process stores this image. */
+  assertNotStoring(sha256: string): void {
+    if (storingDirs.has(join(this.dir, sha256))) {
+      throw new VivariumError(
+        'BAD_STATE',
+        `The image ${sha256.slice(0, 12)}… is being stored by a download or upload right now: try again when it has finished.`,
+      );
+    }
+  }
+
+  /** Runs `work` while the image with this SHA-256 counts as being stored (see `remove`). */
+  async storingImage<T>(sha256: string, work: () => Promise<T>): Promise<T> {
+    const release = hold(storingDirs, join(this.dir, sha256));
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Partial downloads
+
+  /**
+   * The downloads that stopped before their end and can resume (a part with its sidecar), newest
+   * first. Parts being written now are left out: by a transfer of this process, or by another
+   * Vivarium process (the CLI beside the app) that their .pid file names. Uploads' parts, which
+   * never resume, and parts without a sidecar (which the next download of theirs replaces) are
+   * not listed either.
+   */
+  async partials(): Promise<PartialDownload[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.partDir);
+    } catch {
+      return [];
+    }
+    const out: PartialDownload[] = [];
+    for (const name of names) {
+      if (!name.endsWith('.part')) continue;
+      const key = name.slice(0, -'.part'.length);
+      if (!PART_KEY_RE.test(key)) continue;
+      if (await this.partBusy(key)) continue;
+      const sidecar = await readSidecar(join(this.partDir, `${key}.json`));
+      const st = await stat(join(this.partDir, name)).catch(() => null);
+      if (!sidecar || !st?.isFile()) continue;
+      out.push({
+        key,
+        url: sidecar.url,
+        filename: fileNameOfUrl(sidecar.url),
+        bytes: st.size,
+        total: sidecar.total,
+        sha256: sidecar.expected?.algorithm === 'sha256' ? sidecar.expected.hex : null,
+        modifiedAt: st.mtime.toISOString(),
+      });
+    }
+    return out.sort((a, b) => b.modifiedAt.localeCompare(a.modifiedAt));
+  }
+
+  /**
+   * Deletes a partial download (its part, sidecar and stale .pid file) and says how many bytes
+   * that freed. NOT_FOUND when there is none by that key; BAD_STATE while it is being written.
+   */
+  async discardPartial(key: string): Promise<{ discarded: boolean; bytes: number }> {
+    const part = join(this.partDir, `${key}.part`);
+    const sidecarFile = join(this.partDir, `${key}.json`);
+    const [partStat, sidecarStat] = PART_KEY_RE.test(key)
+      ? await Promise.all([stat(part).catch(() => null), stat(sidecarFile).catch(() => null)])
+      : [null, null];
+    if (!partStat && !sidecarStat) {
+      throw new VivariumError(
+        'NOT_FOUND',
+        `There is no partial download "${key}": it may have finished, or been discarded already.`,
+      );
+    }
+    const writer = await this.partBusy(key);
+    if (writer) {
+      throw new VivariumError(
+        'BAD_STATE',
+        `The partial download "${key}" is being downloaded right now${writer === 'here' ? '' : ` (by process ${writer})`}: cancel that download first.`,
+      );
+    }
+    await rm(part, { force: true });
+    await rm(sidecarFile, { force: true });
+    await rm(join(this.partDir, `${key}.pid`), { force: true });
+    return { discarded: true, bytes: partStat?.size ?? 0 };
+  }
+
+  /**
+   * Who is writing the part `key` now: 'here' (a transfer of this process), the pid of another
+   * live process that wrote its .pid file and keeps the part fresh, or null.
+   */
+  private async partBusy(key: string): Promise<'here' | number | null> {
+    if (writingParts.has(join(this.partDir, `${key}.part`))) return 'here';
+    return this.foreignWriter(key);
+  }
+
+  /** The pid of another live process that wrote `key`'s .pid file and keeps the part fresh. */
+  private async foreignWriter(key: string): Promise<number | null> {
+    const pidFile = join(this.partDir, `${key}.pid`);
+    const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || !pidAlive(pid)) {
+      return null;
+    }
+    const times = await Promise.all(
+      [pidFile, join(this.partDir, `${key}.part`)].map((f) =>
+        stat(f).then(
+          (s) => s.mtimeMs,
+          () => 0,
+        ),
+      ),
+    );
+    return Date.now() - Math.max(...times) < FOREIGN_WRITER_FRESH_MS ? pid : null;
   }
 
   /** Bytes free for the cache, or null when the platform cannot say. */
@@ -394,11 +618,15 @@ export class MediaStore {
         );
       } catch (err) {
         ctx.signal.throwIfAborted();
+        // A full disk, or the same image being downloaded already, is no mirror's fault.
+        if (err instanceof VivariumError && (err.code === 'DISK_FULL' || err.code === 'BAD_STATE'))
+          throw err;
         if (
           err instanceof VivariumError &&
-          (err.code === 'CHECKSUM_MISMATCH' || err.code === 'DISK_FULL')
+          err.code === 'CHECKSUM_MISMATCH' &&
+          template === spec.urls[spec.urls.length - 1]
         ) {
-          if (err.code === 'DISK_FULL' || template === spec.urls[spec.urls.length - 1]) throw err;
+          throw err;
         }
         errors.push(err instanceof Error ? err.message : String(err));
       }
@@ -445,7 +673,9 @@ export class MediaStore {
   /**
    * Downloads `url` into a .part file, resuming one left by an earlier attempt, reconnecting
    * with Range when the connection breaks, and checks the hash at the end (a mismatch deletes
-   * the part). `spaceFactor` 2 leaves room for unpacking an archive.
+   * the part). `spaceFactor` 2 leaves room for unpacking an archive. While it runs the part
+   * counts as being written (`partials` leaves it out, `discardPartial` refuses it): in this
+   * process, and for other processes through the <key>.pid file.
    */
   async transfer(
     url: string,
@@ -455,8 +685,42 @@ export class MediaStore {
     ctx: TaskContext,
     spaceFactor = 1,
   ): Promise<Transferred> {
-    const { signal } = ctx;
     await mkdir(this.partDir, { recursive: true });
+    const key = keyFor(url, expected);
+    const pidFile = join(this.partDir, `${key}.pid`);
+    const partFile = join(this.partDir, `${key}.part`);
+    // Two writers of one part would interleave their bytes: the same image asked for twice (by
+    // catalogue entry and by URL, or from the CLI beside the app) waits for the first instead.
+    const already = (by: string) =>
+      new VivariumError(
+        'BAD_STATE',
+        `${label} is already being downloaded ${by}: it will be in the cache when that finishes.`,
+      );
+    if (writingParts.has(partFile)) throw already('(see its task)');
+    const release = hold(writingParts, partFile);
+    try {
+      const other = await this.foreignWriter(key);
+      if (other !== null) throw already(`by another Vivarium process (pid ${other})`);
+      // Only a hint for other processes: a download does not fail for want of it.
+      await writeFile(pidFile, `${process.pid}\n`).catch(() => undefined);
+      return await this.transferNow(url, expected, sizeHint, label, ctx, spaceFactor);
+    } finally {
+      release();
+      const owner = await readFile(pidFile, 'utf8').catch(() => '');
+      const stillOurs = writingParts.has(join(this.partDir, `${key}.part`));
+      if (!stillOurs && owner.trim() === String(process.pid)) await rm(pidFile, { force: true });
+    }
+  }
+
+  private async transferNow(
+    url: string,
+    expected: Expected | null,
+    sizeHint: number | null,
+    label: string,
+    ctx: TaskContext,
+    spaceFactor: number,
+  ): Promise<Transferred> {
+    const { signal } = ctx;
     const key = keyFor(url, expected);
     const part = join(this.partDir, `${key}.part`);
     const sidecarFile = join(this.partDir, `${key}.json`);
@@ -629,7 +893,7 @@ export class MediaStore {
           ctx.report({
             message: `${label} did not verify after resuming: downloading it again from the start`,
           });
-          return this.transfer(url, expected, sizeHint, label, ctx, spaceFactor);
+          return this.transferNow(url, expected, sizeHint, label, ctx, spaceFactor);
         }
         const from =
           expected.source === 'user'
@@ -652,6 +916,20 @@ export class MediaStore {
 
   /** Moves a verified part into the cache (unpacking an archive) and records it. */
   private async store(
+    got: Transferred,
+    name: string,
+    expected: Expected | null,
+    meta: DownloadMeta,
+    spec: MediaSpec | null,
+    lines: ChecksumLine[] | null,
+    ctx: TaskContext,
+  ): Promise<MediaDownloadResult> {
+    return this.storingImage(got.sha256, () =>
+      this.storeNow(got, name, expected, meta, spec, lines, ctx),
+    );
+  }
+
+  private async storeNow(
     got: Transferred,
     name: string,
     expected: Expected | null,
@@ -697,7 +975,7 @@ export class MediaStore {
       }
       await chmod(file, 0o444);
       const { size } = await stat(file);
-      const record: CachedMedia = {
+      const record: StoredMedia = {
         sha256: got.sha256,
         file,
         filename: file.split('/').pop() ?? name,
@@ -710,7 +988,8 @@ export class MediaStore {
         addedAt: new Date().toISOString(),
       };
       await writeFileAtomic(join(dir, 'meta.json'), `${JSON.stringify(record, null, 2)}\n`, false);
-      return { file, sha256: got.sha256, bytes: size, reused: false, media: record };
+      const media: CachedMedia = { ...record, usedBy: (await this.get(got.sha256))?.usedBy ?? [] };
+      return { file, sha256: got.sha256, bytes: size, reused: false, media };
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;

@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import type { CachedMedia, MediaUploadResult } from '../../../preload/contract';
 import { VivariumError } from '../errors';
 import { writeFileAtomic } from '../library/atomic-file';
-import type { MediaStore } from './media-store';
+import type { MediaStore, StoredMedia } from './media-store';
 import type { CatalogService } from './service';
 
 /** The largest image accepted: well above any OS's DVD image, well below "fill the disk". */
@@ -203,7 +203,9 @@ export async function uploadMedia(
 
     // One store step per SHA-256 at a time: the second of two identical uploads finds the first.
     const before = finishing.get(sha256) ?? Promise.resolve();
-    const step = before.catch(() => undefined).then(() => finish(store, part, name, sha256));
+    const step = before
+      .catch(() => undefined)
+      .then(() => store.storingImage(sha256, () => finish(store, part, name, sha256)));
     finishing.set(sha256, step);
     let stored: { media: CachedMedia; reused: boolean };
     try {
@@ -246,7 +248,7 @@ async function finish(
     await rename(part, file);
     await chmod(file, 0o444);
     const { size } = await stat(file);
-    const media: CachedMedia = {
+    const record: StoredMedia = {
       sha256,
       file,
       filename: name,
@@ -258,8 +260,9 @@ async function finish(
       verified: 'none',
       addedAt: new Date().toISOString(),
     };
-    await writeFileAtomic(join(dir, 'meta.json'), `${JSON.stringify(media, null, 2)}\n`, false);
-    return { media, reused: false };
+    await writeFileAtomic(join(dir, 'meta.json'), `${JSON.stringify(record, null, 2)}\n`, false);
+    // A VM may name this path already (an image deleted and uploaded again).
+    return { media: { ...record, usedBy: (await store.get(sha256))?.usedBy ?? [] }, reused: false };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;

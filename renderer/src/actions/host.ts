@@ -1,4 +1,4 @@
-import { getBridge, takePrefetched, type ConnectionState } from '../bridge';
+import { getBridge, takePrefetched, toApiError, type ConnectionState } from '../bridge';
 import { useHostStore } from '../stores/host';
 import { writeStored } from '../lib/storage';
 import { useUiStore } from '../stores/ui';
@@ -8,9 +8,29 @@ export async function loadHost(refresh = false): Promise<void> {
   try {
     const info = await ((refresh ? null : takePrefetched('host.info')) ??
       getBridge().call('host.info', { refresh }));
-    useHostStore.setState((s) => ({ info, notices: unique([...info.notices, ...s.notices]) }));
+    useHostStore.setState((s) => ({
+      info,
+      error: null,
+      // A fresh probe is the truth: notices about what it no longer finds go.
+      notices: unique(refresh ? info.notices : [...info.notices, ...s.notices]),
+    }));
   } catch (err) {
+    useHostStore.setState({ error: toApiError(err).message });
     notifyError('Could not read the host’s QEMU setup', err);
+  }
+}
+
+/**
+ * Probes QEMU and the accelerators again (a test guest per accelerator: a few seconds), for when
+ * the user fixed something (installed QEMU, loaded the KVM module).
+ */
+export async function probeHost(): Promise<void> {
+  if (useHostStore.getState().probing) return;
+  useHostStore.setState({ probing: true });
+  try {
+    await loadHost(true);
+  } finally {
+    useHostStore.setState({ probing: false });
   }
 }
 

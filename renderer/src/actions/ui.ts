@@ -39,6 +39,11 @@ export function openLibrary(): void {
   navigate({ view: 'library' });
 }
 
+/** The Host view: this computer, QEMU and accelerators, firmware, install media. */
+export function openHost(): void {
+  navigate({ view: 'host' });
+}
+
 let routerStarted = false;
 
 /** Keeps the route in step with the hash (Back/Forward, a typed address). */

@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { useGlobalShortcuts } from '../hooks/use-shortcuts';
 import { useUiStore } from '../stores/ui';
 import { Dialogs } from './Dialogs';
@@ -9,13 +9,17 @@ import { Notifications } from './Notifications';
 import { TasksPanel } from './TasksPanel';
 import { VmView } from './vm/VmView';
 
+/** Loaded when first opened (it brings the OS logos and its own styles). */
+const HostView = lazy(() => import('../host/HostView'));
+
 export function App() {
   const route = useUiStore((s) => s.route);
   useGlobalShortcuts();
-  const inLibrary = route.view === 'library';
+  const view = route.view;
   useEffect(() => {
-    if (inLibrary) document.title = 'Vivarium';
-  }, [inLibrary]);
+    if (view === 'library') document.title = 'Vivarium';
+    else if (view === 'host') document.title = 'Host · Vivarium';
+  }, [view]);
 
   return (
     <>
@@ -27,7 +31,19 @@ export function App() {
         <div className="app">
           <Header />
           <HostBanners />
-          <Library />
+          {route.view === 'host' ? (
+            <Suspense
+              fallback={
+                <div className="vm-loading" aria-busy="true">
+                  <span className="spinner" /> Loading…
+                </div>
+              }
+            >
+              <HostView />
+            </Suspense>
+          ) : (
+            <Library />
+          )}
         </div>
       )}
       <TasksPanel />

@@ -3,6 +3,7 @@ import { deleteVm } from '../actions/vm';
 import { closeDialog } from '../actions/ui';
 import { assertNever } from '../lib/assert-never';
 import { SHORTCUTS } from '../hooks/use-shortcuts';
+import { DeleteMediaDialog } from '../host/DeleteMediaDialog';
 import { useLibraryStore } from '../stores/library';
 import { useUiStore, type Dialog } from '../stores/ui';
 import { Modal } from './Modal';
@@ -29,6 +30,8 @@ function DialogFor({ dialog }: { dialog: Dialog }) {
       return <DeleteVmDialog vmId={dialog.vmId} />;
     case 'shortcuts':
       return <ShortcutsDialog />;
+    case 'deleteMedia':
+      return <DeleteMediaDialog sha256={dialog.sha256} />;
     default:
       return assertNever(dialog);
   }

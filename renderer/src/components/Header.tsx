@@ -1,11 +1,14 @@
+import { openHost } from '../actions/ui';
 import { useHostStore } from '../stores/host';
+import { useUiStore } from '../stores/ui';
 import { accelLabel, formatMemory, plural } from '../lib/format';
-import { Logo } from './Icon';
+import { Icon, Logo } from './Icon';
 
 export function Header() {
   const info = useHostStore((s) => s.info);
   const connection = useHostStore((s) => s.connection);
   const bridgeKind = useHostStore((s) => s.bridgeKind);
+  const onHost = useUiStore((s) => s.route.view === 'host');
   const qemu = info?.qemu.binaries[0];
 
   const facts = info
@@ -44,6 +47,16 @@ export function Header() {
                 : 'Reconnecting…'}
           </span>
         ) : null}
+        <button
+          type="button"
+          className={`btn btn--ghost app-header__nav${onHost ? ' is-on' : ''}`}
+          aria-current={onHost ? 'page' : undefined}
+          title="This computer, QEMU, accelerators and install media (H)"
+          onClick={openHost}
+        >
+          <Icon name="gear" size={16} />
+          Host
+        </button>
       </div>
     </header>
   );

@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
 import { findVm, runVmOperation } from '../actions/library';
-import { navigate, openDialog, openLibrary } from '../actions/ui';
+import { navigate, openDialog, openHost, openLibrary } from '../actions/ui';
 import { canRun } from '../lib/vm-state';
 import { useUiStore } from '../stores/ui';
 import { VM_TABS } from '../components/vm/tabs';
@@ -10,7 +10,8 @@ export const SHORTCUTS: ReadonlyArray<{ keys: string[]; what: string; where: str
   { keys: ['?'], what: 'Show these shortcuts', where: 'Everywhere' },
   { keys: ['/'], what: 'Search machines', where: 'Library' },
   { keys: ['N'], what: 'New VM', where: 'Library' },
-  { keys: ['Esc'], what: 'Back to the library', where: 'VM window' },
+  { keys: ['H'], what: 'Host: QEMU, accelerators and install media', where: 'Everywhere' },
+  { keys: ['Esc'], what: 'Back to the library', where: 'VM window, Host' },
   { keys: ['1', '…', String(VM_TABS.length)], what: 'Switch tabs', where: 'VM window' },
   { keys: ['S'], what: 'Start or resume the VM', where: 'VM window' },
   { keys: ['P'], what: 'Pause or resume the VM', where: 'VM window' },
@@ -42,10 +43,22 @@ export function useGlobalShortcuts(): void {
         openDialog({ type: 'shortcuts' });
         return;
       }
+      if ((key === 'h' || key === 'H') && route.view !== 'host') {
+        e.preventDefault();
+        openHost();
+        return;
+      }
       if (route.view === 'library') {
         if (key === 'n' || key === 'N') {
           e.preventDefault();
           openDialog({ type: 'newVm' });
+        }
+        return;
+      }
+      if (route.view === 'host') {
+        if (key === 'Escape') {
+          e.preventDefault();
+          openLibrary();
         }
         return;
       }

@@ -2,9 +2,11 @@
  * Where the user is, kept in the address's hash (`#/vm/<id>/display`) so a reload, the back button
  * and a bookmark land in the same place. No server routes: the hash never reaches the server.
  */
-export type Route = { view: 'library' } | { view: 'vm'; vmId: string; tab: string };
+export type Route =
+  { view: 'library' } | { view: 'host' } | { view: 'vm'; vmId: string; tab: string };
 
 export const LIBRARY: Route = { view: 'library' };
+export const HOST: Route = { view: 'host' };
 
 export function parseHash(hash: string): Route {
   const parts = hash
@@ -21,11 +23,13 @@ export function parseHash(hash: string): Route {
   if (parts[0] === 'vm' && parts[1]) {
     return { view: 'vm', vmId: parts[1], tab: parts[2] ?? 'overview' };
   }
+  if (parts[0] === 'host') return HOST;
   return LIBRARY;
 }
 
 export function formatHash(route: Route): string {
   if (route.view === 'library') return '#/';
+  if (route.view === 'host') return '#/host';
   return `#/vm/${encodeURIComponent(route.vmId)}/${encodeURIComponent(route.tab)}`;
 }
 

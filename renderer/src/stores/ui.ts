@@ -12,7 +12,11 @@ export type LibrarySort = (typeof SORTS)[number];
  * Modal dialogs, one at a time. A new kind is a compile error in components/Dialogs.tsx until it is
  * rendered there. `newVm` is the slot the New-VM wizard (issue 5) fills.
  */
-export type Dialog = { type: 'newVm' } | { type: 'deleteVm'; vmId: string } | { type: 'shortcuts' };
+export type Dialog =
+  | { type: 'newVm' }
+  | { type: 'deleteVm'; vmId: string }
+  | { type: 'shortcuts' }
+  | { type: 'deleteMedia'; sha256: string };
 
 export interface UiState {
   route: Route;
