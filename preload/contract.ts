@@ -887,7 +887,9 @@ export const methods = {
   'media.discardPartial': z.object({ key: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/) }),
   /**
    * For maintainers: resolves every media of the named entries (default: the curated and extra
-   * ones) as a download would and checks, without downloading an image, that it is there.
+   * ones) as a download would and checks, without downloading an image, that it is there. A task
+   * (progress: media checked so far; cancellable) whose result is a CatalogCheckReport; an unknown
+   * OS fails the call itself.
    */
   'catalog.check': z.object({
     os: z.array(z.string().min(1).max(200)).max(200).default([]),
@@ -1046,7 +1048,7 @@ export interface ApiResults {
   'media.delete': { deleted: boolean; file: string | null; ejectedFrom: string[] };
   'media.partials': PartialDownload[];
   'media.discardPartial': { discarded: boolean; bytes: number };
-  'catalog.check': CatalogCheckReport;
+  'catalog.check': TaskInfo;
 }
 
 // ---------------------------------------------------------------------------------------------

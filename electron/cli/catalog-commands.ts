@@ -22,7 +22,7 @@ import {
 } from '../../preload/contract';
 import { VivariumError } from '../engine';
 import type { CliKit } from './kit';
-import { progressLine } from './progress';
+import { followTask, progressLine } from './progress';
 
 interface JsonOpt {
   json?: boolean;
@@ -240,11 +240,12 @@ function checkDetail(item: CatalogCheckItem, kit: CliKit): string {
 async function cmdCheck(kit: CliKit, oses: string[], opts: CheckOpts): Promise<void> {
   if (!opts.json && process.stderr.isTTY)
     process.stderr.write('Checking the download links (nothing is downloaded)…\n');
-  const report: CatalogCheckReport = await kit.call(
+  const task = await kit.call(
     'catalog.check',
     { os: oses, ...(opts.timeout !== undefined ? { timeoutSeconds: opts.timeout } : {}) },
     { os: 'OS', timeoutSeconds: '--timeout' },
   );
+  const report = await followTask<CatalogCheckReport>(kit, task, Boolean(opts.json));
   if (opts.json) kit.printJson(report);
   else {
     const { ok, broken, skipped } = report.counts;

@@ -1,4 +1,5 @@
 import type { TaskInfo } from '../../preload/contract';
+import type { CliKit } from './kit';
 
 const BAR_WIDTH = 24;
 
@@ -34,4 +35,50 @@ export function progressLine(
   parts.push(task.message ?? task.title);
   const line = parts.join('  ');
   return line.length > columns - 1 ? `${line.slice(0, Math.max(0, columns - 2))}…` : line;
+}
+
+/**
+ * Waits for a task, drawing its progress bar on stderr (with `json`, one JSON object per progress
+ * event instead); SIGINT cancels it when it can be cancelled. T: the task's result.
+ */
+export async function followTask<T>(kit: CliKit, task: TaskInfo, json: boolean): Promise<T> {
+  const engine = await kit.engine();
+  const tty = !json && process.stderr.isTTY;
+  let latest = task;
+  const draw = (): void => {
+    if (tty)
+      process.stderr.write(
+        `\r\x1b[K${progressLine(latest, process.stderr.columns || 80, (n) => kit.formatBytes(n))}`,
+      );
+  };
+  const off = engine.onEvent((event) => {
+    if (event.type !== 'task' || event.task.id !== task.id) return;
+    latest = event.task;
+    if (json) process.stderr.write(`${JSON.stringify({ task: event.task })}\n`);
+    else draw();
+  });
+  const spinner = tty && task.progress === null ? setInterval(draw, 120) : null;
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    try {
+      engine.tasks.cancel(task.id);
+      process.stderr.write(tty ? '\r\x1b[KCancelling...' : 'Cancelling...\n');
+    } catch {
+      process.stderr.write(
+        `${tty ? '\r\x1b[K' : ''}This step cannot be cancelled; it ends in a moment (Ctrl-C again to leave it running in the background).\n`,
+      );
+    }
+  };
+  process.on('SIGINT', onSigint);
+  draw();
+  try {
+    return (await engine.tasks.wait(task.id)) as T;
+  } finally {
+    off();
+    if (spinner) clearInterval(spinner);
+    process.off('SIGINT', onSigint);
+    if (tty) process.stderr.write('\r\x1b[K');
+  }
 }

@@ -13,63 +13,14 @@ import {
   type SnapshotList,
   type SnapshotNode,
   type StorageTaskResults,
-  type TaskInfo,
   type VmSummary,
 } from '../../preload/contract';
 import { VivariumError } from '../engine';
 import type { CliKit } from './kit';
-import { progressLine } from './progress';
+import { followTask } from './progress';
 
 interface JsonOpt {
   json?: boolean;
-}
-
-/** Waits for a task, drawing its progress; SIGINT cancels it when it can be cancelled. */
-async function follow<K extends keyof StorageTaskResults>(
-  kit: CliKit,
-  task: TaskInfo,
-  _kind: K,
-  json: boolean,
-): Promise<StorageTaskResults[K]> {
-  const engine = await kit.engine();
-  const tty = !json && process.stderr.isTTY;
-  let latest = task;
-  const draw = (): void => {
-    if (tty)
-      process.stderr.write(
-        `\r\x1b[K${progressLine(latest, process.stderr.columns || 80, (n) => kit.formatBytes(n))}`,
-      );
-  };
-  const off = engine.onEvent((event) => {
-    if (event.type !== 'task' || event.task.id !== task.id) return;
-    latest = event.task;
-    if (json) process.stderr.write(`${JSON.stringify({ task: event.task })}\n`);
-    else draw();
-  });
-  const spinner = tty && task.progress === null ? setInterval(draw, 120) : null;
-  let interrupted = false;
-  const onSigint = (): void => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    try {
-      engine.tasks.cancel(task.id);
-      process.stderr.write(tty ? '\r\x1b[KCancelling...' : 'Cancelling...\n');
-    } catch {
-      process.stderr.write(
-        `${tty ? '\r\x1b[K' : ''}This step cannot be cancelled; it ends in a moment (Ctrl-C again to leave it running in the background).\n`,
-      );
-    }
-  };
-  process.on('SIGINT', onSigint);
-  draw();
-  try {
-    return (await engine.tasks.wait(task.id)) as StorageTaskResults[K];
-  } finally {
-    off();
-    if (spinner) clearInterval(spinner);
-    process.off('SIGINT', onSigint);
-    if (tty) process.stderr.write('\r\x1b[K');
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,7 +123,11 @@ export function registerStorageCommands(kit: CliKit): void {
           { vm, name, ...(o.description !== undefined ? { description: o.description } : {}) },
           { vm: 'NAME', name: 'TAG', description: '--description' },
         );
-        const snap = await follow(kit, task, 'snapshot.create', Boolean(o.json));
+        const snap = await followTask<StorageTaskResults['snapshot.create']>(
+          kit,
+          task,
+          Boolean(o.json),
+        );
         if (o.json) return kit.printJson(snap);
         kit.writeOut(`Took snapshot ${describeNode(snap)} of ${vm}.`);
       }),
@@ -192,7 +147,11 @@ export function registerStorageCommands(kit: CliKit): void {
           { vm, snapshot: snap },
           { vm: 'NAME', snapshot: 'TAG' },
         );
-        const res = await follow(kit, task, 'snapshot.revert', Boolean(o.json));
+        const res = await followTask<StorageTaskResults['snapshot.revert']>(
+          kit,
+          task,
+          Boolean(o.json),
+        );
         if (o.json) return kit.printJson(res);
         const pid = res.pid !== null ? ` (pid ${res.pid})` : '';
         kit.writeOut(`${vm} reverted to ${describeNode(res.snapshot)}: ${res.state}${pid}.`);
@@ -210,7 +169,11 @@ export function registerStorageCommands(kit: CliKit): void {
           { vm, snapshot: snap },
           { vm: 'NAME', snapshot: 'TAG' },
         );
-        const res = await follow(kit, task, 'snapshot.delete', Boolean(o.json));
+        const res = await followTask<StorageTaskResults['snapshot.delete']>(
+          kit,
+          task,
+          Boolean(o.json),
+        );
         if (o.json) return kit.printJson(res);
         const moved = res.reparented.length;
         kit.writeOut(
@@ -283,7 +246,11 @@ export function registerStorageCommands(kit: CliKit): void {
           { vm, name, linked: Boolean(o.linked) },
           { vm: 'NAME', name: 'NEW' },
         );
-        const clone: VmSummary = await follow(kit, task, 'vm.clone', Boolean(o.json));
+        const clone: VmSummary = await followTask<StorageTaskResults['vm.clone']>(
+          kit,
+          task,
+          Boolean(o.json),
+        );
         if (o.json) return kit.printJson(clone);
         kit.writeOut(
           `Cloned ${vm} as ${clone.name} (${o.linked ? 'linked' : 'full copy'}, id ${clone.id}).`,
@@ -346,7 +313,11 @@ export function registerStorageCommands(kit: CliKit): void {
           { vm, file: resolve(file), ...(o.bus ? { bus: o.bus } : {}) },
           { vm: 'NAME', file: 'FILE', bus: '--bus' },
         );
-        const summary = await follow(kit, task, 'disk.import', Boolean(o.json));
+        const summary = await followTask<StorageTaskResults['disk.import']>(
+          kit,
+          task,
+          Boolean(o.json),
+        );
         if (o.json) return kit.printJson(summary);
         const added = summary.config.disks[summary.config.disks.length - 1];
         kit.writeOut(

@@ -14,8 +14,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -29,11 +27,13 @@ import {
   STATIC_DIR,
   browserSkipReason,
   launchChromium,
+  openContextPage,
   openRpc,
   powerOffAll,
   type RpcClient,
 } from '../helpers/e2e';
 import { guest, waitFor } from '../helpers/fixtures';
+import { startMediaServer, type MediaRequest, type MediaServer } from '../helpers/media-server';
 
 const OS_ID = 'vivarium-host-guest';
 const OS_NAME = 'Vivarium Host Guest';
@@ -52,7 +52,7 @@ let home: string;
 let engine: Engine;
 let server: Awaited<ReturnType<typeof startServer>>;
 let rpc: RpcClient;
-let media: Server;
+let media: MediaServer;
 let base = '';
 let isoBytes: Buffer;
 let isoSha = '';
@@ -65,49 +65,20 @@ let context: BrowserContext;
 let page: Page;
 const pageProblems: string[] = [];
 const cleanups: Array<() => Promise<unknown>> = [];
-/** Responses left hanging halfway, closed at the end. */
-const hanging = new Set<ServerResponse>();
 
 /**
  * A mirror: `/iso/guest.iso` whole; `/stall/NAME` sends half the body and then nothing (as a
  * dead Wi-Fi does) until the client gives up, and a Range request gets the rest.
  */
-function serve(req: IncomingMessage, res: ServerResponse): void {
-  const path = (req.url ?? '/').split('?')[0] ?? '/';
+function serve({ path, send }: MediaRequest): void {
   const data =
     path === '/iso/guest.iso' || path === `/stall/${DISCARDED}`
       ? isoBytes
       : path === `/stall/${RESUMED}`
         ? altBytes
         : null;
-  if (!data) {
-    res.writeHead(404).end('not here');
-    return;
-  }
-  const headers = {
-    'content-type': 'application/octet-stream',
-    'accept-ranges': 'bytes',
-    etag: `"${createHash('sha1').update(data).digest('hex').slice(0, 16)}"`,
-  };
-  const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-  if (range) {
-    const start = Number(range[1]);
-    res.writeHead(206, {
-      ...headers,
-      'content-range': `bytes ${start}-${data.length - 1}/${data.length}`,
-      'content-length': data.length - start,
-    });
-    res.end(data.subarray(start));
-    return;
-  }
-  res.writeHead(200, { ...headers, 'content-length': data.length });
-  if (!path.startsWith('/stall/')) {
-    res.end(data);
-    return;
-  }
-  hanging.add(res);
-  res.on('close', () => hanging.delete(res));
-  res.write(data.subarray(0, Math.floor(data.length / 2)));
+  if (!data) return;
+  send(data, path.startsWith('/stall/') ? { holdAt: Math.floor(data.length / 2) } : {});
 }
 
 function testEntry() {
@@ -199,16 +170,9 @@ describe.skipIf(skipReason !== null)('Host view (server mode, Chromium)', () => 
     altBytes = Buffer.concat([isoBytes, Buffer.alloc(2048)]);
     altSha = createHash('sha256').update(altBytes).digest('hex');
 
-    media = createServer(serve);
-    await new Promise<void>((r) => media.listen(0, '127.0.0.1', r));
-    cleanups.push(
-      () =>
-        new Promise((r) => {
-          for (const res of hanging) res.destroy();
-          media.close(r);
-        }),
-    );
-    base = `http://127.0.0.1:${(media.address() as AddressInfo).port}`;
+    media = await startMediaServer(serve);
+    cleanups.push(() => media.close());
+    base = media.base;
     const extra = join(home, 'e2e-catalog.json');
     await writeFile(extra, JSON.stringify([testEntry()]));
 
@@ -226,18 +190,12 @@ describe.skipIf(skipReason !== null)('Host view (server mode, Chromium)', () => 
     cleanups.push(() => Promise.resolve(rpc.close()));
     browser = await launchChromium();
     cleanups.push(() => browser.close());
-    context = await browser.newContext({
-      viewport: { width: 1280, height: 860 },
-      deviceScaleFactor: 1,
+    ({ context, page } = await openContextPage(browser, pageProblems, {
+      width: 1280,
+      height: 860,
       colorScheme: 'light',
-      reducedMotion: 'reduce',
-    });
+    }));
     cleanups.push(() => context.close());
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageProblems.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageProblems.push(`console: ${msg.text()}`);
-    });
     await page.goto(server.url);
     await page.getByText('No virtual machines yet').waitFor();
   });

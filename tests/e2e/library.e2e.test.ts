@@ -19,6 +19,7 @@ import {
   STATIC_DIR,
   browserSkipReason,
   launchChromium,
+  openContextPage,
   powerOffAll,
 } from '../helpers/e2e';
 
@@ -68,16 +69,10 @@ async function shot(p: Page, name: string): Promise<void> {
 }
 
 async function openPage(colorScheme: 'light' | 'dark'): Promise<{ ctx: BrowserContext; p: Page }> {
-  const ctx = await browser.newContext({
-    viewport: { width: 1280, height: 800 },
-    deviceScaleFactor: 1,
+  const { context: ctx, page: p } = await openContextPage(browser, pageProblems, {
+    width: 1280,
+    height: 800,
     colorScheme,
-    reducedMotion: 'reduce',
-  });
-  const p = await ctx.newPage();
-  p.on('pageerror', (err) => pageProblems.push(`pageerror: ${err.message}`));
-  p.on('console', (msg) => {
-    if (msg.type() === 'error') pageProblems.push(`console: ${msg.text()}`);
   });
   await p.goto(server.url);
   return { ctx, p };

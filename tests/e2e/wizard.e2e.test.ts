@@ -16,8 +16,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -26,8 +24,15 @@ import type { VmSummary } from '../../preload/contract';
 import { openEngine, type Engine } from '../../electron/engine';
 import { startServer } from '../../electron/server';
 import { catalogEntry } from '../helpers/catalog-entry';
-import { ARTIFACTS, STATIC_DIR, browserSkipReason, launchChromium } from '../helpers/e2e';
+import {
+  ARTIFACTS,
+  STATIC_DIR,
+  browserSkipReason,
+  launchChromium,
+  openContextPage,
+} from '../helpers/e2e';
 import { guest, waitFor, waitForText } from '../helpers/fixtures';
+import { startMediaServer, type MediaRequest, type MediaServer } from '../helpers/media-server';
 
 const OS_ID = 'vivarium-e2e-guest';
 const OS_NAME = 'Vivarium Test Guest';
@@ -44,56 +49,20 @@ if (skipReason) console.warn(`[e2e] skipping the wizard tests: ${skipReason}`);
 let home: string;
 let engine: Engine;
 let server: Awaited<ReturnType<typeof startServer>>;
-let media: Server;
+let media: MediaServer;
 let base = '';
 let isoBytes: Buffer;
 let isoSha = '';
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-const requests: Array<{ path: string; range: string | null }> = [];
 const pageProblems: string[] = [];
 const cleanups: Array<() => Promise<unknown>> = [];
 
 /** The fixture ISO, throttled, with Range support (what a mirror does). */
-function serveIso(req: IncomingMessage, res: ServerResponse): void {
-  const path = (req.url ?? '/').split('?')[0] ?? '/';
-  requests.push({ path, range: req.headers.range ?? null });
-  if (path !== '/guest/vivarium-test-guest.iso') {
-    res.writeHead(404).end('not here');
-    return;
-  }
-  const size = isoBytes.length;
-  let start = 0;
-  const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-  if (range) {
-    start = Number(range[1]);
-    res.writeHead(206, {
-      'content-type': 'application/octet-stream',
-      'accept-ranges': 'bytes',
-      'content-range': `bytes ${start}-${size - 1}/${size}`,
-      'content-length': size - start,
-    });
-  } else {
-    res.writeHead(200, {
-      'content-type': 'application/octet-stream',
-      'accept-ranges': 'bytes',
-      'content-length': size,
-    });
-  }
-  const chunk = 128 * 1024;
-  const interval = Math.max(1, Math.round((chunk / BYTES_PER_SECOND) * 1000));
-  let at = start;
-  const timer = setInterval(() => {
-    if (res.destroyed) return clearInterval(timer);
-    const next = isoBytes.subarray(at, at + chunk);
-    at += next.length;
-    if (at >= size) {
-      clearInterval(timer);
-      res.end(next);
-    } else res.write(next);
-  }, interval);
-  res.on('close', () => clearInterval(timer));
+function serveIso({ path, send }: MediaRequest): void {
+  if (path === '/guest/vivarium-test-guest.iso')
+    send(isoBytes, { bytesPerSecond: BYTES_PER_SECOND });
 }
 
 function testEntry() {
@@ -218,10 +187,9 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
     isoBytes = await readFile(guest.iso);
     isoSha = createHash('sha256').update(isoBytes).digest('hex');
 
-    media = createServer(serveIso);
-    await new Promise<void>((r) => media.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise((r) => media.close(r)));
-    base = `http://127.0.0.1:${(media.address() as AddressInfo).port}`;
+    media = await startMediaServer(serveIso);
+    cleanups.push(() => media.close());
+    base = media.base;
     const extra = join(home, 'e2e-catalog.json');
     await writeFile(extra, JSON.stringify([testEntry()]));
 
@@ -237,18 +205,12 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
     cleanups.push(() => server.close());
     browser = await launchChromium();
     cleanups.push(() => browser.close());
-    context = await browser.newContext({
-      viewport: { width: 1366, height: 860 },
-      deviceScaleFactor: 1,
+    ({ context, page } = await openContextPage(browser, pageProblems, {
+      width: 1366,
+      height: 860,
       colorScheme: 'light',
-      reducedMotion: 'reduce',
-    });
+    }));
     cleanups.push(() => context.close());
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageProblems.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageProblems.push(`console: ${msg.text()}`);
-    });
     await page.goto(server.url);
     await page.getByText('No virtual machines yet').waitFor();
   });
@@ -303,7 +265,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
       expect(await wizard().getByTestId('media-ready').textContent()).toContain(
         'Downloaded and verified',
       );
-      expect(requests.filter((r) => r.path.endsWith('.iso')).length).toBeGreaterThanOrEqual(1);
+      expect(media.log.filter((r) => r.path.endsWith('.iso')).length).toBeGreaterThanOrEqual(1);
       const cached = await engine.call('media.list', {});
       expect(cached.map((m) => m.sha256)).toEqual([isoSha]);
       await shot('wizard-05-media-ready.png');

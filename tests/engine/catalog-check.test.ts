@@ -225,8 +225,11 @@ function entries(b: string) {
   ];
 }
 
+/** Runs the check task, keeping its progress events. */
 async function check(os: string[], timeoutSeconds = 10): Promise<CatalogCheckReport> {
-  return engine.call('catalog.check', { os, timeoutSeconds });
+  const task = await engine.call('catalog.check', { os, timeoutSeconds });
+  expect(task).toMatchObject({ kind: 'catalog.check', state: 'running' });
+  return (await engine.tasks.wait(task.id)) as CatalogCheckReport;
 }
 
 function only(report: CatalogCheckReport, media?: string): CatalogCheckItem {
@@ -363,6 +366,36 @@ describe('catalog.check', () => {
     expect(dns!.reason).toMatch(/mirror\.vivarium-test\.invalid could not be found/);
     expect(hang!.reason).toMatch(new RegExp(`${base}/hang/: no answer for 1 s`));
     expect(nomedia).toMatchObject({ status: 'skipped', media: null, version: null });
+  });
+});
+
+describe('catalog.check is a task', () => {
+  it('reports each media checked as progress', async () => {
+    const seen: { progress: number | null; message: string | null }[] = [];
+    const off = engine.onEvent((e) => {
+      if (e.type === 'task' && e.task.kind === 'catalog.check')
+        seen.push({ progress: e.task.progress, message: e.task.message });
+    });
+    try {
+      await check(['check-good']);
+    } finally {
+      off();
+    }
+    expect(seen.at(-1)).toEqual({ progress: 1, message: '4 of 4 media checked' });
+  });
+
+  it('stops at once when cancelled, even on a silent server', async () => {
+    const task = await engine.call('catalog.check', { os: ['check-hang'], timeoutSeconds: 60 });
+    const started = Date.now();
+    await engine.call('task.cancel', { id: task.id });
+    await expect(engine.tasks.wait(task.id)).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('fails the call itself for an unknown OS', async () => {
+    await expect(engine.call('catalog.check', { os: ['no-such-os'] })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
   });
 });
 

@@ -10,22 +10,21 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, MediaDownloadResult, TaskInfo } from '../../preload/contract';
 import { openEngine, type Engine } from '../../electron/engine';
 import { catalogEntry } from '../helpers/catalog-entry';
 import { guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
-
-interface Hit {
-  path: string;
-  range: string | null;
-}
+import {
+  startMediaServer,
+  type Hit,
+  type MediaRequest,
+  type MediaServer,
+} from '../helpers/media-server';
 
 let home: Awaited<ReturnType<typeof tempHome>>;
-let server: Server;
+let server: MediaServer;
 let base = '';
 let isoBytes: Buffer;
 let isoSha = '';
@@ -33,79 +32,18 @@ let isoSha = '';
 let altBytes: Buffer;
 let altSha = '';
 let extraFile = '';
-const log: Hit[] = [];
 const engines: Engine[] = [];
 /** Paths whose next full-body response is cut off halfway. */
 const cutOnce = new Set<string>();
 
-function serveFile(
-  req: IncomingMessage,
-  res: ServerResponse,
-  opts: { bytesPerSecond?: number; cutAt?: number; data?: Buffer } = {},
-): void {
-  const data = opts.data ?? isoBytes;
-  const size = data.length;
-  const etag = `"${createHash('sha1').update(data).digest('hex').slice(0, 16)}"`;
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/octet-stream',
-    'accept-ranges': 'bytes',
-    etag,
-    'last-modified': new Date(0).toUTCString(),
-  };
-  let start = 0;
-  let end = size - 1;
-  const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-  const ifRange = req.headers['if-range'];
-  if (range && (!ifRange || ifRange === etag)) {
-    start = Number(range[1]);
-    if (range[2]) end = Number(range[2]);
-    if (start >= size) {
-      res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
-      return;
-    }
-    res.writeHead(206, {
-      ...headers,
-      'content-range': `bytes ${start}-${end}/${size}`,
-      'content-length': end - start + 1,
-    });
-  } else {
-    res.writeHead(200, { ...headers, 'content-length': size });
-  }
-  const body = data.subarray(start, end + 1);
-  if (opts.cutAt !== undefined) {
-    // Half the body, then the connection dies (like a dropped Wi-Fi).
-    res.write(body.subarray(0, opts.cutAt), () => setTimeout(() => res.socket?.destroy(), 20));
-    return;
-  }
-  if (!opts.bytesPerSecond) {
-    res.end(body);
-    return;
-  }
-  const chunk = 64 * 1024;
-  const interval = Math.max(1, Math.round((chunk / opts.bytesPerSecond) * 1000));
-  let at = 0;
-  const timer = setInterval(() => {
-    if (res.destroyed) return clearInterval(timer);
-    const next = body.subarray(at, at + chunk);
-    at += next.length;
-    if (at >= body.length) {
-      clearInterval(timer);
-      res.end(next);
-    } else res.write(next);
-  }, interval);
-  res.on('close', () => clearInterval(timer));
-}
-
-function handle(req: IncomingMessage, res: ServerResponse): void {
-  const path = (req.url ?? '/').split('?')[0]!;
-  log.push({ path, range: req.headers.range ?? null });
-  if (path === '/guest.iso' || path === '/other/guest.iso') return serveFile(req, res);
-  if (path === '/throttled/guest.iso') return serveFile(req, res, { bytesPerSecond: 24 * 2 ** 20 });
-  if (path === '/slow/guest.iso') return serveFile(req, res, { bytesPerSecond: 6 * 2 ** 20 });
+function handle({ req, res, path, send }: MediaRequest): void {
+  if (path === '/guest.iso' || path === '/other/guest.iso') return send(isoBytes);
+  if (path === '/throttled/guest.iso') return send(isoBytes, { bytesPerSecond: 24 * 2 ** 20 });
+  if (path === '/slow/guest.iso') return send(isoBytes, { bytesPerSecond: 6 * 2 ** 20 });
   if (path === '/cut/guest.iso') {
     if (cutOnce.delete(path) && !req.headers.range)
-      return serveFile(req, res, { cutAt: Math.floor(isoBytes.length / 2) });
-    return serveFile(req, res);
+      return send(isoBytes, { cutAt: Math.floor(isoBytes.length / 2) });
+    return send(isoBytes);
   }
   // A project folder: dated releases, a checksum list and the image (mirror 2).
   if (path === '/rel/') {
@@ -120,18 +58,16 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     res.end(`${'0'.repeat(64)}  guest-9.iso\n${altSha}  guest-10.iso\n`);
     return;
   }
-  if (path === '/rel/v10/guest-10.iso') return serveFile(req, res, { data: altBytes });
+  if (path === '/rel/v10/guest-10.iso') return send(altBytes);
   if (path === '/page/guest.iso') {
     // What SourceForge-style "download pages" and captive portals do.
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end('<html><meta http-equiv="refresh" content="5; url=/elsewhere"></html>');
-    return;
   }
-  res.writeHead(404).end('not here');
 }
 
 function requestsFor(path: string): Hit[] {
-  return log.filter((h) => h.path === path);
+  return server.log.filter((h) => h.path === path);
 }
 
 async function open(): Promise<Engine> {
@@ -191,9 +127,8 @@ beforeAll(async () => {
   isoSha = createHash('sha256').update(isoBytes).digest('hex');
   altBytes = Buffer.concat([isoBytes, Buffer.alloc(2048)]);
   altSha = createHash('sha256').update(altBytes).digest('hex');
-  server = createServer(handle);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startMediaServer(handle);
+  base = server.base;
   extraFile = join(home.dir, 'test-catalog.json');
   await writeFile(
     extraFile,
@@ -233,7 +168,7 @@ afterAll(async () => {
     }
     await e.close();
   }
-  await new Promise((r) => server.close(r));
+  await server.close();
   await home.remove();
 });
 
@@ -284,7 +219,7 @@ describe('media downloads', () => {
 
   it('reuses the cache: no request reaches the server', async () => {
     const engine = await open();
-    const before = log.length;
+    const before = server.log.length;
     const task = await engine.call('media.download', { os: 'vivarium-test-guest' });
     const result = (await engine.tasks.wait(task.id)) as MediaDownloadResult;
     expect(result).toMatchObject({ reused: true, sha256: isoSha });
@@ -294,7 +229,7 @@ describe('media downloads', () => {
       sha256: isoSha,
     });
     expect(await engine.tasks.wait(byUrl.id)).toMatchObject({ reused: true, file: result.file });
-    expect(log.length).toBe(before);
+    expect(server.log.length).toBe(before);
   });
 
   it('resumes with Range when the connection is cut halfway', async () => {
@@ -354,7 +289,7 @@ describe('media downloads', () => {
 
   it('tries mirrors in order, finding the file in a dated folder and its hash in a checksum list', async () => {
     const engine = await open();
-    const before = log.length;
+    const before = server.log.length;
     const task = await engine.call('media.download', { os: 'vivarium-test-mirrors' });
     const result = (await engine.tasks.wait(task.id)) as MediaDownloadResult;
     expect(result).toMatchObject({ reused: false, sha256: altSha, bytes: altBytes.length });
@@ -364,17 +299,17 @@ describe('media downloads', () => {
       url: `${base}/rel/v10/guest-10.iso`,
     });
     // Mirror 1 has no checksum list (404); mirror 2's newest folder has it and the file.
-    expect(log.slice(before).map((h) => h.path)).toEqual([
+    expect(server.log.slice(before).map((h) => h.path)).toEqual([
       '/gone/SHA256SUMS',
       '/rel/',
       '/rel/v10/SHA256SUMS',
       '/rel/v10/guest-10.iso',
     ]);
     // Next time: the same OS, version and media come from the cache, without the network.
-    const n = log.length;
+    const n = server.log.length;
     const again = await engine.call('media.download', { os: 'vivarium-test-mirrors' });
     expect(await engine.tasks.wait(again.id)).toMatchObject({ reused: true, sha256: altSha });
-    expect(log.length).toBe(n);
+    expect(server.log.length).toBe(n);
   });
 
   it('rejects a wrong checksum and keeps nothing', async () => {

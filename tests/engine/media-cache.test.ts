@@ -10,8 +10,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
@@ -26,9 +24,10 @@ import { openEngine, type Engine } from '../../electron/engine';
 import { catalogEntry } from '../helpers/catalog-entry';
 import { requireBuiltCli, runCli, type CliResult } from '../helpers/cli';
 import { errorOf, guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
+import { startMediaServer, type MediaRequest, type MediaServer } from '../helpers/media-server';
 
 let home: Awaited<ReturnType<typeof tempHome>>;
-let server: Server;
+let server: MediaServer;
 let base = '';
 let extra = '';
 let engine: Engine;
@@ -39,47 +38,19 @@ let altBytes: Buffer;
 let altSha = '';
 /** Padded by two sectors: downloaded by URL only (no hash). */
 let otherBytes: Buffer;
-const log: { path: string; range: string | null }[] = [];
 /** Full-body responses stop after this many bytes and hang until the client goes (null: whole). */
 let holdAt: number | null = null;
-const held = new Set<ServerResponse>();
 
-function serve(req: IncomingMessage, res: ServerResponse, data: Buffer): void {
-  const etag = `"${createHash('sha1').update(data).digest('hex').slice(0, 16)}"`;
-  const headers = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag };
-  const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-  if (range && req.headers['if-range'] === etag) {
-    const start = Number(range[1]);
-    if (start >= data.length) {
-      res.writeHead(416, { 'content-range': `bytes */${data.length}` }).end();
-      return;
-    }
-    res.writeHead(206, {
-      ...headers,
-      'content-range': `bytes ${start}-${data.length - 1}/${data.length}`,
-      'content-length': data.length - start,
-    });
-    res.end(data.subarray(start));
-    return;
-  }
-  res.writeHead(200, { ...headers, 'content-length': data.length });
-  if (holdAt === null) {
-    res.end(data);
-    return;
-  }
-  // A stalled mirror: part of the body, then nothing until the client hangs up.
-  held.add(res);
-  res.on('close', () => held.delete(res));
-  res.write(data.subarray(0, holdAt));
-}
-
-function handle(req: IncomingMessage, res: ServerResponse): void {
-  const path = (req.url ?? '/').split('?')[0]!;
-  log.push({ path, range: req.headers.range ?? null });
-  if (path === '/guest.iso') return serve(req, res, isoBytes);
-  if (path === '/alt/guest.iso') return serve(req, res, altBytes);
-  if (path === '/url-only/other%20disc.iso') return serve(req, res, otherBytes);
-  res.writeHead(404).end('not here');
+function handle({ path, send }: MediaRequest): void {
+  const data =
+    path === '/guest.iso'
+      ? isoBytes
+      : path === '/alt/guest.iso'
+        ? altBytes
+        : path === '/url-only/other%20disc.iso'
+          ? otherBytes
+          : null;
+  if (data) send(data, holdAt === null ? {} : { holdAt });
 }
 
 /** The built CLI on this file's home and test catalogue. */
@@ -131,9 +102,8 @@ beforeAll(async () => {
   altBytes = Buffer.concat([isoBytes, Buffer.alloc(2048)]);
   altSha = createHash('sha256').update(altBytes).digest('hex');
   otherBytes = Buffer.concat([isoBytes, Buffer.alloc(4096)]);
-  server = createServer(handle);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startMediaServer(handle);
+  base = server.base;
   extra = join(home.dir, 'test-catalog.json');
   await writeFile(
     extra,
@@ -170,13 +140,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   holdAt = null;
-  for (const res of held) res.destroy();
   for (const vm of await engine.call('vm.list', {}).catch(() => [])) {
     if (vm.runtime.state !== 'stopped' && vm.runtime.state !== 'crashed')
       await engine.call('vm.powerOff', { vm: vm.id }).catch(() => undefined);
   }
   await engine.close();
-  await new Promise((r) => server.close(r));
+  await server.close();
   await home.remove();
 });
 
@@ -344,10 +313,10 @@ describe('partial downloads', () => {
       code: 'NOT_FOUND',
     });
 
-    const before = log.length;
+    const before = server.log.length;
     const result = await download({ url: `${base}/alt/guest.iso`, sha256: altSha });
     expect(result).toMatchObject({ reused: false, sha256: altSha, bytes: altBytes.length });
-    const hits = log.slice(before).filter((h) => h.path === '/alt/guest.iso');
+    const hits = server.log.slice(before).filter((h) => h.path === '/alt/guest.iso');
     expect(hits).toEqual([{ path: '/alt/guest.iso', range: null }]);
     expect(await partFiles()).toEqual([]);
   });

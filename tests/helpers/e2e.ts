@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import type { Engine } from '../../electron/engine';
 import type { ApiResults, Method, Params, RpcMessage, TaskInfo } from '../../preload/contract';
@@ -28,6 +28,29 @@ export function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu'],
   });
+}
+
+/**
+ * A page in a context of its own, as the screenshots want it (scale 1, reduced motion); its
+ * uncaught errors and console errors are pushed to `problems`.
+ */
+export async function openContextPage(
+  browser: Browser,
+  problems: string[],
+  view: { width: number; height: number; colorScheme: 'light' | 'dark' },
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    viewport: { width: view.width, height: view.height },
+    deviceScaleFactor: 1,
+    colorScheme: view.colorScheme,
+    reducedMotion: 'reduce',
+  });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+  });
+  return { context, page };
 }
 
 /** Cleanup: no test leaves a QEMU behind. */

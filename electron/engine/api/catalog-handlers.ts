@@ -142,7 +142,18 @@ export function catalogHandlers(engine: Engine): HandlerGroup<CatalogMethods> {
         : (await engine.catalog.catalog(false))
             .list({ includeOsinfo: false })
             .map((entry) => ({ entry, versions: entry.versions }));
-      return checkCatalog(targets, { timeoutMs: timeoutSeconds * 1000, concurrency });
+      return engine.tasks.start({
+        kind: 'catalog.check',
+        title: 'Check the catalogue’s download links',
+        run: (ctx) =>
+          checkCatalog(targets, {
+            timeoutMs: timeoutSeconds * 1000,
+            concurrency,
+            signal: ctx.signal,
+            onProgress: (done, total) =>
+              ctx.report({ progress: done / total, message: `${done} of ${total} media checked` }),
+          }),
+      });
     },
     'media.detect': async ({ file }) => {
       await checkReadableFile(file, 'disc image');

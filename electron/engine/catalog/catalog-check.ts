@@ -30,6 +30,8 @@ export interface CatalogCheckOptions {
   /** Items checked at the same time. */
   concurrency: number;
   signal?: AbortSignal;
+  /** After each item: how many are done, of how many. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Requests one mirror may make (listings, checksum lists, HEAD, GET): its overall deadline. */
@@ -234,9 +236,13 @@ export async function checkCatalog(
       }
     }
   }
-  const items = await pool(jobs, Math.max(1, opts.concurrency), (job) =>
-    'status' in job ? Promise.resolve(job) : checkItem(job.entry, job.version, job.media, opts),
-  );
+  let done = 0;
+  const items = await pool(jobs, Math.max(1, opts.concurrency), async (job) => {
+    const item = 'status' in job ? job : await checkItem(job.entry, job.version, job.media, opts);
+    opts.onProgress?.(++done, jobs.length);
+    return item;
+  });
+  opts.signal?.throwIfAborted();
   const counts = { ok: 0, broken: 0, skipped: 0 };
   for (const i of items) counts[i.status]++;
   return { items, counts, seconds: Math.round((Date.now() - started) / 100) / 10 };

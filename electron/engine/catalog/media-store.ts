@@ -924,76 +924,73 @@ export class MediaStore {
     lines: ChecksumLine[] | null,
     ctx: TaskContext,
   ): Promise<MediaDownloadResult> {
-    return this.storingImage(got.sha256, () =>
-      this.storeNow(got, name, expected, meta, spec, lines, ctx),
-    );
-  }
-
-  private async storeNow(
-    got: Transferred,
-    name: string,
-    expected: Expected | null,
-    meta: DownloadMeta,
-    spec: MediaSpec | null,
-    lines: ChecksumLine[] | null,
-    ctx: TaskContext,
-  ): Promise<MediaDownloadResult> {
-    const dir = join(this.dir, got.sha256);
-    await mkdir(dir, { recursive: true });
-    const downloaded = join(dir, safeFileName(name));
-    await rename(got.part, downloaded);
-    let file = downloaded;
-    let verified: CachedMedia['verified'] = expected ? expected.source : 'none';
-    try {
-      if (spec?.archive) {
-        ctx.report({ message: `Unpacking ${name}` });
-        const member = new RegExp(spec.archive.member, 'i');
-        file =
-          spec.archive.format === 'zip'
-            ? await extractZipMember(downloaded, member, dir, ctx.signal)
-            : await extractSevenZipMember(downloaded, member, dir);
-        // Some projects publish the image's checksum rather than the archive's.
-        if (!expected && lines && spec.checksum) {
-          const inner = findChecksum(lines, file.split('/').pop() ?? '', spec.checksum.algorithm);
-          if (inner) {
-            const h = await hashFile(
-              file,
-              { sha512: spec.checksum.algorithm === 'sha512' },
-              ctx.signal,
-            );
-            const hex = (spec.checksum.algorithm === 'sha512' ? h.sha512 : h.sha256)!.digest('hex');
-            if (hex !== inner) {
-              throw new VivariumError(
-                'CHECKSUM_MISMATCH',
-                `${meta.label} does not match its published ${spec.checksum.algorithm.toUpperCase()}: the file was deleted.`,
+    return this.storingImage(got.sha256, async () => {
+      const dir = join(this.dir, got.sha256);
+      await mkdir(dir, { recursive: true });
+      const downloaded = join(dir, safeFileName(name));
+      await rename(got.part, downloaded);
+      let file = downloaded;
+      let verified: CachedMedia['verified'] = expected ? expected.source : 'none';
+      try {
+        if (spec?.archive) {
+          ctx.report({ message: `Unpacking ${name}` });
+          const member = new RegExp(spec.archive.member, 'i');
+          file =
+            spec.archive.format === 'zip'
+              ? await extractZipMember(downloaded, member, dir, ctx.signal)
+              : await extractSevenZipMember(downloaded, member, dir);
+          // Some projects publish the image's checksum rather than the archive's.
+          if (!expected && lines && spec.checksum) {
+            const inner = findChecksum(lines, file.split('/').pop() ?? '', spec.checksum.algorithm);
+            if (inner) {
+              const h = await hashFile(
+                file,
+                { sha512: spec.checksum.algorithm === 'sha512' },
+                ctx.signal,
               );
+              const hex = (spec.checksum.algorithm === 'sha512' ? h.sha512 : h.sha256)!.digest(
+                'hex',
+              );
+              if (hex !== inner) {
+                throw new VivariumError(
+                  'CHECKSUM_MISMATCH',
+                  `${meta.label} does not match its published ${spec.checksum.algorithm.toUpperCase()}: the file was deleted.`,
+                );
+              }
+              verified = 'published';
             }
-            verified = 'published';
           }
+          if (file !== downloaded) await rm(downloaded, { force: true });
         }
-        if (file !== downloaded) await rm(downloaded, { force: true });
+        await chmod(file, 0o444);
+        const { size } = await stat(file);
+        const record: StoredMedia = {
+          sha256: got.sha256,
+          file,
+          filename: file.split('/').pop() ?? name,
+          bytes: size,
+          url: got.url,
+          os: meta.os,
+          version: meta.version,
+          mediaId: meta.mediaId,
+          verified,
+          addedAt: new Date().toISOString(),
+        };
+        await writeFileAtomic(
+          join(dir, 'meta.json'),
+          `${JSON.stringify(record, null, 2)}\n`,
+          false,
+        );
+        const media: CachedMedia = {
+          ...record,
+          usedBy: (await this.get(got.sha256))?.usedBy ?? [],
+        };
+        return { file, sha256: got.sha256, bytes: size, reused: false, media };
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
       }
-      await chmod(file, 0o444);
-      const { size } = await stat(file);
-      const record: StoredMedia = {
-        sha256: got.sha256,
-        file,
-        filename: file.split('/').pop() ?? name,
-        bytes: size,
-        url: got.url,
-        os: meta.os,
-        version: meta.version,
-        mediaId: meta.mediaId,
-        verified,
-        addedAt: new Date().toISOString(),
-      };
-      await writeFileAtomic(join(dir, 'meta.json'), `${JSON.stringify(record, null, 2)}\n`, false);
-      const media: CachedMedia = { ...record, usedBy: (await this.get(got.sha256))?.usedBy ?? [] };
-      return { file, sha256: got.sha256, bytes: size, reused: false, media };
-    } catch (err) {
-      await rm(dir, { recursive: true, force: true });
-      throw err;
-    }
+    });
   }
 }
 

@@ -6,7 +6,7 @@ import { SHORTCUTS } from '../hooks/use-shortcuts';
 import { DeleteMediaDialog } from '../host/DeleteMediaDialog';
 import { useLibraryStore } from '../stores/library';
 import { useUiStore, type Dialog } from '../stores/ui';
-import { Modal } from './Modal';
+import { ConfirmModal, Modal } from './Modal';
 
 /** The New-VM slot: issue 5's wizard replaces this import with its own component. */
 const NewVmDialog = lazy(() => import('../wizard/Wizard'));
@@ -66,34 +66,17 @@ function ShortcutsDialog() {
 function DeleteVmDialog({ vmId }: { vmId: string }) {
   const vm = useLibraryStore((s) => s.vms.find((v) => v.id === vmId));
   const [keepDisks, setKeepDisks] = useState(false);
-  const [busy, setBusy] = useState(false);
   if (!vm) return null;
   const hasDisks = vm.config.disks.length > 0;
   return (
-    <Modal
+    <ConfirmModal
       title={`Delete “${vm.name}”?`}
       onClose={closeDialog}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={closeDialog}>
-            Cancel
-          </button>
-          <button
-            type="button"
-            className="btn btn--danger-solid"
-            disabled={busy}
-            onClick={() => {
-              setBusy(true);
-              void deleteVm(vmId, keepDisks).then(() => {
-                setBusy(false);
-                closeDialog();
-              });
-            }}
-          >
-            Delete VM
-          </button>
-        </>
-      }
+      onConfirm={async () => {
+        await deleteVm(vmId, keepDisks);
+        return true;
+      }}
+      label="Delete VM"
     >
       <p>
         This removes the VM’s settings, logs and snapshots
@@ -110,6 +93,6 @@ function DeleteVmDialog({ vmId }: { vmId: string }) {
           Keep the disk images (in <code>{vm.dir}</code>)
         </label>
       ) : null}
-    </Modal>
+    </ConfirmModal>
   );
 }

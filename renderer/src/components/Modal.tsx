@@ -1,5 +1,5 @@
-import { useEffect, useRef, type ReactNode } from 'react';
-import { Icon } from './Icon';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { Icon, type IconName } from './Icon';
 
 /**
  * A modal on the native <dialog>: focus stays inside, Esc closes, the page behind is inert.
@@ -58,5 +58,64 @@ export function Modal({
         {footer ? <footer className="modal__foot">{footer}</footer> : null}
       </div>
     </dialog>
+  );
+}
+
+/**
+ * A Modal asking to confirm something that cannot be undone: Cancel, and a red button that runs
+ * `onConfirm` (disabled meanwhile, showing `busyLabel` or, with `spinner`, a spinner) and closes
+ * the modal when it resolves true.
+ */
+export function ConfirmModal({
+  title,
+  onClose,
+  onConfirm,
+  label,
+  busyLabel = label,
+  icon,
+  spinner = false,
+  testId,
+  children,
+}: {
+  title: ReactNode;
+  onClose: () => void;
+  onConfirm: () => Promise<boolean>;
+  label: string;
+  busyLabel?: string;
+  icon?: IconName;
+  spinner?: boolean;
+  testId?: string;
+  children: ReactNode;
+}) {
+  const [busy, setBusy] = useState(false);
+  return (
+    <Modal
+      title={title}
+      onClose={onClose}
+      footer={
+        <>
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button
+            type="button"
+            className={`btn btn--danger-solid${spinner && busy ? ' btn--busy' : ''}`}
+            data-testid={testId}
+            disabled={busy}
+            onClick={async () => {
+              setBusy(true);
+              const ok = await onConfirm();
+              setBusy(false);
+              if (ok) onClose();
+            }}
+          >
+            {icon ? <Icon name={icon} size={15} /> : null}
+            {busy ? busyLabel : label}
+          </button>
+        </>
+      }
+    >
+      {children}
+    </Modal>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { deleteMedia } from '../actions/media';
 import { closeDialog } from '../actions/ui';
 import { Icon } from '../components/Icon';
-import { Modal } from '../components/Modal';
+import { ConfirmModal } from '../components/Modal';
 import { StateBadge } from '../components/StateBadge';
 import { formatBytes } from '../lib/format';
 import { useLibraryStore } from '../stores/library';
@@ -19,7 +19,6 @@ export function DeleteMediaDialog({ sha256 }: { sha256: string }) {
   );
   const listed = useMediaStore((s) => s.cached.status === 'ready');
   const vms = useLibraryStore((s) => s.vms);
-  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   // Deleted meanwhile (another window, the CLI): nothing left to confirm.
   const gone = listed && !media;
@@ -29,36 +28,21 @@ export function DeleteMediaDialog({ sha256 }: { sha256: string }) {
   if (!media) return null;
   const inUse = media.usedBy.length > 0;
 
-  const run = () => {
-    setBusy(true);
+  const run = async () => {
     setError(null);
-    void deleteMedia(sha256, inUse).then((refused) => {
-      setBusy(false);
-      if (refused === null) closeDialog();
-      else setError(refused);
-    });
+    const refused = await deleteMedia(sha256, inUse);
+    if (refused !== null) setError(refused);
+    return refused === null;
   };
 
   return (
-    <Modal
+    <ConfirmModal
       title={`Delete “${media.filename}”?`}
       onClose={closeDialog}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={closeDialog}>
-            Cancel
-          </button>
-          <button
-            type="button"
-            className={`btn btn--danger-solid${busy ? ' btn--busy' : ''}`}
-            disabled={busy}
-            onClick={run}
-          >
-            <Icon name="trash" size={15} />
-            {inUse ? 'Eject and delete' : 'Delete'}
-          </button>
-        </>
-      }
+      onConfirm={run}
+      icon="trash"
+      label={inUse ? 'Eject and delete' : 'Delete'}
+      spinner
     >
       <p>
         This removes <code className="path">{media.filename}</code> ({formatBytes(media.bytes)})
@@ -95,6 +79,6 @@ export function DeleteMediaDialog({ sha256 }: { sha256: string }) {
           <span>{error}</span>
         </p>
       ) : null}
-    </Modal>
+    </ConfirmModal>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect } from 'react';
 import type { AcceleratorReport, HostInfo, NodePlatform } from '../../../preload/contract';
 import { loadHost, probeHost } from '../actions/host';
 import { loadMedia, watchMedia } from '../actions/media';
-import { openLibrary } from '../actions/ui';
+import { BackButton } from '../components/BackButton';
 import { Icon } from '../components/Icon';
 import { accelLabel, formatBytes, formatMemory, plural } from '../lib/format';
 import { useHostStore } from '../stores/host';
@@ -44,15 +44,7 @@ export default function HostView() {
     <main className="host" data-testid="host-view">
       <div className="toolbar">
         <div className="toolbar__title">
-          <button
-            type="button"
-            className="btn btn--ghost host__back"
-            onClick={openLibrary}
-            title="Back to the library (Esc)"
-          >
-            <Icon name="back" size={16} />
-            Library
-          </button>
+          <BackButton className="host__back" />
           <h2>Host</h2>
           <span className="toolbar__count">This computer, QEMU and install media</span>
         </div>

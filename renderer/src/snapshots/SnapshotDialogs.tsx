@@ -2,7 +2,7 @@ import { useState } from 'react';
 import type { SnapshotList, SnapshotNode, VmSummary } from '../../../preload/contract';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from '../actions/snapshots';
 import { Icon } from '../components/Icon';
-import { Modal } from '../components/Modal';
+import { ConfirmModal, Modal } from '../components/Modal';
 import { plural } from '../lib/format';
 import { kindLabel } from './SnapshotCard';
 
@@ -109,35 +109,17 @@ export function TakeDialog({ vm, list, onClose }: Props) {
 }
 
 export function RevertDialog({ vm, list, node, onClose }: Props & { node: SnapshotNode }) {
-  const [busy, setBusy] = useState(false);
   const current = list.snapshots.find((s) => s.id === list.current);
   const live = vm.runtime.state !== 'stopped' && vm.runtime.state !== 'crashed';
   return (
-    <Modal
+    <ConfirmModal
       title={`Revert “${vm.name}” to “${node.name}”?`}
       onClose={onClose}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button
-            type="button"
-            className="btn btn--danger-solid"
-            data-testid="snapshot-revert-confirm"
-            disabled={busy}
-            onClick={async () => {
-              setBusy(true);
-              const ok = await revertSnapshot(vm.id, node);
-              setBusy(false);
-              if (ok) onClose();
-            }}
-          >
-            <Icon name="back" size={15} />
-            {busy ? 'Reverting…' : 'Revert'}
-          </button>
-        </>
-      }
+      onConfirm={() => revertSnapshot(vm.id, node)}
+      icon="back"
+      label="Revert"
+      busyLabel="Reverting…"
+      testId="snapshot-revert-confirm"
     >
       <div className="callout callout--error callout--block snap-warn">
         <p>
@@ -155,40 +137,22 @@ export function RevertDialog({ vm, list, node, onClose }: Props & { node: Snapsh
           : 'Its disks go back to that moment' + (live ? '; the VM restarts from them.' : '.')}{' '}
         ({kindLabel(node)}.) To keep the present, take a snapshot first.
       </p>
-    </Modal>
+    </ConfirmModal>
   );
 }
 
 export function DeleteDialog({ vm, list, node, onClose }: Props & { node: SnapshotNode }) {
-  const [busy, setBusy] = useState(false);
   const parent = list.snapshots.find((s) => s.id === node.parent);
   const kids = node.children.length;
   return (
-    <Modal
+    <ConfirmModal
       title={`Delete snapshot “${node.name}”?`}
       onClose={onClose}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button
-            type="button"
-            className="btn btn--danger-solid"
-            data-testid="snapshot-delete-confirm"
-            disabled={busy}
-            onClick={async () => {
-              setBusy(true);
-              const ok = await deleteSnapshot(vm.id, node);
-              setBusy(false);
-              if (ok) onClose();
-            }}
-          >
-            <Icon name="trash" size={15} />
-            {busy ? 'Deleting…' : 'Delete'}
-          </button>
-        </>
-      }
+      onConfirm={() => deleteSnapshot(vm.id, node)}
+      icon="trash"
+      label="Delete"
+      busyLabel="Deleting…"
+      testId="snapshot-delete-confirm"
     >
       <p>
         You can no longer go back to this moment. The VM as it is now does not change
@@ -209,6 +173,6 @@ export function DeleteDialog({ vm, list, node, onClose }: Props & { node: Snapsh
           No disk image holds it any more: this only removes it from the timeline.
         </p>
       ) : null}
-    </Modal>
+    </ConfirmModal>
   );
 }

@@ -5,6 +5,7 @@ import { formatDuration, hueOf, osInitials, osLabel } from '../../lib/format';
 import { STATES } from '../../lib/vm-state';
 import { useNow } from '../../hooks/use-now';
 import { useLibraryStore } from '../../stores/library';
+import { BackButton } from '../BackButton';
 import { HostBanners } from '../HostBanners';
 import { Icon } from '../Icon';
 import { StateBadge } from '../StateBadge';
@@ -30,7 +31,7 @@ export function VmView({ vmId, tab }: { vmId: string; tab: string }) {
     return (
       <div className="vm-view">
         <div className="vm-topbar">
-          <BackButton />
+          <BackButton className="vm-topbar__back" />
         </div>
         {status === 'loading' ? (
           <div className="vm-loading" aria-busy="true">
@@ -114,20 +115,6 @@ export function VmView({ vmId, tab }: { vmId: string; tab: string }) {
   );
 }
 
-function BackButton() {
-  return (
-    <button
-      type="button"
-      className="btn btn--ghost vm-topbar__back"
-      onClick={openLibrary}
-      title="Back to the library (Esc)"
-    >
-      <Icon name="back" size={16} />
-      Library
-    </button>
-  );
-}
-
 function VmHeader({ vm }: { vm: VmSummary }) {
   const state = vm.runtime.state;
   const startedAt = vm.runtime.startedAt ? Date.parse(vm.runtime.startedAt) : NaN;
@@ -136,7 +123,7 @@ function VmHeader({ vm }: { vm: VmSummary }) {
   const ops = allowedOps(state);
   return (
     <header className="vm-topbar">
-      <BackButton />
+      <BackButton className="vm-topbar__back" />
       <div className="vm-topbar__id">
         <span
           className="os-tile os-tile--small"
