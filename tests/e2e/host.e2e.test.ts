@@ -120,6 +120,35 @@ async function shotDark(name: string, fullPage = true): Promise<void> {
   await page.emulateMedia({ colorScheme: 'light' });
 }
 
+/**
+ * The install-media rows' details as the reader sees them, line by line: each item with whether
+ * its "·" separator shows (it draws it before itself; the paragraph clips the ones left of it).
+ * Fails when a line starts with a visible separator or when one shows in the middle of a line.
+ */
+async function metaLines(): Promise<string[][]> {
+  const lines = await page.locator('.media-row__meta').evaluateAll((paras) =>
+    paras.flatMap((p) => {
+      const left = p.getBoundingClientRect().left;
+      const out: { top: number; items: { text: string; sep: boolean }[] }[] = [];
+      for (const item of Array.from(p.querySelectorAll(':scope > .media-row__facts > *'))) {
+        const r = item.getBoundingClientRect();
+        const line = out.at(-1);
+        const entry = { text: item.textContent, sep: r.left >= left - 0.5 };
+        if (line && Math.abs(line.top - r.top) < 4) line.items.push(entry);
+        else out.push({ top: r.top, items: [entry] });
+      }
+      return out.map((l) => l.items);
+    }),
+  );
+  for (const line of lines) {
+    expect(
+      line.map((i) => i.sep),
+      JSON.stringify(line),
+    ).toEqual(line.map((_, n) => n > 0));
+  }
+  return lines.map((l) => l.map((i) => i.text));
+}
+
 /** Closes finished tasks and notifications, which float over the page in screenshots. */
 async function clearOverlays(): Promise<void> {
   const closers = [
@@ -316,6 +345,17 @@ describe.skipIf(skipReason !== null)('Host view (server mode, Chromium)', () => 
     await shotDark('host-dark.png');
     await page.setViewportSize({ width: 720, height: 900 });
     await shot('host-narrow-light.png');
+    // Narrower still, the details wrap; no line of them starts with a "·".
+    await page.setViewportSize({ width: 400, height: 900 });
+    const lines = await metaLines();
+    expect(
+      lines.some((l) => l.length > 1),
+      JSON.stringify(lines),
+    ).toBe(true);
+    expect(lines.length, JSON.stringify(lines)).toBeGreaterThan(
+      await page.locator('.media-row__meta').count(),
+    );
+    await shot('host-narrower-light.png');
     await page.setViewportSize({ width: 1280, height: 860 });
 
     // The chip leads to the VM.

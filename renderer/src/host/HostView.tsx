@@ -2,10 +2,12 @@ import { useEffect } from 'react';
 import type { AcceleratorReport, HostInfo, NodePlatform } from '../../../preload/contract';
 import { loadHost, probeHost } from '../actions/host';
 import { loadMedia, watchMedia } from '../actions/media';
+import { setTheme } from '../actions/theme';
 import { BackButton } from '../components/BackButton';
 import { Icon } from '../components/Icon';
 import { accelLabel, formatBytes, formatMemory, plural } from '../lib/format';
 import { useHostStore } from '../stores/host';
+import { useThemeStore, type ThemeChoice } from '../stores/theme';
 import { MediaCard } from './MediaCard';
 import { Card, Fact, Facts, Path } from './parts';
 import './host.css';
@@ -76,6 +78,7 @@ export default function HostView() {
       )}
 
       <MediaCard />
+      <AppearanceCard />
     </main>
   );
 }
@@ -257,6 +260,43 @@ function FirmwareCard({ info }: { info: HostInfo }) {
           />
         </Fact>
       </Facts>
+    </Card>
+  );
+}
+
+const THEMES: readonly { value: ThemeChoice; label: string }[] = [
+  { value: 'system', label: 'System' },
+  { value: 'light', label: 'Light' },
+  { value: 'dark', label: 'Dark' },
+];
+
+/** Light or dark, or whatever the system uses; remembered by this browser (or the app). */
+function AppearanceCard() {
+  const choice = useThemeStore((s) => s.choice);
+  const resolved = useThemeStore((s) => s.resolved);
+  return (
+    <Card title="Appearance" icon="sliders" className="host__appearance" testId="host-appearance">
+      <div className="appearance">
+        <div className="segmented" role="radiogroup" aria-label="Theme">
+          {THEMES.map(({ value, label }) => (
+            <label key={value} className={choice === value ? 'is-on' : undefined}>
+              <input
+                type="radio"
+                name="theme"
+                value={value}
+                checked={choice === value}
+                onChange={() => setTheme(value)}
+              />
+              {label}
+            </label>
+          ))}
+        </div>
+        <p className="muted host__hint" data-testid="theme-hint">
+          {choice === 'system'
+            ? `Follows this computer’s setting: ${resolved} now.`
+            : `Always ${choice}, whatever this computer’s setting.`}
+        </p>
+      </div>
     </Card>
   );
 }

@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import type { CachedMedia, PartialDownload } from '../../../preload/contract';
 import { discardPartial, loadMedia, resumePartial } from '../actions/media';
 import { openDialog } from '../actions/ui';
@@ -141,19 +142,21 @@ function MediaRow({ media, now }: { media: CachedMedia; now: number }) {
             {verified.label}
           </span>
         </div>
-        <p className="media-row__meta">
+        <Meta>
           {/* Unknown to the catalogue, the file name is already the title. */}
           {title === media.filename ? null : (
-            <code className="path" title={media.file}>
-              {media.filename}
-            </code>
+            <span>
+              <code className="path" title={media.file}>
+                {media.filename}
+              </code>
+            </span>
           )}
           <span>{formatBytes(media.bytes)}</span>
           <span title={media.url || undefined}>{sourceOf(media.url)}</span>
           <span title={new Date(media.addedAt).toLocaleString()}>
             added {whenAdded(media.addedAt, now)}
           </span>
-        </p>
+        </Meta>
         {media.usedBy.length > 0 ? (
           <ul className="media-row__used" aria-label="Used by">
             {media.usedBy.map((u) => {
@@ -212,13 +215,13 @@ function PartialRow({ partial: p, now }: { partial: PartialDownload; now: number
             </span>
           ) : null}
         </div>
-        <p className="media-row__meta">
+        <Meta>
           <span title={p.url}>{sourceOf(p.url)}</span>
           <span title={new Date(p.modifiedAt).toLocaleString()}>
             {active ? 'resumed' : `stopped ${timeAgo(p.modifiedAt, now) || p.modifiedAt}`}
           </span>
           <span>{p.sha256 ? 'SHA-256 known: verified at the end' : 'no checksum to verify'}</span>
-        </p>
+        </Meta>
         <div className="partial-row__progress">
           <div
             className={`progress${pct === null ? ' progress--unknown' : ''}`}
@@ -261,6 +264,19 @@ function PartialRow({ partial: p, now }: { partial: PartialDownload; now: number
         </button>
       </div>
     </li>
+  );
+}
+
+/**
+ * A row's details separated by "·". Each item draws its separator before itself and the list
+ * starts one separator's width to the left of the clipping paragraph, so the separator of a
+ * line's first item (the first one, or one that wrapped) is cut off: no line starts with "·".
+ */
+function Meta({ children }: { children: ReactNode }) {
+  return (
+    <p className="media-row__meta">
+      <span className="media-row__facts">{children}</span>
+    </p>
   );
 }
 

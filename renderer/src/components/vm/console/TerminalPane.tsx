@@ -6,6 +6,7 @@ import type { StreamKind } from '../../../../../preload/contract';
 import { getBridge } from '../../../bridge';
 import { notify } from '../../../actions/notifications';
 import { backoffMs, openStreamUrl } from '../../../lib/streams';
+import { useThemeStore } from '../../../stores/theme';
 
 export type TermConn =
   | { kind: 'idle' }
@@ -69,8 +70,6 @@ const DARK: ITheme = {
   brightWhite: '#ffffff',
 };
 
-const dark = window.matchMedia('(prefers-color-scheme: dark)');
-
 /**
  * One terminal on a VM's serial port or HMP monitor. The serial stream replays what the guest
  * printed before, so a reconnect starts from a clean screen; while the VM is off, the serial pane
@@ -107,7 +106,7 @@ export const TerminalPane = forwardRef<
       cursorBlink: true,
       convertEol: false,
       allowProposedApi: false,
-      theme: dark.matches ? DARK : LIGHT,
+      theme: useThemeStore.getState().resolved === 'dark' ? DARK : LIGHT,
       disableStdin: true,
     });
     const fit = new FitAddon();
@@ -138,10 +137,10 @@ export const TerminalPane = forwardRef<
     const d1 = term.onData((data) => send(data));
     const d2 = term.onBinary((data) => send(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
 
-    const onScheme = () => {
-      term.options.theme = dark.matches ? DARK : LIGHT;
-    };
-    dark.addEventListener('change', onScheme);
+    // The app's theme (the user's choice, or the system's), as it changes.
+    const unsubscribeTheme = useThemeStore.subscribe((s, prev) => {
+      if (s.resolved !== prev.resolved) term.options.theme = s.resolved === 'dark' ? DARK : LIGHT;
+    });
 
     const ro = new ResizeObserver(() => {
       if (host.clientWidth > 0 && host.clientHeight > 0) {
@@ -156,7 +155,7 @@ export const TerminalPane = forwardRef<
     setReady(true);
     return () => {
       ro.disconnect();
-      dark.removeEventListener('change', onScheme);
+      unsubscribeTheme();
       d1.dispose();
       d2.dispose();
       term.dispose();
