@@ -13,25 +13,13 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostInfo, TaskInfo } from '../../preload/contract';
-import { openEngine, type Engine } from '../../electron/engine';
-import { startServer } from '../../electron/server';
 import { catalogEntry } from '../helpers/catalog-entry';
-import {
-  ARTIFACTS,
-  STATIC_DIR,
-  browserSkipReason,
-  launchChromium,
-  openContextPage,
-  openRpc,
-  powerOffAll,
-  type RpcClient,
-} from '../helpers/e2e';
+import { browserSkipReason, openRpc, startE2e, type E2e, type RpcClient } from '../helpers/e2e';
 import { guest, waitFor } from '../helpers/fixtures';
 import { startMediaServer, type MediaRequest, type MediaServer } from '../helpers/media-server';
 
@@ -48,9 +36,7 @@ const skipReason =
   (!existsSync(guest.iso) ? 'the fixture ISO is missing: run `npm run fixtures`' : null);
 if (skipReason) console.warn(`[e2e] skipping the Host view tests: ${skipReason}`);
 
-let home: string;
-let engine: Engine;
-let server: Awaited<ReturnType<typeof startServer>>;
+let e2e: E2e;
 let rpc: RpcClient;
 let media: MediaServer;
 let base = '';
@@ -60,11 +46,7 @@ let isoSha = '';
 let altBytes: Buffer;
 let altSha = '';
 let host: HostInfo;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
-const pageProblems: string[] = [];
-const cleanups: Array<() => Promise<unknown>> = [];
 
 /**
  * A mirror: `/iso/guest.iso` whole; `/stall/NAME` sends half the body and then nothing (as a
@@ -111,7 +93,7 @@ function testEntry() {
 
 /** The whole page (or what the window shows, for a dialog over it). */
 async function shot(name: string, fullPage = true): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, name), fullPage, animations: 'disabled' });
+  await e2e.shot(name, { fullPage });
 }
 
 async function shotDark(name: string, fullPage = true): Promise<void> {
@@ -191,48 +173,42 @@ async function downloadHalf(url: string, sha256?: string): Promise<TaskInfo> {
 
 describe.skipIf(skipReason !== null)('Host view (server mode, Chromium)', () => {
   beforeAll(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    home = await mkdtemp(join(tmpdir(), 'vivarium-e2e-host-'));
-    cleanups.push(() => rm(home, { recursive: true, force: true }));
-    isoBytes = await readFile(guest.iso);
-    isoSha = createHash('sha256').update(isoBytes).digest('hex');
-    altBytes = Buffer.concat([isoBytes, Buffer.alloc(2048)]);
-    altSha = createHash('sha256').update(altBytes).digest('hex');
+    e2e = await startE2e({
+      prefix: 'vivarium-e2e-host-',
+      engine: async (home, defer) => {
+        isoBytes = await readFile(guest.iso);
+        isoSha = createHash('sha256').update(isoBytes).digest('hex');
+        altBytes = Buffer.concat([isoBytes, Buffer.alloc(2048)]);
+        altSha = createHash('sha256').update(altBytes).digest('hex');
 
-    media = await startMediaServer(serve);
-    cleanups.push(() => media.close());
-    base = media.base;
-    const extra = join(home, 'e2e-catalog.json');
-    await writeFile(extra, JSON.stringify([testEntry()]));
+        media = await startMediaServer(serve);
+        defer(() => media.close());
+        base = media.base;
+        const extra = join(home, 'e2e-catalog.json');
+        await writeFile(extra, JSON.stringify([testEntry()]));
 
-    // A long data folder: its path has to wrap inside its card.
-    engine = await openEngine({
-      home: join(home, 'Virtual machines', 'kept under a rather long folder name', 'vivarium-data'),
-      role: 'owner',
-      catalog: { extraFiles: [extra], osinfoDir: null },
+        // A long data folder: its path has to wrap inside its card.
+        return {
+          home: join(
+            home,
+            'Virtual machines',
+            'kept under a rather long folder name',
+            'vivarium-data',
+          ),
+          catalog: { extraFiles: [extra], osinfoDir: null },
+        };
+      },
+      view: { width: 1280, height: 860 },
+      page: { colorScheme: 'light', waitForText: 'No virtual machines yet' },
     });
-    cleanups.push(() => engine.close());
-    cleanups.push(() => powerOffAll(engine));
-    server = await startServer({ engine, port: 0, staticDir: STATIC_DIR });
-    cleanups.push(() => server.close());
-    rpc = await openRpc(server);
-    cleanups.push(() => Promise.resolve(rpc.close()));
-    browser = await launchChromium();
-    cleanups.push(() => browser.close());
-    ({ context, page } = await openContextPage(browser, pageProblems, {
-      width: 1280,
-      height: 860,
-      colorScheme: 'light',
-    }));
-    cleanups.push(() => context.close());
-    await page.goto(server.url);
-    await page.getByText('No virtual machines yet').waitFor();
+    ({ page } = e2e);
+    rpc = await openRpc(e2e.server);
+    e2e.defer(() => Promise.resolve(rpc.close()));
   });
 
   afterAll(async () => {
-    for (const undo of cleanups.reverse()) {
-      await undo().catch((err: unknown) => console.warn('[e2e] cleanup failed:', err));
-    }
+    // Unset when beforeAll failed: startE2e has undone its part then.
+    await (e2e as E2e | undefined)?.close();
   });
 
   it('opens from the header and with H; Esc goes back; the shortcut sheet lists it', async () => {
@@ -419,6 +395,6 @@ describe.skipIf(skipReason !== null)('Host view (server mode, Chromium)', () => 
     expect(await rpc.call('media.partials', {})).toEqual([]);
     await clearOverlays();
     await shot('host-after-light.png');
-    expect(pageProblems).toEqual([]);
+    expect(e2e.problems).toEqual([]);
   });
 });

@@ -6,22 +6,13 @@
  * Needs `npm run build` (out/renderer) and the fixture guest (`npm run fixtures`); skips with the
  * reason printed otherwise.
  */
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEngine, type Engine } from '../../electron/engine';
 import { startServer } from '../../electron/server';
-import {
-  ARTIFACTS,
-  STATIC_DIR,
-  browserSkipReason,
-  launchChromium,
-  openContextPage,
-  powerOffAll,
-} from '../helpers/e2e';
+import { STATIC_DIR, browserSkipReason, startE2e, type E2e } from '../helpers/e2e';
 
 const ROOT = resolve(__dirname, '../..');
 const FIXTURES = join(ROOT, 'tests/fixtures/.cache');
@@ -40,14 +31,8 @@ const fixtureReason =
 if (skipReason) console.warn(`[e2e] skipping the Library tests: ${skipReason}`);
 else if (fixtureReason) console.warn(`[e2e] skipping the VM lifecycle tests: ${fixtureReason}`);
 
-let home: string;
-let engine: Engine;
-let server: Awaited<ReturnType<typeof startServer>>;
-let browser: Browser;
-let context: BrowserContext;
+let e2e: E2e;
 let page: Page;
-const pageProblems: string[] = [];
-const cleanups: Array<() => Promise<unknown>> = [];
 
 function card(name: string): Locator {
   return page.locator(`[data-testid="vm-card"][data-vm-name='${name.replace(/'/g, "\\'")}']`);
@@ -64,41 +49,20 @@ async function waitForState(c: Locator, state: string, timeout = 15_000): Promis
     .waitFor({ timeout });
 }
 
-async function shot(p: Page, name: string): Promise<void> {
-  await p.screenshot({ path: join(ARTIFACTS, name), fullPage: true, animations: 'disabled' });
-}
-
-async function openPage(colorScheme: 'light' | 'dark'): Promise<{ ctx: BrowserContext; p: Page }> {
-  const { context: ctx, page: p } = await openContextPage(browser, pageProblems, {
-    width: 1280,
-    height: 800,
-    colorScheme,
-  });
-  await p.goto(server.url);
-  return { ctx, p };
-}
-
 describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
   beforeAll(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    home = await mkdtemp(join(tmpdir(), 'vivarium-e2e-'));
-    cleanups.push(() => rm(home, { recursive: true, force: true }));
-    engine = await openEngine({ home, role: 'owner' });
-    cleanups.push(() => engine.close());
-    cleanups.push(() => powerOffAll(engine));
-    server = await startServer({ engine, port: 0, staticDir: STATIC_DIR });
-    cleanups.push(() => server.close()); // the latest one: a test restarts it
-    browser = await launchChromium();
-    cleanups.push(() => browser.close());
-    ({ ctx: context, p: page } = await openPage('light'));
-    cleanups.push(() => context.close());
+    e2e = await startE2e({
+      prefix: 'vivarium-e2e-',
+      view: { width: 1280, height: 800 },
+      page: { colorScheme: 'light' },
+    });
+    ({ page } = e2e);
   });
 
   afterAll(async () => {
     // Undo what beforeAll got to, newest first: page, browser, server, VMs, engine, files.
-    for (const undo of cleanups.reverse()) {
-      await undo().catch((err: unknown) => console.warn('[e2e] cleanup failed:', err));
-    }
+    // Unset when beforeAll failed: startE2e has undone its part then.
+    await (e2e as E2e | undefined)?.close();
   });
 
   it('shows the empty state, titled Vivarium, with the token gone from the address bar', async () => {
@@ -108,13 +72,13 @@ describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
     await page.getByText('Connected').waitFor();
     // The host facts arrive once the engine has probed QEMU (the first probe takes a moment).
     await page.getByRole('list', { name: 'Host' }).waitFor({ timeout: 30_000 });
-    await shot(page, 'library-empty.png');
-    expect(pageProblems).toEqual([]);
+    await e2e.shot('library-empty.png');
+    expect(e2e.problems).toEqual([]);
   });
 
   describe.skipIf(fixtureReason !== null)('with a VM', () => {
     it('shows a VM created elsewhere at once (vm.added, no reload)', async () => {
-      await engine.call('vm.create', {
+      await e2e.engine.call('vm.create', {
         name: VM_NAME,
         kernel: KERNEL,
         initrd: INITRD,
@@ -143,7 +107,7 @@ describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
         expect(await button(c, 'Pause').isEnabled()).toBe(true);
         expect(await button(c, 'Shut down').isEnabled()).toBe(true);
         expect(await button(c, 'Power off').isEnabled()).toBe(true);
-        await shot(page, 'library-running.png');
+        await e2e.shot('library-running.png');
       },
       RUNNING_TIMEOUT + 30_000,
     );
@@ -154,16 +118,16 @@ describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
       await waitForState(c, 'paused');
       expect(await button(c, 'Resume').isEnabled()).toBe(true);
       expect(await button(c, 'Pause').isDisabled()).toBe(true);
-      await shot(page, 'library-paused.png');
+      await e2e.shot('library-paused.png');
       await button(c, 'Resume').click();
       await waitForState(c, 'running');
     });
 
     it('shows engine errors as dismissible notifications with the engine’s message', async () => {
       // A second VM whose kernel disappears before it starts: the engine refuses with its reason.
-      const gone = join(home, 'vanishing-vmlinuz');
+      const gone = join(e2e.home, 'vanishing-vmlinuz');
       await copyFile(KERNEL, gone);
-      await engine.call('vm.create', {
+      await e2e.engine.call('vm.create', {
         name: 'Broken kernel',
         os: 'debian12',
         kernel: gone,
@@ -180,7 +144,7 @@ describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
       const text = (await toast.textContent()) ?? '';
       expect(text).toContain('Couldn’t start “Broken kernel”');
       expect(text).toContain('vanishing-vmlinuz');
-      await shot(page, 'library-error.png');
+      await e2e.shot('library-error.png');
       await toast.getByRole('button', { name: 'Dismiss notification' }).click();
       await toast.waitFor({ state: 'detached' });
     });
@@ -201,7 +165,7 @@ describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
     });
 
     it('renders dark mode', async () => {
-      const { ctx, p } = await openPage('dark');
+      const { context: ctx, page: p } = await e2e.openPage('dark');
       try {
         await p.locator('[data-testid="vm-card"]').first().waitFor();
         await p
@@ -210,7 +174,7 @@ describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
           .waitFor();
         const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
         expect(bg).not.toBe('rgb(244, 246, 248)');
-        await shot(p, 'library-dark.png');
+        await e2e.shot('library-dark.png', { page: p });
       } finally {
         await ctx.close();
       }
@@ -222,22 +186,26 @@ describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
       await waitForState(c, 'stopped', 30_000);
       expect(await button(c, 'Start').isEnabled()).toBe(true);
       expect(await button(c, 'Power off').isDisabled()).toBe(true);
-      await shot(page, 'library-stopped.png');
-      expect(pageProblems).toEqual([]);
+      await e2e.shot('library-stopped.png');
+      expect(e2e.problems).toEqual([]);
     });
 
     it('reconnects after the server restarts and re-fetches what it missed', async () => {
-      const { port, token } = server;
-      await server.close();
+      const { port, token } = e2e.server;
+      await e2e.server.close();
       await page.getByText('Connection lost.').waitFor();
       // Made while the page was away: only a re-fetch can show it.
-      await engine.call('vm.create', { name: 'Made while away', kernel: KERNEL, diskSize: '0' });
-      server = await startServer({ engine, port, token, staticDir: STATIC_DIR });
+      await e2e.engine.call('vm.create', {
+        name: 'Made while away',
+        kernel: KERNEL,
+        diskSize: '0',
+      });
+      e2e.server = await startServer({ engine: e2e.engine, port, token, staticDir: STATIC_DIR });
       await card('Made while away').waitFor({ timeout: 20_000 });
       await page.getByText('Connected').waitFor();
       expect(await page.getByText('Connection lost.').count()).toBe(0);
       // Dropped sockets are logged by Chromium as console errors: expected here.
-      pageProblems.length = 0;
+      e2e.problems.length = 0;
     });
   });
 });

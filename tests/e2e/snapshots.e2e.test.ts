@@ -10,20 +10,10 @@
  * reason printed otherwise.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEngine, type Engine } from '../../electron/engine';
-import { startServer } from '../../electron/server';
-import {
-  ARTIFACTS,
-  STATIC_DIR,
-  browserSkipReason,
-  launchChromium,
-  powerOffAll,
-} from '../helpers/e2e';
+import type { Engine } from '../../electron/engine';
+import { browserSkipReason, startE2e, type E2eBase } from '../helpers/e2e';
 import { guest, waitFor } from '../helpers/fixtures';
 import { GuestConsole } from '../helpers/guest-console';
 
@@ -36,39 +26,19 @@ const skipReason =
     : null);
 if (skipReason) console.warn(`[e2e] skipping the snapshot timeline tests: ${skipReason}`);
 
-let home: string;
+let e2e: E2eBase;
 let engine: Engine;
-let server: Awaited<ReturnType<typeof startServer>>;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let vmId = '';
 let serial: GuestConsole | null = null;
-const pageProblems: string[] = [];
-const cleanups: Array<() => Promise<unknown>> = [];
 
-async function newPage(colorScheme: 'light' | 'dark', url: string) {
-  const ctx = await browser.newContext({
-    viewport: { width: 1280, height: 900 },
-    deviceScaleFactor: 1,
-    colorScheme,
-    reducedMotion: 'reduce',
-  });
-  const p = await ctx.newPage();
-  p.on('pageerror', (err) => pageProblems.push(`pageerror: ${err.message}`));
-  p.on('console', (msg) => {
-    if (msg.type() === 'error') pageProblems.push(`console: ${msg.text()} @ ${msg.location().url}`);
-  });
-  await p.goto(url);
-  return { ctx, p };
+/** A console error with where it came from. */
+function consoleWithSource(msg: ConsoleMessage): string {
+  return `console: ${msg.text()} @ ${msg.location().url}`;
 }
 
 function timelineUrl(): string {
-  return `${server.url}#/vm/${encodeURIComponent(vmId)}/snapshots`;
-}
-
-async function shot(p: Page, name: string): Promise<void> {
-  await p.screenshot({ path: join(ARTIFACTS, name), animations: 'disabled', fullPage: true });
+  return `${e2e.server.url}#/vm/${encodeURIComponent(vmId)}/snapshots`;
 }
 
 /**
@@ -139,16 +109,12 @@ describe.skipIf(skipReason !== null)(
   'Snapshot timeline (server mode, Chromium, fixture guest)',
   () => {
     beforeAll(async () => {
-      await mkdir(ARTIFACTS, { recursive: true });
-      home = await mkdtemp(join(tmpdir(), 'vivarium-e2e-snap-'));
-      cleanups.push(() => rm(home, { recursive: true, force: true }));
-      engine = await openEngine({ home, role: 'owner' });
-      cleanups.push(() => engine.close());
-      cleanups.push(() => powerOffAll(engine));
-      server = await startServer({ engine, port: 0, staticDir: STATIC_DIR });
-      cleanups.push(() => server.close());
-      browser = await launchChromium();
-      cleanups.push(() => browser.close());
+      e2e = await startE2e({
+        prefix: 'vivarium-e2e-snap-',
+        view: { width: 1280, height: 900, formatConsole: consoleWithSource },
+        page: false,
+      });
+      ({ engine } = e2e);
 
       const vm = await engine.call('vm.create', {
         name: 'Snapshot guest',
@@ -163,14 +129,14 @@ describe.skipIf(skipReason !== null)(
 
     afterAll(async () => {
       serial?.close();
-      for (const undo of cleanups.reverse()) {
-        await undo().catch((err: unknown) => console.warn('[e2e] cleanup failed:', err));
-      }
+      // Unset when beforeAll failed: startE2e has undone its part then.
+      await (e2e as E2eBase | undefined)?.close();
     });
 
     it('shows why a snapshot cannot be taken yet, or offers a disk-only one, while the VM is off', async () => {
-      ({ ctx: context, p: page } = await newPage('light', timelineUrl()));
-      cleanups.push(() => context.close());
+      const opened = await e2e.openPage('light', timelineUrl());
+      ({ page } = opened);
+      e2e.defer(() => opened.context.close());
       await page.getByTestId('snapshots').waitFor();
       await page.getByText('No snapshots yet').waitFor();
       const list = await engine.call('snapshot.list', { vm: vmId });
@@ -212,7 +178,7 @@ describe.skipIf(skipReason !== null)(
           .toBe(1);
         await expect.poll(() => card(page, 'second').getAttribute('data-current')).toBe('true');
         await expect.poll(() => card(page, 'first').textContent()).toContain('Live');
-        await shot(page, 'snapshots-two-light.png');
+        await e2e.shot('snapshots-two-light.png', { page });
       },
       BOOT_TIMEOUT + 120_000,
     );
@@ -222,7 +188,7 @@ describe.skipIf(skipReason !== null)(
       const dialog = page.getByRole('dialog');
       await dialog.waitFor();
       await expect.poll(() => dialog.textContent()).toContain('Unsaved state is lost');
-      await shot(page, 'snapshots-revert-dialog-light.png');
+      await e2e.shot('snapshots-revert-dialog-light.png', { page });
       await page.getByTestId('snapshot-revert-confirm').click();
       await dialog.waitFor({ state: 'detached' });
       await expect
@@ -281,13 +247,13 @@ describe.skipIf(skipReason !== null)(
       );
       expect(red.red).toBeLessThan(0.1);
       await page.getByRole('tab', { name: 'Snapshots', exact: true }).click();
-      await shot(page, 'snapshots-reverted-light.png');
+      await e2e.shot('snapshots-reverted-light.png', { page });
 
-      const { ctx, p } = await newPage('dark', timelineUrl());
-      cleanups.push(() => ctx.close());
+      const { context: ctx, page: p } = await e2e.openPage('dark', timelineUrl());
+      e2e.defer(() => ctx.close());
       await card(p, 'second').getByTestId('snapshot-thumb').waitFor();
       await card(p, 'first').getByTestId('snapshot-thumb').waitFor();
-      await shot(p, 'snapshots-reverted-dark.png');
+      await e2e.shot('snapshots-reverted-dark.png', { page: p });
     }, 120_000);
 
     it('renames inline, describes, and deletes with children kept', async () => {
@@ -310,7 +276,7 @@ describe.skipIf(skipReason !== null)(
       await card(page, 'second (red)').waitFor();
       const list = await engine.call('snapshot.list', { vm: vmId });
       expect(list.snapshots.map((s) => s.name)).toEqual(['second (red)']);
-      expect(pageProblems).toEqual([]);
+      expect(e2e.problems).toEqual([]);
     }, 90_000);
   },
 );

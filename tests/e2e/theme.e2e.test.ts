@@ -7,20 +7,9 @@
  *
  * Needs `npm run build` (out/renderer); skips with the reason printed otherwise.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEngine, type Engine } from '../../electron/engine';
-import { startServer } from '../../electron/server';
-import {
-  ARTIFACTS,
-  STATIC_DIR,
-  browserSkipReason,
-  launchChromium,
-  openContextPage,
-} from '../helpers/e2e';
+import { browserSkipReason, startE2e, type E2e } from '../helpers/e2e';
 
 /** `--surface` (a card's background) in each theme, as computed. */
 const SURFACE = { light: 'rgb(255, 255, 255)', dark: 'rgb(22, 26, 33)' };
@@ -30,14 +19,8 @@ const BG = { light: 'rgb(244, 246, 248)', dark: 'rgb(14, 17, 22)' };
 const skipReason = browserSkipReason();
 if (skipReason) console.warn(`[e2e] skipping the theme tests: ${skipReason}`);
 
-let home: string;
-let engine: Engine;
-let server: Awaited<ReturnType<typeof startServer>>;
-let browser: Browser;
-let context: BrowserContext;
+let e2e: E2e;
 let page: Page;
-const pageProblems: string[] = [];
-const cleanups: (() => Promise<unknown>)[] = [];
 
 const appearance = () => page.getByTestId('host-appearance');
 const option = (name: string) =>
@@ -65,44 +48,33 @@ async function expectLooks(theme: 'light' | 'dark'): Promise<void> {
   expect(await looks()).toEqual({ theme, scheme: theme, card: SURFACE[theme], body: BG[theme] });
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, name), fullPage: true, animations: 'disabled' });
-}
-
 describe.skipIf(skipReason !== null)('Theme choice (server mode, Chromium)', () => {
   beforeAll(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    home = await mkdtemp(join(tmpdir(), 'vivarium-e2e-theme-'));
-    cleanups.push(() => rm(home, { recursive: true, force: true }));
-    engine = await openEngine({ home, role: 'owner' });
-    cleanups.push(() => engine.close());
-    server = await startServer({ engine, port: 0, staticDir: STATIC_DIR });
-    cleanups.push(() => server.close());
-    browser = await launchChromium();
-    cleanups.push(() => browser.close());
-    ({ context, page } = await openContextPage(browser, pageProblems, {
-      width: 1280,
-      height: 860,
-      colorScheme: 'light',
-    }));
-    cleanups.push(() => context.close());
-    // What <html> says when the document has been parsed: the entry module has run, React not yet.
-    await page.addInitScript(() => {
-      document.addEventListener('DOMContentLoaded', () => {
-        document.documentElement.setAttribute(
-          'data-theme-at-dcl',
-          document.documentElement.dataset['theme'] ?? 'none',
-        );
-      });
+    e2e = await startE2e({
+      prefix: 'vivarium-e2e-theme-',
+      powerOff: null,
+      view: { width: 1280, height: 860 },
+      page: {
+        colorScheme: 'light',
+        // What <html> says when the document has been parsed: the entry module has run,
+        // React not yet.
+        initScript: () => {
+          document.addEventListener('DOMContentLoaded', () => {
+            document.documentElement.setAttribute(
+              'data-theme-at-dcl',
+              document.documentElement.dataset['theme'] ?? 'none',
+            );
+          });
+        },
+        waitForText: 'No virtual machines yet',
+      },
     });
-    await page.goto(server.url);
-    await page.getByText('No virtual machines yet').waitFor();
+    ({ page } = e2e);
   });
 
   afterAll(async () => {
-    for (const undo of cleanups.reverse()) {
-      await undo().catch((err: unknown) => console.warn('[e2e] cleanup failed:', err));
-    }
+    // Unset when beforeAll failed: startE2e has undone its part then.
+    await (e2e as E2e | undefined)?.close();
   });
 
   it('follows a light system by default, with System chosen', async () => {
@@ -119,7 +91,7 @@ describe.skipIf(skipReason !== null)('Theme choice (server mode, Chromium)', () 
     expect(await option('Dark').isChecked()).toBe(true);
     expect(await page.evaluate(() => localStorage.getItem('vivarium.theme'))).toBe('"dark"');
     await page.getByTestId('host-computer').waitFor({ timeout: 30_000 });
-    await shot('theme-host-dark.png');
+    await e2e.shot('theme-host-dark.png');
 
     await page.reload();
     await appearance().waitFor();
@@ -132,7 +104,7 @@ describe.skipIf(skipReason !== null)('Theme choice (server mode, Chromium)', () 
     await page.keyboard.press('Escape');
     await page.getByText('No virtual machines yet').waitFor();
     await page.getByRole('list', { name: 'Host' }).waitFor({ timeout: 30_000 });
-    await shot('theme-library-dark.png');
+    await e2e.shot('theme-library-dark.png');
     await page.keyboard.press('h');
     await appearance().waitFor();
   });
@@ -154,15 +126,15 @@ describe.skipIf(skipReason !== null)('Theme choice (server mode, Chromium)', () 
     await page.emulateMedia({ colorScheme: 'dark' });
     await choose('Light');
     await expectLooks('light');
-    await shot('theme-host-light.png');
+    await e2e.shot('theme-host-light.png');
     await page.getByTitle('Back to the library (Esc)').click();
     await page.getByText('No virtual machines yet').waitFor();
-    await shot('theme-library-light.png');
+    await e2e.shot('theme-library-light.png');
     // Back to the default, the system's (dark here).
     await page.keyboard.press('h');
     await choose('System');
     await expectLooks('dark');
     await page.emulateMedia({ colorScheme: 'light' });
-    expect(pageProblems).toEqual([]);
+    expect(e2e.problems).toEqual([]);
   });
 });

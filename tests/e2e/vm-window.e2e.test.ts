@@ -10,21 +10,12 @@
  * reason printed otherwise.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { openEngine, type Engine } from '../../electron/engine';
-import { startServer } from '../../electron/server';
-import {
-  ARTIFACTS,
-  STATIC_DIR,
-  browserSkipReason,
-  launchChromium,
-  powerOffAll,
-} from '../helpers/e2e';
+import type { Engine } from '../../electron/engine';
+import type { RunningServer } from '../../electron/server';
+import { browserSkipReason, startE2e, type E2e } from '../helpers/e2e';
 import { guest } from '../helpers/fixtures';
 
 const VM_NAME = 'Fixture guest';
@@ -37,34 +28,15 @@ const skipReason =
     : null);
 if (skipReason) console.warn(`[e2e] skipping the VM window tests: ${skipReason}`);
 
-let home: string;
+let e2e: E2e;
 let engine: Engine;
-let server: Awaited<ReturnType<typeof startServer>>;
-let browser: Browser;
-let context: BrowserContext;
+let server: RunningServer;
 let page: Page;
 let vmId = '';
-const pageProblems: string[] = [];
-const cleanups: Array<() => Promise<unknown>> = [];
 
-async function newPage(colorScheme: 'light' | 'dark', url = server.url) {
-  const ctx = await browser.newContext({
-    viewport: { width: 1280, height: 800 },
-    deviceScaleFactor: 1,
-    colorScheme,
-    reducedMotion: 'reduce',
-  });
-  const p = await ctx.newPage();
-  p.on('pageerror', (err) => pageProblems.push(`pageerror: ${err.message}`));
-  p.on('console', (msg) => {
-    if (msg.type() === 'error') pageProblems.push(`console: ${msg.text()} @ ${msg.location().url}`);
-  });
-  await p.goto(url);
-  return { ctx, p };
-}
-
-async function shot(p: Page, name: string): Promise<void> {
-  await p.screenshot({ path: join(ARTIFACTS, name), animations: 'disabled' });
+/** A console error with where it came from. */
+function consoleWithSource(msg: ConsoleMessage): string {
+  return `console: ${msg.text()} @ ${msg.location().url}`;
 }
 
 /** What the noVNC canvas holds: size, non-black pixels, and the banner's blue and white. */
@@ -182,24 +154,18 @@ function upgradeStatus(path: string): Promise<number> {
 
 describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture guest)', () => {
   beforeAll(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    home = await mkdtemp(join(tmpdir(), 'vivarium-e2e-vm-'));
-    cleanups.push(() => rm(home, { recursive: true, force: true }));
-    engine = await openEngine({ home, role: 'owner' });
-    cleanups.push(() => engine.close());
-    cleanups.push(() => powerOffAll(engine));
-    server = await startServer({ engine, port: 0, staticDir: STATIC_DIR });
-    cleanups.push(() => server.close());
-    browser = await launchChromium();
-    cleanups.push(() => browser.close());
-    ({ ctx: context, p: page } = await newPage('light'));
-    cleanups.push(() => context.close());
+    e2e = await startE2e({
+      prefix: 'vivarium-e2e-vm-',
+      view: { width: 1280, height: 800, formatConsole: consoleWithSource },
+      page: { colorScheme: 'light' },
+      fullPage: false,
+    });
+    ({ engine, server, page } = e2e);
   });
 
   afterAll(async () => {
-    for (const undo of cleanups.reverse()) {
-      await undo().catch((err: unknown) => console.warn('[e2e] cleanup failed:', err));
-    }
+    // Unset when beforeAll failed: startE2e has undone its part then.
+    await (e2e as E2e | undefined)?.close();
   });
 
   it('a VM created elsewhere appears in the library; Open shows its window', async () => {
@@ -237,7 +203,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     async () => {
       await tab(page, 'Display').click();
       await page.getByText('The VM is off').waitFor();
-      await shot(page, 'vm-display-off-light.png');
+      await e2e.shot('vm-display-off-light.png');
       await page.locator('.vm-topbar').getByRole('button', { name: 'Start', exact: true }).click();
       await headerState(page, 'running', BOOT_TIMEOUT);
       expect(await page.title()).toBe(`${VM_NAME} — running · Vivarium`);
@@ -251,7 +217,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
       expect(stage).not.toBeNull();
       const fill = Math.max(canvas.shownWidth / stage!.width, canvas.shownHeight / stage!.height);
       expect(fill).toBeGreaterThan(0.9);
-      await shot(page, 'vm-display-light.png');
+      await e2e.shot('vm-display-light.png');
 
       // 1:1 shows it pixel for pixel; Fit brings the scaling back.
       await page.getByRole('button', { name: '1:1' }).click();
@@ -320,7 +286,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     await page.keyboard.press('Enter');
     const text = await waitForTerminal(page, 'serial', '\nvivarium-42');
     expect(text).toContain('echo vivarium-$((6*7))');
-    await shot(page, 'vm-console-light.png');
+    await e2e.shot('vm-console-light.png');
   });
 
   it('the QEMU monitor tab answers HMP commands', async () => {
@@ -331,7 +297,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     await page.keyboard.type('info status');
     await page.keyboard.press('Enter');
     await waitForTerminal(page, 'monitor', 'VM status: running');
-    await shot(page, 'vm-monitor-light.png');
+    await e2e.shot('vm-monitor-light.png');
     await page.getByRole('tab', { name: 'Serial console' }).click();
   });
 
@@ -379,7 +345,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     const uptime = page.getByTestId('overview-uptime');
     const first = await uptime.textContent();
     await expect.poll(() => uptime.textContent(), { timeout: 5000 }).not.toBe(first);
-    await shot(page, 'vm-overview-light.png');
+    await e2e.shot('vm-overview-light.png');
   });
 
   it('settings: only name and notes while it runs, inline validation, saved through vm.update', async () => {
@@ -396,7 +362,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     await page.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => page.title()).toBe(`${VM_NAME} (renamed) — running · Vivarium`);
     expect((await engine.call('vm.get', { vm: vmId })).name).toBe(`${VM_NAME} (renamed)`);
-    await shot(page, 'vm-settings-running-light.png');
+    await e2e.shot('vm-settings-running-light.png');
   });
 
   it('tasks: a long task shows its progress and can be cancelled', async () => {
@@ -415,7 +381,10 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
         throw ctx.signal.reason;
       },
     });
-    const { ctx: darkCtx, p: dark } = await newPage('dark', `${server.url}#/vm/${vmId}/overview`);
+    const { context: darkCtx, page: dark } = await e2e.openPage(
+      'dark',
+      `${server.url}#/vm/${vmId}/overview`,
+    );
     try {
       const row = page.getByTestId('task').filter({ hasText: 'Downloading e2e-media.iso' });
       await row.waitFor();
@@ -423,12 +392,12 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
         .poll(async () => Number(await row.getByRole('progressbar').getAttribute('aria-valuenow')))
         .toBeGreaterThan(0);
       expect(await row.textContent()).toMatch(/MiB of 512 MiB/);
-      await shot(page, 'vm-tasks-light.png');
+      await e2e.shot('vm-tasks-light.png');
       await dark.getByTestId('task').waitFor();
       await expect
         .poll(async () => Number(await dark.getByRole('progressbar').getAttribute('aria-valuenow')))
         .toBeGreaterThan(0);
-      await shot(dark, 'vm-tasks-dark.png');
+      await e2e.shot('vm-tasks-dark.png', { page: dark });
       await row.getByRole('button', { name: 'Cancel Downloading e2e-media.iso' }).click();
       await expect.poll(() => engine.tasks.get(task.id).state).toBe('cancelled');
       await row.getByText('cancelled').waitFor();
@@ -439,21 +408,21 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
 
   it('dark mode: every view', async () => {
     const base = server.url.replace(/\?.*$/, '');
-    const { ctx, p } = await newPage('dark', server.url);
+    const { context: ctx, page: p } = await e2e.openPage('dark', server.url);
     try {
       await p.getByTestId('vm-card').first().waitFor();
       const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
       expect(bg).not.toBe('rgb(244, 246, 248)');
       // Give the live thumbnail its first turn.
       await p.locator('.vm-screen--live img').waitFor({ timeout: 15_000 });
-      await shot(p, 'vm-library-running-dark.png');
+      await e2e.shot('vm-library-running-dark.png', { page: p });
       await p.keyboard.press('n');
       await p.getByRole('dialog', { name: 'New virtual machine' }).waitFor();
-      await shot(p, 'vm-new-dialog-dark.png');
+      await e2e.shot('vm-new-dialog-dark.png', { page: p });
       await p.keyboard.press('Escape');
       await p.keyboard.press('?');
       await p.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
-      await shot(p, 'vm-shortcuts-dark.png');
+      await e2e.shot('vm-shortcuts-dark.png', { page: p });
       await p.keyboard.press('Escape');
       for (const t of ['overview', 'display', 'console', 'settings']) {
         await p.goto(`${base}#/vm/${vmId}/${t}`);
@@ -463,12 +432,12 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
           await waitForTerminal(p, 'serial', 'guest#');
           await p.getByRole('tab', { name: 'QEMU monitor' }).click();
           await waitForTerminal(p, 'monitor', '(qemu)');
-          await shot(p, 'vm-monitor-dark.png');
+          await e2e.shot('vm-monitor-dark.png', { page: p });
           await p.getByRole('tab', { name: 'Serial console' }).click();
         }
         if (t === 'overview') await p.getByTestId('accel').waitFor();
         if (t === 'settings') await p.getByTestId('settings').waitFor();
-        await shot(p, `vm-${t}-dark.png`);
+        await e2e.shot(`vm-${t}-dark.png`, { page: p });
       }
     } finally {
       await ctx.close();
@@ -481,7 +450,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     await card.waitFor();
     expect(await page.title()).toBe('Vivarium');
     await card.locator('.vm-screen--live img').waitFor({ timeout: 15_000 });
-    await shot(page, 'vm-library-running-light.png');
+    await e2e.shot('vm-library-running-light.png');
     await card.getByRole('button', { name: 'Open', exact: true }).click();
     await page.getByTestId('vm-view').waitFor();
     expect(page.url()).toContain(`#/vm/${vmId}/display`);
@@ -511,11 +480,14 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     await page.getByText('The VM is off').waitFor();
     expect((await engine.call('vm.get', { vm: vmId })).runtime.state).toBe('stopped');
     expect(await serialLog()).toContain('VIVARIUM-TEST-GUEST POWERING OFF');
-    await shot(page, 'vm-stopped-light.png');
+    await e2e.shot('vm-stopped-light.png');
     {
-      const { ctx: darkCtx, p: dark } = await newPage('dark', `${server.url}#/vm/${vmId}/display`);
+      const { context: darkCtx, page: dark } = await e2e.openPage(
+        'dark',
+        `${server.url}#/vm/${vmId}/display`,
+      );
       await dark.getByText('The VM is off').waitFor();
-      await shot(dark, 'vm-stopped-dark.png');
+      await e2e.shot('vm-stopped-dark.png', { page: dark });
       await darkCtx.close();
     }
     // Off: the hardware can change now.
@@ -534,7 +506,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     await settings.getByText('Needs UEFI firmware on the Q35 machine').waitFor();
     await settings.getByLabel('TPM 2.0').check();
     await settings.getByText('1 change not saved').waitFor();
-    await shot(page, 'vm-settings-tpm-light.png');
+    await e2e.shot('vm-settings-tpm-light.png');
     await page.getByRole('button', { name: 'Save' }).click();
     await expect
       .poll(async () => (await engine.call('vm.get', { vm: vmId })).config.tpm)
@@ -557,8 +529,8 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
       .getByTestId('vm-state')
       .filter({ hasText: /^stopped$/ })
       .waitFor();
-    await shot(page, 'vm-library-stopped-light.png');
-    expect(pageProblems.filter((p) => !/WebSocket|ERR_CONNECTION|net::/.test(p))).toEqual([]);
+    await e2e.shot('vm-library-stopped-light.png');
+    expect(e2e.problems.filter((p) => !/WebSocket|ERR_CONNECTION|net::/.test(p))).toEqual([]);
   }, 90_000);
 
   it(
@@ -577,7 +549,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
       await page.locator('.vm-topbar').getByRole('button', { name: 'Start', exact: true }).click();
       await headerState(page, 'running', BOOT_TIMEOUT);
       await waitForBanner(page, BOOT_TIMEOUT);
-      await shot(page, 'vm-display-iso-light.png');
+      await e2e.shot('vm-display-iso-light.png');
       await page
         .locator('.vm-topbar')
         .getByRole('button', { name: 'Power off', exact: true })
@@ -610,8 +582,8 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     await waitForSerialBanner();
     // Let the thumbnail catch up with the booted guest (one every 5 s).
     await page.waitForTimeout(5500);
-    await shot(page, 'vm-library-many-light.png');
-    const { ctx, p } = await newPage('dark', server.url);
+    await e2e.shot('vm-library-many-light.png');
+    const { context: ctx, page: p } = await e2e.openPage('dark', server.url);
     try {
       await p.getByRole('combobox', { name: 'Sort machines' }).selectOption('state');
       await p
@@ -619,7 +591,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
         .first()
         .locator('.vm-screen--live img')
         .waitFor({ timeout: 20_000 });
-      await shot(p, 'vm-library-many-dark.png');
+      await e2e.shot('vm-library-many-dark.png', { page: p });
     } finally {
       await ctx.close();
     }

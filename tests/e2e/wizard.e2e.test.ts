@@ -15,22 +15,15 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VmSummary } from '../../preload/contract';
-import { openEngine, type Engine } from '../../electron/engine';
-import { startServer } from '../../electron/server';
+import type { Engine } from '../../electron/engine';
+import type { RunningServer } from '../../electron/server';
 import { catalogEntry } from '../helpers/catalog-entry';
-import {
-  ARTIFACTS,
-  STATIC_DIR,
-  browserSkipReason,
-  launchChromium,
-  openContextPage,
-} from '../helpers/e2e';
+import { browserSkipReason, startE2e, type E2e } from '../helpers/e2e';
 import { guest, waitFor, waitForText } from '../helpers/fixtures';
 import { startMediaServer, type MediaRequest, type MediaServer } from '../helpers/media-server';
 
@@ -46,18 +39,16 @@ const skipReason =
   (!existsSync(guest.iso) ? 'the fixture ISO is missing: run `npm run fixtures`' : null);
 if (skipReason) console.warn(`[e2e] skipping the wizard tests: ${skipReason}`);
 
+let e2e: E2e;
 let home: string;
 let engine: Engine;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: RunningServer;
 let media: MediaServer;
 let base = '';
 let isoBytes: Buffer;
 let isoSha = '';
-let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-const pageProblems: string[] = [];
-const cleanups: Array<() => Promise<unknown>> = [];
 
 /** The fixture ISO, throttled, with Range support (what a mirror does). */
 function serveIso({ path, send }: MediaRequest): void {
@@ -99,7 +90,7 @@ function testEntry() {
 }
 
 async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, name), animations: 'disabled' });
+  await e2e.shot(name);
 }
 
 function wizard(): Locator {
@@ -163,7 +154,7 @@ async function shotDark(name: string): Promise<void> {
   await page.emulateMedia({ colorScheme: 'light' });
 }
 
-async function powerOffAll(): Promise<void> {
+async function powerOffAll(engine: Engine): Promise<void> {
   for (const vm of await engine.call('vm.list', {})) {
     if (vm.runtime.state !== 'stopped' && vm.runtime.state !== 'crashed') {
       await engine.call('vm.powerOff', { vm: vm.id }).catch(() => undefined);
@@ -181,44 +172,32 @@ async function openWizardFromLibrary(): Promise<void> {
 
 describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', () => {
   beforeAll(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    home = await mkdtemp(join(tmpdir(), 'vivarium-e2e-wizard-'));
-    cleanups.push(() => rm(home, { recursive: true, force: true }));
-    isoBytes = await readFile(guest.iso);
-    isoSha = createHash('sha256').update(isoBytes).digest('hex');
+    e2e = await startE2e({
+      prefix: 'vivarium-e2e-wizard-',
+      engine: async (tmpHome, defer) => {
+        isoBytes = await readFile(guest.iso);
+        isoSha = createHash('sha256').update(isoBytes).digest('hex');
 
-    media = await startMediaServer(serveIso);
-    cleanups.push(() => media.close());
-    base = media.base;
-    const extra = join(home, 'e2e-catalog.json');
-    await writeFile(extra, JSON.stringify([testEntry()]));
+        media = await startMediaServer(serveIso);
+        defer(() => media.close());
+        base = media.base;
+        const extra = join(tmpHome, 'e2e-catalog.json');
+        await writeFile(extra, JSON.stringify([testEntry()]));
 
-    // The host's osinfo-db (when installed) extends the catalogue as it does for users.
-    engine = await openEngine({
-      home: join(home, 'data'),
-      role: 'owner',
-      catalog: { extraFiles: [extra] },
+        // The host's osinfo-db (when installed) extends the catalogue as it does for users.
+        return { home: join(tmpHome, 'data'), catalog: { extraFiles: [extra] } };
+      },
+      powerOff: powerOffAll,
+      view: { width: 1366, height: 860 },
+      page: { colorScheme: 'light', waitForText: 'No virtual machines yet' },
+      fullPage: false,
     });
-    cleanups.push(() => engine.close());
-    cleanups.push(powerOffAll);
-    server = await startServer({ engine, port: 0, staticDir: STATIC_DIR });
-    cleanups.push(() => server.close());
-    browser = await launchChromium();
-    cleanups.push(() => browser.close());
-    ({ context, page } = await openContextPage(browser, pageProblems, {
-      width: 1366,
-      height: 860,
-      colorScheme: 'light',
-    }));
-    cleanups.push(() => context.close());
-    await page.goto(server.url);
-    await page.getByText('No virtual machines yet').waitFor();
+    ({ home, engine, server, context, page } = e2e);
   });
 
   afterAll(async () => {
-    for (const undo of cleanups.reverse()) {
-      await undo().catch((err: unknown) => console.warn('[e2e] cleanup failed:', err));
-    }
+    // Unset when beforeAll failed: startE2e has undone its part then.
+    await (e2e as E2e | undefined)?.close();
   });
 
   it(
@@ -339,7 +318,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
       expect(after.config.bootOrder).toEqual(['disk']);
       await shot('wizard-12-ejected.png');
       await engine.call('vm.powerOff', { vm: vm.id });
-      expect(pageProblems).toEqual([]);
+      expect(e2e.problems).toEqual([]);
     },
     BOOT_TIMEOUT + 180_000,
   );
@@ -385,7 +364,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
     expect(vm.config).toMatchObject({ os: OS_ID, cdrom: guest.iso, memoryMiB: 256 });
     await page.getByTestId('settings').waitFor();
     await shot('wizard-15-customize-settings.png');
-    expect(pageProblems).toEqual([]);
+    expect(e2e.problems).toEqual([]);
   }, 120_000);
 
   it('keeps the plain form one click away (Linux kernel boot, everything by hand)', async () => {
@@ -401,7 +380,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
     await atStep('os');
     await page.keyboard.press('Escape');
     await wizard().waitFor({ state: 'detached' });
-    expect(pageProblems).toEqual([]);
+    expect(e2e.problems).toEqual([]);
   });
 
   it(
@@ -462,7 +441,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
       });
       await expectBootedToBanner(vm, 'wizard-18-generic-running.png');
       await engine.call('vm.powerOff', { vm: vm.id });
-      expect(pageProblems).toEqual([]);
+      expect(e2e.problems).toEqual([]);
     },
     BOOT_TIMEOUT + 60_000,
   );
@@ -565,7 +544,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
       expect(vm.config).toMatchObject({ os: OS_ID, cdrom: cached!.file, memoryMiB: 256 });
       await expectBootedToBanner(vm, 'wizard-22-uploaded-running.png');
       await engine.call('vm.powerOff', { vm: vm.id });
-      expect(pageProblems).toEqual([]);
+      expect(e2e.problems).toEqual([]);
     },
     BOOT_TIMEOUT + 120_000,
   );
@@ -595,6 +574,6 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
     await page.keyboard.press('Escape');
     await wizard().waitFor({ state: 'detached' });
     await engine.call('media.delete', { sha256: cached!.sha256 });
-    expect(pageProblems).toEqual([]);
+    expect(e2e.problems).toEqual([]);
   });
 });

@@ -1,8 +1,17 @@
 import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type ConsoleMessage,
+  type Page,
+} from 'playwright-core';
 import WebSocket from 'ws';
-import type { Engine } from '../../electron/engine';
+import { openEngine, type Engine, type EngineOptions } from '../../electron/engine';
+import { startServer, type RunningServer, type ServerOptions } from '../../electron/server';
 import type { ApiResults, Method, Params, RpcMessage, TaskInfo } from '../../preload/contract';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -30,6 +39,15 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/** The viewport and colour scheme of a page, and how its console errors are written down. */
+export interface PageView {
+  width: number;
+  height: number;
+  colorScheme: 'light' | 'dark';
+  /** A console error as pushed to `problems`; `console: TEXT` unless given. */
+  formatConsole?: (msg: ConsoleMessage) => string;
+}
+
 /**
  * A page in a context of its own, as the screenshots want it (scale 1, reduced motion); its
  * uncaught errors and console errors are pushed to `problems`.
@@ -37,7 +55,7 @@ export function launchChromium(): Promise<Browser> {
 export async function openContextPage(
   browser: Browser,
   problems: string[],
-  view: { width: number; height: number; colorScheme: 'light' | 'dark' },
+  view: PageView,
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({
     viewport: { width: view.width, height: view.height },
@@ -48,7 +66,9 @@ export async function openContextPage(
   const page = await context.newPage();
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+    if (msg.type() === 'error') {
+      problems.push(view.formatConsole ? view.formatConsole(msg) : `console: ${msg.text()}`);
+    }
   });
   return { context, page };
 }
@@ -59,6 +79,140 @@ export async function powerOffAll(engine: Engine): Promise<void> {
     if (vm.runtime.state !== 'stopped' && vm.runtime.state !== 'crashed') {
       await engine.call('vm.powerOff', { vm: vm.id });
     }
+  }
+}
+
+/** Something to undo at the end of a suite (newest first). */
+export type Undo = () => Promise<unknown>;
+
+export interface E2eOptions {
+  /** The temporary home's prefix under tmpdir, e.g. `vivarium-e2e-theme-`. */
+  prefix: string;
+  /**
+   * Extra `openEngine` options (the home is the temporary one unless given), or a function of
+   * the temporary home giving them, which may first start what the engine needs (its undo goes
+   * to `defer`, and runs after the engine has closed).
+   */
+  engine?: EngineOptions | ((home: string, defer: (undo: Undo) => void) => Promise<EngineOptions>);
+  /** Stops the VMs before the engine closes: `powerOffAll` unless given; nothing when null. */
+  powerOff?: ((engine: Engine) => Promise<void>) | null;
+  /** Extra `startServer` options. */
+  server?: Omit<ServerOptions, 'engine' | 'staticDir'>;
+  /** The pages' viewport and console format (`openPage`, and the first page's). */
+  view: Omit<PageView, 'colorScheme'>;
+  /**
+   * The first page, opened at the server's URL: its colour scheme, a script run before the
+   * page's own, and a text to wait for once loaded. No page when false.
+   */
+  page:
+    | false
+    | {
+        colorScheme: 'light' | 'dark';
+        initScript?: () => void;
+        waitForText?: string;
+      };
+  /** Whether screenshots take the whole page (true unless given). */
+  fullPage?: boolean;
+}
+
+/** A suite's temporary home, engine, server (the latest: a test may restart it) and browser. */
+export interface E2eBase {
+  home: string;
+  engine: Engine;
+  server: RunningServer;
+  browser: Browser;
+  /** Uncaught errors and console errors of every page opened here. */
+  problems: string[];
+  /** A page in a context of its own, with the suite's view, at `url` (the server's by default). */
+  openPage(
+    colorScheme: 'light' | 'dark',
+    url?: string,
+  ): Promise<{ context: BrowserContext; page: Page }>;
+  /** A screenshot of `page` (the first page by default) in tests/artifacts/NAME. */
+  shot(name: string, opts?: { page?: Page; fullPage?: boolean }): Promise<void>;
+  /** Adds something for `close` to undo. */
+  defer(undo: Undo): void;
+  /** Undoes everything, newest first; a failure is a warning. */
+  close(): Promise<void>;
+}
+
+/** A suite with its first page open. */
+export interface E2e extends E2eBase {
+  context: BrowserContext;
+  page: Page;
+}
+
+/**
+ * The common setup of a browser suite: a temporary home, an owner engine, server mode on a free
+ * port, Chromium and (unless `page` is false) a first page at the server's URL. When a step
+ * fails, what was set up is undone before the error is thrown.
+ */
+export async function startE2e(opts: E2eOptions & { page: false }): Promise<E2eBase>;
+export async function startE2e(opts: E2eOptions): Promise<E2e>;
+export async function startE2e(opts: E2eOptions): Promise<E2eBase | E2e> {
+  const cleanups: Undo[] = [];
+  const defer = (undo: Undo): void => {
+    cleanups.push(undo);
+  };
+  const close = async (): Promise<void> => {
+    for (const undo of cleanups.splice(0).reverse()) {
+      await undo().catch((err: unknown) => console.warn('[e2e] cleanup failed:', err));
+    }
+  };
+  try {
+    await mkdir(ARTIFACTS, { recursive: true });
+    const home = await mkdtemp(join(tmpdir(), opts.prefix));
+    defer(() => rm(home, { recursive: true, force: true }));
+    const extra =
+      typeof opts.engine === 'function' ? await opts.engine(home, defer) : (opts.engine ?? {});
+    const engine = await openEngine({ home, role: 'owner', ...extra });
+    defer(() => engine.close());
+    const powerOff = opts.powerOff === undefined ? powerOffAll : opts.powerOff;
+    if (powerOff) defer(() => powerOff(engine));
+    const live: { server: RunningServer; page?: Page } = {
+      server: await startServer({ engine, port: 0, staticDir: STATIC_DIR, ...opts.server }),
+    };
+    defer(() => live.server.close()); // the latest one: a test may restart it
+    const browser = await launchChromium();
+    defer(() => browser.close());
+    const problems: string[] = [];
+    const base: E2eBase = {
+      home,
+      engine,
+      get server() {
+        return live.server;
+      },
+      set server(server) {
+        live.server = server;
+      },
+      browser,
+      problems,
+      async openPage(colorScheme, url = live.server.url) {
+        const opened = await openContextPage(browser, problems, { ...opts.view, colorScheme });
+        await opened.page.goto(url);
+        return opened;
+      },
+      async shot(name, { page = live.page, fullPage = opts.fullPage ?? true } = {}) {
+        if (!page) throw new Error(`No page to take ${name} of`);
+        await page.screenshot({ path: join(ARTIFACTS, name), fullPage, animations: 'disabled' });
+      },
+      defer,
+      close,
+    };
+    if (!opts.page) return base;
+    const { context, page } = await openContextPage(browser, problems, {
+      ...opts.view,
+      colorScheme: opts.page.colorScheme,
+    });
+    defer(() => context.close());
+    live.page = page;
+    if (opts.page.initScript) await page.addInitScript(opts.page.initScript);
+    await page.goto(live.server.url);
+    if (opts.page.waitForText) await page.getByText(opts.page.waitForText).waitFor();
+    return Object.assign(base, { context, page });
+  } catch (err) {
+    await close();
+    throw err;
   }
 }
 
