@@ -28,7 +28,12 @@ import {
 } from '../../../preload/contract';
 import { VivariumError } from '../errors';
 import { probeHost, resolveAccelerator } from '../host';
-import { requireQemuBinary, requireSecureBootFirmware, requireSwtpm } from '../host/require';
+import {
+  requireQemuBinary,
+  requireQemuImg,
+  requireSecureBootFirmware,
+  requireSwtpm,
+} from '../host/require';
 import { isNodeError, readJsonFile, writeFileAtomic } from '../library/atomic-file';
 import { migrateConfig } from '../library/migrations';
 import { enginePaths, vmFiles, type EnginePaths, type VmFiles } from '../paths';
@@ -489,12 +494,7 @@ export class Engine implements VivariumApi {
     }
     if (secureBoot) requireSecureBootFirmware(host);
     if (tpm) requireSwtpm(host);
-    if (!host.qemu.img && (diskBytes > 0 || firmware === 'uefi')) {
-      throw new VivariumError(
-        'QEMU_MISSING',
-        host.qemuMissing ?? 'qemu-img was not found: install qemu-utils.',
-      );
-    }
+    if (diskBytes > 0 || firmware === 'uefi') requireQemuImg(host);
 
     let id = randomBytes(6).toString('hex');
     while (this.vms.has(id)) id = randomBytes(6).toString('hex');

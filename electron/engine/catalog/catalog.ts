@@ -29,6 +29,7 @@ import {
   CatalogEntryFileSchema,
   CatalogFileSchema,
   describeIssues,
+  FAMILY_LOGO,
   type CatalogEntryFile,
   type LoadedEntry,
 } from './schema';
@@ -50,16 +51,6 @@ export function catalogOptionsFromEnv(
       env.VIVARIUM_OSINFO_DIR === '' ? null : (env.VIVARIUM_OSINFO_DIR ?? DEFAULT_OSINFO_DIR),
   };
 }
-
-const FAMILY_LOGO: Record<OsFamily, string> = {
-  windows: 'windows',
-  linux: 'linux',
-  bsd: 'bsd',
-  solaris: 'solaris',
-  dos: 'dos',
-  alternative: 'alternative',
-  other: 'generic',
-};
 
 export function logoSvg(logo: string, family: OsFamily): string {
   return LOGOS[logo] ?? LOGOS[FAMILY_LOGO[family]] ?? LOGOS['generic'] ?? '';

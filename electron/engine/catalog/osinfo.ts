@@ -15,7 +15,7 @@ import type {
   OsFamily,
   ResourceSpec,
 } from '../../../preload/contract';
-import type { LoadedEntry } from './schema';
+import { FAMILY_LOGO, type LoadedEntry } from './schema';
 
 export const DEFAULT_OSINFO_DIR = '/usr/share/osinfo';
 
@@ -520,16 +520,6 @@ function slug(s: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 60);
 }
-
-const FAMILY_LOGO: Record<OsFamily, string> = {
-  windows: 'windows',
-  linux: 'linux',
-  bsd: 'bsd',
-  solaris: 'solaris',
-  dos: 'dos',
-  alternative: 'alternative',
-  other: 'generic',
-};
 
 /**
  * Groups osinfo OSes by distro into catalogue entries (one entry, many versions). OSes that

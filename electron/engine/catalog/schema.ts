@@ -17,8 +17,20 @@ import {
   type DetectPattern,
   type HardwareProfile,
   type MediaSpec,
+  type OsFamily,
   type ResourceSpec,
 } from '../../../preload/contract';
+
+/** The logo that stands in for an entry without its own: its family's. */
+export const FAMILY_LOGO: Record<OsFamily, string> = {
+  windows: 'windows',
+  linux: 'linux',
+  bsd: 'bsd',
+  solaris: 'solaris',
+  dos: 'dos',
+  alternative: 'alternative',
+  other: 'generic',
+};
 
 const Id = z.string().regex(/^[a-z0-9][a-z0-9._+-]{0,63}$/, 'ids are lowercase: a-z 0-9 . _ + -');
 

@@ -22,6 +22,7 @@ import type {
 import type { Engine, VmEntry } from '../api/engine';
 import { pngSize } from '../api/png';
 import { VivariumError } from '../errors';
+import { requireQemuImg } from '../host/require';
 import { imageInfo, imageSnapshot } from '../storage/qemu-img';
 import type { TaskContext } from '../tasks/task-manager';
 import { canSnapshot, snapshotDevices, type SnapshotDevice } from './rules';
@@ -528,14 +529,7 @@ export class SnapshotService {
   }
 
   private async img(): Promise<string> {
-    const host = await this.engine.host();
-    if (!host.qemu.img) {
-      throw new VivariumError(
-        'QEMU_MISSING',
-        host.qemuMissing ?? 'qemu-img was not found: install qemu-utils.',
-      );
-    }
-    return host.qemu.img.path;
+    return requireQemuImg(await this.engine.host());
   }
 
   private mustFind(index: SnapshotIndex, id: string): StoredSnapshot {

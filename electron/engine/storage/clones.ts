@@ -29,6 +29,7 @@ import {
 } from '../../../preload/contract';
 import type { Engine, VmEntry } from '../api/engine';
 import { VivariumError } from '../errors';
+import { requireQemuImg } from '../host/require';
 import { readJsonFile, writeFileAtomic } from '../library/atomic-file';
 import { vmFiles, type VmFiles } from '../paths';
 import { diskPath } from '../qemu/args';
@@ -358,13 +359,6 @@ export class CloneService {
   }
 
   private async img(): Promise<string> {
-    const host = await this.engine.host();
-    if (!host.qemu.img) {
-      throw new VivariumError(
-        'QEMU_MISSING',
-        host.qemuMissing ?? 'qemu-img was not found: install qemu-utils.',
-      );
-    }
-    return host.qemu.img.path;
+    return requireQemuImg(await this.engine.host());
   }
 }

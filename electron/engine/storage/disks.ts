@@ -17,6 +17,7 @@ import {
 } from '../../../preload/contract';
 import type { Engine, VmEntry } from '../api/engine';
 import { VivariumError } from '../errors';
+import { requireQemuImg } from '../host/require';
 import { diskPath } from '../qemu/args';
 import { isLive } from '../qemu/supervisor';
 import { describeLinks } from './clones';
@@ -370,14 +371,7 @@ export class DiskService {
   }
 
   private async img(): Promise<string> {
-    const host = await this.engine.host();
-    if (!host.qemu.img) {
-      throw new VivariumError(
-        'QEMU_MISSING',
-        host.qemuMissing ?? 'qemu-img was not found: install qemu-utils.',
-      );
-    }
-    return host.qemu.img.path;
+    return requireQemuImg(await this.engine.host());
   }
 }
 
