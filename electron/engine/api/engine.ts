@@ -35,6 +35,7 @@ import {
   requireSwtpm,
 } from '../host/require';
 import { isNodeError, readJsonFile, writeFileAtomic } from '../library/atomic-file';
+import { removeLeftovers } from '../library/leftovers';
 import { migrateConfig } from '../library/migrations';
 import { enginePaths, vmFiles, type EnginePaths, type VmFiles } from '../paths';
 import { buildQemuArgs, diskPath } from '../qemu/args';
@@ -124,6 +125,7 @@ export class Engine implements VivariumApi {
     await mkdir(this.paths.runtimeDir, { recursive: true, mode: 0o700 });
     await this.scanLibrary();
     if (this.role === 'owner') {
+      await Promise.all([...this.vms.values()].map((vm) => removeLeftovers(vm.files.dir)));
       await Promise.all([...this.vms.values()].map((vm) => this.safeRefresh(vm)));
       this.watchTimer = setInterval(() => void this.watch(), WATCH_INTERVAL_MS);
       this.watchTimer.unref();

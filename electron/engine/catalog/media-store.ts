@@ -37,6 +37,7 @@ import type {
   PartialDownload,
 } from '../../../preload/contract';
 import { VivariumError } from '../errors';
+import { processAlive } from '../qemu/process-info';
 import { writeFileAtomic } from '../library/atomic-file';
 import type { TaskContext } from '../tasks/task-manager';
 import { extractSevenZipMember, extractZipMember, safeFileName } from './archive';
@@ -101,16 +102,6 @@ function hold(map: Map<string, number>, key: string): () => void {
     if (n > 0) map.set(key, n);
     else map.delete(key);
   };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export interface Expected {
@@ -522,7 +513,7 @@ export class MediaStore {
   private async foreignWriter(key: string): Promise<number | null> {
     const pidFile = join(this.partDir, `${key}.pid`);
     const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || !pidAlive(pid)) {
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || !processAlive(pid)) {
       return null;
     }
     const times = await Promise.all(
