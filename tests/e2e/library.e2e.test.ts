@@ -7,26 +7,18 @@
  * reason printed otherwise.
  */
 import { copyFile, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../electron/server';
 import { STATIC_DIR, browserSkipReason, startE2e, type E2e } from '../helpers/e2e';
-
-const ROOT = resolve(__dirname, '../..');
-const FIXTURES = join(ROOT, 'tests/fixtures/.cache');
-const KERNEL = join(FIXTURES, 'vmlinuz');
-const INITRD = join(FIXTURES, 'initrd.img');
+import { guest, guestMissingReason } from '../helpers/fixtures';
 
 const VM_NAME = 'E2E, "quoted" VM';
 const RUNNING_TIMEOUT = 60_000;
 
 const skipReason = browserSkipReason();
-const fixtureReason =
-  existsSync(KERNEL) && existsSync(INITRD)
-    ? null
-    : 'the fixture guest is missing: run `bash tests/fixtures/build-guest.sh`';
+const fixtureReason = guestMissingReason();
 
 if (skipReason) console.warn(`[e2e] skipping the Library tests: ${skipReason}`);
 else if (fixtureReason) console.warn(`[e2e] skipping the VM lifecycle tests: ${fixtureReason}`);
@@ -80,8 +72,8 @@ describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
     it('shows a VM created elsewhere at once (vm.added, no reload)', async () => {
       await e2e.engine.call('vm.create', {
         name: VM_NAME,
-        kernel: KERNEL,
-        initrd: INITRD,
+        kernel: guest.kernel,
+        initrd: guest.initrd,
         append: 'console=ttyS0 quiet',
         memoryMiB: 256,
         diskSize: '0',
@@ -126,7 +118,7 @@ describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
     it('shows engine errors as dismissible notifications with the engine’s message', async () => {
       // A second VM whose kernel disappears before it starts: the engine refuses with its reason.
       const gone = join(e2e.home, 'vanishing-vmlinuz');
-      await copyFile(KERNEL, gone);
+      await copyFile(guest.kernel, gone);
       await e2e.engine.call('vm.create', {
         name: 'Broken kernel',
         os: 'debian12',
@@ -197,7 +189,7 @@ describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
       // Made while the page was away: only a re-fetch can show it.
       await e2e.engine.call('vm.create', {
         name: 'Made while away',
-        kernel: KERNEL,
+        kernel: guest.kernel,
         diskSize: '0',
       });
       e2e.server = await startServer({ engine: e2e.engine, port, token, staticDir: STATIC_DIR });

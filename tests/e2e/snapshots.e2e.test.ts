@@ -9,21 +9,16 @@
  * Needs `npm run build` (out/renderer) and the fixture guest (`npm run fixtures`); skips with the
  * reason printed otherwise.
  */
-import { existsSync } from 'node:fs';
 import { type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine';
 import { browserSkipReason, startE2e, type E2eBase } from '../helpers/e2e';
-import { guest, waitFor } from '../helpers/fixtures';
+import { guest, guestMissingReason, waitFor } from '../helpers/fixtures';
 import { GuestConsole } from '../helpers/guest-console';
 
 const BOOT_TIMEOUT = 90_000;
 
-const skipReason =
-  browserSkipReason() ??
-  (!existsSync(guest.kernel) || !existsSync(guest.initrd)
-    ? 'the fixture guest is missing: run `npm run fixtures`'
-    : null);
+const skipReason = browserSkipReason() ?? guestMissingReason();
 if (skipReason) console.warn(`[e2e] skipping the snapshot timeline tests: ${skipReason}`);
 
 let e2e: E2eBase;

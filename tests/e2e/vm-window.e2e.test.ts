@@ -16,16 +16,12 @@ import WebSocket from 'ws';
 import type { Engine } from '../../electron/engine';
 import type { RunningServer } from '../../electron/server';
 import { browserSkipReason, startE2e, type E2e } from '../helpers/e2e';
-import { guest } from '../helpers/fixtures';
+import { guest, guestMissingReason } from '../helpers/fixtures';
 
 const VM_NAME = 'Fixture guest';
 const BOOT_TIMEOUT = 90_000;
 
-const skipReason =
-  browserSkipReason() ??
-  (!existsSync(guest.kernel) || !existsSync(guest.initrd)
-    ? 'the fixture guest is missing: run `npm run fixtures`'
-    : null);
+const skipReason = browserSkipReason() ?? guestMissingReason();
 if (skipReason) console.warn(`[e2e] skipping the VM window tests: ${skipReason}`);
 
 let e2e: E2e;

@@ -286,20 +286,25 @@ describe.skipIf(!HAVE_QEMU)('vivarium CLI (built, real QEMU)', { timeout: 180_00
     });
   });
 
+  /** A small diskless UEFI q35 VM on the fixture ISO (what TPM and Secure Boot need). */
+  const UEFI_Q35_ISO = [
+    '--iso',
+    ISO,
+    '--firmware',
+    'uefi',
+    '--machine',
+    'q35',
+    '--disk',
+    '0',
+    '--memory',
+    '256',
+  ];
+
   it('create --tpm/--secure-boot/--sound; --no-tpm/--no-secure-boot override an --os profile', async () => {
     const vm = await okJson([
       'create',
       'tpm-create',
-      '--iso',
-      ISO,
-      '--firmware',
-      'uefi',
-      '--machine',
-      'q35',
-      '--disk',
-      '0',
-      '--memory',
-      '256',
+      ...UEFI_Q35_ISO,
       '--tpm',
       '--secure-boot',
       '--sound',
@@ -583,22 +588,7 @@ describe.skipIf(!HAVE_QEMU)('vivarium CLI (built, real QEMU)', { timeout: 180_00
   });
 
   it('set --tpm/--secure-boot/--sound: a stopped VM changes; refused while it runs or without UEFI', async () => {
-    const vm = await okJson([
-      'create',
-      'sb-cli',
-      '--iso',
-      ISO,
-      '--firmware',
-      'uefi',
-      '--machine',
-      'q35',
-      '--disk',
-      '0',
-      '--memory',
-      '256',
-      '--cpus',
-      '1',
-    ]);
+    const vm = await okJson(['create', 'sb-cli', ...UEFI_Q35_ISO, '--cpus', '1']);
     expect(vm.config).toMatchObject({ tpm: false, secureBoot: false, sound: 'none' });
     const nvram = join(vm.dir, 'uefi-vars.qcow2');
     const hash = async () =>

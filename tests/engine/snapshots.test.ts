@@ -7,12 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEngine, type Engine } from '../../electron/engine';
+import type { Engine } from '../../electron/engine';
 import type { SnapshotList, VmSummary } from '../../preload/contract';
+import { openGuestEngine, type GuestEngine } from '../helpers/guest-engine';
 import { finish, GuestConsole } from '../helpers/guest-console';
-import { errorOf, guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
+import { errorOf, guest, waitFor, waitForText } from '../helpers/fixtures';
 
-let home: Awaited<ReturnType<typeof tempHome>>;
 let engine: Engine;
 
 function qemuImgJson(args: string[]): Record<string, unknown> {
@@ -78,18 +78,14 @@ async function remove(vm: string, snap: string) {
   );
 }
 
+let env: GuestEngine | undefined;
+
 beforeAll(async () => {
-  requireGuest();
-  home = await tempHome('viv-snap-');
-  engine = await openEngine({ home: home.dir, role: 'owner' });
+  env = await openGuestEngine('viv-snap-');
+  ({ engine } = env);
 });
 
-afterAll(async () => {
-  const list = await engine.call('vm.list', {}).catch(() => []);
-  for (const vm of list) await engine.call('vm.powerOff', { vm: vm.id }).catch(() => undefined);
-  await engine.close();
-  await home.remove();
-});
+afterAll(() => env?.close());
 
 describe('live snapshots of a running guest', () => {
   let vm: VmSummary;

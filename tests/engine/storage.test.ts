@@ -10,12 +10,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { open, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEngine, type Engine } from '../../electron/engine';
+import type { Engine } from '../../electron/engine';
 import type { TaskInfo, VmSummary } from '../../preload/contract';
-import { errorOf, guest, requireGuest, tempHome, waitForText } from '../helpers/fixtures';
+import { errorOf, guest, waitForText } from '../helpers/fixtures';
+import { openGuestEngine, type GuestEngine } from '../helpers/guest-engine';
 import { finish, GuestConsole } from '../helpers/guest-console';
 
-let home: Awaited<ReturnType<typeof tempHome>>;
+let home: GuestEngine['home'];
 let engine: Engine;
 
 function sha256(file: string): string {
@@ -71,18 +72,14 @@ async function markedImage(
   return out;
 }
 
+let env: GuestEngine | undefined;
+
 beforeAll(async () => {
-  requireGuest();
-  home = await tempHome('viv-storage-');
-  engine = await openEngine({ home: home.dir, role: 'owner' });
+  env = await openGuestEngine('viv-storage-');
+  ({ home, engine } = env);
 });
 
-afterAll(async () => {
-  const list = await engine.call('vm.list', {}).catch(() => []);
-  for (const vm of list) await engine.call('vm.powerOff', { vm: vm.id }).catch(() => undefined);
-  await engine.close();
-  await home.remove();
-});
+afterAll(() => env?.close());
 
 describe('clones', () => {
   let base: VmSummary;

@@ -3,12 +3,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostInfo, SoundModel, VmSummary } from '../../preload/contract';
-import { openEngine, type Engine } from '../../electron/engine';
+import type { Engine } from '../../electron/engine';
 import { processAlive } from '../../electron/engine/qemu/process-info';
-import { errorOf, guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
+import { errorOf, guest, waitFor, waitForText } from '../helpers/fixtures';
+import { openGuestEngine, type GuestEngine } from '../helpers/guest-engine';
 import { finish } from '../helpers/guest-console';
 
-let home: Awaited<ReturnType<typeof tempHome>>;
 let engine: Engine;
 
 interface TpmInfo {
@@ -17,18 +17,14 @@ interface TpmInfo {
   options: { type: string };
 }
 
+let env: GuestEngine | undefined;
+
 beforeAll(async () => {
-  requireGuest();
-  home = await tempHome('viv-tpm-');
-  engine = await openEngine({ home: home.dir, role: 'owner' });
+  env = await openGuestEngine('viv-tpm-');
+  ({ engine } = env);
 });
 
-afterAll(async () => {
-  const list = await engine.call('vm.list', {}).catch(() => []);
-  for (const vm of list) await engine.call('vm.powerOff', { vm: vm.id }).catch(() => undefined);
-  await engine.close();
-  await home.remove();
-});
+afterAll(() => env?.close());
 
 function create(name: string, secureBoot: boolean, tpm = true, diskSize = '0'): Promise<VmSummary> {
   return engine.call('vm.create', {

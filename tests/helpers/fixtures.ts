@@ -14,14 +14,17 @@ export const guest = {
   banner: 'VIVARIUM-TEST-GUEST READY',
 };
 
+/** Why tests that boot the fixture guest cannot run here, or null when it is built. */
+export function guestMissingReason(): string | null {
+  const missing = [guest.kernel, guest.initrd, guest.iso].find((file) => !existsSync(file));
+  return missing
+    ? `${missing} is missing: run "npm run fixtures" (bash tests/fixtures/build-guest.sh)`
+    : null;
+}
+
 export function requireGuest(): void {
-  for (const file of [guest.kernel, guest.initrd, guest.iso]) {
-    if (!existsSync(file)) {
-      throw new Error(
-        `${file} is missing: run "npm run fixtures" (bash tests/fixtures/build-guest.sh)`,
-      );
-    }
-  }
+  const why = guestMissingReason();
+  if (why) throw new Error(why);
 }
 
 export async function tempHome(
