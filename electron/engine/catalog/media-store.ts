@@ -698,7 +698,7 @@ export class MediaStore {
     } finally {
       release();
       const owner = await readFile(pidFile, 'utf8').catch(() => '');
-      const stillOurs = writingParts.has(join(this.partDir, `${key}.part`));
+      const stillOurs = writingParts.has(partFile);
       if (!stillOurs && owner.trim() === String(process.pid)) await rm(pidFile, { force: true });
     }
   }
