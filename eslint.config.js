@@ -2,7 +2,7 @@
 // ARCHITECTURE.md (the second enforcement is one tsconfig per layer):
 //   electron/engine/**  plain Node: no electron, no React, nothing from renderer/
 //   renderer/**         browser only: no electron, no Node builtins, nothing from electron/;
-//                       from preload/ only the contract, and only its types
+//                       nothing from preload/; from common/contract only types (zod stays lazy)
 //   electron/main*.ts, preload/**  the only files that may import electron
 //   electron/main-ipc.ts           the only file that may touch ipcMain
 import { builtinModules } from 'node:module';
@@ -161,11 +161,11 @@ export default defineConfig(
           message: 'The renderer talks to the engine through the contract, never by import.',
         },
         {
-          group: ['**/preload/*', '!**/preload/contract', '!**/preload/contract.ts'],
-          message: 'From preload/ the renderer may import only the contract.',
+          group: ['**/preload', '**/preload/**'],
+          message: 'The renderer reaches the preload through window.vivarium, never by import.',
         },
         {
-          group: ['**/preload/contract', '**/preload/contract.ts'],
+          group: ['**/common/contract', '**/common/contract/**'],
           allowTypeImports: true,
           message: 'The renderer imports only types from the contract (import type { ... }).',
         },

@@ -22,7 +22,7 @@ import {
   type Method,
   type Params,
   type VmSummary,
-} from '../preload/contract';
+} from '../common/contract';
 import pkg from '../package.json';
 import { openEngine, toErrorBody, VivariumError, type Engine } from './engine';
 

@@ -3,7 +3,7 @@
  * who is calling before anything else, then hands the call to the engine, which validates it.
  */
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
-import { IPC, isMethod, type ApiEvent, type IpcReply } from '../preload/contract';
+import { IPC, isMethod, type ApiEvent, type IpcReply } from '../common/contract';
 import { toErrorBody } from './engine';
 import { isRendererUrl, type RendererSource } from './main-security';
 

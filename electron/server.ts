@@ -23,7 +23,7 @@ import {
   type ApiEvent,
   type ErrorCode,
   type RpcMessage,
-} from '../preload/contract';
+} from '../common/contract';
 import { VivariumError, toErrorBody, type Engine } from './engine';
 import { MAX_UPLOAD_BYTES, uploadMedia } from './engine/catalog/media-upload';
 

@@ -4,7 +4,7 @@
  * Electron's IpcRendererEvent (which carries `sender`).
  */
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
-import type { ApiEvent, IPC as ContractIpc, IpcReply, PreloadBridge } from './contract';
+import type { ApiEvent, IPC as ContractIpc, IpcReply, PreloadBridge } from '../common/contract';
 
 /**
  * The channel names, checked against the contract by type. Importing the value would bundle zod

@@ -19,7 +19,7 @@ import {
   type OsFamily,
   type Params,
   type CachedMedia,
-} from '../../preload/contract';
+} from '../../common/contract';
 import { VivariumError } from '../engine';
 import type { CliKit } from './kit';
 import { followTask, progressLine } from './progress';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ApiResults, Method, Params } from '../../preload/contract';
+import type { ApiResults, Method, Params } from '../../common/contract';
 import type { Engine } from '../engine';
 
 /** What cli.ts lends to the feature command modules in electron/cli/ (snapshots, catalog...). */

@@ -1,4 +1,4 @@
-import type { TaskInfo } from '../../preload/contract';
+import type { TaskInfo } from '../../common/contract';
 import type { CliKit } from './kit';
 
 const BAR_WIDTH = 24;

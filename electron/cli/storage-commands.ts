@@ -14,7 +14,7 @@ import {
   type SnapshotNode,
   type StorageTaskResults,
   type VmSummary,
-} from '../../preload/contract';
+} from '../../common/contract';
 import { VivariumError } from '../engine';
 import type { CliKit } from './kit';
 import { followTask } from './progress';

@@ -1,4 +1,4 @@
-import type { ApiErrorBody, ErrorCode } from '../../preload/contract';
+import type { ApiErrorBody, ErrorCode } from '../../common/contract';
 
 /** An error a user can act on: `message` says what happened and what to do next. */
 export class VivariumError extends Error {

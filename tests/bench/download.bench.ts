@@ -20,7 +20,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { MediaDownloadResult } from '../../preload/contract';
+import type { MediaDownloadResult } from '../../common/contract';
 import { openEngine, type Engine } from '../../electron/engine';
 import { tempHome } from '../helpers/fixtures';
 import { median, printTable } from './stats';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../../electron/engine';
 import { vmFiles } from '../../electron/engine/paths';
-import type { VmSummary } from '../../preload/contract';
+import type { VmSummary } from '../../common/contract';
 import { guest, requireGuest, waitForText } from '../helpers/fixtures';
 import { GuestConsole } from '../helpers/guest-console';
 

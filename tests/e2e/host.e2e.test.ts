@@ -17,7 +17,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostInfo, TaskInfo } from '../../preload/contract';
+import type { HostInfo, TaskInfo } from '../../common/contract';
 import { catalogEntry } from '../helpers/catalog-entry';
 import { browserSkipReason, openRpc, startE2e, type E2e, type RpcClient } from '../helpers/e2e';
 import { guest, waitFor } from '../helpers/fixtures';

@@ -19,7 +19,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VmSummary } from '../../preload/contract';
+import type { VmSummary } from '../../common/contract';
 import type { Engine } from '../../electron/engine';
 import type { RunningServer } from '../../electron/server';
 import { catalogEntry } from '../helpers/catalog-entry';

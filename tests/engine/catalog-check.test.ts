@@ -18,7 +18,7 @@ import type {
   CatalogCheckItem,
   CatalogCheckReport,
   MediaDownloadResult,
-} from '../../preload/contract';
+} from '../../common/contract';
 import { openEngine, type Engine } from '../../electron/engine';
 import { catalogEntry } from '../helpers/catalog-entry';
 import { requireBuiltCli, runCli, type CliResult } from '../helpers/cli';

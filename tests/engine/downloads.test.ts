@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiEvent, MediaDownloadResult, TaskInfo } from '../../preload/contract';
+import type { ApiEvent, MediaDownloadResult, TaskInfo } from '../../common/contract';
 import { openEngine, type Engine } from '../../electron/engine';
 import { catalogEntry } from '../helpers/catalog-entry';
 import { guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';

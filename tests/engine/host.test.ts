@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostInfo } from '../../preload/contract';
+import type { HostInfo } from '../../common/contract';
 import { VivariumError } from '../../electron/engine/errors';
 import { findQemu, probeHost, resolveAccelerator } from '../../electron/engine/host';
 import { HOST_CACHE_FILE } from '../../electron/engine/host/cache';

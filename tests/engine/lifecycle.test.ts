@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiEvent, VmSummary } from '../../preload/contract';
+import type { ApiEvent, VmSummary } from '../../common/contract';
 import { openEngine, type Engine } from '../../electron/engine';
 import { errorOf, guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
 

@@ -19,7 +19,7 @@ import type {
   Params,
   TaskInfo,
   VmSummary,
-} from '../../preload/contract';
+} from '../../common/contract';
 import { openEngine, type Engine } from '../../electron/engine';
 import { catalogEntry } from '../helpers/catalog-entry';
 import { requireBuiltCli, runCli, type CliResult } from '../helpers/cli';

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { ApiEvent, MediaUploadResult, RpcMessage } from '../../preload/contract';
+import type { ApiEvent, MediaUploadResult, RpcMessage } from '../../common/contract';
 import { openEngine, type Engine } from '../../electron/engine';
 import { uploadFileName } from '../../electron/engine/catalog/media-upload';
 import { isLoopback, safeRelativePath, startServer } from '../../electron/server';

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine';
-import type { SnapshotList, VmSummary } from '../../preload/contract';
+import type { SnapshotList, VmSummary } from '../../common/contract';
 import { openGuestEngine, type GuestEngine } from '../helpers/guest-engine';
 import { finish, GuestConsole } from '../helpers/guest-console';
 import { errorOf, guest, waitFor, waitForText } from '../helpers/fixtures';

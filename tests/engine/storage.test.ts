@@ -11,7 +11,7 @@ import { open, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine';
-import type { TaskInfo, VmSummary } from '../../preload/contract';
+import type { TaskInfo, VmSummary } from '../../common/contract';
 import { errorOf, guest, waitForText } from '../helpers/fixtures';
 import { openGuestEngine, type GuestEngine } from '../helpers/guest-engine';
 import { finish, GuestConsole } from '../helpers/guest-console';

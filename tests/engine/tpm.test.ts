@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostInfo, SoundModel, VmSummary } from '../../preload/contract';
+import type { HostInfo, SoundModel, VmSummary } from '../../common/contract';
 import type { Engine } from '../../electron/engine';
 import { processAlive } from '../../electron/engine/qemu/process-info';
 import { errorOf, guest, waitFor, waitForText } from '../helpers/fixtures';

@@ -1,4 +1,4 @@
-import type { HardwareProfile, ResourceSpec } from '../../preload/contract';
+import type { HardwareProfile, ResourceSpec } from '../../common/contract';
 
 /**
  * What a test-only catalogue entry says beyond the common part: its id, name and versions, and

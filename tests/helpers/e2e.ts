@@ -12,7 +12,7 @@ import {
 import WebSocket from 'ws';
 import { openEngine, type Engine, type EngineOptions } from '../../electron/engine';
 import { startServer, type RunningServer, type ServerOptions } from '../../electron/server';
-import type { ApiResults, Method, Params, RpcMessage, TaskInfo } from '../../preload/contract';
+import type { ApiResults, Method, Params, RpcMessage, TaskInfo } from '../../common/contract';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 /** The built renderer that `startServer` serves. */

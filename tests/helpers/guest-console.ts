@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { Engine } from '../../electron/engine';
-import type { StorageTaskResults, TaskInfo } from '../../preload/contract';
+import type { StorageTaskResults, TaskInfo } from '../../common/contract';
 
 /**
  * The fixture guest's shell on its serial console (one client at a time): send a command, wait

@@ -15,7 +15,7 @@ import {
   type CreateDefaults,
   type HostInfo,
   type VmConfig,
-} from '../../preload/contract';
+} from '../../common/contract';
 import { Catalog, loadCurated } from '../../electron/engine/catalog/catalog';
 import { profileToCreateDefaults } from '../../electron/engine/catalog/profile';
 import { enginePaths, vmFiles } from '../../electron/engine/paths';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostInfo, IsoInfo } from '../../preload/contract';
+import type { HostInfo, IsoInfo } from '../../common/contract';
 import {
   Catalog,
   loadCurated,

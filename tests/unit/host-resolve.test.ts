@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AcceleratorReport, HostInfo } from '../../preload/contract';
+import type { AcceleratorReport, HostInfo } from '../../common/contract';
 import { VivariumError } from '../../electron/engine/errors';
 import { fallbackNotice, resolveAccelerator } from '../../electron/engine/host/resolve';
 

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VmConfigSchema, type VmConfig } from '../../preload/contract';
+import { VmConfigSchema, type VmConfig } from '../../common/contract';
 import {
   buildQemuArgs,
   escapeOptionValue,

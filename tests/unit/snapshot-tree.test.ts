@@ -4,7 +4,7 @@ import {
   type CanSnapshot,
   type Verdict,
   type VmConfig,
-} from '../../preload/contract';
+} from '../../common/contract';
 import { canRevert, canSnapshot, snapshotDevices } from '../../electron/engine/snapshots/rules';
 import {
   addSnapshot,

@@ -10,7 +10,7 @@ import {
   parseSize,
   type ImageInfo,
 } from '../../electron/engine/storage/qemu-img';
-import { VmConfigSchema, type SnapshotList, type TaskInfo } from '../../preload/contract';
+import { VmConfigSchema, type SnapshotList, type TaskInfo } from '../../common/contract';
 
 function layer(patch: Partial<ImageInfo>): ImageInfo {
   return {

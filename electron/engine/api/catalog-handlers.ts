@@ -2,7 +2,7 @@
  * The catalogue and media methods of the contract (issue 5): `catalog.*` and `media.*`.
  * Downloads run as tasks; asking again for media already on its way returns the same task.
  */
-import type { ApiResults, TaskInfo } from '../../../preload/contract';
+import type { ApiResults, TaskInfo } from '../../../common/contract';
 import { publicEntry, summarize } from '../catalog/catalog';
 import { checkCatalog, type CheckTarget } from '../catalog/catalog-check';
 import { VivariumError } from '../errors';

@@ -25,7 +25,7 @@ import {
   type VivariumApi,
   type VmConfig,
   type VmSummary,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import { VivariumError } from '../errors';
 import { probeHost, resolveAccelerator } from '../host';
 import {

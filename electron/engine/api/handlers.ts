@@ -1,4 +1,4 @@
-import type { ApiResults, Method, ParsedParams } from '../../../preload/contract';
+import type { ApiResults, Method, ParsedParams } from '../../../common/contract';
 
 /** Implementations of some of the contract's methods; the engine merges the groups. */
 export type HandlerGroup<K extends Method> = {

@@ -13,7 +13,7 @@ import type {
   CatalogEntry,
   CatalogVersion,
   MediaSpec,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import { VivariumError } from '../errors';
 import { httpGet, httpStatusError, type HttpResponse, type RequestOptions } from './http';
 import { resolveMediaSource } from './media-store';

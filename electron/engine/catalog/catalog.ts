@@ -15,7 +15,7 @@ import type {
   GuestArch,
   IsoInfo,
   OsFamily,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import { VivariumError } from '../errors';
 import { CURATED_FILES, LOGOS } from './curated';
 import {

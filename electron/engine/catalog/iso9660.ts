@@ -3,7 +3,7 @@
  * buffers, and `readImageInfo` that reads just the sectors it needs from a local file.
  */
 import { open } from 'node:fs/promises';
-import type { IsoInfo, MediaDetection } from '../../../preload/contract';
+import type { IsoInfo, MediaDetection } from '../../../common/contract';
 
 export const SECTOR = 2048;
 /** The volume descriptor set starts at sector 16. */

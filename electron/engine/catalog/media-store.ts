@@ -35,7 +35,7 @@ import type {
   MediaDownloadResult,
   MediaSpec,
   PartialDownload,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import { VivariumError } from '../errors';
 import { processAlive } from '../qemu/process-info';
 import { writeFileAtomic } from '../library/atomic-file';

@@ -12,7 +12,7 @@ import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { CachedMedia, MediaUploadResult } from '../../../preload/contract';
+import type { CachedMedia, MediaUploadResult } from '../../../common/contract';
 import { VivariumError } from '../errors';
 import { writeFileAtomic } from '../library/atomic-file';
 import type { MediaStore, StoredMedia } from './media-store';

@@ -14,7 +14,7 @@ import type {
   HardwareProfile,
   OsFamily,
   ResourceSpec,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import { FAMILY_LOGO, type LoadedEntry } from './schema';
 
 export const DEFAULT_OSINFO_DIR = '/usr/share/osinfo';

@@ -10,7 +10,7 @@ import type {
   CreateDefaults,
   HostInfo,
   ParsedParams,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 
 const MiB_PER_GiB = 1024;
 

@@ -19,7 +19,7 @@ import {
   type MediaSpec,
   type OsFamily,
   type ResourceSpec,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 
 /** The logo that stands in for an entry without its own: its family's. */
 export const FAMILY_LOGO: Record<OsFamily, string> = {

@@ -10,7 +10,7 @@ import type {
   MediaDetection,
   MediaSpec,
   ParsedParams,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import { VivariumError } from '../errors';
 import {
   Catalog,

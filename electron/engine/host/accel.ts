@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Accelerator } from '../../../preload/contract';
+import type { Accelerator } from '../../../common/contract';
 import { ACCEL_PROBE_EXIT_CODE, accelProbeImage } from './accel-probe-image';
 import type { AccelProbeRecord } from './cache';
 import { lastLine, runProgram } from './run';

@@ -7,7 +7,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import type { QemuBinary } from '../../../preload/contract';
+import type { QemuBinary } from '../../../common/contract';
 import { fileStamp, HostCache, type FileStamp } from './cache';
 import {
   qemuBrokenMessage,

@@ -13,7 +13,7 @@ import type {
   HostInfo,
   NodePlatform,
   QemuBinary,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import {
   ACCEL_PROBE_TIMEOUT_MS,
   accelDisplayName,

@@ -1,5 +1,5 @@
 /** For callers that need QEMU now: the binary's path, or the install message as an error. */
-import type { HostInfo } from '../../../preload/contract';
+import type { HostInfo } from '../../../common/contract';
 import { VivariumError } from '../errors';
 
 /** The system emulator for `arch`; QEMU_MISSING with the install command when there is none. */

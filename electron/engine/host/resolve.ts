@@ -1,5 +1,5 @@
 /** Which accelerator a VM gets: pure decisions over a {@link HostInfo}. */
-import type { Accelerator, AcceleratorReport, HostInfo } from '../../../preload/contract';
+import type { Accelerator, AcceleratorReport, HostInfo } from '../../../common/contract';
 import { VivariumError } from '../errors';
 
 const NAMES: Record<Accelerator, string> = { kvm: 'KVM', hvf: 'HVF', whpx: 'WHPX', tcg: 'TCG' };

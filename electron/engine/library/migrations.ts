@@ -1,4 +1,4 @@
-import { CONFIG_VERSION, VmConfigSchema, type VmConfig } from '../../../preload/contract';
+import { CONFIG_VERSION, VmConfigSchema, type VmConfig } from '../../../common/contract';
 import { VivariumError } from '../errors';
 
 /** Pure vN -> vN+1 steps, indexed by the version they upgrade from. */

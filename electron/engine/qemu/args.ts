@@ -1,5 +1,5 @@
 import { isAbsolute, join } from 'node:path';
-import type { Accelerator, DiskConfig, PortForward, VmConfig } from '../../../preload/contract';
+import type { Accelerator, DiskConfig, PortForward, VmConfig } from '../../../common/contract';
 import { VivariumError } from '../errors';
 
 /** What the argv depends on besides the VM's config: the host and the VM's file locations. */

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import type { Accelerator, VmRuntime, VmState } from '../../../preload/contract';
+import type { Accelerator, VmRuntime, VmState } from '../../../common/contract';
 import { VivariumError } from '../errors';
 import type { VmFiles } from '../paths';
 import {

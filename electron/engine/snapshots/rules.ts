@@ -9,7 +9,7 @@ import type {
   Verdict,
   VmConfig,
   VmState,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import { diskPath } from '../qemu/args';
 
 /** A block node that holds internal snapshots: a disk (node = disk id) or the UEFI vars. */

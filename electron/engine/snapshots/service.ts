@@ -18,7 +18,7 @@ import type {
   SnapshotThumbnail,
   TaskInfo,
   VmState,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import type { Engine, VmEntry } from '../api/engine';
 import { pngSize } from '../api/png';
 import { VivariumError } from '../errors';

@@ -12,7 +12,7 @@ import type {
   Verdict,
   VmConfig,
   VmState,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import { VivariumError } from '../errors';
 import type { ImageSnapshot } from '../storage/qemu-img';
 import { canDelete, canRevert, canSnapshot } from './rules';

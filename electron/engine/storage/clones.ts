@@ -26,7 +26,7 @@ import {
   type TaskInfo,
   type VmConfig,
   type VmSummary,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import type { Engine, VmEntry } from '../api/engine';
 import { VivariumError } from '../errors';
 import { requireQemuImg } from '../host/require';

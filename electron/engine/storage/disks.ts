@@ -14,7 +14,7 @@ import {
   type VmConfig,
   type VmStorage,
   type VmSummary,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import type { Engine, VmEntry } from '../api/engine';
 import { VivariumError } from '../errors';
 import { requireQemuImg } from '../host/require';

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { StreamKind, StreamTicket } from '../../../preload/contract';
+import type { StreamKind, StreamTicket } from '../../../common/contract';
 import { readTail } from '../qemu/process-info';
 
 export interface StreamTarget {

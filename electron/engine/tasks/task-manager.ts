@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TaskInfo } from '../../../preload/contract';
+import type { TaskInfo } from '../../../common/contract';
 import { toErrorBody, VivariumError } from '../errors';
 
 export interface TaskProgress {

@@ -1,4 +1,4 @@
-import type { ApiEvent, VmSummary } from '../../../preload/contract';
+import type { ApiEvent, VmSummary } from '../../../common/contract';
 import { getBridge, takePrefetched, toApiError } from '../bridge';
 import { assertNever } from '../lib/assert-never';
 import { removeVm, upsertVm, useLibraryStore } from '../stores/library';

@@ -1,4 +1,4 @@
-import type { CachedMedia, PartialDownload, TaskInfo } from '../../../preload/contract';
+import type { CachedMedia, PartialDownload, TaskInfo } from '../../../common/contract';
 import { getBridge, toApiError } from '../bridge';
 import { formatBytes } from '../lib/format';
 import { useHostStore } from '../stores/host';

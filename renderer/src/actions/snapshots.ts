@@ -1,4 +1,4 @@
-import type { SnapshotNode, TaskInfo } from '../../../preload/contract';
+import type { SnapshotNode, TaskInfo } from '../../../common/contract';
 import { getBridge, toApiError } from '../bridge';
 import { thumbKey, useSnapshotsStore, type VmSnapshots } from '../stores/snapshots';
 import { useTasksStore } from '../stores/tasks';

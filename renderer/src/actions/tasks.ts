@@ -1,4 +1,4 @@
-import type { TaskInfo } from '../../../preload/contract';
+import type { TaskInfo } from '../../../common/contract';
 import { getBridge, takePrefetched } from '../bridge';
 import { useTasksStore } from '../stores/tasks';
 import { notify, notifyError } from './notifications';

@@ -1,4 +1,4 @@
-import type { CreateVmRequest, VmPatch, VmSummary } from '../../../preload/contract';
+import type { CreateVmRequest, VmPatch, VmSummary } from '../../../common/contract';
 import { getBridge, type ApiError, toApiError } from '../bridge';
 import { upsertVm, useLibraryStore } from '../stores/library';
 import { findVm } from './library';

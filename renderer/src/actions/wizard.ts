@@ -9,7 +9,7 @@ import type {
   OsFamily,
   TaskInfo,
   VmSummary,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import {
   getBridge,
   localFiles,

@@ -1,4 +1,4 @@
-import type { ApiResults, PreloadBridge } from '../../../preload/contract';
+import type { ApiResults, PreloadBridge } from '../../../common/contract';
 import { IpcBridge } from './ipc';
 import type { Bridge } from './types';
 import { WsBridge } from './ws';

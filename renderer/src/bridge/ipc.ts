@@ -5,7 +5,7 @@ import type {
   Method,
   Params,
   PreloadBridge,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import { ApiError, isErrorBody, type Bridge, type ConnectionState } from './types';
 
 /** The Electron preload's `window.vivarium`: IPC replies unwrapped into results or ApiErrors. */

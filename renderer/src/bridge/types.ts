@@ -1,4 +1,4 @@
-import type { ApiErrorBody, ErrorCode, VivariumApi } from '../../../preload/contract';
+import type { ApiErrorBody, ErrorCode, VivariumApi } from '../../../common/contract';
 
 /** Where the renderer talks to the engine from. */
 export type BridgeKind = 'electron' | 'websocket';

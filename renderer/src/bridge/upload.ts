@@ -1,4 +1,4 @@
-import type { MediaUploadResult } from '../../../preload/contract';
+import type { MediaUploadResult } from '../../../common/contract';
 import { ApiError, isErrorBody } from './types';
 
 /** Server mode's upload endpoint (electron/server.ts UPLOAD_PATH). */

@@ -1,4 +1,4 @@
-import type { ApiEvent, ApiResults, Method, Params } from '../../../preload/contract';
+import type { ApiEvent, ApiResults, Method, Params } from '../../../common/contract';
 import { ApiError, isErrorBody, type Bridge, type ConnectionState } from './types';
 
 interface Pending {

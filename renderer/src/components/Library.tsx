@@ -1,5 +1,5 @@
 import { startTransition, useEffect, useMemo, useRef, useState } from 'react';
-import type { VmSummary } from '../../../preload/contract';
+import type { VmSummary } from '../../../common/contract';
 import { loadLibrary } from '../actions/library';
 import { openDialog, setSearch, setSort } from '../actions/ui';
 import { osLabel, plural } from '../lib/format';

@@ -1,4 +1,4 @@
-import type { VmState } from '../../../preload/contract';
+import type { VmState } from '../../../common/contract';
 import { STATES } from '../lib/vm-state';
 
 /** The state word, colored by tone; transitional states pulse. */

@@ -1,5 +1,5 @@
 import { useMemo } from 'react';
-import type { TaskInfo } from '../../../preload/contract';
+import type { TaskInfo } from '../../../common/contract';
 import { cancelTask, hideTask } from '../actions/tasks';
 import { formatBytes, formatDuration } from '../lib/format';
 import { useTasksStore } from '../stores/tasks';

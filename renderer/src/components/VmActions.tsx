@@ -1,4 +1,4 @@
-import type { VmState } from '../../../preload/contract';
+import type { VmState } from '../../../common/contract';
 import { runVmOperation } from '../actions/library';
 import { canRun, STATES } from '../lib/vm-state';
 import { useUiStore, type VmOperation } from '../stores/ui';

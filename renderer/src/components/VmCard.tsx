@@ -1,5 +1,5 @@
 import { memo, useEffect, useRef, type CSSProperties } from 'react';
-import type { VmSummary } from '../../../preload/contract';
+import type { VmSummary } from '../../../common/contract';
 import { forgetThumbnail, watchThumbnail } from '../actions/thumbnails';
 import { openVm } from '../actions/ui';
 import {

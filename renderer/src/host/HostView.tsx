@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import type { AcceleratorReport, HostInfo, NodePlatform } from '../../../preload/contract';
+import type { AcceleratorReport, HostInfo, NodePlatform } from '../../../common/contract';
 import { loadHost, probeHost } from '../actions/host';
 import { loadMedia, watchMedia } from '../actions/media';
 import { setTheme } from '../actions/theme';

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import type { CachedMedia, PartialDownload } from '../../../preload/contract';
+import type { CachedMedia, PartialDownload } from '../../../common/contract';
 import { discardPartial, loadMedia, resumePartial } from '../actions/media';
 import { openDialog } from '../actions/ui';
 import { Icon } from '../components/Icon';

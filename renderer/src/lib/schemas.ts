@@ -15,7 +15,7 @@ export {
   SOUND_MODELS,
   VIDEO_MODELS,
   VmPatchSchema,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 
 /** zod issues -> one message per dotted field path (the first wins), like the engine's `fields`. */
 export function fieldErrors(

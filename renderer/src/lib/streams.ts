@@ -1,4 +1,4 @@
-import type { StreamKind, StreamTicket } from '../../../preload/contract';
+import type { StreamKind, StreamTicket } from '../../../common/contract';
 import { getBridge } from '../bridge';
 
 /** The WebSocket URL of a ticket: Electron gets a full one, a browser uses its own origin. */

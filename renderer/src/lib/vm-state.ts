@@ -1,4 +1,4 @@
-import type { VmState } from '../../../preload/contract';
+import type { VmState } from '../../../common/contract';
 import type { VmOperation } from '../stores/ui';
 
 export type StateTone = 'neutral' | 'good' | 'busy' | 'paused' | 'bad';

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { SnapshotNode } from '../../../preload/contract';
+import type { SnapshotNode } from '../../../common/contract';
 import { loadThumbnail, updateSnapshot } from '../actions/snapshots';
 import { Icon } from '../components/Icon';
 import { formatBytes, timeAgo } from '../lib/format';

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { SnapshotList, SnapshotNode, VmSummary } from '../../../preload/contract';
+import type { SnapshotList, SnapshotNode, VmSummary } from '../../../common/contract';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from '../actions/snapshots';
 import { Icon } from '../components/Icon';
 import { ConfirmModal, Modal } from '../components/Modal';

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import type { SnapshotList, SnapshotNode, TaskInfo } from '../../../preload/contract';
+import type { SnapshotList, SnapshotNode, TaskInfo } from '../../../common/contract';
 import { isSnapshotTask, loadSnapshots } from '../actions/snapshots';
 import { Icon } from '../components/Icon';
 import type { TabProps } from '../components/vm/tabs';

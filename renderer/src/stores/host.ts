@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { HostInfo } from '../../../preload/contract';
+import type { HostInfo } from '../../../common/contract';
 import type { BridgeKind, ConnectionState } from '../bridge';
 
 export interface HostState {

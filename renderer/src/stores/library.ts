@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { VmSummary } from '../../../preload/contract';
+import type { VmSummary } from '../../../common/contract';
 
 export type LibraryStatus = 'loading' | 'ready' | 'error';
 

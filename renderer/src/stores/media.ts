@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { CachedMedia, OsFamily, PartialDownload } from '../../../preload/contract';
+import type { CachedMedia, OsFamily, PartialDownload } from '../../../common/contract';
 
 export type Loadable<T> =
   | { status: 'idle' }

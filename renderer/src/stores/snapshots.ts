@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { SnapshotList } from '../../../preload/contract';
+import type { SnapshotList } from '../../../common/contract';
 
 export interface VmSnapshots {
   /** The engine's last answer to `snapshot.list`; kept while a refresh is in flight. */

@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { TaskInfo } from '../../../preload/contract';
+import type { TaskInfo } from '../../../common/contract';
 
 export interface TasksState {
   /** Every task the engine reported in this session, by id, newest last. */

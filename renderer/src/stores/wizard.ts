@@ -6,7 +6,7 @@ import type {
   CreateDefaults,
   MediaDetection,
   OsFamily,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 
 /** The wizard's pages, in order. */
 export const WIZARD_STEPS = ['os', 'media', 'resources', 'name', 'summary'] as const;

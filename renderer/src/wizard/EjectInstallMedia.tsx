@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { VmSummary } from '../../../preload/contract';
+import type { VmSummary } from '../../../common/contract';
 import { ejectInstallMedia } from '../actions/wizard';
 import { Icon } from '../components/Icon';
 import { isLive } from '../lib/vm-state';

@@ -1,4 +1,4 @@
-import type { OsFamily } from '../../../preload/contract';
+import type { OsFamily } from '../../../common/contract';
 
 /** assets/logos/*.svg as URLs (small ones inline as data: URLs), bundled with the wizard only. */
 const FILES = import.meta.glob<string>('../../../assets/logos/*.svg', {

@@ -8,7 +8,7 @@ import type {
   DetectionCandidate,
   MediaSpec,
   OsFamily,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import { formatMemory } from '../lib/format';
 
 /** The family filter chips, in order; `all` shows everything. */

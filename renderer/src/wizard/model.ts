@@ -10,7 +10,7 @@ import type {
   MediaDownloadResult,
   MediaSpec,
   TaskInfo,
-} from '../../../preload/contract';
+} from '../../../common/contract';
 import { formatMemory, plural } from '../lib/format';
 import type { WizardState, WizardStep } from '../stores/wizard';
 import {

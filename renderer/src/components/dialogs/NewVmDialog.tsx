@@ -1,5 +1,5 @@
 import { useId, useMemo, useState } from 'react';
-import type { CreateVmRequest } from '../../../../preload/contract';
+import type { CreateVmRequest } from '../../../../common/contract';
 import { createVm } from '../../actions/vm';
 import { CreateVmRequestSchema, fieldErrors } from '../../lib/schemas';
 import { useHostStore } from '../../stores/host';

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import type { VmSummary } from '../../../../preload/contract';
+import type { VmSummary } from '../../../../common/contract';
 import { runVmOperation } from '../../actions/library';
 import { navigate } from '../../actions/ui';
 import { accelLabel, formatDuration, formatMemory, osLabel, plural } from '../../lib/format';

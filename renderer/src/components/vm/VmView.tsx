@@ -1,5 +1,5 @@
 import { Suspense, useEffect, useState, type CSSProperties } from 'react';
-import type { VmSummary } from '../../../../preload/contract';
+import type { VmSummary } from '../../../../common/contract';
 import { navigate, openLibrary } from '../../actions/ui';
 import { formatDuration, hueOf, osInitials, osLabel } from '../../lib/format';
 import { STATES } from '../../lib/vm-state';

@@ -1,5 +1,5 @@
 import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
-import type { VmSummary } from '../../../../preload/contract';
+import type { VmSummary } from '../../../../common/contract';
 import type { IconName } from '../Icon';
 
 /** What every tab of the VM window receives. */

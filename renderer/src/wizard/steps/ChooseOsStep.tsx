@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { CatalogSummary } from '../../../../preload/contract';
+import type { CatalogSummary } from '../../../../common/contract';
 import {
   searchCatalog,
   selectOs,

@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState } from 'react';
-import type { CachedMedia, DetectionCandidate, MediaDetection } from '../../../../preload/contract';
+import type { CachedMedia, DetectionCandidate, MediaDetection } from '../../../../common/contract';
 import {
   applyCandidate,
   cancelUpload,

@@ -1,4 +1,4 @@
-import type { MediaSpec, TaskInfo } from '../../../../preload/contract';
+import type { MediaSpec, TaskInfo } from '../../../../common/contract';
 import { cancelDownload, setMediaId, setMediaKind, startDownload } from '../../actions/wizard';
 import { localFiles } from '../../bridge';
 import { Icon, type IconName } from '../../components/Icon';

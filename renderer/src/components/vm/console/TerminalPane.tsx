@@ -2,7 +2,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal, type ITheme } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { forwardRef, useEffect, useImperativeHandle, useRef, useState } from 'react';
-import type { StreamKind } from '../../../../../preload/contract';
+import type { StreamKind } from '../../../../../common/contract';
 import { getBridge } from '../../../bridge';
 import { notify } from '../../../actions/notifications';
 import { backoffMs, openStreamUrl } from '../../../lib/streams';

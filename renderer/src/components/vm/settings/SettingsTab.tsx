@@ -1,5 +1,5 @@
 import { useId, useMemo, useState, type ReactNode } from 'react';
-import type { PortForward, VmConfig, VmPatch } from '../../../../../preload/contract';
+import type { PortForward, VmConfig, VmPatch } from '../../../../../common/contract';
 import { runVmOperation } from '../../../actions/library';
 import { openDialog } from '../../../actions/ui';
 import { updateVm } from '../../../actions/vm';

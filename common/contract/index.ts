@@ -1122,6 +1122,9 @@ export type IpcReply = { ok: true; result: unknown } | { ok: false; error: ApiEr
 export interface PreloadBridge {
   call(method: string, params: unknown): Promise<IpcReply>;
   onEvent(listener: (event: ApiEvent) => void): () => void;
-  /** Where a dropped or chosen File lives on disk (Electron's webUtils); '' when it has no path. */
-  pathForFile(file: File): string;
+  /**
+   * Where a dropped or chosen File lives on disk (Electron's webUtils); '' when it has no path.
+   * Typed `object` because common/ knows no DOM; the preload and the renderer pass a File.
+   */
+  pathForFile(file: object): string;
 }
