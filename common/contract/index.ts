@@ -4,25 +4,15 @@
  * limited to the zod schemas that validate requests at each boundary.
  */
 import { z } from 'zod';
+import { CPU_COUNT_MAX, CPU_COUNT_MIN, MEMORY_MIB_MAX, MEMORY_MIB_MIN } from '../rules/vm-settings';
 
 export const CONFIG_VERSION = 1;
 
 // ---------------------------------------------------------------------------------------------
 // Vocabulary
 
-export const VM_STATES = [
-  'stopped',
-  'starting',
-  'running',
-  'pausing',
-  'paused',
-  'resuming',
-  'saving',
-  'restoring',
-  'stopping',
-  'crashed',
-] as const;
-export type VmState = (typeof VM_STATES)[number];
+import type { VmState } from '../vm-state';
+export { VM_STATES, type VmState } from '../vm-state';
 
 export const MACHINE_TYPES = ['q35', 'pc'] as const;
 export const FIRMWARES = ['bios', 'uefi'] as const;
@@ -70,14 +60,14 @@ const AbsolutePathSchema = z
 export const MemoryMiBSchema = z
   .number()
   .int('Memory is a whole number of MiB')
-  .min(16, 'Give the VM at least 16 MiB of memory')
-  .max(1024 * 1024, 'That is more memory than QEMU can give');
+  .min(MEMORY_MIB_MIN, `Give the VM at least ${MEMORY_MIB_MIN} MiB of memory`)
+  .max(MEMORY_MIB_MAX, 'That is more memory than QEMU can give');
 
 export const CpuCountSchema = z
   .number()
   .int()
-  .min(1, 'A VM needs at least one CPU')
-  .max(64, 'At most 64 CPUs');
+  .min(CPU_COUNT_MIN, 'A VM needs at least one CPU')
+  .max(CPU_COUNT_MAX, `At most ${CPU_COUNT_MAX} CPUs`);
 
 export const DiskSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'Disk ids are short lowercase words'),

@@ -1,6 +1,6 @@
 import type { CachedMedia, PartialDownload, TaskInfo } from '../../../common/contract';
 import { getBridge, toApiError } from '../bridge';
-import { formatBytes } from '../lib/format';
+import { formatBytes } from '../../../common/format';
 import { useHostStore } from '../stores/host';
 import { useLibraryStore } from '../stores/library';
 import { useMediaStore, type MediaOs } from '../stores/media';

@@ -1,7 +1,7 @@
 import { openHost } from '../actions/ui';
 import { useHostStore } from '../stores/host';
 import { useUiStore } from '../stores/ui';
-import { accelLabel, formatMemory, plural } from '../lib/format';
+import { accelLabel, formatMemory, plural } from '../../../common/format';
 import { Icon, Logo } from './Icon';
 
 export function Header() {

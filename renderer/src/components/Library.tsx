@@ -2,7 +2,7 @@ import { startTransition, useEffect, useMemo, useRef, useState } from 'react';
 import type { VmSummary } from '../../../common/contract';
 import { loadLibrary } from '../actions/library';
 import { openDialog, setSearch, setSort } from '../actions/ui';
-import { osLabel, plural } from '../lib/format';
+import { osLabel, plural } from '../../../common/format';
 import { useLibraryStore } from '../stores/library';
 import { SORTS, useUiStore, type LibrarySort } from '../stores/ui';
 import { Icon } from './Icon';

@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import type { TaskInfo } from '../../../common/contract';
 import { cancelTask, hideTask } from '../actions/tasks';
-import { formatBytes, formatDuration } from '../lib/format';
+import { formatBytes, formatDuration } from '../../../common/format';
 import { useTasksStore } from '../stores/tasks';
 import { Icon } from './Icon';
 

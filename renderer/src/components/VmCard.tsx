@@ -10,7 +10,7 @@ import {
   osLabel,
   osVersion,
   plural,
-} from '../lib/format';
+} from '../../../common/format';
 import { isLive } from '../lib/vm-state';
 import { useHostStore } from '../stores/host';
 import { useThumbnailStore } from '../stores/thumbnails';

@@ -4,7 +4,7 @@ import { closeDialog } from '../actions/ui';
 import { Icon } from '../components/Icon';
 import { ConfirmModal } from '../components/Modal';
 import { StateBadge } from '../components/StateBadge';
-import { formatBytes } from '../lib/format';
+import { formatBytes } from '../../../common/format';
 import { useLibraryStore } from '../stores/library';
 import { useMediaStore } from '../stores/media';
 

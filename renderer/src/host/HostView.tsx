@@ -5,7 +5,7 @@ import { loadMedia, watchMedia } from '../actions/media';
 import { setTheme } from '../actions/theme';
 import { BackButton } from '../components/BackButton';
 import { Icon } from '../components/Icon';
-import { accelLabel, formatBytes, formatMemory, plural } from '../lib/format';
+import { accelLabel, formatBytes, formatMemory, plural } from '../../../common/format';
 import { useHostStore } from '../stores/host';
 import { useThemeStore, type ThemeChoice } from '../stores/theme';
 import { MediaCard } from './MediaCard';

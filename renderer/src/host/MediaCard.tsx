@@ -4,7 +4,7 @@ import { discardPartial, loadMedia, resumePartial } from '../actions/media';
 import { openDialog } from '../actions/ui';
 import { Icon } from '../components/Icon';
 import { useNow } from '../hooks/use-now';
-import { formatBytes, osLabel, plural, timeAgo } from '../lib/format';
+import { formatBytes, osLabel, plural, timeAgo } from '../../../common/format';
 import { formatHash } from '../lib/route';
 import { useLibraryStore } from '../stores/library';
 import { useMediaStore } from '../stores/media';

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import type { SnapshotNode } from '../../../common/contract';
 import { loadThumbnail, updateSnapshot } from '../actions/snapshots';
 import { Icon } from '../components/Icon';
-import { formatBytes, timeAgo } from '../lib/format';
+import { formatBytes, timeAgo } from '../../../common/format';
 import { thumbKey, useSnapshotsStore } from '../stores/snapshots';
 
 interface Props {

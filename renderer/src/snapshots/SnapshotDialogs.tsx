@@ -3,7 +3,7 @@ import type { SnapshotList, SnapshotNode, VmSummary } from '../../../common/cont
 import { createSnapshot, deleteSnapshot, revertSnapshot } from '../actions/snapshots';
 import { Icon } from '../components/Icon';
 import { ConfirmModal, Modal } from '../components/Modal';
-import { plural } from '../lib/format';
+import { plural } from '../../../common/format';
 import { kindLabel } from './SnapshotCard';
 
 interface Props {

@@ -4,7 +4,7 @@ import { isSnapshotTask, loadSnapshots } from '../actions/snapshots';
 import { Icon } from '../components/Icon';
 import type { TabProps } from '../components/vm/tabs';
 import { useNow } from '../hooks/use-now';
-import { plural } from '../lib/format';
+import { plural } from '../../../common/format';
 import { useSnapshotsStore } from '../stores/snapshots';
 import { useTasksStore } from '../stores/tasks';
 import { DeleteDialog, RevertDialog, TakeDialog } from './SnapshotDialogs';

@@ -9,7 +9,7 @@ import type {
   MediaSpec,
   OsFamily,
 } from '../../../common/contract';
-import { formatMemory } from '../lib/format';
+import { formatMemory } from '../../../common/format';
 
 /** The family filter chips, in order; `all` shows everything. */
 export const FAMILY_CHIPS: ReadonlyArray<{ id: OsFamily | 'all'; label: string }> = [

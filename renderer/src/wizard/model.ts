@@ -11,7 +11,7 @@ import type {
   MediaSpec,
   TaskInfo,
 } from '../../../common/contract';
-import { formatMemory, plural } from '../lib/format';
+import { formatMemory, plural } from '../../../common/format';
 import type { WizardState, WizardStep } from '../stores/wizard';
 import {
   baseName,

@@ -2,7 +2,13 @@ import type { ReactNode } from 'react';
 import type { VmSummary } from '../../../../common/contract';
 import { runVmOperation } from '../../actions/library';
 import { navigate } from '../../actions/ui';
-import { accelLabel, formatDuration, formatMemory, osLabel, plural } from '../../lib/format';
+import {
+  accelLabel,
+  formatDuration,
+  formatMemory,
+  osLabel,
+  plural,
+} from '../../../../common/format';
 import { isLive } from '../../lib/vm-state';
 import { useNow } from '../../hooks/use-now';
 import { useHostStore } from '../../stores/host';

@@ -1,7 +1,7 @@
 import { Suspense, useEffect, useState, type CSSProperties } from 'react';
 import type { VmSummary } from '../../../../common/contract';
 import { navigate, openLibrary } from '../../actions/ui';
-import { formatDuration, hueOf, osInitials, osLabel } from '../../lib/format';
+import { formatDuration, hueOf, osInitials, osLabel } from '../../../../common/format';
 import { STATES } from '../../lib/vm-state';
 import { useNow } from '../../hooks/use-now';
 import { useLibraryStore } from '../../stores/library';

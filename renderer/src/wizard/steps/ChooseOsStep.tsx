@@ -10,7 +10,7 @@ import {
   setSource,
 } from '../../actions/wizard';
 import { Icon } from '../../components/Icon';
-import { formatMemory, plural } from '../../lib/format';
+import { formatMemory, plural } from '../../../../common/format';
 import type { WizardSource } from '../../stores/wizard';
 import { FAMILY_CHIPS, GENERIC_ID, pickableVersions } from '../lib';
 import { OsLogo } from '../OsLogo';

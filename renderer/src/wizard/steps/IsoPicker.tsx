@@ -11,7 +11,7 @@ import {
 } from '../../actions/wizard';
 import { localFiles } from '../../bridge';
 import { Icon } from '../../components/Icon';
-import { formatBytes, formatDuration, timeAgo } from '../../lib/format';
+import { formatBytes, formatDuration, timeAgo } from '../../../../common/format';
 import type { IsoUpload } from '../../stores/wizard';
 import { CONFIDENCE, fileName } from '../lib';
 import { uploadPercent, uploadRunning } from '../model';

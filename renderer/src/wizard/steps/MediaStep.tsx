@@ -2,7 +2,7 @@ import type { MediaSpec, TaskInfo } from '../../../../common/contract';
 import { cancelDownload, setMediaId, setMediaKind, startDownload } from '../../actions/wizard';
 import { localFiles } from '../../bridge';
 import { Icon, type IconName } from '../../components/Icon';
-import { formatBytes, formatDuration } from '../../lib/format';
+import { formatBytes, formatDuration } from '../../../../common/format';
 import type { MediaKind } from '../../stores/wizard';
 import { GENERIC_ID, mediaHost } from '../lib';
 import { OsLogo } from '../OsLogo';

@@ -1,7 +1,7 @@
 import { useId } from 'react';
 import { nextStep, setName } from '../../actions/wizard';
 import { Icon } from '../../components/Icon';
-import { formatMemory, plural } from '../../lib/format';
+import { formatMemory, plural } from '../../../../common/format';
 import { nameProblem } from '../lib';
 import { suggestedName } from '../model';
 import { OsLogo } from '../OsLogo';

@@ -8,7 +8,7 @@ import {
   setMemory,
 } from '../../actions/wizard';
 import { Icon, type IconName } from '../../components/Icon';
-import { formatMemory } from '../../lib/format';
+import { formatMemory } from '../../../../common/format';
 import type { DiskMode } from '../../stores/wizard';
 import { diskSizeGiB, HARDWARE_LABELS, resourceChecks, worst, type Check } from '../lib';
 import { useWizard } from '../use-wizard';

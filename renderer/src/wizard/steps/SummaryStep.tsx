@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import { goToStep } from '../../actions/wizard';
 import { Icon } from '../../components/Icon';
-import { formatMemory, plural } from '../../lib/format';
+import { formatMemory, plural } from '../../../../common/format';
 import type { WizardStep } from '../../stores/wizard';
 import { fileName, HARDWARE_LABELS } from '../lib';
 import { OsLogo } from '../OsLogo';

@@ -3,7 +3,7 @@ import type { PortForward, VmConfig, VmPatch } from '../../../../../common/contr
 import { runVmOperation } from '../../../actions/library';
 import { openDialog } from '../../../actions/ui';
 import { updateVm } from '../../../actions/vm';
-import { accelLabel } from '../../../lib/format';
+import { accelLabel } from '../../../../../common/format';
 import {
   BOOT_DEVICES,
   fieldErrors,

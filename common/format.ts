@@ -1,3 +1,14 @@
+/**
+ * Formatting every front door shares (the renderer, the CLI, engine messages): one rounding for
+ * sizes and durations, so a VM's memory reads the same in a table, a card and an error.
+ */
+
+/** Whole GiB as "2 GiB", anything else as MiB ("1536 MiB"): exact, for configs and messages. */
+export function formatMiB(mib: number): string {
+  return mib >= 1024 && mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`;
+}
+
+/** Rounded for reading: "2 GiB", "1.5 GiB", "512 MiB". */
 export function formatMemory(mib: number): string {
   if (mib >= 1024 && mib % 1024 === 0) return `${mib / 1024} GiB`;
   if (mib >= 1024) return `${(mib / 1024).toFixed(1)} GiB`;
