@@ -1,10 +1,13 @@
 // ESLint flat config. Besides the usual checks it enforces the layers described in
 // ARCHITECTURE.md (the second enforcement is one tsconfig per layer):
-//   electron/engine/**  plain Node: no electron, no React, nothing from renderer/
+//   common/**           every process: no Node, no DOM, no electron, nothing from another layer
+//   electron/engine/**  plain Node: no electron, no React, nothing from renderer/; only api/
+//                       (the composition root) imports api/
 //   renderer/**         browser only: no electron, no Node builtins, nothing from electron/;
 //                       nothing from preload/; from common/contract only types (zod stays lazy)
 //   electron/main*.ts, preload/**  the only files that may import electron
 //   electron/main-ipc.ts           the only file that may touch ipcMain
+// Import cycles (type-only imports included) are dependency-cruiser's: .dependency-cruiser.cjs.
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
@@ -41,6 +44,17 @@ const noRenderer = [
   },
 ];
 const nodeBuiltins = [...new Set(builtinModules.filter((m) => !m.startsWith('_')))];
+
+/** The engine's import rules, plus `extra` patterns. */
+const engineRules = (extra) => ({
+  paths: noElectron.paths,
+  patterns: [
+    ...noElectron.patterns,
+    ...noReact,
+    { group: ['**/renderer', '**/renderer/**'], message: 'The engine may not import renderer/.' },
+    ...extra,
+  ],
+});
 
 /** `@typescript-eslint/no-restricted-imports` with the given options (a later block replaces them). */
 const restrict = (options) => ({ '@typescript-eslint/no-restricted-imports': ['error', options] });
@@ -127,16 +141,39 @@ export default defineConfig(
     },
   },
   { files: [IPC_FILE], rules: restrict({ patterns: [...noReact, ...noRenderer] }) },
+  { files: ['electron/engine/**/*.ts'], rules: restrict(engineRules([])) },
   {
+    // api/ is the composition root: it builds the services and dispatches to them. A service
+    // that imports it is reaching for the whole engine instead of what its constructor gets.
     files: ['electron/engine/**/*.ts'],
+    ignores: ['electron/engine/api/**', 'electron/engine/index.ts'],
+    rules: restrict(
+      engineRules([
+        {
+          group: ['**/api', '**/api/**', '!**/common/**'],
+          message:
+            'Only electron/engine/api/ imports api/: take what you need in your constructor.',
+        },
+      ]),
+    ),
+  },
+  {
+    files: ['common/**/*.ts'],
     rules: restrict({
-      paths: noElectron.paths,
+      paths: [
+        ...noElectron.paths,
+        ...nodeBuiltins.map((name) => ({
+          name,
+          message: 'common/ runs in every process, the browser included: no Node.',
+        })),
+      ],
       patterns: [
         ...noElectron.patterns,
         ...noReact,
+        { group: ['node:*'], message: 'common/ runs in every process: no Node.' },
         {
-          group: ['**/renderer', '**/renderer/**'],
-          message: 'The engine may not import renderer/.',
+          group: ['**/electron/**', '**/renderer/**', '**/preload/**'],
+          message: 'common/ is imported by every layer and imports none of them.',
         },
       ],
     }),
