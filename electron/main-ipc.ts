@@ -3,7 +3,8 @@
  * who is calling before anything else, then hands the call to the engine, which validates it.
  */
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
-import { IPC, isMethod, type ApiEvent, type IpcReply } from '../common/contract';
+import { isMethod, type ApiEvent } from '../common/contract';
+import { IPC, type IpcReply } from '../common/transport/ipc';
 import { toErrorBody } from './engine';
 import { isRendererUrl, type RendererSource } from './main-security';
 

@@ -1,16 +1,11 @@
 /**
- * The sandboxed preload: exposes `window.vivarium` (the contract's PreloadBridge) and nothing
- * else. ipcRenderer itself never reaches the page; listeners get the event payload, not
+ * The sandboxed preload: exposes `window.vivarium` (the IPC transport's PreloadBridge) and
+ * nothing else. ipcRenderer itself never reaches the page; listeners get the event payload, not
  * Electron's IpcRendererEvent (which carries `sender`).
  */
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
-import type { ApiEvent, IPC as ContractIpc, IpcReply, PreloadBridge } from '../common/contract';
-
-/**
- * The channel names, checked against the contract by type. Importing the value would bundle zod
- * (the contract's schemas) into the preload: 170 KB, and a sandboxed preload cannot require it.
- */
-const IPC: typeof ContractIpc = { call: 'vivarium:call', event: 'vivarium:event' };
+import type { ApiEvent } from '../common/contract';
+import { IPC, type IpcReply, type PreloadBridge } from '../common/transport/ipc';
 
 const bridge: PreloadBridge = {
   call(method: string, params: unknown): Promise<IpcReply> {

@@ -1,4 +1,5 @@
-import type { ApiResults, PreloadBridge } from '../../../common/contract';
+import type { ApiResults } from '../../../common/contract';
+import type { PreloadBridge } from '../../../common/transport/ipc';
 import { IpcBridge } from './ipc';
 import type { Bridge } from './types';
 import { WsBridge } from './ws';

@@ -1,11 +1,5 @@
-import type {
-  ApiEvent,
-  ApiResults,
-  IpcReply,
-  Method,
-  Params,
-  PreloadBridge,
-} from '../../../common/contract';
+import type { ApiEvent, ApiResults, Method, Params } from '../../../common/contract';
+import type { IpcReply, PreloadBridge } from '../../../common/transport/ipc';
 import { ApiError, isErrorBody, type Bridge, type ConnectionState } from './types';
 
 /** The Electron preload's `window.vivarium`: IPC replies unwrapped into results or ApiErrors. */

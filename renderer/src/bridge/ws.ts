@@ -1,4 +1,5 @@
 import type { ApiEvent, ApiResults, Method, Params } from '../../../common/contract';
+import type { RpcRequest } from '../../../common/transport/rpc';
 import { ApiError, isErrorBody, type Bridge, type ConnectionState } from './types';
 
 interface Pending {
@@ -78,7 +79,8 @@ export class WsBridge implements Bridge {
       this.pending.set(id, { resolve, reject });
     });
     try {
-      ws.send(JSON.stringify({ id, method, params }));
+      const frame: RpcRequest = { id, method, params };
+      ws.send(JSON.stringify(frame));
     } catch (err) {
       this.pending.delete(id);
       throw new ApiError('DISCONNECTED', `Could not reach Vivarium: ${String(err)}`);
@@ -187,7 +189,7 @@ export class WsBridge implements Bridge {
     }
   }
 
-  /** Frames are the contract's RpcMessages; anything else from the server is ignored. */
+  /** Frames are the RPC transport's RpcMessages; anything else from the server is ignored. */
   private handleMessage(text: string): void {
     let parsed: unknown;
     try {

@@ -1,0 +1,10 @@
+/** Events: what the engine announces to every front door, in order. */
+import type { TaskInfo } from './tasks';
+import type { VmSummary } from './vm';
+
+export type ApiEvent =
+  | { type: 'vm.state'; vm: VmSummary }
+  | { type: 'vm.added'; vm: VmSummary }
+  | { type: 'vm.removed'; id: string }
+  | { type: 'host.notice'; message: string }
+  | { type: 'task'; task: TaskInfo };

@@ -1,0 +1,56 @@
+/** The host: QEMU binaries, accelerators (probed, not guessed), firmware and notices. */
+import { z } from 'zod';
+import type { Accelerator } from './vm-config';
+
+export interface QemuBinary {
+  arch: string;
+  path: string;
+  version: string;
+}
+
+export interface AcceleratorReport {
+  name: Accelerator;
+  /** Compiled into QEMU and the host interface exists (e.g. /dev/kvm). */
+  present: boolean;
+  /** A probe guest actually ran under it. */
+  usable: boolean;
+  /** Why it is not usable, in words a user can act on. */
+  reason?: string;
+}
+
+export interface HostInfo {
+  platform: NodePlatform;
+  arch: string;
+  cpus: number;
+  totalMemoryMiB: number;
+  freeDiskBytes: number | null;
+  dataDir: string;
+  qemu: { binaries: QemuBinary[]; img: { path: string; version: string } | null };
+  /** Non-null when QEMU cannot be used at all; says how to install it. */
+  qemuMissing: string | null;
+  accelerators: AcceleratorReport[];
+  /** What `accel: 'auto'` resolves to. */
+  bestAccelerator: Accelerator;
+  /** Notices for the user, e.g. "KVM is present but a test guest hung: using TCG". */
+  notices: string[];
+  firmware: {
+    seabios: string | null;
+    ovmfCode: string | null;
+    ovmfVars: string | null;
+    /** OVMF's Secure Boot build (SMM) and its vars template with Microsoft's keys enrolled. */
+    ovmfSecureBootCode?: string | null;
+    ovmfSecureBootVars?: string | null;
+  };
+  /** swtpm, which emulates a VM's TPM 2.0; null when not installed. */
+  swtpm?: string | null;
+}
+
+export type NodePlatform = 'linux' | 'darwin' | 'win32' | 'freebsd' | 'openbsd' | 'other';
+
+export const hostMethods = {
+  'host.info': z.object({ refresh: z.boolean().default(false) }),
+} as const;
+
+export interface HostResults {
+  'host.info': HostInfo;
+}

@@ -1,0 +1,146 @@
+/**
+ * The persisted VM config (`vm.json`, versioned by CONFIG_VERSION): its vocabulary and the field
+ * schemas that requests of several domains reuse.
+ */
+import { z } from 'zod';
+import { CPU_COUNT_MAX, CPU_COUNT_MIN, MEMORY_MIB_MAX, MEMORY_MIB_MIN } from '../rules/vm-settings';
+
+export const CONFIG_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Vocabulary
+
+export const MACHINE_TYPES = ['q35', 'pc'] as const;
+export const FIRMWARES = ['bios', 'uefi'] as const;
+export const DISK_BUSES = ['virtio', 'sata', 'ide'] as const;
+export const DISK_FORMATS = ['qcow2', 'raw'] as const;
+export const NIC_MODELS = [
+  'virtio-net-pci',
+  'e1000',
+  'e1000e',
+  'rtl8139',
+  'ne2k_pci',
+  'pcnet',
+] as const;
+export const VIDEO_MODELS = ['std', 'virtio', 'cirrus', 'none'] as const;
+/** Sound card the guest sees: Intel HD Audio, AC'97, or a Sound Blaster 16 (DOS). */
+export const SOUND_MODELS = ['none', 'hda', 'ac97', 'sb16'] as const;
+export type SoundModel = (typeof SOUND_MODELS)[number];
+export const ACCELERATORS = ['kvm', 'hvf', 'whpx', 'tcg'] as const;
+export type Accelerator = (typeof ACCELERATORS)[number];
+export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Field schemas
+
+/** Control characters would corrupt logs and window titles; everything else is allowed. */
+export const VmNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'Give the VM a name')
+  .max(80, 'Keep the name under 80 characters')
+  .refine((s) => !/\p{Cc}/u.test(s), 'The name cannot contain control characters');
+
+export const VmIdSchema = z.string().regex(/^[a-f0-9]{12}$/, 'Not a VM id');
+
+/** A VM is addressed by id or by its (unique) name. */
+export const VmRefSchema = z.string().min(1, 'Name the VM');
+
+export const AbsolutePathSchema = z
+  .string()
+  .min(1)
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'Use an absolute path')
+  .refine((p) => !p.includes('\0'), 'The path contains a NUL byte');
+
+export const MemoryMiBSchema = z
+  .number()
+  .int('Memory is a whole number of MiB')
+  .min(MEMORY_MIB_MIN, `Give the VM at least ${MEMORY_MIB_MIN} MiB of memory`)
+  .max(MEMORY_MIB_MAX, 'That is more memory than QEMU can give');
+
+export const CpuCountSchema = z
+  .number()
+  .int()
+  .min(CPU_COUNT_MIN, 'A VM needs at least one CPU')
+  .max(CPU_COUNT_MAX, `At most ${CPU_COUNT_MAX} CPUs`);
+
+export const DiskSchema = z.object({
+  id: z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'Disk ids are short lowercase words'),
+  /** Relative paths live in the VM's folder; absolute ones are the user's own files. */
+  file: z
+    .string()
+    .min(1)
+    .refine((p) => !p.includes('\0')),
+  format: z.enum(DISK_FORMATS),
+  bus: z.enum(DISK_BUSES),
+  readOnly: z.boolean().default(false),
+});
+export type DiskConfig = z.infer<typeof DiskSchema>;
+
+export const KernelBootSchema = z.object({
+  kernel: AbsolutePathSchema,
+  initrd: AbsolutePathSchema.optional(),
+  append: z.string().max(4096).default(''),
+});
+
+export const PortForwardSchema = z.object({
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  hostAddress: z.ipv4().default('127.0.0.1'),
+  hostPort: z.number().int().min(1).max(65535),
+  guestPort: z.number().int().min(1).max(65535),
+});
+export type PortForward = z.infer<typeof PortForwardSchema>;
+
+export const VmConfigSchema = z.object({
+  configVersion: z.literal(CONFIG_VERSION),
+  id: VmIdSchema,
+  name: VmNameSchema,
+  os: z.string().min(1).default('generic'),
+  notes: z.string().max(10_000).default(''),
+  createdAt: z.string(),
+  arch: z.literal('x86_64').default('x86_64'),
+  machine: z.enum(MACHINE_TYPES).default('q35'),
+  firmware: z.enum(FIRMWARES).default('bios'),
+  cpu: z
+    .object({
+      model: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]+$/)
+        .default('max'),
+      count: CpuCountSchema,
+    })
+    .default({ model: 'max', count: 1 }),
+  memoryMiB: MemoryMiBSchema,
+  disks: z.array(DiskSchema).max(8).default([]),
+  cdrom: AbsolutePathSchema.nullable().default(null),
+  bootOrder: z.array(z.enum(BOOT_DEVICES)).min(1).default(['cdrom', 'disk']),
+  kernelBoot: KernelBootSchema.nullable().default(null),
+  network: z
+    .object({
+      mode: z.enum(['user', 'none']).default('user'),
+      model: z.enum(NIC_MODELS).default('virtio-net-pci'),
+      mac: z
+        .string()
+        .regex(/^52:54:00(:[0-9a-f]{2}){3}$/)
+        .optional(),
+      portForwards: z.array(PortForwardSchema).default([]),
+    })
+    .default({ mode: 'user', model: 'virtio-net-pci', portForwards: [] }),
+  video: z.enum(VIDEO_MODELS).default('std'),
+  usbTablet: z.boolean().default(true),
+  /** The guest's sound card. No host playback yet: QEMU's 'none' audio backend. */
+  sound: z.enum(SOUND_MODELS).default('none'),
+  /** A TPM 2.0 from swtpm (Windows 11). QEMU needs swtpm running beside it: see args.ts. */
+  tpm: z.boolean().default(false),
+  /** UEFI Secure Boot (OVMF's secboot build, SMM on). Needs firmware 'uefi' and machine 'q35'. */
+  secureBoot: z.boolean().default(false),
+  /** 'auto' picks the best accelerator that the host probe found working. */
+  accel: z.enum(['auto', ...ACCELERATORS]).default('auto'),
+  /** Appended verbatim after everything Vivarium builds; never parsed back. */
+  extraArgs: z.array(z.string()).default([]),
+});
+export type VmConfig = z.infer<typeof VmConfigSchema>;
+
+export const SizeSchema = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*[KMGT]?i?B?$/i, 'Sizes look like 512M, 20G or 1T');

@@ -1,0 +1,161 @@
+/** VMs: create, read, change, delete and the power lifecycle. */
+import { z } from 'zod';
+import type { VmState } from '../vm-state';
+import {
+  ACCELERATORS,
+  AbsolutePathSchema,
+  BOOT_DEVICES,
+  CpuCountSchema,
+  DISK_BUSES,
+  FIRMWARES,
+  KernelBootSchema,
+  MACHINE_TYPES,
+  MemoryMiBSchema,
+  NIC_MODELS,
+  PortForwardSchema,
+  SOUND_MODELS,
+  SizeSchema,
+  VIDEO_MODELS,
+  VmNameSchema,
+  VmRefSchema,
+  type Accelerator,
+  type VmConfig,
+} from './vm-config';
+
+export { VM_STATES, type VmState } from '../vm-state';
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+export const CreateVmRequestSchema = z
+  .object({
+    name: VmNameSchema,
+    /** A catalogue id ('debian', 'debian-13', an osinfo short id like 'win11'): its hardware
+     * profile fills every field the request leaves out. Without it: 'generic' and plain defaults. */
+    os: z.string().min(1).max(200).optional(),
+    iso: AbsolutePathSchema.optional(),
+    kernel: AbsolutePathSchema.optional(),
+    initrd: AbsolutePathSchema.optional(),
+    append: z.string().max(4096).optional(),
+    memoryMiB: MemoryMiBSchema.optional(),
+    cpus: CpuCountSchema.optional(),
+    /** Size of a new thin qcow2 disk; "0" for none. */
+    diskSize: SizeSchema.optional(),
+    machine: z.enum(MACHINE_TYPES).optional(),
+    firmware: z.enum(FIRMWARES).optional(),
+    diskBus: z.enum(DISK_BUSES).optional(),
+    nicModel: z.enum(NIC_MODELS).optional(),
+    network: z.enum(['user', 'none']).optional(),
+    video: z.enum(VIDEO_MODELS).optional(),
+    sound: z.enum(SOUND_MODELS).optional(),
+    usbTablet: z.boolean().optional(),
+    /** A TPM 2.0 (needs swtpm on the host). */
+    tpm: z.boolean().optional(),
+    /** UEFI Secure Boot with Microsoft's keys enrolled (needs firmware 'uefi' and machine 'q35'). */
+    secureBoot: z.boolean().optional(),
+    accel: z.enum(['auto', ...ACCELERATORS]).optional(),
+    notes: z.string().max(10_000).optional(),
+  })
+  .refine((r) => !(r.initrd && !r.kernel), {
+    message: 'An initrd needs a kernel (--kernel)',
+    path: ['initrd'],
+  });
+export type CreateVmRequest = z.input<typeof CreateVmRequestSchema>;
+
+/** Fields a user may change; the engine refuses those that need the VM stopped while it runs. */
+export const VmPatchSchema = z
+  .object({
+    name: VmNameSchema,
+    notes: z.string().max(10_000),
+    memoryMiB: MemoryMiBSchema,
+    cpuCount: CpuCountSchema,
+    cpuModel: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+    machine: z.enum(MACHINE_TYPES),
+    firmware: z.enum(FIRMWARES),
+    cdrom: AbsolutePathSchema.nullable(),
+    bootOrder: z.array(z.enum(BOOT_DEVICES)).min(1),
+    nicModel: z.enum(NIC_MODELS),
+    networkMode: z.enum(['user', 'none']),
+    portForwards: z.array(PortForwardSchema),
+    video: z.enum(VIDEO_MODELS),
+    sound: z.enum(SOUND_MODELS),
+    usbTablet: z.boolean(),
+    /** A TPM 2.0 (needs swtpm on the host). Off keeps its state (tpm/) for when it comes back. */
+    tpm: z.boolean(),
+    /** UEFI Secure Boot (needs firmware 'uefi' and machine 'q35'). Turning it on or off gives
+     * the VM a fresh UEFI variable store from the matching template; its snapshots are kept. */
+    secureBoot: z.boolean(),
+    accel: z.enum(['auto', ...ACCELERATORS]),
+    kernelBoot: KernelBootSchema.nullable(),
+    extraArgs: z.array(z.string()),
+  })
+  .partial();
+export type VmPatch = z.input<typeof VmPatchSchema>;
+
+const Ref = z.object({ vm: VmRefSchema });
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+export interface VmRuntime {
+  state: VmState;
+  pid: number | null;
+  accel: Accelerator | null;
+  /** ISO time at which the guest started running. */
+  startedAt: string | null;
+  /** Why the accelerator was chosen, e.g. the broken-KVM fallback. */
+  accelNotice: string | null;
+  /** For `crashed`: how QEMU ended and the tail of its stderr. */
+  lastExit: { code: number | null; signal: string | null; stderrTail: string } | null;
+  /** Shown in the UI when an operation failed or needs a decision. */
+  lastError: string | null;
+}
+
+export interface VmSummary {
+  id: string;
+  name: string;
+  config: VmConfig;
+  runtime: VmRuntime;
+  /** The VM's folder on disk. */
+  dir: string;
+}
+
+export interface ShutdownResult {
+  stopped: boolean;
+  /** Set when the guest ignored the power button within the timeout. */
+  reason?: string;
+  /** The user may force a power-off. */
+  canForce: boolean;
+}
+
+export const vmMethods = {
+  'vm.list': z.object({}),
+  'vm.get': Ref,
+  'vm.create': CreateVmRequestSchema,
+  'vm.update': z.object({ vm: VmRefSchema, patch: VmPatchSchema }),
+  'vm.delete': z.object({ vm: VmRefSchema, keepDisks: z.boolean().default(false) }),
+  'vm.start': Ref,
+  'vm.pause': Ref,
+  'vm.resume': Ref,
+  'vm.reset': Ref,
+  /** ACPI power button; `timeoutMs` bounds the wait for the guest to power off. */
+  'vm.shutdown': z.object({
+    vm: VmRefSchema,
+    timeoutMs: z.number().int().min(0).max(600_000).default(60_000),
+  }),
+  'vm.powerOff': Ref,
+} as const;
+
+export interface VmResults {
+  'vm.list': VmSummary[];
+  'vm.get': VmSummary;
+  'vm.create': VmSummary;
+  'vm.update': VmSummary;
+  'vm.delete': { deleted: true; keptFiles: string[] };
+  'vm.start': VmSummary;
+  'vm.pause': VmSummary;
+  'vm.resume': VmSummary;
+  'vm.reset': VmSummary;
+  'vm.shutdown': ShutdownResult;
+  'vm.powerOff': VmSummary;
+}
