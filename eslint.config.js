@@ -202,7 +202,12 @@ export default defineConfig(
           message: 'The renderer reaches the preload through window.vivarium, never by import.',
         },
         {
-          group: ['**/common/contract', '**/common/contract/**'],
+          group: [
+            '**/common/contract',
+            '**/common/contract/**',
+            '**/common/transport/rpc',
+            '**/common/transport/rpc.ts',
+          ],
           allowTypeImports: true,
           message: 'The renderer imports only types from the contract (import type { ... }).',
         },
