@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import type { ApiResults, Method, Params } from '../../common/contract';
-import { formatBytes } from '../../common/format';
 import type { Engine } from '../engine';
 import { call, engine } from './engine-access';
-import { printJson, table, writeOut } from './output';
+import { formatBytes, printJson, table, writeOut } from './output';
 
 /** What the command modules in electron/cli/ register through (VMs, snapshots, catalog...). */
 export interface CliKit {

@@ -41,6 +41,22 @@ export function shellQuote(s: string): string {
   return /^[A-Za-z0-9._\-/:=@+]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * Sizes as the CLI has always printed them: one decimal above bytes ("293.0 KiB", "120.5 GiB"),
+ * which scripts and the tests read. common/format's formatBytes, for the UI, rounds sizes of 100
+ * and more to whole units instead.
+ */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
 /** Columns padded to their widest cell, two spaces apart, the last one left ragged. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -13,13 +13,14 @@ import {
   type Params,
   type VmSummary,
 } from '../../common/contract';
-import { formatBytes, formatMiB } from '../../common/format';
+import { formatMiB } from '../../common/format';
 import { isGuestUp } from '../../common/vm-state';
 import { VivariumError } from '../engine';
 import { call } from './engine-access';
 import type { CliKit } from './kit';
 import { parseMemory, parseNumber } from './options';
 import {
+  formatBytes,
   oneLine,
   printJson,
   PROG,
