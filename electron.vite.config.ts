@@ -12,7 +12,7 @@ export default defineConfig({
       rollupOptions: {
         input: {
           main: resolve(__dirname, 'electron/main.ts'),
-          cli: resolve(__dirname, 'electron/cli.ts'),
+          cli: resolve(__dirname, 'electron/cli/main.ts'),
         },
         output: {
           format: 'es',

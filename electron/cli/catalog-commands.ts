@@ -1,5 +1,5 @@
 /**
- * `vivarium catalog|detect|download|media` (issue 5), and `create --os ID` without `--iso`
+ * `vivarium catalog|detect|download|media`, and `create --os ID` without `--iso`
  * (downloads the OS's install media first). Downloads run as engine tasks: a progress bar on
  * stderr when it is a terminal, or with --json one JSON object per progress event on stderr;
  * stdout gets the cached file's path (or, with --json, one JSON result). Ctrl-C cancels; the same
@@ -20,13 +20,11 @@ import {
   type Params,
   type CachedMedia,
 } from '../../common/contract';
+import { formatMiB } from '../../common/format';
 import { VivariumError } from '../engine';
 import type { CliKit } from './kit';
+import type { JsonOpt } from './output';
 import { followTask, progressLine } from './progress';
-
-interface JsonOpt {
-  json?: boolean;
-}
 
 /** Starts a download and waits for it, showing progress; Ctrl-C cancels (it resumes next time). */
 export async function runDownload(
@@ -87,10 +85,6 @@ export async function runDownload(
     process.off('SIGINT', onSigint);
     if (tty) process.stderr.write('\r\x1b[K');
   }
-}
-
-function formatMiB(mib: number): string {
-  return mib >= 1024 && mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`;
 }
 
 function describeEntry(e: CatalogEntry): string {

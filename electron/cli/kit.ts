@@ -1,17 +1,19 @@
 import type { Command } from 'commander';
 import type { ApiResults, Method, Params } from '../../common/contract';
 import type { Engine } from '../engine';
+import { call, engine } from './engine-access';
+import { formatBytes, printJson, table, writeOut } from './output';
 
-/** What cli.ts lends to the feature command modules in electron/cli/ (snapshots, catalog...). */
+/** What the command modules in electron/cli/ register through (VMs, snapshots, catalog...). */
 export interface CliKit {
   /** A subcommand with the shared `--json` option. */
-  cmd(nameAndArgs: string, description: string): Command;
+  cmd: (nameAndArgs: string, description: string) => Command;
   /** The program itself, for command groups (`snapshot list|create|...`). */
   program: Command;
   /** Wraps an action so it receives only the positional arguments and options. */
-  run<A extends unknown[]>(
+  run: <A extends unknown[]>(
     fn: (...args: A) => Promise<void>,
-  ): (...args: unknown[]) => Promise<void>;
+  ) => (...args: unknown[]) => Promise<void>;
   /** Validates against the contract (naming the flag on error) and calls the engine. */
   call<M extends Method>(
     method: M,
@@ -23,4 +25,25 @@ export interface CliKit {
   writeOut(text: string): void;
   table(headers: string[], rows: string[][]): string;
   formatBytes(n: number): string;
+}
+
+export function createKit(program: Command): CliKit {
+  return {
+    program,
+    cmd: (nameAndArgs, description) =>
+      program
+        .command(nameAndArgs)
+        .description(description)
+        .option('--json', 'machine-readable output on stdout'),
+    run:
+      <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+      (...args: unknown[]) =>
+        fn(...(args.slice(0, -1) as A)),
+    call,
+    engine: () => engine(),
+    printJson,
+    writeOut,
+    table,
+    formatBytes,
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * `vivarium snapshot|disk|clone ...` (issue 4). Long work (snapshots, imports, clones) runs as an
+ * `vivarium snapshot|disk|clone ...`. Long work (snapshots, imports, clones) runs as an
  * engine task: a progress bar on stderr when it is a terminal, or with --json one JSON object
  * per progress event on stderr (stdout keeps the one JSON result). Ctrl-C cancels what can be
  * cancelled (imports, full clones) and removes the partial files.
@@ -17,11 +17,8 @@ import {
 } from '../../common/contract';
 import { VivariumError } from '../engine';
 import type { CliKit } from './kit';
+import type { JsonOpt } from './output';
 import { followTask } from './progress';
-
-interface JsonOpt {
-  json?: boolean;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Snapshots

@@ -14,14 +14,12 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CachedMedia, MediaUploadResult } from '../../../common/contract';
 import { VivariumError } from '../errors';
-import { writeFileAtomic } from '../library/atomic-file';
-import type { MediaStore, StoredMedia } from './media-store';
+import type { MediaStore } from './media-store';
+import { assertRoom, gib } from './media/disk-space';
 import type { CatalogService } from './service';
 
 /** The largest image accepted: well above any OS's DVD image, well below "fill the disk". */
 export const MAX_UPLOAD_BYTES = 64 * 2 ** 30;
-/** Room kept free on the cache's disk besides the upload (as for downloads). */
-const FREE_SPACE_MARGIN = 256 * 2 ** 20;
 const PART_PREFIX = 'upload-';
 /** A partial upload no request of this process is writing, untouched this long, is left over. */
 const STALE_PART_MS = 10 * 60_000;
@@ -71,10 +69,6 @@ export function uploadFileName(raw: string): string {
   return (stem.join('').trimEnd() || 'upload') + ext;
 }
 
-function gib(n: number): string {
-  return `${(n / 2 ** 30).toFixed(1)} GiB`;
-}
-
 /** Checks what can be checked before reading a byte: the length, the bound, the free space. */
 export async function checkUpload(
   store: MediaStore,
@@ -90,13 +84,7 @@ export async function checkUpload(
       `The file is ${gib(bytes)}; Vivarium accepts uploads up to ${gib(maxBytes)}. Copy it to the computer that runs Vivarium another way and type its path.`,
     );
   }
-  const free = await store.freeBytes();
-  if (free !== null && free < bytes + FREE_SPACE_MARGIN) {
-    throw new VivariumError(
-      'DISK_FULL',
-      `Not enough free disk space for the upload: it needs ${gib(bytes)} and ${gib(free)} are free in ${store.dir}. Free some space and try again.`,
-    );
-  }
+  assertRoom(await store.freeBytes(), bytes, 'the upload', store.dir);
 }
 
 /** Removes partial uploads a crash or a killed process left behind. */
@@ -248,7 +236,8 @@ async function finish(
     await rename(part, file);
     await chmod(file, 0o444);
     const { size } = await stat(file);
-    const record: StoredMedia = {
+    // A VM may name this path already (an image deleted and uploaded again): record() says so.
+    const media = await store.record({
       sha256,
       file,
       filename: name,
@@ -259,10 +248,8 @@ async function finish(
       mediaId: null,
       verified: 'none',
       addedAt: new Date().toISOString(),
-    };
-    await writeFileAtomic(join(dir, 'meta.json'), `${JSON.stringify(record, null, 2)}\n`, false);
-    // A VM may name this path already (an image deleted and uploaded again).
-    return { media: { ...record, usedBy: (await store.get(sha256))?.usedBy ?? [] }, reused: false };
+    });
+    return { media, reused: false };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;

@@ -1,0 +1,44 @@
+/**
+ * `vivarium serve`: the engine as the owner of the VMs (like the app), served to a browser; prints
+ * the URL with its access token and runs until a signal.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { engine } from './engine-access';
+import type { CliKit } from './kit';
+import { parseNumber } from './options';
+import { writeOut, type JsonOpt } from './output';
+import { waitForSignal } from './signals';
+
+interface ServeOpts extends JsonOpt {
+  host?: string;
+  port?: number;
+}
+
+async function cmdServe(opts: ServeOpts): Promise<void> {
+  const { startServer } = await import('../server');
+  const eng = await engine('owner');
+  // The built CLI is out/main/cli.js; the renderer is built to out/renderer.
+  const staticDir = resolve(dirname(fileURLToPath(import.meta.url)), '../renderer');
+  const server = await startServer({
+    engine: eng,
+    staticDir,
+    ...(opts.host !== undefined && { host: opts.host }),
+    ...(opts.port !== undefined && { port: opts.port }),
+  });
+  const url = server.url.includes('token=')
+    ? server.url
+    : `${server.url}${server.url.includes('?') ? '&' : '?'}token=${encodeURIComponent(server.token)}`;
+  if (opts.json) writeOut(JSON.stringify({ url, port: server.port, token: server.token }));
+  else writeOut(url);
+  await waitForSignal();
+  await server.close();
+}
+
+export function registerServeCommand(kit: CliKit): void {
+  const { cmd, run } = kit;
+  cmd('serve', 'serve the app to a browser; prints the URL with its access token')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--port <port>', 'port (default: a free one)', parseNumber('The port'))
+    .action(run(cmdServe));
+}

@@ -1,0 +1,443 @@
+/**
+ * The VM commands: `host`, `list`, `create`, `set`, `status`, `start|pause|resume|reset`, `stop`,
+ * `screenshot` and `delete`, each one engine call (or two) with a human answer or, with `--json`,
+ * the flat facts scripts want.
+ */
+import { resolve } from 'node:path';
+import { Option } from 'commander';
+import {
+  FIRMWARES,
+  MACHINE_TYPES,
+  SOUND_MODELS,
+  type HostInfo,
+  type Params,
+  type VmSummary,
+} from '../../common/contract';
+import { formatMiB } from '../../common/format';
+import { isGuestUp } from '../../common/vm-state';
+import { VivariumError } from '../engine';
+import { call } from './engine-access';
+import type { CliKit } from './kit';
+import { parseMemory, parseNumber } from './options';
+import {
+  formatBytes,
+  oneLine,
+  printJson,
+  PROG,
+  shellQuote,
+  table,
+  UsageError,
+  writeOut,
+  type JsonOpt,
+} from './output';
+
+/** The machine-readable view of a VM: the flat facts scripts want, plus the full config. */
+function vmJson(vm: VmSummary) {
+  const { runtime: rt, config } = vm;
+  return {
+    id: vm.id,
+    name: vm.name,
+    state: rt.state,
+    pid: rt.pid ?? null,
+    accel: rt.accel ?? null,
+    startedAt: rt.startedAt ?? null,
+    os: config.os,
+    cpus: config.cpu.count,
+    memoryMiB: config.memoryMiB,
+    dir: vm.dir,
+    accelNotice: rt.accelNotice ?? null,
+    lastError: rt.lastError ?? null,
+    lastExit: rt.lastExit ?? null,
+    config,
+  };
+}
+
+function describeState(vm: VmSummary): string {
+  const rt = vm.runtime;
+  const bits: string[] = [];
+  if (rt.pid != null) {
+    bits.push(`pid ${rt.pid}`);
+    if (rt.accel) bits.push(rt.accel);
+  }
+  return bits.length ? `${rt.state} (${bits.join(', ')})` : rt.state;
+}
+
+function formatUptime(startedAt: string | null): string | null {
+  if (!startedAt) return null;
+  const ms = Date.now() - Date.parse(startedAt);
+  if (!Number.isFinite(ms) || ms < 0) return null;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+function printVm(vm: VmSummary, opts: JsonOpt, human: string): void {
+  if (opts.json) printJson(vmJson(vm));
+  else writeOut(human);
+}
+
+async function cmdHost(opts: JsonOpt): Promise<void> {
+  const info: HostInfo = await call('host.info', { refresh: false });
+  if (opts.json) return printJson(info);
+  const x86 = info.qemu.binaries.find((b) => b.arch === 'x86_64') ?? info.qemu.binaries[0];
+  const lines: string[] = [];
+  lines.push(
+    info.qemuMissing
+      ? `QEMU:         not usable: ${oneLine(info.qemuMissing)}`
+      : `QEMU:         ${x86 ? `${x86.version} (${x86.path})` : 'not found'}`,
+  );
+  for (const b of info.qemu.binaries.filter((b) => b !== x86)) {
+    lines.push(`              ${b.arch}: ${b.version} (${b.path})`);
+  }
+  lines.push(
+    `qemu-img:     ${info.qemu.img ? `${info.qemu.img.version} (${info.qemu.img.path})` : 'not found'}`,
+  );
+  lines.push('Accelerators:');
+  for (const a of info.accelerators) {
+    const status = a.usable
+      ? 'usable'
+      : a.present
+        ? `present, not usable${a.reason ? `: ${oneLine(a.reason)}` : ''}`
+        : `not available${a.reason ? `: ${oneLine(a.reason)}` : ''}`;
+    lines.push(
+      `  ${a.name.padEnd(5)} ${status}${a.name === info.bestAccelerator ? '  (used)' : ''}`,
+    );
+  }
+  lines.push(
+    `Host:         ${info.platform} ${info.arch}, ${info.cpus} CPUs, ${formatMiB(info.totalMemoryMiB)} RAM` +
+      (info.freeDiskBytes != null ? `, ${formatBytes(info.freeDiskBytes)} free disk` : ''),
+  );
+  lines.push(`Data:         ${info.dataDir}`);
+  const fw = info.firmware;
+  lines.push(`BIOS:         ${fw.seabios ?? 'not found'}`);
+  lines.push(`UEFI:         ${fw.ovmfCode ?? 'not found (install ovmf for UEFI guests)'}`);
+  if (info.notices.length) {
+    lines.push('Notices:');
+    for (const n of info.notices) lines.push(`  - ${oneLine(n)}`);
+  }
+  writeOut(lines.join('\n'));
+}
+
+async function cmdList(opts: JsonOpt): Promise<void> {
+  const vms = await call('vm.list', {});
+  if (opts.json) return printJson(vms.map(vmJson));
+  if (vms.length === 0) {
+    writeOut(`No VMs yet. Create one with: ${PROG} create NAME --iso PATH`);
+    return;
+  }
+  writeOut(
+    table(
+      ['NAME', 'STATE', 'CPUS', 'MEMORY', 'OS'],
+      vms.map((vm) => [
+        vm.name,
+        vm.runtime.state,
+        String(vm.config.cpu.count),
+        formatMiB(vm.config.memoryMiB),
+        vm.config.os,
+      ]),
+    ),
+  );
+}
+
+interface CreateOpts extends JsonOpt {
+  iso?: string;
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  memory?: number;
+  cpus?: number;
+  disk?: string;
+  os?: string;
+  firmware?: (typeof FIRMWARES)[number];
+  machine?: (typeof MACHINE_TYPES)[number];
+  sound?: (typeof SOUND_MODELS)[number];
+  tpm?: boolean;
+  secureBoot?: boolean;
+}
+
+async function cmdCreate(name: string, opts: CreateOpts): Promise<void> {
+  if (!opts.iso && !opts.kernel) {
+    throw new UsageError('Give the install media: --iso PATH, or --kernel PATH [--initrd PATH]');
+  }
+  if (!opts.kernel && (opts.initrd !== undefined || opts.append !== undefined)) {
+    throw new UsageError('--initrd and --append need --kernel PATH');
+  }
+  const abs = (p: string | undefined) => (p === undefined ? undefined : resolve(p));
+  const req: Params<'vm.create'> = {
+    name,
+    ...(opts.os !== undefined && { os: opts.os }),
+    ...(opts.iso !== undefined && { iso: abs(opts.iso) }),
+    ...(opts.kernel !== undefined && { kernel: abs(opts.kernel) }),
+    ...(opts.initrd !== undefined && { initrd: abs(opts.initrd) }),
+    ...(opts.append !== undefined && { append: opts.append }),
+    ...(opts.memory !== undefined && { memoryMiB: opts.memory }),
+    ...(opts.cpus !== undefined && { cpus: opts.cpus }),
+    ...(opts.disk !== undefined && { diskSize: opts.disk }),
+    ...(opts.firmware !== undefined && { firmware: opts.firmware }),
+    ...(opts.machine !== undefined && { machine: opts.machine }),
+    ...(opts.sound !== undefined && { sound: opts.sound }),
+    ...(opts.tpm !== undefined && { tpm: opts.tpm }),
+    ...(opts.secureBoot !== undefined && { secureBoot: opts.secureBoot }),
+  };
+  const vm = await call('vm.create', req, {
+    name: 'NAME',
+    os: '--os',
+    iso: '--iso',
+    kernel: '--kernel',
+    initrd: '--initrd',
+    append: '--append',
+    memoryMiB: '--memory',
+    cpus: '--cpus',
+    diskSize: '--disk',
+    firmware: '--firmware',
+    machine: '--machine',
+    sound: '--sound',
+    tpm: '--tpm',
+    secureBoot: '--secure-boot',
+  });
+  const c = vm.config;
+  const cpus = `${c.cpu.count} CPU${c.cpu.count === 1 ? '' : 's'}`;
+  const disks = c.disks.length ? `, ${c.disks.length} disk${c.disks.length === 1 ? '' : 's'}` : '';
+  printVm(
+    vm,
+    opts,
+    `Created ${vm.name} (${vm.id}): ${cpus}, ${formatMiB(c.memoryMiB)}${disks}, ${c.machine}/${c.firmware}.\n` +
+      `Start it with: ${PROG} start ${shellQuote(vm.name)}`,
+  );
+}
+
+/** "q35/uefi, Secure Boot, TPM 2.0, sound hda": the firmware and devices in one phrase. */
+function describeHardware(c: VmSummary['config']): string {
+  const bits = [`${c.machine}/${c.firmware}`];
+  if (c.secureBoot) bits.push('Secure Boot');
+  if (c.tpm) bits.push('TPM 2.0');
+  if (c.sound !== 'none') bits.push(`sound ${c.sound}`);
+  return bits.join(', ');
+}
+
+interface SetOpts extends JsonOpt {
+  memory?: number;
+  cpus?: number;
+  firmware?: (typeof FIRMWARES)[number];
+  machine?: (typeof MACHINE_TYPES)[number];
+  sound?: (typeof SOUND_MODELS)[number];
+  tpm?: boolean;
+  secureBoot?: boolean;
+}
+
+async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
+  const patch: Params<'vm.update'>['patch'] = {
+    ...(opts.memory !== undefined && { memoryMiB: opts.memory }),
+    ...(opts.cpus !== undefined && { cpuCount: opts.cpus }),
+    ...(opts.firmware !== undefined && { firmware: opts.firmware }),
+    ...(opts.machine !== undefined && { machine: opts.machine }),
+    ...(opts.sound !== undefined && { sound: opts.sound }),
+    ...(opts.tpm !== undefined && { tpm: opts.tpm }),
+    ...(opts.secureBoot !== undefined && { secureBoot: opts.secureBoot }),
+  };
+  if (Object.keys(patch).length === 0) {
+    throw new UsageError(
+      'Nothing to change: give --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm or --secure-boot/--no-secure-boot',
+    );
+  }
+  const vm = await call(
+    'vm.update',
+    { vm: ref, patch },
+    {
+      vm: 'NAME',
+      'patch.memoryMiB': '--memory',
+      'patch.cpuCount': '--cpus',
+      'patch.firmware': '--firmware',
+      'patch.machine': '--machine',
+      'patch.sound': '--sound',
+      'patch.tpm': '--tpm',
+      'patch.secureBoot': '--secure-boot',
+    },
+  );
+  const c = vm.config;
+  const cpus = `${c.cpu.count} CPU${c.cpu.count === 1 ? '' : 's'}`;
+  printVm(
+    vm,
+    opts,
+    `Updated ${vm.name}: ${cpus}, ${formatMiB(c.memoryMiB)}, ${describeHardware(c)}.`,
+  );
+}
+
+async function cmdStatus(ref: string, opts: JsonOpt): Promise<void> {
+  const vm = await call('vm.get', { vm: ref }, { vm: 'NAME' });
+  if (opts.json) return printJson(vmJson(vm));
+  const rt = vm.runtime;
+  const c = vm.config;
+  const lines = [`Name:    ${vm.name}`, `Id:      ${vm.id}`, `State:   ${describeState(vm)}`];
+  const up = isGuestUp(rt.state) ? formatUptime(rt.startedAt) : null;
+  if (up) lines.push(`Uptime:  ${up}`);
+  lines.push(
+    `Machine: ${c.cpu.count} CPU${c.cpu.count === 1 ? '' : 's'}, ${formatMiB(c.memoryMiB)}, ${describeHardware(c)}, OS ${c.os}`,
+  );
+  if (c.cdrom) lines.push(`CD-ROM:  ${c.cdrom}`);
+  if (c.kernelBoot) lines.push(`Kernel:  ${c.kernelBoot.kernel}`);
+  lines.push(`Folder:  ${vm.dir}`);
+  if (rt.accelNotice) lines.push(`Notice:  ${oneLine(rt.accelNotice)}`);
+  if (rt.lastExit && rt.state === 'crashed') {
+    const how = rt.lastExit.signal
+      ? `signal ${rt.lastExit.signal}`
+      : `exit code ${rt.lastExit.code}`;
+    lines.push(
+      `Exit:    ${how}${rt.lastExit.stderrTail ? `: ${oneLine(rt.lastExit.stderrTail)}` : ''}`,
+    );
+  }
+  if (rt.lastError) lines.push(`Error:   ${oneLine(rt.lastError)}`);
+  writeOut(lines.join('\n'));
+}
+
+type SimpleOp = 'vm.start' | 'vm.pause' | 'vm.resume' | 'vm.reset';
+
+async function cmdSimple(method: SimpleOp, ref: string, opts: JsonOpt): Promise<void> {
+  const vm = await call(method, { vm: ref }, { vm: 'NAME' });
+  const verb = {
+    'vm.start': 'started',
+    'vm.pause': 'paused',
+    'vm.resume': 'resumed',
+    'vm.reset': 'reset',
+  }[method];
+  let human = `${vm.name} ${verb}: ${describeState(vm)}`;
+  if (method === 'vm.start' && vm.runtime.accelNotice) {
+    human += `\nNote: ${oneLine(vm.runtime.accelNotice)}`;
+  }
+  printVm(vm, opts, human);
+}
+
+interface StopOpts extends JsonOpt {
+  force?: boolean;
+  timeout?: number;
+}
+
+async function cmdStop(ref: string, opts: StopOpts): Promise<void> {
+  const before = await call('vm.get', { vm: ref }, { vm: 'NAME' });
+  if (before.runtime.state === 'stopped') {
+    printVm(before, opts, `${before.name} is already stopped`);
+    return;
+  }
+  if (opts.force) {
+    const vm = await call('vm.powerOff', { vm: ref }, { vm: 'NAME' });
+    printVm(vm, opts, `${vm.name} powered off: ${describeState(vm)}`);
+    return;
+  }
+  const seconds = opts.timeout ?? 60;
+  const timeoutMs = Math.round(seconds * 1000);
+  const res = await call('vm.shutdown', { vm: ref, timeoutMs }, { timeoutMs: '--timeout' });
+  if (!res.stopped) {
+    const why = oneLine(res.reason ?? `The guest did not power off within ${seconds} s`).replace(
+      /[.\s]+$/,
+      '',
+    );
+    throw new VivariumError(
+      'TIMEOUT',
+      `${why}. To power it off anyway: ${PROG} stop ${shellQuote(before.name)} --force`,
+    );
+  }
+  const vm = await call('vm.get', { vm: before.id });
+  printVm(vm, opts, `${vm.name} shut down: ${describeState(vm)}`);
+}
+
+async function cmdScreenshot(ref: string, file: string, opts: JsonOpt): Promise<void> {
+  const res = await call(
+    'vm.screenshot',
+    { vm: ref, file: resolve(file) },
+    { vm: 'NAME', file: 'FILE' },
+  );
+  if (opts.json) return printJson(res);
+  writeOut(`Saved a ${res.width}x${res.height} screenshot to ${res.file}`);
+}
+
+interface DeleteOpts extends JsonOpt {
+  keepDisks?: boolean;
+}
+
+async function cmdDelete(ref: string, opts: DeleteOpts): Promise<void> {
+  const res = await call(
+    'vm.delete',
+    { vm: ref, keepDisks: Boolean(opts.keepDisks) },
+    { vm: 'NAME' },
+  );
+  if (opts.json) return printJson(res);
+  const lines = [`Deleted ${ref}`];
+  for (const f of res.keptFiles) lines.push(`Kept: ${f}`);
+  writeOut(lines.join('\n'));
+}
+
+/** `host`, `list`, `create`, `set`, `start`, `status`, `pause`, `resume`, `reset`, `stop`, `screenshot`. */
+export function registerVmCommands(kit: CliKit): void {
+  const { cmd, run } = kit;
+  cmd('host', 'show QEMU, accelerators and firmware found on this computer').action(run(cmdHost));
+  cmd('list', 'list the VMs').alias('ls').action(run(cmdList));
+
+  cmd('create', 'create a VM')
+    .argument('<name>', 'a name for the VM (any text)')
+    .addOption(new Option('--iso <path>', 'boot this installer or live ISO').conflicts('kernel'))
+    .option('--kernel <path>', 'boot this Linux kernel directly')
+    .option('--initrd <path>', 'initrd for --kernel')
+    .option('--append <text>', 'kernel command line for --kernel')
+    .option('--memory <MiB>', 'memory in MiB (or a size like 2G)', parseMemory)
+    .option('--cpus <n>', 'number of virtual CPUs', parseNumber('The CPU count'))
+    .option('--disk <size>', 'size of a new thin disk, like 20G; 0 for none')
+    .option('--os <id>', 'guest OS id from the catalogue (sets defaults)')
+    .addOption(new Option('--firmware <type>', 'firmware').choices(FIRMWARES))
+    .addOption(new Option('--machine <type>', 'machine type').choices(MACHINE_TYPES))
+    .addOption(new Option('--sound <model>', 'sound card the guest sees').choices(SOUND_MODELS))
+    .option('--tpm', 'give it a TPM 2.0 (needs swtpm)')
+    .option('--no-tpm', 'no TPM, even where the --os profile wants one')
+    .option('--secure-boot', 'UEFI Secure Boot with Microsoft keys (needs --firmware uefi, q35)')
+    .option('--no-secure-boot', 'no Secure Boot, even where the --os profile wants it')
+    .action(run(cmdCreate));
+
+  cmd('set', "change a stopped VM's hardware")
+    .argument('<name>')
+    .option('--memory <MiB>', 'memory in MiB (or a size like 2G)', parseMemory)
+    .option('--cpus <n>', 'number of virtual CPUs', parseNumber('The CPU count'))
+    .addOption(new Option('--firmware <type>', 'firmware').choices(FIRMWARES))
+    .addOption(new Option('--machine <type>', 'machine type').choices(MACHINE_TYPES))
+    .addOption(new Option('--sound <model>', 'sound card the guest sees').choices(SOUND_MODELS))
+    .option('--tpm', 'give it a TPM 2.0 (needs swtpm)')
+    .option('--no-tpm', 'take its TPM away (its state is kept for when it comes back)')
+    .option('--secure-boot', 'turn UEFI Secure Boot on (needs --firmware uefi, q35)')
+    .option('--no-secure-boot', 'turn Secure Boot off')
+    .action(run(cmdSet));
+  cmd('start', 'start a VM and wait until it runs')
+    .argument('<name>')
+    .action(run((name: string, o: JsonOpt) => cmdSimple('vm.start', name, o)));
+  cmd('status', 'show a VM and its state').argument('<name>').action(run(cmdStatus));
+  cmd('pause', 'pause a running VM')
+    .argument('<name>')
+    .action(run((name: string, o: JsonOpt) => cmdSimple('vm.pause', name, o)));
+  cmd('resume', 'resume a paused VM')
+    .argument('<name>')
+    .action(run((name: string, o: JsonOpt) => cmdSimple('vm.resume', name, o)));
+  cmd('reset', 'hard-reset a VM (like the reset button)')
+    .argument('<name>')
+    .action(run((name: string, o: JsonOpt) => cmdSimple('vm.reset', name, o)));
+  cmd('stop', 'shut a VM down with the ACPI power button and wait; --force powers it off')
+    .argument('<name>')
+    .option('--force', 'power off at once (like pulling the plug)')
+    .option(
+      '--timeout <seconds>',
+      'how long to wait for the guest to power off (default 60)',
+      parseNumber('The timeout'),
+    )
+    .action(run(cmdStop));
+  cmd('screenshot', 'save a PNG of the VM display')
+    .argument('<name>')
+    .argument('<file>', 'the PNG file to write')
+    .action(run(cmdScreenshot));
+}
+
+/** `delete` (registered after the console commands: `--help` lists it there). */
+export function registerDeleteCommand(kit: CliKit): void {
+  const { cmd, run } = kit;
+  cmd('delete', 'delete a stopped VM and its files')
+    .alias('rm')
+    .argument('<name>')
+    .option('--keep-disks', 'keep the disk images')
+    .action(run(cmdDelete));
+}

@@ -1,0 +1,3 @@
+export { startServer, type RunningServer, type ServerOptions } from './start';
+export { isLoopback } from './auth';
+export { safeRelativePath } from './static-files';

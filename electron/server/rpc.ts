@@ -1,0 +1,130 @@
+/**
+ * The contract over WebSocket JSON-RPC (`/rpc`): `{id, method, params}` in, `{id, result}` or
+ * `{id, error}` out, and every engine event pushed to every client as `{event}`. Clients that stop
+ * answering pings, or let too much pile up unread, are dropped rather than buffered for ever.
+ */
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { RpcRequestSchema, type ApiEvent, type RpcMessage } from '../../common/contract';
+import { toErrorBody, type Engine } from '../engine';
+
+/** Largest RPC frame accepted; requests are small JSON objects. */
+const MAX_RPC_FRAME = 1024 * 1024;
+/** A client that lets this much pile up unread is dropped rather than buffered forever. */
+const MAX_BUFFERED = 8 * 1024 * 1024;
+const HEARTBEAT_MS = 30_000;
+
+export class RpcEndpoint {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_RPC_FRAME });
+  private readonly clients = new Set<WebSocket>();
+  private readonly alive = new WeakMap<WebSocket, boolean>();
+  private readonly unsubscribe: () => void;
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(private readonly engine: Engine) {
+    this.unsubscribe = engine.onEvent((event: ApiEvent) => {
+      for (const ws of this.clients) this.send(ws, { event });
+    });
+    this.heartbeat = setInterval(() => {
+      for (const ws of this.clients) {
+        if (this.alive.get(ws) === false) {
+          ws.terminate();
+          continue;
+        }
+        this.alive.set(ws, false);
+        ws.ping();
+      }
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** Takes over an upgrade the server has already authorised. */
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  /** Stops pushing events and asks every client to go (shutting down). */
+  stop(): void {
+    this.unsubscribe();
+    clearInterval(this.heartbeat);
+    for (const ws of this.clients) ws.close(1001, 'Vivarium is shutting down');
+  }
+
+  /** Cuts the clients that did not finish their close handshake. */
+  terminate(): void {
+    for (const ws of this.clients) ws.terminate();
+  }
+
+  close(): Promise<void> {
+    return new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private accept(ws: WebSocket): void {
+    this.clients.add(ws);
+    this.alive.set(ws, true);
+    ws.on('pong', () => this.alive.set(ws, true));
+    ws.on('message', (data, isBinary) => void this.handleFrame(ws, data, isBinary));
+    ws.on('close', () => this.clients.delete(ws));
+    ws.on('error', () => ws.terminate());
+  }
+
+  private send(ws: WebSocket, message: RpcMessage): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > MAX_BUFFERED) {
+      ws.terminate();
+      return;
+    }
+    ws.send(JSON.stringify(message));
+  }
+
+  private async handleFrame(ws: WebSocket, data: RawData, isBinary: boolean): Promise<void> {
+    if (isBinary) {
+      ws.close(1003, 'RPC frames are JSON text');
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(rawToString(data));
+    } catch {
+      this.send(ws, {
+        id: -1,
+        error: { code: 'INVALID_REQUEST', message: 'The frame is not JSON' },
+      });
+      return;
+    }
+    const frame = RpcRequestSchema.safeParse(parsed);
+    if (!frame.success) {
+      this.send(ws, {
+        id: recoverId(parsed),
+        error: {
+          code: 'INVALID_REQUEST',
+          message: 'An RPC frame is {"id": integer, "method": string, "params": object}',
+        },
+      });
+      return;
+    }
+    const { id, method, params } = frame.data;
+    try {
+      const result = await this.engine.callUnknown(method, params ?? {});
+      this.send(ws, { id, result: result === undefined ? null : result });
+    } catch (err) {
+      this.send(ws, { id, error: toErrorBody(err) });
+    }
+  }
+}
+
+function rawToString(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
+/** The id of a frame that failed the schema, when it has a usable one (else -1). */
+function recoverId(parsed: unknown): number {
+  if (parsed && typeof parsed === 'object' && 'id' in parsed) {
+    const id = parsed.id;
+    if (typeof id === 'number' && Number.isInteger(id)) return id;
+  }
+  return -1;
+}

@@ -1,0 +1,256 @@
+/**
+ * The media cache alone, in a temp folder (no network, no QEMU): the index of cached images (what
+ * is complete, how verified, which VMs use it), the partial downloads (listing, discarding, one
+ * writer per part, also across processes), and the free-space rule.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CachedMedia } from '../../common/contract';
+import {
+  MediaCacheIndex,
+  type MediaUser,
+  type StoredMedia,
+} from '../../electron/engine/catalog/media/cache-index';
+import { assertRoom } from '../../electron/engine/catalog/media/disk-space';
+import {
+  fileNameOfUrl,
+  keyFor,
+  PartialDownloads,
+} from '../../electron/engine/catalog/media/partials';
+import { MediaStore } from '../../electron/engine/catalog/media-store';
+
+let root: string;
+let mediaDir: string;
+let users: Map<string, MediaUser[]>;
+
+function sha(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Puts an image and its meta.json in the cache, as a download would leave them. */
+async function addEntry(
+  content: string,
+  over: Partial<StoredMedia> = {},
+): Promise<StoredMedia & { dir: string }> {
+  const sha256 = sha(content);
+  const dir = join(mediaDir, sha256);
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, over.filename ?? 'image.iso');
+  await writeFile(file, content);
+  const record: StoredMedia = {
+    sha256,
+    file,
+    filename: 'image.iso',
+    bytes: Buffer.byteLength(content),
+    url: `https://example.org/${sha256.slice(0, 8)}.iso`,
+    os: null,
+    version: null,
+    mediaId: null,
+    verified: 'none',
+    addedAt: '2026-01-01T00:00:00.000Z',
+    ...over,
+  };
+  await writeFile(join(dir, 'meta.json'), JSON.stringify({ ...record, usedBy: ['stale'] }));
+  return { ...record, dir };
+}
+
+function index(): MediaCacheIndex {
+  return new MediaCacheIndex(mediaDir, () => Promise.resolve(users));
+}
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'vivarium-media-index-'));
+  mediaDir = join(root, 'media');
+  await mkdir(mediaDir, { recursive: true });
+  users = new Map();
+});
+
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('MediaCacheIndex', () => {
+  it('lists complete entries newest first, with how each was verified', async () => {
+    const a = await addEntry('alpha', { addedAt: '2026-01-01T00:00:00.000Z', verified: 'user' });
+    const b = await addEntry('bravo', {
+      addedAt: '2026-02-01T00:00:00.000Z',
+      verified: 'published',
+      os: 'debian13',
+    });
+    // Not entries: a folder that is no SHA-256, and an entry whose image lost bytes.
+    await mkdir(join(mediaDir, 'not-a-hash'));
+    const cut = await addEntry('charlie');
+    await writeFile(cut.file, 'char');
+    const list = await index().list();
+    expect(list.map((m) => m.sha256)).toEqual([b.sha256, a.sha256]);
+    expect(list[0]).toMatchObject({ verified: 'published', os: 'debian13', usedBy: [] });
+    expect(list[1]?.verified).toBe('user');
+    expect(await index().get(cut.sha256)).toBeNull();
+    expect(await index().get(a.sha256)).toMatchObject({ sha256: a.sha256, usedBy: [] });
+    expect(await index().find((m) => m.os === 'debian13')).toMatchObject({ sha256: b.sha256 });
+  });
+
+  it('an empty or missing cache lists nothing', async () => {
+    await rm(mediaDir, { recursive: true });
+    expect(await index().list()).toEqual([]);
+    expect(await index().get(sha('x'))).toBeNull();
+  });
+
+  it('fills usedBy from the users hook, by real path (symlinks resolved), never from meta.json', async () => {
+    const a = await addEntry('alpha');
+    // The record names the image through a symlinked folder; the engine answers by real path.
+    const linked = join(root, 'linked');
+    await symlink(a.dir, linked);
+    const { dir: _dir, ...record } = a;
+    await writeFile(
+      join(a.dir, 'meta.json'),
+      JSON.stringify({ ...record, file: join(linked, 'image.iso') }),
+    );
+    const vm: MediaUser = { id: 'vm1', name: 'One' };
+    users.set(a.file, [vm]);
+    expect((await index().get(a.sha256))?.usedBy).toEqual([vm]);
+    expect(await index().usersOf(a.sha256)).toEqual([vm]);
+    // An entry whose meta.json is gone: any file in its folder counts.
+    await rm(join(a.dir, 'meta.json'));
+    users = new Map([[join(a.dir, 'other.iso'), [vm]]]);
+    expect(await index().usersOf(a.sha256)).toEqual([vm]);
+    expect(await index().usersOf(sha('nobody'))).toEqual([]);
+  });
+
+  it('record writes meta.json without usedBy and answers as get would', async () => {
+    const a = await addEntry('alpha');
+    await rm(join(a.dir, 'meta.json'));
+    const vm: MediaUser = { id: 'vm2', name: 'Two' };
+    users.set(a.file, [vm]);
+    const { dir: _dir, ...record } = a;
+    const media: CachedMedia = await index().record(record);
+    expect(media).toEqual({ ...record, usedBy: [vm] });
+    const stored = JSON.parse(await readFile(join(a.dir, 'meta.json'), 'utf8')) as object;
+    expect(stored).toEqual(record);
+  });
+
+  it('remove deletes the entry, and refuses while it is being stored', async () => {
+    const a = await addEntry('alpha');
+    const idx = index();
+    await idx.storingImage(a.sha256, async () => {
+      await expect(idx.remove(a.sha256)).rejects.toMatchObject({ code: 'BAD_STATE' });
+      // Another store on the same home sees it too (one process, one set of holds).
+      expect(() => new MediaStore({ cacheDir: root }).assertNotStoring(a.sha256)).toThrow(
+        /being stored/,
+      );
+    });
+    expect(await idx.remove(a.sha256)).toEqual({ deleted: true, file: a.file });
+    expect(await idx.remove(a.sha256)).toEqual({ deleted: false, file: null });
+    expect(await idx.list()).toEqual([]);
+  });
+});
+
+describe('PartialDownloads', () => {
+  let parts: PartialDownloads;
+  const url = 'https://example.org/pub/debian%2013.iso';
+  const expected = {
+    algorithm: 'sha256' as const,
+    hex: sha('whole'),
+    source: 'published' as const,
+  };
+
+  beforeEach(async () => {
+    parts = new PartialDownloads(join(mediaDir, '.partial'));
+    await mkdir(parts.dir, { recursive: true });
+  });
+
+  async function addPart(key: string, bytes: string, sidecar: object | null): Promise<void> {
+    const f = parts.files(key);
+    await writeFile(f.part, bytes);
+    if (sidecar) await writeFile(f.sidecar, JSON.stringify(sidecar));
+  }
+
+  it('names parts by the expected hash, else by URL', () => {
+    expect(keyFor(url, expected)).toBe(`sha256-${expected.hex.slice(0, 32)}`);
+    expect(keyFor(url, null)).toMatch(/^url-[0-9a-f]{32}$/);
+    expect(keyFor(url, null)).not.toBe(keyFor(`${url}?x`, null));
+    expect(fileNameOfUrl(url)).toBe('debian 13.iso');
+    expect(fileNameOfUrl('not a url')).toBe('not a url');
+  });
+
+  it('lists resumable parts with their sidecar, and nothing else', async () => {
+    const key = keyFor(url, expected);
+    await addPart(key, 'half', { url, etag: '"e"', lastModified: null, total: 10, expected });
+    // A part without a sidecar, an upload's part and a stray file are not resumable downloads.
+    await addPart(keyFor('https://example.org/b.iso', null), 'xx', null);
+    await writeFile(join(parts.dir, 'upload-0123.part'), 'up');
+    await writeFile(join(parts.dir, 'notes.txt'), 'n');
+    const list = await parts.list();
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({
+      key,
+      url,
+      filename: 'debian 13.iso',
+      bytes: 4,
+      total: 10,
+      sha256: expected.hex,
+    });
+  });
+
+  it('discards a part and its files, saying how many bytes that freed', async () => {
+    const key = keyFor(url, null);
+    await addPart(key, 'abcdef', { url, total: null });
+    await writeFile(parts.files(key).pid, '999999999\n');
+    expect(await parts.discard(key)).toEqual({ discarded: true, bytes: 6 });
+    for (const f of [parts.files(key).part, parts.files(key).sidecar, parts.files(key).pid]) {
+      await expect(stat(f)).rejects.toMatchObject({ code: 'ENOENT' });
+    }
+    await expect(parts.discard(key)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(parts.discard('../../etc')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('one writer per part: busy here while written, refused twice, pid file removed after', async () => {
+    const key = keyFor(url, expected);
+    await addPart(key, 'half', { url, total: 10, expected });
+    await parts.asWriter(key, 'Debian', async () => {
+      expect(await parts.busy(key)).toBe('here');
+      expect(await parts.list()).toEqual([]);
+      expect((await readFile(parts.files(key).pid, 'utf8')).trim()).toBe(String(process.pid));
+      await expect(parts.asWriter(key, 'Debian', () => Promise.resolve())).rejects.toThrow(
+        /Debian is already being downloaded \(see its task\)/,
+      );
+      await expect(parts.discard(key)).rejects.toMatchObject({ code: 'BAD_STATE' });
+    });
+    expect(await parts.busy(key)).toBeNull();
+    await expect(stat(parts.files(key).pid)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await parts.list()).toHaveLength(1);
+  });
+
+  it('a live other process with a fresh .pid file holds the part; a stale one does not', async () => {
+    const key = keyFor(url, null);
+    await addPart(key, 'half', { url, total: 10 });
+    const other = process.ppid;
+    await writeFile(parts.files(key).pid, `${other}\n`);
+    expect(await parts.busy(key)).toBe(other);
+    expect(await parts.list()).toEqual([]);
+    await expect(parts.discard(key)).rejects.toThrow(`(by process ${other})`);
+    await expect(parts.asWriter(key, 'X', () => Promise.resolve())).rejects.toThrow(
+      `by another Vivarium process (pid ${other})`,
+    );
+    // Untouched for long: a pid a crash left behind (and the OS may have reused) locks nothing.
+    const old = new Date(Date.now() - 60 * 60_000);
+    await utimes(parts.files(key).pid, old, old);
+    await utimes(parts.files(key).part, old, old);
+    expect(await parts.busy(key)).toBeNull();
+    expect(await parts.list()).toHaveLength(1);
+  });
+});
+
+describe('free space', () => {
+  it('refuses with DISK_FULL unless the margin is left, and says where', () => {
+    const GiB = 2 ** 30;
+    expect(() => assertRoom(null, 10 * GiB, 'the upload', '/cache/media')).not.toThrow();
+    expect(() => assertRoom(11 * GiB, 10 * GiB, 'the upload', '/cache/media')).not.toThrow();
+    expect(() => assertRoom(10 * GiB, 10 * GiB, 'the upload', '/cache/media')).toThrow(
+      'Not enough free disk space for the upload: it needs 10.0 GiB and 10.0 GiB are free in /cache/media. Free some space and try again.',
+    );
+  });
+});
