@@ -32,9 +32,9 @@ import {
   type WizardState,
   type WizardStep,
 } from '../stores/wizard';
-import { diskSizeGiB, diskSizeText, defaultVersionId, downloadableMedia } from '../wizard/lib';
-import { derive, entryOf, suggestedName } from '../wizard/model';
-import { findVm } from './library';
+import { diskSizeGiB, diskSizeText, defaultVersionId, downloadableMedia } from '../features/wizard/lib';
+import { derive, entryOf, suggestedName } from '../features/wizard/model';
+import { findVm } from '../stores/library';
 import { notify } from './notifications';
 import { applyTaskEvent, cancelTask } from './tasks';
 import { closeDialog, openVm } from './ui';

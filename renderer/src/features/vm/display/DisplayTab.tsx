@@ -1,0 +1,586 @@
+import RFB from '@novnc/novnc';
+import { useEffect, useRef, useState, type RefObject } from 'react';
+import { runVmOperation } from '../../../actions/vm';
+import { notify } from '../../../actions/notifications';
+import { navigate } from '../../../actions/ui';
+import { downloadScreenshot, sendKeys } from '../../../actions/vm';
+import { FULLSCREEN_EVENT } from '../../../lib/fullscreen-event';
+import { isBoolean, readStored, writeStored } from '../../../lib/storage';
+import { backoffMs, openStreamUrl } from '../../../lib/streams';
+import { isLive, STATES } from '../../../lib/vm-state';
+import { Icon } from '../../../components/Icon';
+import { Modal } from '../../../components/Modal';
+import type { TabProps } from '../tab-props';
+import { KEY_COMBOS, keyFor, XK_SHIFT_L } from './keys';
+
+type Conn =
+  | { kind: 'idle' }
+  | { kind: 'connecting' }
+  | { kind: 'connected' }
+  | { kind: 'reconnecting'; attempt: number; inMs: number };
+
+type ScaleMode = 'fit' | 'native';
+const isScale = (v: unknown): v is ScaleMode => v === 'fit' || v === 'native';
+
+/**
+ * The VM's screen: noVNC over the engine's token-guarded stream bridge. A fresh ticket for every
+ * (re)connect; scaled to the space it has unless the user asks for 1:1.
+ */
+export default function DisplayTab({ vm, active }: TabProps) {
+  const state = vm.runtime.state;
+  const live = isLive(state);
+  const screenRef = useRef<HTMLDivElement>(null);
+  const panelRef = useRef<HTMLDivElement>(null);
+  const rfbRef = useRef<RFB | null>(null);
+  const [conn, setConn] = useState<Conn>({ kind: 'idle' });
+  const [scale, setScale] = useState<ScaleMode>(() =>
+    readStored('vivarium.display.scale', 'fit', isScale),
+  );
+  const [viewOnly, setViewOnly] = useState(() =>
+    readStored('vivarium.display.viewOnly', false, isBoolean),
+  );
+  const [grabbed, setGrabbed] = useState(false);
+  const [fullscreen, setFullscreen] = useState(false);
+  const [size, setSize] = useState<{ w: number; h: number; shown: number } | null>(null);
+  const [pasting, setPasting] = useState(false);
+  const settings = useRef({ scale, viewOnly });
+  useEffect(() => {
+    settings.current = { scale, viewOnly };
+  }, [scale, viewOnly]);
+
+  // Connect while QEMU runs; reconnect with a new ticket whenever the socket drops.
+  useEffect(() => {
+    const target = screenRef.current;
+    if (!live || !target) {
+      setConn({ kind: 'idle' });
+      return;
+    }
+    let closed = false;
+    let attempt = 0;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let rfb: RFB | null = null;
+
+    const retry = () => {
+      attempt += 1;
+      const inMs = backoffMs(attempt);
+      setConn({ kind: 'reconnecting', attempt, inMs });
+      timer = setTimeout(() => void connect(), inMs);
+    };
+
+    const connect = async () => {
+      timer = null;
+      if (attempt === 0) setConn({ kind: 'connecting' });
+      let url: string;
+      try {
+        url = await openStreamUrl(vm.id, 'vnc');
+      } catch {
+        if (!closed) retry();
+        return;
+      }
+      if (closed) return;
+      const r = new RFB(target, url, { shared: true });
+      rfb = r;
+      rfbRef.current = r;
+      r.scaleViewport = settings.current.scale === 'fit';
+      r.clipViewport = false;
+      r.resizeSession = false;
+      r.viewOnly = settings.current.viewOnly;
+      r.focusOnClick = true;
+      r.background = 'transparent';
+      r.qualityLevel = 8;
+      r.compressionLevel = 2;
+      r.addEventListener('connect', () => {
+        if (closed) return;
+        attempt = 0;
+        setConn({ kind: 'connected' });
+      });
+      r.addEventListener('disconnect', () => {
+        if (rfbRef.current === r) rfbRef.current = null;
+        rfb = null;
+        setGrabbed(false);
+        if (!closed) retry();
+      });
+    };
+
+    void connect();
+    return () => {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      rfb?.disconnect();
+      rfbRef.current = null;
+      setSize(null);
+    };
+  }, [vm.id, live]);
+
+  useEffect(() => {
+    writeStored('vivarium.display.scale', scale);
+    const r = rfbRef.current;
+    if (r) r.scaleViewport = scale === 'fit';
+  }, [scale, conn]);
+
+  useEffect(() => {
+    writeStored('vivarium.display.viewOnly', viewOnly);
+    const r = rfbRef.current;
+    if (r) r.viewOnly = viewOnly;
+  }, [viewOnly, conn]);
+
+  // The guest's resolution and how large it is drawn.
+  useEffect(() => {
+    const el = screenRef.current;
+    if (!el) return;
+    const measure = () => {
+      const canvas = el.querySelector('canvas');
+      if (!canvas || canvas.width === 0) {
+        setSize(null);
+        return;
+      }
+      const shown = canvas.clientWidth / canvas.width;
+      setSize((s) =>
+        s && s.w === canvas.width && s.h === canvas.height && Math.abs(s.shown - shown) < 0.005
+          ? s
+          : { w: canvas.width, h: canvas.height, shown },
+      );
+    };
+    const mo = new MutationObserver(measure);
+    mo.observe(el, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['width', 'height', 'style'],
+    });
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => {
+      mo.disconnect();
+      ro.disconnect();
+    };
+  }, []);
+
+  // Keyboard grab: the canvas has the focus, so keys go to the guest.
+  useEffect(() => {
+    const el = screenRef.current;
+    if (!el) return;
+    const update = () =>
+      setGrabbed(
+        document.activeElement?.tagName === 'CANVAS' && el.contains(document.activeElement),
+      );
+    el.addEventListener('focusin', update);
+    el.addEventListener('focusout', update);
+    return () => {
+      el.removeEventListener('focusin', update);
+      el.removeEventListener('focusout', update);
+    };
+  }, []);
+
+  useEffect(() => {
+    const onChange = () => setFullscreen(document.fullscreenElement === panelRef.current);
+    document.addEventListener('fullscreenchange', onChange);
+    return () => document.removeEventListener('fullscreenchange', onChange);
+  }, []);
+
+  const toggleFullscreen = () => {
+    const panel = panelRef.current;
+    if (!panel) return;
+    if (document.fullscreenElement) {
+      void document.exitFullscreen();
+      return;
+    }
+    panel.requestFullscreen().then(
+      () => rfbRef.current?.focus(),
+      (err: unknown) =>
+        notify({
+          kind: 'warning',
+          title: 'Full screen is not available',
+          message: `${err instanceof Error ? err.message : String(err)} Use the browser’s own full screen (F11) instead.`,
+        }),
+    );
+  };
+  const toggleRef = useRef(toggleFullscreen);
+  useEffect(() => {
+    toggleRef.current = toggleFullscreen;
+  });
+  useEffect(() => {
+    if (!active) return;
+    const on = () => toggleRef.current();
+    window.addEventListener(FULLSCREEN_EVENT, on);
+    return () => window.removeEventListener(FULLSCREEN_EVENT, on);
+  }, [active]);
+
+  const connected = conn.kind === 'connected';
+  const inputOff = !live || viewOnly;
+
+  const ctrlAltDel = () => {
+    const r = rfbRef.current;
+    if (r && connected) {
+      r.sendCtrlAltDel();
+      r.focus();
+    } else {
+      void sendKeys(vm.id, ['ctrl', 'alt', 'delete']);
+    }
+  };
+
+  return (
+    <div
+      className={`display${fullscreen ? ' display--fullscreen' : ''}`}
+      ref={panelRef}
+      data-testid="display"
+    >
+      <div className="display-toolbar" role="toolbar" aria-label="Display">
+        <div className="display-toolbar__group">
+          <button
+            type="button"
+            className="btn btn--compact"
+            onClick={ctrlAltDel}
+            disabled={inputOff}
+            title={viewOnly ? 'View only: input is off' : 'Send Ctrl+Alt+Del to the guest'}
+          >
+            <Icon name="keyboard" size={15} />
+            Ctrl+Alt+Del
+          </button>
+          <SendKeysMenu disabled={inputOff} onSend={(keys) => void sendKeys(vm.id, keys)} />
+          <button
+            type="button"
+            className="btn btn--compact"
+            onClick={() => setPasting(true)}
+            disabled={inputOff || !connected}
+            title="Type text into the guest as key presses"
+          >
+            <Icon name="type" size={15} />
+            Paste text
+          </button>
+          <button
+            type="button"
+            className="btn btn--compact"
+            onClick={() => void downloadScreenshot(vm.id)}
+            disabled={!live}
+            title="Save the screen as a PNG file"
+          >
+            <Icon name="camera" size={15} />
+            Screenshot
+          </button>
+        </div>
+
+        <div className="display-toolbar__group display-toolbar__status">
+          <ConnChip conn={conn} live={live} />
+          {connected && size ? (
+            <span className="display-size" data-testid="display-size">
+              {size.w}×{size.h} · {Math.round(size.shown * 100)}%
+            </span>
+          ) : null}
+        </div>
+
+        <div className="display-toolbar__group">
+          {live && connected ? (
+            viewOnly ? (
+              <span className="grab grab--off" title="Keys and the mouse do not reach the guest">
+                <Icon name="eyeOff" size={14} /> View only
+              </span>
+            ) : grabbed ? (
+              <span
+                className="grab grab--on"
+                data-testid="keyboard-grab"
+                title="Click outside the screen to release the keyboard"
+              >
+                <Icon name="lock" size={14} /> Keyboard captured
+              </span>
+            ) : (
+              <span
+                className="grab"
+                data-testid="keyboard-free"
+                title="Click the screen to type into the guest"
+              >
+                <Icon name="keyboard" size={14} /> Click the screen to type
+              </span>
+            )
+          ) : null}
+          <div className="segmented segmented--small" role="group" aria-label="Scale">
+            <button
+              type="button"
+              aria-pressed={scale === 'fit'}
+              className={scale === 'fit' ? 'is-on' : undefined}
+              onClick={() => setScale('fit')}
+              title="Scale the screen to fit the window"
+            >
+              Fit
+            </button>
+            <button
+              type="button"
+              aria-pressed={scale === 'native'}
+              className={scale === 'native' ? 'is-on' : undefined}
+              onClick={() => setScale('native')}
+              title="Show the screen pixel for pixel (scrolls when larger)"
+            >
+              1:1
+            </button>
+          </div>
+          <button
+            type="button"
+            className={`icon-btn icon-btn--bordered${viewOnly ? ' is-on' : ''}`}
+            aria-pressed={viewOnly}
+            aria-label="View only"
+            title={
+              viewOnly
+                ? 'View only is on: click to send input again'
+                : 'View only: watch without sending keys or clicks'
+            }
+            onClick={() => setViewOnly((v) => !v)}
+          >
+            <Icon name={viewOnly ? 'eyeOff' : 'eye'} size={16} />
+          </button>
+          <button
+            type="button"
+            className="icon-btn icon-btn--bordered"
+            aria-label={fullscreen ? 'Leave full screen' : 'Full screen'}
+            title={fullscreen ? 'Leave full screen (Esc)' : 'Full screen (F)'}
+            onClick={toggleFullscreen}
+          >
+            <Icon name={fullscreen ? 'exitFullscreen' : 'fullscreen'} size={16} />
+          </button>
+        </div>
+      </div>
+
+      <div className={`display-stage display-stage--${scale}`}>
+        <div
+          ref={screenRef}
+          className={`display-screen${connected ? ' is-connected' : ''}`}
+          data-testid="display-screen"
+          hidden={!live}
+        />
+        {!live ? <NotRunning vmId={vm.id} state={state} /> : null}
+        {live && !connected ? (
+          <div className="display-overlay" role="status">
+            <span className="spinner" />
+            {conn.kind === 'reconnecting'
+              ? `Reconnecting to the display (attempt ${conn.attempt})…`
+              : 'Connecting to the display…'}
+          </div>
+        ) : null}
+      </div>
+
+      {pasting ? (
+        <PasteDialog
+          onClose={() => {
+            setPasting(false);
+            rfbRef.current?.focus();
+          }}
+          rfb={rfbRef}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+function ConnChip({ conn, live }: { conn: Conn; live: boolean }) {
+  if (!live) return null;
+  const [cls, text] =
+    conn.kind === 'connected'
+      ? ['good', 'Connected']
+      : conn.kind === 'reconnecting'
+        ? ['busy', 'Reconnecting…']
+        : ['busy', 'Connecting…'];
+  return (
+    <span className={`chip chip--${cls}`} data-testid="display-conn" data-state={conn.kind}>
+      <span className="chip__dot" />
+      {text}
+    </span>
+  );
+}
+
+function NotRunning({ vmId, state }: { vmId: string; state: TabProps['vm']['runtime']['state'] }) {
+  const busy = STATES[state].transitional;
+  return (
+    <div className="display-empty">
+      <div className="display-empty__art">
+        {busy ? <span className="spinner spinner--large" /> : <Icon name="monitor" size={34} />}
+      </div>
+      {busy ? (
+        <h3>
+          {state === 'starting' ? 'Starting…' : `${state[0]?.toUpperCase()}${state.slice(1)}…`}
+        </h3>
+      ) : state === 'crashed' ? (
+        <>
+          <h3>QEMU stopped unexpectedly</h3>
+          <p>The Overview shows what it said. Start the VM again when it is fixed.</p>
+        </>
+      ) : (
+        <>
+          <h3>The VM is off</h3>
+          <p>Start it to see its screen here.</p>
+        </>
+      )}
+      {!busy ? (
+        <div className="display-empty__actions">
+          <button
+            type="button"
+            className="btn btn--primary"
+            onClick={() => void runVmOperation(vmId, 'start')}
+          >
+            <Icon name="play" size={14} filled />
+            Start
+          </button>
+          {state === 'crashed' ? (
+            <button
+              type="button"
+              className="btn"
+              onClick={() => navigate({ view: 'vm', vmId, tab: 'overview' })}
+            >
+              Show details
+            </button>
+          ) : null}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function SendKeysMenu({
+  disabled,
+  onSend,
+}: {
+  disabled: boolean;
+  onSend: (keys: string[]) => void;
+}) {
+  const [open, setOpen] = useState(false);
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const onDown = (e: MouseEvent) => {
+      if (!ref.current?.contains(e.target as Node)) setOpen(false);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        e.stopPropagation();
+        setOpen(false);
+      }
+    };
+    document.addEventListener('mousedown', onDown);
+    document.addEventListener('keydown', onKey, true);
+    return () => {
+      document.removeEventListener('mousedown', onDown);
+      document.removeEventListener('keydown', onKey, true);
+    };
+  }, [open]);
+  return (
+    <div className="menu-wrap" ref={ref}>
+      <button
+        type="button"
+        className="btn btn--compact"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        disabled={disabled}
+        onClick={() => setOpen((o) => !o)}
+        title="Send a key combination the browser would keep for itself"
+      >
+        Send keys
+        <Icon name="chevronDown" size={14} />
+      </button>
+      {open ? (
+        <div className="menu" role="menu">
+          {KEY_COMBOS.map((c) => (
+            <button
+              key={c.label}
+              type="button"
+              role="menuitem"
+              className="menu__item"
+              onClick={() => {
+                setOpen(false);
+                onSend(c.keys);
+              }}
+            >
+              {c.label}
+            </button>
+          ))}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+/** Types text into the guest as key presses: a guest without an agent has no shared clipboard. */
+function PasteDialog({ onClose, rfb }: { onClose: () => void; rfb: RefObject<RFB | null> }) {
+  const [text, setText] = useState('');
+  const [progress, setProgress] = useState<number | null>(null);
+  const cancelled = useRef(false);
+  useEffect(
+    () => () => {
+      cancelled.current = true;
+    },
+    [],
+  );
+  const chars = Array.from(text);
+  const stopped = () => cancelled.current;
+  const type = async () => {
+    cancelled.current = false;
+    setProgress(0);
+    for (let i = 0; i < chars.length; i++) {
+      const r = rfb.current;
+      if (stopped() || !r) break;
+      const k = keyFor(chars[i] ?? '');
+      if (k) {
+        if (k.shift) r.sendKey(XK_SHIFT_L, 'ShiftLeft', true);
+        r.sendKey(k.keysym, k.code, true);
+        r.sendKey(k.keysym, k.code, false);
+        if (k.shift) r.sendKey(XK_SHIFT_L, 'ShiftLeft', false);
+        // The guest's keyboard buffer is small: give it time to take each key.
+        await new Promise((res) => setTimeout(res, 12));
+      }
+      if (i % 8 === 0) setProgress(i + 1);
+    }
+    setProgress(null);
+    if (!stopped()) onClose();
+  };
+  const typing = progress !== null;
+  return (
+    <Modal
+      title="Paste text as keystrokes"
+      onClose={() => {
+        cancelled.current = true;
+        onClose();
+      }}
+      footer={
+        <>
+          {typing ? (
+            <span className="modal__progress">
+              Typing… {progress} / {chars.length}
+            </span>
+          ) : null}
+          <button
+            type="button"
+            className="btn"
+            onClick={() => {
+              cancelled.current = true;
+              if (!typing) onClose();
+            }}
+          >
+            {typing ? 'Stop' : 'Cancel'}
+          </button>
+          <button
+            type="button"
+            className="btn btn--primary"
+            disabled={typing || chars.length === 0}
+            onClick={() => void type()}
+          >
+            <Icon name="type" size={15} />
+            Type into the VM
+          </button>
+        </>
+      }
+    >
+      <p className="modal__note">
+        Vivarium types the text as if on a US keyboard. Put the cursor where it should go in the
+        guest first. Paste here with Ctrl+V.
+      </p>
+      <textarea
+        className="paste-area mono"
+        value={text}
+        autoFocus
+        rows={6}
+        spellCheck={false}
+        placeholder="Text to type…"
+        onChange={(e) => setText(e.target.value)}
+        disabled={typing}
+      />
+    </Modal>
+  );
+}
