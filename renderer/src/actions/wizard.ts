@@ -18,7 +18,7 @@ import {
   uploadFile,
   type UploadHandle,
 } from '../bridge';
-import { isLive } from '../lib/vm-state';
+import { isGuestUp } from '../../../common/vm-state';
 import { useHostStore } from '../stores/host';
 import { upsertVm, useLibraryStore } from '../stores/library';
 import { useTasksStore } from '../stores/tasks';
@@ -32,7 +32,12 @@ import {
   type WizardState,
   type WizardStep,
 } from '../stores/wizard';
-import { diskSizeGiB, diskSizeText, defaultVersionId, downloadableMedia } from '../features/wizard/lib';
+import {
+  diskSizeGiB,
+  diskSizeText,
+  defaultVersionId,
+  downloadableMedia,
+} from '../features/wizard/lib';
 import { derive, entryOf, suggestedName } from '../features/wizard/model';
 import { findVm } from '../stores/library';
 import { notify } from './notifications';
@@ -694,7 +699,7 @@ export async function ejectInstallMedia(vmId: string): Promise<boolean> {
   const name = vm?.name ?? vmId;
   let step = 'shut it down';
   try {
-    if (vm && (isLive(vm.runtime.state) || vm.runtime.state === 'stopping')) {
+    if (vm && (isGuestUp(vm.runtime.state) || vm.runtime.state === 'stopping')) {
       if (vm.runtime.state !== 'stopping') {
         const res = await api.call('vm.shutdown', { vm: vmId, timeoutMs: EJECT_SHUTDOWN_MS });
         if (!res.stopped) await api.call('vm.powerOff', { vm: vmId });

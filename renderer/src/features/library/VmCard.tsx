@@ -11,7 +11,7 @@ import {
   osVersion,
   plural,
 } from '../../../../common/format';
-import { isLive } from '../../lib/vm-state';
+import { isGuestUp } from '../../../../common/vm-state';
 import { useHostStore } from '../../stores/host';
 import { useThumbnailStore } from '../../stores/thumbnails';
 import { Icon } from '../../components/Icon';
@@ -129,7 +129,7 @@ export const VmCard = memo(function VmCard({ vm }: { vm: VmSummary }) {
           <button
             type="button"
             className="btn btn--ghost btn--compact btn--icon"
-            onClick={() => openVm(vm.id, isLive(state) ? 'display' : 'overview')}
+            onClick={() => openVm(vm.id, isGuestUp(state) ? 'display' : 'overview')}
             aria-label="Open"
             title="Open the VM window"
           >
@@ -145,7 +145,7 @@ export const VmCard = memo(function VmCard({ vm }: { vm: VmSummary }) {
 function Screen({ vm }: { vm: VmSummary }) {
   const ref = useRef<HTMLButtonElement>(null);
   const state = vm.runtime.state;
-  const live = isLive(state);
+  const live = isGuestUp(state);
   const thumb = useThumbnailStore((s) => (live ? s[vm.id] : undefined));
   const hue = hueOf(vm.config.os);
 

@@ -2,7 +2,7 @@ import { Suspense, useEffect, useState, type CSSProperties } from 'react';
 import type { VmSummary } from '../../../../common/contract';
 import { navigate, openLibrary } from '../../actions/ui';
 import { formatDuration, hueOf, osInitials, osLabel } from '../../../../common/format';
-import { STATES } from '../../lib/vm-state';
+import { isTransitional } from '../../../../common/vm-state';
 import { useNow } from '../../hooks/use-now';
 import { useLibraryStore } from '../../stores/library';
 import { BackButton } from '../../components/BackButton';
@@ -147,7 +147,7 @@ function VmHeader({ vm }: { vm: VmSummary }) {
         <StateBadge state={state} />
       </div>
       <div className="vm-topbar__actions">
-        {ops.length === 0 && STATES[state].transitional ? (
+        {ops.length === 0 && isTransitional(state) ? (
           <span className="vm-topbar__wait">
             <span className="spinner spinner--small" /> Please wait…
           </span>

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import type { VmSummary } from '../../../../common/contract';
 import { ejectInstallMedia } from '../../actions/wizard';
 import { Icon } from '../../components/Icon';
-import { isLive } from '../../lib/vm-state';
+import { isGuestUp, isOff } from '../../../../common/vm-state';
 import './eject.css';
 
 /**
@@ -16,8 +16,8 @@ export function EjectInstallMedia({ vm }: { vm: VmSummary }) {
   const { cdrom, disks, bootOrder } = vm.config;
   if (!cdrom || disks.length === 0) return null;
   const state = vm.runtime.state;
-  const live = isLive(state) || state === 'stopping';
-  const transitional = !live && state !== 'stopped' && state !== 'crashed';
+  const live = isGuestUp(state) || state === 'stopping';
+  const transitional = !live && !isOff(state);
   const file = cdrom.split(/[\\/]/).pop() ?? cdrom;
   const bootsFromCd = bootOrder[0] === 'cdrom';
 

@@ -1,7 +1,8 @@
 import { useId, useMemo, useState } from 'react';
 import type { CreateVmRequest } from '../../../../common/contract';
 import { createVm } from '../../actions/vm';
-import { CreateVmRequestSchema, fieldErrors } from '../../lib/schemas';
+import { fieldErrors } from '../../../../common/validation';
+import { CreateVmRequestSchema } from '../../lib/schemas';
 import { useHostStore } from '../../stores/host';
 import { Icon } from '../../components/Icon';
 import { Modal } from '../../components/Modal';

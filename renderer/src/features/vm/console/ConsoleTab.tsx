@@ -1,5 +1,5 @@
 import { useRef, useState } from 'react';
-import { isLive } from '../../../lib/vm-state';
+import { isGuestUp } from '../../../../../common/vm-state';
 import { Icon } from '../../../components/Icon';
 import type { TabProps } from '../tab-props';
 import { TerminalPane, type TermConn, type TerminalHandle } from './TerminalPane';
@@ -13,7 +13,7 @@ const PANES: ReadonlyArray<{ id: Pane; label: string; what: string }> = [
 
 /** The guest's serial console and QEMU's monitor, each in its own terminal. */
 export default function ConsoleTab({ vm, active }: TabProps) {
-  const live = isLive(vm.runtime.state);
+  const live = isGuestUp(vm.runtime.state);
   const [pane, setPane] = useState<Pane>('serial');
   const [opened, setOpened] = useState<readonly Pane[]>(['serial']);
   const [conns, setConns] = useState<Record<Pane, TermConn>>({

@@ -7,7 +7,7 @@ import { downloadScreenshot, sendKeys } from '../../../actions/vm';
 import { FULLSCREEN_EVENT } from '../../../lib/fullscreen-event';
 import { isBoolean, readStored, writeStored } from '../../../lib/storage';
 import { backoffMs, openStreamUrl } from '../../../lib/streams';
-import { isLive, STATES } from '../../../lib/vm-state';
+import { isGuestUp, isTransitional } from '../../../../../common/vm-state';
 import { Icon } from '../../../components/Icon';
 import { Modal } from '../../../components/Modal';
 import type { TabProps } from '../tab-props';
@@ -28,7 +28,7 @@ const isScale = (v: unknown): v is ScaleMode => v === 'fit' || v === 'native';
  */
 export default function DisplayTab({ vm, active }: TabProps) {
   const state = vm.runtime.state;
-  const live = isLive(state);
+  const live = isGuestUp(state);
   const screenRef = useRef<HTMLDivElement>(null);
   const panelRef = useRef<HTMLDivElement>(null);
   const rfbRef = useRef<RFB | null>(null);
@@ -387,7 +387,7 @@ function ConnChip({ conn, live }: { conn: Conn; live: boolean }) {
 }
 
 function NotRunning({ vmId, state }: { vmId: string; state: TabProps['vm']['runtime']['state'] }) {
-  const busy = STATES[state].transitional;
+  const busy = isTransitional(state);
   return (
     <div className="display-empty">
       <div className="display-empty__art">

@@ -9,7 +9,7 @@ import {
   osLabel,
   plural,
 } from '../../../../../common/format';
-import { isLive } from '../../../lib/vm-state';
+import { isGuestUp } from '../../../../../common/vm-state';
 import { useNow } from '../../../hooks/use-now';
 import { useHostStore } from '../../../stores/host';
 import { Icon, type IconName } from '../../../components/Icon';
@@ -24,7 +24,7 @@ const SOUND = { none: 'None', hda: 'Intel HD Audio', ac97: 'AC’97', sb16: 'Sou
 /** What the VM is, what it runs under and why, and for how long. */
 export default function OverviewTab({ vm, active }: TabProps) {
   const { config: c, runtime: r } = vm;
-  const live = isLive(r.state);
+  const live = isGuestUp(r.state);
   const startedAt = r.startedAt ? Date.parse(r.startedAt) : NaN;
   const now = useNow(1000, active && live && !Number.isNaN(startedAt));
   return (
@@ -212,7 +212,7 @@ export default function OverviewTab({ vm, active }: TabProps) {
 function AccelWhy({ vm }: { vm: VmSummary }) {
   const host = useHostStore((s) => s.info);
   const { config: c, runtime: r } = vm;
-  const inUse = isLive(r.state) || r.state === 'starting' ? r.accel : null;
+  const inUse = isGuestUp(r.state) || r.state === 'starting' ? r.accel : null;
   const planned = c.accel === 'auto' ? (host?.bestAccelerator ?? null) : c.accel;
   const name = inUse ?? planned;
   const why =
