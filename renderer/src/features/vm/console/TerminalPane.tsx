@@ -5,15 +5,11 @@ import { forwardRef, useEffect, useImperativeHandle, useRef, useState } from 're
 import type { StreamKind } from '../../../../../common/contract';
 import { getBridge } from '../../../bridge';
 import { notify } from '../../../actions/notifications';
-import { backoffMs, openStreamUrl } from '../../../lib/streams';
+import { useReconnectingStream, type StreamConn } from '../../../hooks/use-reconnecting-stream';
 import { useThemeStore } from '../../../stores/theme';
 
-export type TermConn =
-  | { kind: 'idle' }
-  | { kind: 'log' }
-  | { kind: 'connecting' }
-  | { kind: 'connected' }
-  | { kind: 'reconnecting'; attempt: number };
+/** The stream's state, or `log`: the VM is off and the serial pane shows its last run. */
+export type TermConn = StreamConn | { kind: 'log' };
 
 export interface TerminalHandle {
   copy(): Promise<void>;
@@ -164,76 +160,55 @@ export const TerminalPane = forwardRef<
     };
   }, []);
 
-  // The stream: live while QEMU runs, with a fresh ticket for every (re)connect.
+  // Off: the serial pane shows what the guest printed last time, read-only.
   useEffect(() => {
     const term = termRef.current;
-    if (!ready || !term) return;
+    if (!ready || !term || live) return;
     let closed = false;
-    let attempt = 0;
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    let socket: WebSocket | null = null;
-    let sessions = 0;
-
-    if (!live) {
-      term.options.disableStdin = true;
-      if (kind === 'serial') {
-        // Off: what it printed last time, read-only.
-        onConnRef.current({ kind: 'log' });
-        void getBridge()
-          .call('vm.log', { vm: vmId, kind: 'serial', maxBytes: 256 * 1024 })
-          .then(
-            (log) => {
-              if (closed) return;
-              term.reset();
-              if (log.text) term.write(log.text.replace(/(?<!\r)\n/g, '\r\n'));
-              else
-                term.write(
-                  '\x1b[2m(The guest has printed nothing on its serial port yet.)\x1b[0m\r\n',
-                );
-            },
-            () => undefined,
-          );
-      } else {
-        onConnRef.current({ kind: 'idle' });
-      }
-      return () => {
-        closed = true;
-      };
+    term.options.disableStdin = true;
+    if (kind === 'serial') {
+      onConnRef.current({ kind: 'log' });
+      void getBridge()
+        .call('vm.log', { vm: vmId, kind: 'serial', maxBytes: 256 * 1024 })
+        .then(
+          (log) => {
+            if (closed) return;
+            term.reset();
+            if (log.text) term.write(log.text.replace(/(?<!\r)\n/g, '\r\n'));
+            else
+              term.write(
+                '\x1b[2m(The guest has printed nothing on its serial port yet.)\x1b[0m\r\n',
+              );
+          },
+          () => undefined,
+        );
+    } else {
+      onConnRef.current({ kind: 'idle' });
     }
-
-    const retry = () => {
-      attempt += 1;
-      onConnRef.current({ kind: 'reconnecting', attempt });
-      timer = setTimeout(() => void connect(), backoffMs(attempt));
+    return () => {
+      closed = true;
     };
+  }, [ready, live, vmId, kind]);
 
-    const connect = async () => {
-      timer = null;
-      if (attempt === 0) onConnRef.current({ kind: 'connecting' });
-      let url: string;
-      try {
-        url = await openStreamUrl(vmId, kind);
-      } catch {
-        if (!closed) retry();
-        return;
-      }
-      if (closed) return;
+  // The stream: live while QEMU runs, with a fresh ticket for every (re)connect.
+  const conn = useReconnectingStream({
+    vmId,
+    kind,
+    enabled: ready && live,
+    slowerAfterFailedOpen: true,
+    open: (url, events, previousSessions) => {
+      const term = termRef.current;
       const ws = new WebSocket(url);
       ws.binaryType = 'arraybuffer';
-      socket = ws;
-      let opened = false;
+      let heard = false;
       ws.onopen = () => {
-        if (closed) return;
-        opened = true;
-        attempt = 0;
+        if (!term || !events.opened()) return;
         wsRef.current = ws;
         // The serial stream replays the guest's history: start from a clean screen.
         // A new run of the VM starts the monitor from a clean screen too.
-        if (kind === 'serial' || sessions === 0) term.reset();
-        else if (sessions > 0) term.write('\r\n\x1b[2m— reconnected —\x1b[0m\r\n');
-        sessions += 1;
+        if (kind === 'serial' || previousSessions === 0) term.reset();
+        else term.write('\r\n\x1b[2m— reconnected —\x1b[0m\r\n');
         term.options.disableStdin = false;
-        onConnRef.current({ kind: 'connected' });
         // The monitor is shared: a viewer joining one already open gets no greeting, so ask
         // QEMU for a fresh prompt when it stays silent.
         if (kind === 'monitor') {
@@ -242,30 +217,28 @@ export const TerminalPane = forwardRef<
           }, 300);
         }
       };
-      let heard = false;
       ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
         heard = true;
-        if (typeof ev.data === 'string') term.write(ev.data);
-        else term.write(new Uint8Array(ev.data));
+        if (typeof ev.data === 'string') term?.write(ev.data);
+        else term?.write(new Uint8Array(ev.data));
       };
       ws.onclose = () => {
         if (wsRef.current === ws) wsRef.current = null;
-        socket = null;
-        term.options.disableStdin = true;
-        if (closed) return;
-        if (!opened) attempt = Math.max(attempt, 1);
-        retry();
+        if (term) term.options.disableStdin = true;
+        events.ended();
       };
-    };
-
-    void connect();
-    return () => {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      socket?.close(1000);
-      wsRef.current = null;
-    };
-  }, [ready, live, vmId, kind]);
+      return {
+        close: () => {
+          ws.close(1000);
+          if (wsRef.current === ws) wsRef.current = null;
+        },
+      };
+    },
+  });
+  // The parent shows the live stream's state; the off states are set above.
+  useEffect(() => {
+    if (live) onConnRef.current(conn);
+  }, [conn, live]);
 
   // A pane that becomes visible fits its (new) size and takes the keyboard.
   useEffect(() => {

@@ -1,23 +1,16 @@
 import RFB from '@novnc/novnc';
 import { useEffect, useRef, useState, type RefObject } from 'react';
-import { runVmOperation } from '../../../actions/vm';
 import { notify } from '../../../actions/notifications';
 import { navigate } from '../../../actions/ui';
-import { downloadScreenshot, sendKeys } from '../../../actions/vm';
+import { downloadScreenshot, runVmOperation, sendKeys } from '../../../actions/vm';
 import { FULLSCREEN_EVENT } from '../../../lib/fullscreen-event';
+import { useReconnectingStream, type StreamConn } from '../../../hooks/use-reconnecting-stream';
 import { isBoolean, readStored, writeStored } from '../../../lib/storage';
-import { backoffMs, openStreamUrl } from '../../../lib/streams';
 import { isGuestUp, isTransitional } from '../../../../../common/vm-state';
 import { Icon } from '../../../components/Icon';
 import { Modal } from '../../../components/Modal';
 import type { TabProps } from '../tab-props';
 import { KEY_COMBOS, keyFor, XK_SHIFT_L } from './keys';
-
-type Conn =
-  | { kind: 'idle' }
-  | { kind: 'connecting' }
-  | { kind: 'connected' }
-  | { kind: 'reconnecting'; attempt: number; inMs: number };
 
 type ScaleMode = 'fit' | 'native';
 const isScale = (v: unknown): v is ScaleMode => v === 'fit' || v === 'native';
@@ -32,7 +25,6 @@ export default function DisplayTab({ vm, active }: TabProps) {
   const screenRef = useRef<HTMLDivElement>(null);
   const panelRef = useRef<HTMLDivElement>(null);
   const rfbRef = useRef<RFB | null>(null);
-  const [conn, setConn] = useState<Conn>({ kind: 'idle' });
   const [scale, setScale] = useState<ScaleMode>(() =>
     readStored('vivarium.display.scale', 'fit', isScale),
   );
@@ -49,37 +41,14 @@ export default function DisplayTab({ vm, active }: TabProps) {
   }, [scale, viewOnly]);
 
   // Connect while QEMU runs; reconnect with a new ticket whenever the socket drops.
-  useEffect(() => {
-    const target = screenRef.current;
-    if (!live || !target) {
-      setConn({ kind: 'idle' });
-      return;
-    }
-    let closed = false;
-    let attempt = 0;
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    let rfb: RFB | null = null;
-
-    const retry = () => {
-      attempt += 1;
-      const inMs = backoffMs(attempt);
-      setConn({ kind: 'reconnecting', attempt, inMs });
-      timer = setTimeout(() => void connect(), inMs);
-    };
-
-    const connect = async () => {
-      timer = null;
-      if (attempt === 0) setConn({ kind: 'connecting' });
-      let url: string;
-      try {
-        url = await openStreamUrl(vm.id, 'vnc');
-      } catch {
-        if (!closed) retry();
-        return;
-      }
-      if (closed) return;
+  const conn = useReconnectingStream({
+    vmId: vm.id,
+    kind: 'vnc',
+    enabled: live,
+    open: (url, events) => {
+      const target = screenRef.current;
+      if (!target) return { close: () => undefined };
       const r = new RFB(target, url, { shared: true });
-      rfb = r;
       rfbRef.current = r;
       r.scaleViewport = settings.current.scale === 'fit';
       r.clipViewport = false;
@@ -89,28 +58,23 @@ export default function DisplayTab({ vm, active }: TabProps) {
       r.background = 'transparent';
       r.qualityLevel = 8;
       r.compressionLevel = 2;
-      r.addEventListener('connect', () => {
-        if (closed) return;
-        attempt = 0;
-        setConn({ kind: 'connected' });
-      });
+      r.addEventListener('connect', () => void events.opened());
       r.addEventListener('disconnect', () => {
         if (rfbRef.current === r) rfbRef.current = null;
-        rfb = null;
         setGrabbed(false);
-        if (!closed) retry();
+        events.ended();
       });
-    };
-
-    void connect();
-    return () => {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      rfb?.disconnect();
+      return { close: () => r.disconnect() };
+    },
+  });
+  // A new VM, or QEMU gone: the old screen and its size go with the session.
+  useEffect(
+    () => () => {
       rfbRef.current = null;
       setSize(null);
-    };
-  }, [vm.id, live]);
+    },
+    [vm.id, live],
+  );
 
   useEffect(() => {
     writeStored('vivarium.display.scale', scale);
@@ -370,7 +334,7 @@ export default function DisplayTab({ vm, active }: TabProps) {
   );
 }
 
-function ConnChip({ conn, live }: { conn: Conn; live: boolean }) {
+function ConnChip({ conn, live }: { conn: StreamConn; live: boolean }) {
   if (!live) return null;
   const [cls, text] =
     conn.kind === 'connected'
