@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { VmSummary } from '../../../../common/contract';
-import { ejectInstallMedia } from '../../actions/wizard';
+import { ejectInstallMedia } from '../../actions/wizard/eject';
 import { Icon } from '../../components/Icon';
 import { isGuestUp, isOff } from '../../../../common/vm-state';
 import './eject.css';

@@ -1,13 +1,8 @@
 import { lazy, Suspense, useEffect, useLayoutEffect, useRef, type ReactNode } from 'react';
-import {
-  createFromWizard,
-  goToStep,
-  nextStep,
-  previousStep,
-  showManualForm,
-  startWizard,
-  stopUpload,
-} from '../../actions/wizard';
+import { createFromWizard } from '../../actions/wizard/create';
+import { showManualForm, startWizard } from '../../actions/wizard/open';
+import { goToStep, nextStep, previousStep } from '../../actions/wizard/steps';
+import { stopUpload } from '../../actions/wizard/upload';
 import { Icon, Logo } from '../../components/Icon';
 import { WIZARD_STEPS, useWizardStore, type WizardStep } from '../../stores/wizard';
 import { ChooseOsStep } from './steps/ChooseOsStep';

@@ -7,8 +7,8 @@ import {
   setFamily,
   setQuery,
   setShowOsinfo,
-  setSource,
-} from '../../../actions/wizard';
+} from '../../../actions/wizard/os';
+import { setSource } from '../../../actions/wizard/source';
 import { Icon } from '../../../components/Icon';
 import { formatMemory, plural } from '../../../../../common/format';
 import type { WizardSource } from '../../../stores/wizard';

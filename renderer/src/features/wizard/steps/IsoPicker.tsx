@@ -1,14 +1,12 @@
 import { useEffect, useId, useRef, useState } from 'react';
-import type { CachedMedia, DetectionCandidate, MediaDetection } from '../../../../../common/contract';
-import {
-  applyCandidate,
-  cancelUpload,
-  detectIso,
-  pathFromDrop,
-  pickFromCatalog,
-  setIsoPath,
-  takeIsoFile,
-} from '../../../actions/wizard';
+import type {
+  CachedMedia,
+  DetectionCandidate,
+  MediaDetection,
+} from '../../../../../common/contract';
+import { applyCandidate, detectIso, pathFromDrop, setIsoPath } from '../../../actions/wizard/iso';
+import { pickFromCatalog } from '../../../actions/wizard/source';
+import { cancelUpload, takeIsoFile } from '../../../actions/wizard/upload';
 import { localFiles } from '../../../bridge';
 import { Icon } from '../../../components/Icon';
 import { formatBytes, formatDuration, timeAgo } from '../../../../../common/format';

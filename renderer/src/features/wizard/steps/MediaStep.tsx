@@ -1,5 +1,10 @@
 import type { MediaSpec, TaskInfo } from '../../../../../common/contract';
-import { cancelDownload, setMediaId, setMediaKind, startDownload } from '../../../actions/wizard';
+import {
+  cancelDownload,
+  setMediaId,
+  setMediaKind,
+  startDownload,
+} from '../../../actions/wizard/media';
 import { localFiles } from '../../../bridge';
 import { Icon, type IconName } from '../../../components/Icon';
 import { formatBytes, formatDuration } from '../../../../../common/format';

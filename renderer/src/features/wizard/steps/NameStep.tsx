@@ -1,5 +1,6 @@
 import { useId } from 'react';
-import { nextStep, setName } from '../../../actions/wizard';
+import { setName } from '../../../actions/wizard/name';
+import { nextStep } from '../../../actions/wizard/steps';
 import { Icon } from '../../../components/Icon';
 import { formatMemory, plural } from '../../../../../common/format';
 import { nameProblem } from '../lib';

@@ -6,7 +6,7 @@ import {
   setDiskGiB,
   setDiskMode,
   setMemory,
-} from '../../../actions/wizard';
+} from '../../../actions/wizard/resources';
 import { Icon, type IconName } from '../../../components/Icon';
 import { formatMemory } from '../../../../../common/format';
 import type { DiskMode } from '../../../stores/wizard';

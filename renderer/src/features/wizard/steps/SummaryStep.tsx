@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { goToStep } from '../../../actions/wizard';
+import { goToStep } from '../../../actions/wizard/steps';
 import { Icon } from '../../../components/Icon';
 import { formatMemory, plural } from '../../../../../common/format';
 import type { WizardStep } from '../../../stores/wizard';
