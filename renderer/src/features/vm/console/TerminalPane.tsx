@@ -1,5 +1,5 @@
 import { FitAddon } from '@xterm/addon-fit';
-import { Terminal, type ITheme } from '@xterm/xterm';
+import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { forwardRef, useEffect, useImperativeHandle, useRef, useState } from 'react';
 import type { StreamKind } from '../../../../../common/contract';
@@ -7,6 +7,7 @@ import { getBridge } from '../../../bridge';
 import { notify } from '../../../actions/notifications';
 import { useReconnectingStream, type StreamConn } from '../../../hooks/use-reconnecting-stream';
 import { useThemeStore } from '../../../stores/theme';
+import { DARK, LIGHT } from './terminal-themes';
 
 /** The stream's state, or `log`: the VM is off and the serial pane shows its last run. */
 export type TermConn = StreamConn | { kind: 'log' };
@@ -17,54 +18,6 @@ export interface TerminalHandle {
   clear(): void;
   focus(): void;
 }
-
-const LIGHT: ITheme = {
-  background: '#fbfcfd',
-  foreground: '#1d2530',
-  cursor: '#0d9488',
-  cursorAccent: '#fbfcfd',
-  selectionBackground: '#99f6e4aa',
-  black: '#1d2530',
-  red: '#c62828',
-  green: '#2e7d32',
-  yellow: '#a15c00',
-  blue: '#1d4ed8',
-  magenta: '#9333ea',
-  cyan: '#0e7490',
-  white: '#cbd5e1',
-  brightBlack: '#64748b',
-  brightRed: '#dc2626',
-  brightGreen: '#16a34a',
-  brightYellow: '#b45309',
-  brightBlue: '#2563eb',
-  brightMagenta: '#a855f7',
-  brightCyan: '#0891b2',
-  brightWhite: '#f1f5f9',
-};
-
-const DARK: ITheme = {
-  background: '#0b0e13',
-  foreground: '#dfe5ee',
-  cursor: '#2dd4bf',
-  cursorAccent: '#0b0e13',
-  selectionBackground: '#2dd4bf55',
-  black: '#1b2029',
-  red: '#f87171',
-  green: '#4ade80',
-  yellow: '#facc15',
-  blue: '#60a5fa',
-  magenta: '#c084fc',
-  cyan: '#22d3ee',
-  white: '#dfe5ee',
-  brightBlack: '#6b7482',
-  brightRed: '#fca5a5',
-  brightGreen: '#86efac',
-  brightYellow: '#fde047',
-  brightBlue: '#93c5fd',
-  brightMagenta: '#d8b4fe',
-  brightCyan: '#67e8f9',
-  brightWhite: '#ffffff',
-};
 
 /**
  * One terminal on a VM's serial port or HMP monitor. The serial stream replays what the guest

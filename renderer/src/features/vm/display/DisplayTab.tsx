@@ -1,16 +1,16 @@
 import RFB from '@novnc/novnc';
-import { useEffect, useRef, useState, type RefObject } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { notify } from '../../../actions/notifications';
-import { navigate } from '../../../actions/ui';
-import { downloadScreenshot, runVmOperation, sendKeys } from '../../../actions/vm';
+import { downloadScreenshot, sendKeys } from '../../../actions/vm';
 import { FULLSCREEN_EVENT } from '../../../lib/fullscreen-event';
 import { useReconnectingStream, type StreamConn } from '../../../hooks/use-reconnecting-stream';
 import { isBoolean, readStored, writeStored } from '../../../lib/storage';
-import { isGuestUp, isTransitional } from '../../../../../common/vm-state';
+import { isGuestUp } from '../../../../../common/vm-state';
 import { Icon } from '../../../components/Icon';
-import { Modal } from '../../../components/Modal';
 import type { TabProps } from '../tab-props';
-import { KEY_COMBOS, keyFor, XK_SHIFT_L } from './keys';
+import { NotRunning } from './NotRunning';
+import { PasteDialog } from './PasteDialog';
+import { SendKeysMenu } from './SendKeysMenu';
 
 type ScaleMode = 'fit' | 'native';
 const isScale = (v: unknown): v is ScaleMode => v === 'fit' || v === 'native';
@@ -347,204 +347,5 @@ function ConnChip({ conn, live }: { conn: StreamConn; live: boolean }) {
       <span className="chip__dot" />
       {text}
     </span>
-  );
-}
-
-function NotRunning({ vmId, state }: { vmId: string; state: TabProps['vm']['runtime']['state'] }) {
-  const busy = isTransitional(state);
-  return (
-    <div className="display-empty">
-      <div className="display-empty__art">
-        {busy ? <span className="spinner spinner--large" /> : <Icon name="monitor" size={34} />}
-      </div>
-      {busy ? (
-        <h3>
-          {state === 'starting' ? 'Starting…' : `${state[0]?.toUpperCase()}${state.slice(1)}…`}
-        </h3>
-      ) : state === 'crashed' ? (
-        <>
-          <h3>QEMU stopped unexpectedly</h3>
-          <p>The Overview shows what it said. Start the VM again when it is fixed.</p>
-        </>
-      ) : (
-        <>
-          <h3>The VM is off</h3>
-          <p>Start it to see its screen here.</p>
-        </>
-      )}
-      {!busy ? (
-        <div className="display-empty__actions">
-          <button
-            type="button"
-            className="btn btn--primary"
-            onClick={() => void runVmOperation(vmId, 'start')}
-          >
-            <Icon name="play" size={14} filled />
-            Start
-          </button>
-          {state === 'crashed' ? (
-            <button
-              type="button"
-              className="btn"
-              onClick={() => navigate({ view: 'vm', vmId, tab: 'overview' })}
-            >
-              Show details
-            </button>
-          ) : null}
-        </div>
-      ) : null}
-    </div>
-  );
-}
-
-function SendKeysMenu({
-  disabled,
-  onSend,
-}: {
-  disabled: boolean;
-  onSend: (keys: string[]) => void;
-}) {
-  const [open, setOpen] = useState(false);
-  const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const onDown = (e: MouseEvent) => {
-      if (!ref.current?.contains(e.target as Node)) setOpen(false);
-    };
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') {
-        e.preventDefault();
-        e.stopPropagation();
-        setOpen(false);
-      }
-    };
-    document.addEventListener('mousedown', onDown);
-    document.addEventListener('keydown', onKey, true);
-    return () => {
-      document.removeEventListener('mousedown', onDown);
-      document.removeEventListener('keydown', onKey, true);
-    };
-  }, [open]);
-  return (
-    <div className="menu-wrap" ref={ref}>
-      <button
-        type="button"
-        className="btn btn--compact"
-        aria-haspopup="menu"
-        aria-expanded={open}
-        disabled={disabled}
-        onClick={() => setOpen((o) => !o)}
-        title="Send a key combination the browser would keep for itself"
-      >
-        Send keys
-        <Icon name="chevronDown" size={14} />
-      </button>
-      {open ? (
-        <div className="menu" role="menu">
-          {KEY_COMBOS.map((c) => (
-            <button
-              key={c.label}
-              type="button"
-              role="menuitem"
-              className="menu__item"
-              onClick={() => {
-                setOpen(false);
-                onSend(c.keys);
-              }}
-            >
-              {c.label}
-            </button>
-          ))}
-        </div>
-      ) : null}
-    </div>
-  );
-}
-
-/** Types text into the guest as key presses: a guest without an agent has no shared clipboard. */
-function PasteDialog({ onClose, rfb }: { onClose: () => void; rfb: RefObject<RFB | null> }) {
-  const [text, setText] = useState('');
-  const [progress, setProgress] = useState<number | null>(null);
-  const cancelled = useRef(false);
-  useEffect(
-    () => () => {
-      cancelled.current = true;
-    },
-    [],
-  );
-  const chars = Array.from(text);
-  const stopped = () => cancelled.current;
-  const type = async () => {
-    cancelled.current = false;
-    setProgress(0);
-    for (let i = 0; i < chars.length; i++) {
-      const r = rfb.current;
-      if (stopped() || !r) break;
-      const k = keyFor(chars[i] ?? '');
-      if (k) {
-        if (k.shift) r.sendKey(XK_SHIFT_L, 'ShiftLeft', true);
-        r.sendKey(k.keysym, k.code, true);
-        r.sendKey(k.keysym, k.code, false);
-        if (k.shift) r.sendKey(XK_SHIFT_L, 'ShiftLeft', false);
-        // The guest's keyboard buffer is small: give it time to take each key.
-        await new Promise((res) => setTimeout(res, 12));
-      }
-      if (i % 8 === 0) setProgress(i + 1);
-    }
-    setProgress(null);
-    if (!stopped()) onClose();
-  };
-  const typing = progress !== null;
-  return (
-    <Modal
-      title="Paste text as keystrokes"
-      onClose={() => {
-        cancelled.current = true;
-        onClose();
-      }}
-      footer={
-        <>
-          {typing ? (
-            <span className="modal__progress">
-              Typing… {progress} / {chars.length}
-            </span>
-          ) : null}
-          <button
-            type="button"
-            className="btn"
-            onClick={() => {
-              cancelled.current = true;
-              if (!typing) onClose();
-            }}
-          >
-            {typing ? 'Stop' : 'Cancel'}
-          </button>
-          <button
-            type="button"
-            className="btn btn--primary"
-            disabled={typing || chars.length === 0}
-            onClick={() => void type()}
-          >
-            <Icon name="type" size={15} />
-            Type into the VM
-          </button>
-        </>
-      }
-    >
-      <p className="modal__note">
-        Vivarium types the text as if on a US keyboard. Put the cursor where it should go in the
-        guest first. Paste here with Ctrl+V.
-      </p>
-      <textarea
-        className="paste-area mono"
-        value={text}
-        autoFocus
-        rows={6}
-        spellCheck={false}
-        placeholder="Text to type…"
-        onChange={(e) => setText(e.target.value)}
-        disabled={typing}
-      />
-    </Modal>
   );
 }
