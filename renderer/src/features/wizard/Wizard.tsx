@@ -14,7 +14,7 @@ import { useWizard } from './use-wizard';
 import './wizard.css';
 
 /** The plain form stays one click away: Linux kernel boot and everything by hand. */
-const NewVmDialog = lazy(() => import('./NewVmDialog'));
+const ManualVmDialog = lazy(() => import('./ManualVmDialog'));
 
 const STEP_TEXT: Record<WizardStep, { label: string; title: string; hint: string }> = {
   os: { label: 'Operating system', title: 'What will this VM run?', hint: 'Catalogue or ISO' },
@@ -25,7 +25,7 @@ const STEP_TEXT: Record<WizardStep, { label: string; title: string; hint: string
 };
 
 /**
- * The New-VM wizard (issue 5), in the `newVm` dialog slot: OS (catalogue or a local ISO,
+ * The New-VM wizard, in the `newVm` dialog slot: OS (catalogue or a local ISO,
  * detected), install media (download with progress, or a file), resources bounded by the host,
  * a unique name, and a summary with "Create and start" / "Customize first".
  */
@@ -40,7 +40,7 @@ export default function NewVmWizard({ onClose }: { onClose: () => void }) {
   if (manual) {
     return (
       <Suspense fallback={null}>
-        <NewVmDialog onClose={onClose} />
+        <ManualVmDialog onClose={onClose} />
       </Suspense>
     );
   }

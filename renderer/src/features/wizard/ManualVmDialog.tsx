@@ -63,10 +63,10 @@ function toRequest(d: Draft): { request: CreateVmRequest; errors: Record<string,
 }
 
 /**
- * A plain "create from a path" form, so a VM can be made without a terminal. The guided wizard
- * (catalogue, downloads: issue 5) replaces it through the `newVm` dialog slot.
+ * A plain "create from a path" form (an ISO or a Linux kernel, everything by hand): the wizard's
+ * "manual" choice, for what its catalogue does not cover.
  */
-export default function NewVmDialog({ onClose }: { onClose: () => void }) {
+export default function ManualVmDialog({ onClose }: { onClose: () => void }) {
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [touched, setTouched] = useState<Record<string, boolean>>({});
   const [submitted, setSubmitted] = useState(false);
