@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyFor, KEY_COMBOS } from '../../renderer/src/components/vm/display/keys';
+import { keyFor, KEY_COMBOS } from '../../renderer/src/features/vm/display/keys';
 import { formatHash, parseHash } from '../../renderer/src/lib/route';
 
 describe('paste as keystrokes: text -> US keyboard keys', () => {

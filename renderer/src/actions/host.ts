@@ -1,7 +1,5 @@
 import { getBridge, takePrefetched, toApiError, type ConnectionState } from '../bridge';
 import { useHostStore } from '../stores/host';
-import { writeStored } from '../lib/storage';
-import { useUiStore } from '../stores/ui';
 import { notifyError } from './notifications';
 
 export async function loadHost(refresh = false): Promise<void> {
@@ -36,12 +34,6 @@ export async function probeHost(): Promise<void> {
 
 export function addHostNotice(message: string): void {
   useHostStore.setState((s) => ({ notices: unique([...s.notices, message]) }));
-}
-
-/** Hides a notice for good (remembered across reloads); it never blocks anything meanwhile. */
-export function dismissHostNotice(message: string): void {
-  useUiStore.setState((s) => ({ dismissedNotices: unique([...s.dismissedNotices, message]) }));
-  writeStored('vivarium.dismissedNotices', useUiStore.getState().dismissedNotices.slice(-50));
 }
 
 export function setConnection(connection: ConnectionState): void {

@@ -1,11 +1,13 @@
+/**
+ * Shows and hides notifications, and nothing else: a leaf every action may call. What a
+ * notification's button does lives in notification-actions.ts.
+ */
 import { toApiError } from '../bridge';
 import {
   useNotificationsStore,
   type Notification,
   type NotificationAction,
 } from '../stores/notifications';
-import { runVmOperation } from './library';
-import { openVm } from './ui';
 
 let nextId = 1;
 const timers = new Map<number, ReturnType<typeof setTimeout>>();
@@ -59,18 +61,4 @@ export function dismissNotification(id: number): void {
   if (t) clearTimeout(t);
   timers.delete(id);
   useNotificationsStore.setState((s) => ({ items: s.items.filter((n) => n.id !== id) }));
-}
-
-/** One handler per kind of action: a new kind is a compile error until it has one. */
-const ACTIONS: {
-  [K in NotificationAction['type']]: (a: Extract<NotificationAction, { type: K }>) => void;
-} = {
-  powerOff: (a) => void runVmOperation(a.vmId, 'powerOff'),
-  start: (a) => void runVmOperation(a.vmId, 'start'),
-  openVm: (a) => openVm(a.vmId, a.tab),
-};
-
-export function runNotificationAction(id: number, action: NotificationAction): void {
-  dismissNotification(id);
-  (ACTIONS[action.type] as (a: NotificationAction) => void)(action);
 }

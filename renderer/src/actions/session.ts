@@ -1,7 +1,8 @@
 import { getBridge } from '../bridge';
 import { useHostStore } from '../stores/host';
 import { loadHost, setConnection } from './host';
-import { applyEvent, loadLibrary } from './library';
+import { applyEvent } from './event-router';
+import { loadLibrary } from './library';
 import { loadTasks } from './tasks';
 import { startRouter } from './ui';
 

@@ -1,15 +1,16 @@
 import type { TaskInfo } from '../../../common/contract';
 import { getBridge, takePrefetched } from '../bridge';
-import { useTasksStore } from '../stores/tasks';
+import { justEnded, mergeTaskList, upsertTask, useTasksStore } from '../stores/tasks';
 import { notify, notifyError } from './notifications';
 
 /** Succeeded tasks leave the panel after this long; failed ones stay until closed. */
 const DONE_FADE_MS = 6000;
 
+/** A task's report: the store follows, and its end is announced once. */
 export function applyTaskEvent(task: TaskInfo): void {
   const previous = useTasksStore.getState().tasks[task.id];
-  useTasksStore.setState((s) => ({ tasks: { ...s.tasks, [task.id]: task } }));
-  if (previous?.state === task.state || task.state === 'running') return;
+  useTasksStore.setState((s) => ({ tasks: upsertTask(s.tasks, task) }));
+  if (!justEnded(previous, task)) return;
   // It just ended: say so once.
   if (task.state === 'failed') {
     notify({
@@ -29,12 +30,7 @@ export function applyTaskEvent(task: TaskInfo): void {
 export async function loadTasks(): Promise<void> {
   try {
     const list = await (takePrefetched('task.list') ?? getBridge().call('task.list', {}));
-    useTasksStore.setState((s) => {
-      const tasks = { ...s.tasks };
-      // Only what is still running matters after a reload; old results are history.
-      for (const t of list) if (t.state === 'running' || tasks[t.id]) tasks[t.id] = t;
-      return { tasks };
-    });
+    useTasksStore.setState((s) => ({ tasks: mergeTaskList(s.tasks, list) }));
   } catch {
     // Tasks are a side panel: the library works without them.
   }
@@ -43,7 +39,7 @@ export async function loadTasks(): Promise<void> {
 export async function cancelTask(id: string): Promise<void> {
   try {
     const task = await getBridge().call('task.cancel', { id });
-    useTasksStore.setState((s) => ({ tasks: { ...s.tasks, [id]: task } }));
+    useTasksStore.setState((s) => ({ tasks: upsertTask(s.tasks, task) }));
   } catch (err) {
     notifyError('Couldn’t cancel the task', err);
   }

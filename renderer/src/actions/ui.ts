@@ -11,6 +11,14 @@ export function setSort(sort: LibrarySort): void {
   writeStored('vivarium.sort', sort);
 }
 
+/** Hides a host notice for good (remembered across reloads); it never blocks anything meanwhile. */
+export function dismissHostNotice(message: string): void {
+  useUiStore.setState((s) => ({
+    dismissedNotices: [...new Set([...s.dismissedNotices, message])],
+  }));
+  writeStored('vivarium.dismissedNotices', useUiStore.getState().dismissedNotices.slice(-50));
+}
+
 export function openDialog(dialog: Dialog): void {
   useUiStore.setState({ dialog });
 }

@@ -1,9 +1,67 @@
 import type { CreateVmRequest, VmPatch, VmSummary } from '../../../common/contract';
 import { getBridge, type ApiError, toApiError } from '../bridge';
-import { upsertVm, useLibraryStore } from '../stores/library';
-import { findVm } from './library';
+import { findVm, upsertVm, useLibraryStore } from '../stores/library';
+import { useUiStore, type VmOperation } from '../stores/ui';
 import { notify, notifyError } from './notifications';
 import { openLibrary, openVm } from './ui';
+
+const VERBS: Record<VmOperation, string> = {
+  start: 'start',
+  pause: 'pause',
+  resume: 'resume',
+  shutdown: 'shut down',
+  powerOff: 'power off',
+  reset: 'reset',
+};
+
+/**
+ * Asks the engine to run an operation. State changes arrive as vm.state events; the answer only
+ * fills in when no event has updated the VM meanwhile (the events are newer).
+ */
+export async function runVmOperation(vmId: string, op: VmOperation): Promise<void> {
+  const before = findVm(vmId);
+  const name = before?.name ?? vmId;
+  useUiStore.setState((s) => ({ pending: { ...s.pending, [vmId]: op } }));
+  const api = getBridge();
+  try {
+    if (op === 'shutdown') {
+      const res = await api.call('vm.shutdown', { vm: vmId });
+      if (!res.stopped) {
+        notify({
+          kind: 'warning',
+          title: `“${name}” did not shut down`,
+          message: res.reason ?? 'The guest ignored the power button.',
+          ...(res.canForce
+            ? { action: { type: 'powerOff' as const, vmId, label: 'Power off' } }
+            : {}),
+        });
+      }
+      return;
+    }
+    const method = (
+      {
+        start: 'vm.start',
+        pause: 'vm.pause',
+        resume: 'vm.resume',
+        powerOff: 'vm.powerOff',
+        reset: 'vm.reset',
+      } as const
+    )[op];
+    const vm = await api.call(method, { vm: vmId });
+    if (findVm(vmId) === before) {
+      useLibraryStore.setState((s) => ({ vms: upsertVm(s.vms, vm) }));
+    }
+  } catch (err) {
+    notifyError(`Couldn’t ${VERBS[op]} “${name}”`, err);
+  } finally {
+    useUiStore.setState((s) => {
+      if (s.pending[vmId] !== op) return s;
+      const pending = { ...s.pending };
+      delete pending[vmId];
+      return { pending };
+    });
+  }
+}
 
 /** Saves settings. Field errors come back to the form; everything else is a notification too. */
 export async function updateVm(

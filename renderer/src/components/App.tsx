@@ -4,13 +4,13 @@ import { useUiStore } from '../stores/ui';
 import { Dialogs } from './Dialogs';
 import { Header } from './Header';
 import { HostBanners } from './HostBanners';
-import { Library } from './Library';
+import { Library } from '../features/library/Library';
 import { Notifications } from './Notifications';
 import { TasksPanel } from './TasksPanel';
-import { VmView } from './vm/VmView';
+import { VmView } from '../features/vm/VmView';
 
 /** Loaded when first opened (it brings the OS logos and its own styles). */
-const HostView = lazy(() => import('../host/HostView'));
+const HostView = lazy(() => import('../features/host/HostView'));
 
 export function App() {
   const route = useUiStore((s) => s.route);

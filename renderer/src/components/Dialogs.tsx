@@ -3,13 +3,13 @@ import { deleteVm } from '../actions/vm';
 import { closeDialog } from '../actions/ui';
 import { assertNever } from '../lib/assert-never';
 import { SHORTCUTS } from '../hooks/use-shortcuts';
-import { DeleteMediaDialog } from '../host/DeleteMediaDialog';
+import { DeleteMediaDialog } from '../features/host/DeleteMediaDialog';
 import { useLibraryStore } from '../stores/library';
 import { useUiStore, type Dialog } from '../stores/ui';
 import { ConfirmModal, Modal } from './Modal';
 
-/** The New-VM slot: issue 5's wizard replaces this import with its own component. */
-const NewVmDialog = lazy(() => import('../wizard/Wizard'));
+/** The New-VM wizard, loaded with its own chunk. */
+const NewVmWizard = lazy(() => import('../features/wizard/Wizard'));
 
 /** The one open dialog, if any. */
 export function Dialogs() {
@@ -23,7 +23,7 @@ function DialogFor({ dialog }: { dialog: Dialog }) {
     case 'newVm':
       return (
         <Suspense fallback={null}>
-          <NewVmDialog onClose={closeDialog} />
+          <NewVmWizard onClose={closeDialog} />
         </Suspense>
       );
     case 'deleteVm':

@@ -1,4 +1,4 @@
-import { dismissHostNotice } from '../actions/host';
+import { dismissHostNotice } from '../actions/ui';
 import { useHostStore } from '../stores/host';
 import { useUiStore } from '../stores/ui';
 import { Icon } from './Icon';

@@ -1,4 +1,5 @@
-import { dismissNotification, runNotificationAction } from '../actions/notifications';
+import { runNotificationAction } from '../actions/notification-actions';
+import { dismissNotification } from '../actions/notifications';
 import { useNotificationsStore } from '../stores/notifications';
 import { Icon } from './Icon';
 

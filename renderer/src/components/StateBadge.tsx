@@ -1,4 +1,5 @@
 import type { VmState } from '../../../common/contract';
+import { isTransitional } from '../../../common/vm-state';
 import { STATES } from '../lib/vm-state';
 
 /** The state word, colored by tone; transitional states pulse. */
@@ -7,7 +8,7 @@ export function StateBadge({ state }: { state: VmState }) {
   return (
     <span
       data-testid="vm-state"
-      className={`badge badge--${info.tone}${info.transitional ? ' badge--pulse' : ''}`}
+      className={`badge badge--${info.tone}${isTransitional(state) ? ' badge--pulse' : ''}`}
     >
       <span className="badge__dot" aria-hidden="true" />
       {state}

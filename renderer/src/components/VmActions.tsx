@@ -1,5 +1,5 @@
 import type { VmState } from '../../../common/contract';
-import { runVmOperation } from '../actions/library';
+import { runVmOperation } from '../actions/vm';
 import { canRun, STATES } from '../lib/vm-state';
 import { useUiStore, type VmOperation } from '../stores/ui';
 import { Icon, type IconName } from './Icon';

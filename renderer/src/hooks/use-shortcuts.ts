@@ -1,9 +1,11 @@
 import { useEffect } from 'react';
-import { findVm, runVmOperation } from '../actions/library';
+import { runVmOperation } from '../actions/vm';
 import { navigate, openDialog, openHost, openLibrary } from '../actions/ui';
 import { canRun } from '../lib/vm-state';
+import { findVm } from '../stores/library';
+import { FULLSCREEN_EVENT } from '../lib/fullscreen-event';
 import { useUiStore } from '../stores/ui';
-import { VM_TABS } from '../components/vm/tabs';
+import { VM_TABS } from '../features/vm/tabs';
 
 /** Everything the shortcuts dialog lists; keep in step with the handler below. */
 export const SHORTCUTS: ReadonlyArray<{ keys: string[]; what: string; where: string }> = [
@@ -27,8 +29,6 @@ export function isTypingTarget(target: EventTarget | null): boolean {
   if (['INPUT', 'TEXTAREA', 'SELECT', 'CANVAS'].includes(target.tagName)) return true;
   return target.closest('.xterm, .display-screen, dialog') !== null;
 }
-
-export const FULLSCREEN_EVENT = 'vivarium:fullscreen';
 
 export function useGlobalShortcuts(): void {
   useEffect(() => {

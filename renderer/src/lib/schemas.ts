@@ -16,15 +16,3 @@ export {
   VIDEO_MODELS,
   VmPatchSchema,
 } from '../../../common/contract';
-
-/** zod issues -> one message per dotted field path (the first wins), like the engine's `fields`. */
-export function fieldErrors(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const issue of issues) {
-    const key = issue.path.map(String).join('.') || '_';
-    out[key] ??= issue.message;
-  }
-  return out;
-}

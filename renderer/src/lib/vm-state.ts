@@ -1,38 +1,32 @@
-import type { VmState } from '../../../common/contract';
+/**
+ * How the UI shows a VM state and which buttons it offers. What a state means (transitional,
+ * guest up, off) is the shared vocabulary in common/vm-state.ts.
+ */
+import type { VmState } from '../../../common/vm-state';
 import type { VmOperation } from '../stores/ui';
 
 export type StateTone = 'neutral' | 'good' | 'busy' | 'paused' | 'bad';
 
 interface StateInfo {
   tone: StateTone;
-  /** A transition is under way: every button but Power off waits for it. */
-  transitional: boolean;
   /** Operations the library offers in this state. */
   allowed: readonly VmOperation[];
 }
 
-/** One entry per state: a new state in the contract is a compile error until handled here. */
+/** One entry per state: a new state in the vocabulary is a compile error until handled here. */
 export const STATES: Record<VmState, StateInfo> = {
-  stopped: { tone: 'neutral', transitional: false, allowed: ['start'] },
-  starting: { tone: 'busy', transitional: true, allowed: [] },
-  running: {
-    tone: 'good',
-    transitional: false,
-    allowed: ['pause', 'shutdown', 'powerOff', 'reset'],
-  },
-  pausing: { tone: 'busy', transitional: true, allowed: [] },
+  stopped: { tone: 'neutral', allowed: ['start'] },
+  starting: { tone: 'busy', allowed: [] },
+  running: { tone: 'good', allowed: ['pause', 'shutdown', 'powerOff', 'reset'] },
+  pausing: { tone: 'busy', allowed: [] },
   // The engine resumes a paused guest before pressing its power button.
-  paused: {
-    tone: 'paused',
-    transitional: false,
-    allowed: ['resume', 'shutdown', 'powerOff', 'reset'],
-  },
-  resuming: { tone: 'busy', transitional: true, allowed: [] },
-  saving: { tone: 'busy', transitional: true, allowed: [] },
-  restoring: { tone: 'busy', transitional: true, allowed: [] },
+  paused: { tone: 'paused', allowed: ['resume', 'shutdown', 'powerOff', 'reset'] },
+  resuming: { tone: 'busy', allowed: [] },
+  saving: { tone: 'busy', allowed: [] },
+  restoring: { tone: 'busy', allowed: [] },
   // A guest that ignores the power button stays here: forcing it off is the way out.
-  stopping: { tone: 'busy', transitional: true, allowed: ['powerOff'] },
-  crashed: { tone: 'bad', transitional: false, allowed: ['start'] },
+  stopping: { tone: 'busy', allowed: ['powerOff'] },
+  crashed: { tone: 'bad', allowed: ['start'] },
 };
 
 /**
@@ -43,9 +37,4 @@ export function canRun(state: VmState, op: VmOperation, pending: VmOperation | u
   if (!STATES[state].allowed.includes(op)) return false;
   if (pending === undefined) return true;
   return op === 'powerOff' && pending === 'shutdown';
-}
-
-/** QEMU is up: the display and the consoles can connect. */
-export function isLive(state: VmState): boolean {
-  return state === 'running' || state === 'paused';
 }

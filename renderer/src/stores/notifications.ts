@@ -3,7 +3,7 @@ import type { BridgeErrorCode } from '../bridge/types';
 
 export type NotificationKind = 'error' | 'warning' | 'info';
 
-/** Something a notification offers to do; each kind is handled in actions/notifications.ts. */
+/** Something a notification offers to do; each kind is handled in actions/notification-actions.ts. */
 export type NotificationAction =
   | { type: 'powerOff'; vmId: string; label: string }
   | { type: 'start'; vmId: string; label: string }

@@ -10,7 +10,7 @@ export type LibrarySort = (typeof SORTS)[number];
 
 /**
  * Modal dialogs, one at a time. A new kind is a compile error in components/Dialogs.tsx until it is
- * rendered there. `newVm` is the slot the New-VM wizard (issue 5) fills.
+ * rendered there. `newVm` opens the New-VM wizard.
  */
 export type Dialog =
   | { type: 'newVm' }

@@ -123,7 +123,7 @@ export const WIZARD_INITIAL: Omit<WizardState, 'catalog' | 'entries' | 'cached'>
   manual: false,
 };
 
-/** The New-VM wizard's draft and what the engine answered; only `actions/wizard.ts` writes to it. */
+/** The New-VM wizard's draft and what the engine answered; only `actions/wizard/` writes to it. */
 export const useWizardStore = create<WizardState>()(() => ({
   ...WIZARD_INITIAL,
   catalog: { status: 'idle' },

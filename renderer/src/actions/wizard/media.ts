@@ -1,0 +1,51 @@
+/** The media step: a local file or a download (a task whose events fill the tasks store). */
+import { getBridge, toApiError } from '../../bridge';
+import { derive } from '../../features/wizard/model';
+import { useTasksStore } from '../../stores/tasks';
+import type { MediaKind } from '../../stores/wizard';
+import { applyTaskEvent, cancelTask } from '../tasks';
+import { detectIso } from './iso';
+import { loadCachedMedia } from './media-cache';
+import { get, notifyNext, set, takenNames, waitForTask } from './shared';
+
+export function setMediaKind(mediaKind: MediaKind): void {
+  set({ mediaKind });
+  if (mediaKind === 'local' && get().isoPath.trim()) void detectIso();
+}
+
+export function setMediaId(mediaId: string): void {
+  set({ mediaId, downloadTaskId: null, downloadError: null });
+}
+
+/** media.download for the chosen media: a task whose events fill the tasks store. */
+export async function startDownload(): Promise<void> {
+  const s = get();
+  const d = derive(s, useTasksStore.getState().tasks, takenNames(), null);
+  if (!s.osId || !d.media.chosen) return;
+  set({ downloadError: null });
+  try {
+    const task = await getBridge().call('media.download', {
+      os: s.osId,
+      ...(s.versionId ? { version: s.versionId } : {}),
+      media: d.media.chosen.id,
+    });
+    applyTaskEvent(task);
+    set({ downloadTaskId: task.id });
+    void waitForTask(task.id).then((done) => {
+      if (done.state === 'succeeded') void loadCachedMedia();
+    });
+  } catch (err) {
+    const e = toApiError(err);
+    set({ downloadError: e.message });
+    notifyNext(
+      'Couldn’t start the download',
+      err,
+      'Try again, or use an ISO file you already have.',
+    );
+  }
+}
+
+export function cancelDownload(): void {
+  const id = get().downloadTaskId;
+  if (id) void cancelTask(id);
+}

@@ -1,0 +1,282 @@
+import type { ReactNode } from 'react';
+import type { VmSummary } from '../../../../../common/contract';
+import { runVmOperation } from '../../../actions/vm';
+import { navigate } from '../../../actions/ui';
+import {
+  accelLabel,
+  formatDuration,
+  formatMemory,
+  osLabel,
+  plural,
+} from '../../../../../common/format';
+import { isGuestUp } from '../../../../../common/vm-state';
+import { useNow } from '../../../hooks/use-now';
+import { useHostStore } from '../../../stores/host';
+import { Icon, type IconName } from '../../../components/Icon';
+import { StateBadge } from '../../../components/StateBadge';
+import { EjectInstallMedia } from '../../wizard/EjectInstallMedia';
+import type { TabProps } from '../tab-props';
+
+const FIRMWARE = { bios: 'BIOS (SeaBIOS)', uefi: 'UEFI (OVMF)' } as const;
+const BOOT = { disk: 'Disk', cdrom: 'CD-ROM', network: 'Network' } as const;
+const SOUND = { none: 'None', hda: 'Intel HD Audio', ac97: 'AC’97', sb16: 'Sound Blaster 16' };
+
+/** What the VM is, what it runs under and why, and for how long. */
+export default function OverviewTab({ vm, active }: TabProps) {
+  const { config: c, runtime: r } = vm;
+  const live = isGuestUp(r.state);
+  const startedAt = r.startedAt ? Date.parse(r.startedAt) : NaN;
+  const now = useNow(1000, active && live && !Number.isNaN(startedAt));
+  return (
+    <div className="overview" data-testid="overview">
+      <div className="overview__grid">
+        <Card title="Status" icon="info" className="card--status">
+          <div className="status-line">
+            <StateBadge state={r.state} />
+            {live && !Number.isNaN(startedAt) ? (
+              <span className="status-line__uptime" data-testid="overview-uptime">
+                <Icon name="clock" size={14} />
+                Up {formatDuration(now - startedAt)}
+              </span>
+            ) : null}
+          </div>
+          <Facts>
+            <Fact label="Process">{r.pid !== null ? `QEMU, pid ${r.pid}` : 'Not running'}</Fact>
+            <Fact label="Accelerator">
+              <AccelWhy vm={vm} />
+            </Fact>
+          </Facts>
+          {r.lastError ? (
+            <p className="callout callout--error">
+              <Icon name="alert" size={15} />
+              <span>{r.lastError}</span>
+            </p>
+          ) : null}
+          {r.state === 'crashed' && r.lastExit ? (
+            <div className="callout callout--error callout--block">
+              <p>
+                <strong>QEMU ended unexpectedly</strong>{' '}
+                {r.lastExit.signal
+                  ? `(killed by ${r.lastExit.signal})`
+                  : `(exit code ${r.lastExit.code ?? 'unknown'})`}
+                . Fix what it says below, then start the VM again.
+              </p>
+              {r.lastExit.stderrTail ? <pre>{r.lastExit.stderrTail}</pre> : null}
+            </div>
+          ) : null}
+          <EjectInstallMedia vm={vm} />
+          <div className="card__actions">
+            {live ? (
+              <>
+                <button
+                  type="button"
+                  className="btn btn--primary"
+                  onClick={() => navigate({ view: 'vm', vmId: vm.id, tab: 'display' })}
+                >
+                  <Icon name="monitor" size={15} />
+                  Open display
+                </button>
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() => navigate({ view: 'vm', vmId: vm.id, tab: 'console' })}
+                >
+                  <Icon name="terminal" size={15} />
+                  Open console
+                </button>
+              </>
+            ) : r.state === 'stopped' || r.state === 'crashed' ? (
+              <button
+                type="button"
+                className="btn btn--primary"
+                onClick={() => void runVmOperation(vm.id, 'start')}
+              >
+                <Icon name="play" size={14} filled />
+                Start
+              </button>
+            ) : null}
+          </div>
+        </Card>
+
+        <Card title="Hardware" icon="chip">
+          <Facts>
+            <Fact label="Operating system">{osLabel(c.os)}</Fact>
+            <Fact label="Memory">{formatMemory(c.memoryMiB)}</Fact>
+            <Fact label="CPUs">
+              {plural(c.cpu.count, 'CPU')} <span className="muted">· model {c.cpu.model}</span>
+            </Fact>
+            <Fact label="Machine">
+              {c.machine === 'q35' ? 'Q35 (modern PCIe)' : 'i440FX (older PC)'}
+            </Fact>
+            <Fact label="Firmware">
+              {FIRMWARE[c.firmware]}
+              {c.secureBoot ? ' · Secure Boot' : ''}
+              {c.tpm ? ' · TPM 2.0' : ''}
+            </Fact>
+            <Fact label="Video">{c.video === 'none' ? 'No display' : c.video}</Fact>
+            <Fact label="Sound">{SOUND[c.sound]}</Fact>
+            <Fact label="Pointer">{c.usbTablet ? 'USB tablet (absolute)' : 'PS/2 mouse'}</Fact>
+          </Facts>
+        </Card>
+
+        <Card title="Boot and storage" icon="disk">
+          <Facts>
+            <Fact label="Boot order">{c.bootOrder.map((b) => BOOT[b]).join(' → ')}</Fact>
+            {c.kernelBoot ? (
+              <>
+                <Fact label="Kernel">
+                  <Path>{c.kernelBoot.kernel}</Path>
+                </Fact>
+                {c.kernelBoot.initrd ? (
+                  <Fact label="Initrd">
+                    <Path>{c.kernelBoot.initrd}</Path>
+                  </Fact>
+                ) : null}
+                <Fact label="Command line">
+                  <Path>{c.kernelBoot.append || '(empty)'}</Path>
+                </Fact>
+              </>
+            ) : null}
+            <Fact label="CD-ROM">{c.cdrom ? <Path>{c.cdrom}</Path> : 'Empty'}</Fact>
+            <Fact label="Disks">
+              {c.disks.length === 0 ? (
+                'None'
+              ) : (
+                <ul className="plain-list">
+                  {c.disks.map((d) => (
+                    <li key={d.id}>
+                      <strong>{d.id}</strong> <Path>{d.file}</Path>{' '}
+                      <span className="muted">
+                        {d.format} · {d.bus}
+                        {d.readOnly ? ' · read-only' : ''}
+                      </span>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </Fact>
+          </Facts>
+        </Card>
+
+        <Card title="Network" icon="globe">
+          <Facts>
+            <Fact label="Mode">
+              {c.network.mode === 'user' ? 'User-mode NAT (reaches the internet)' : 'No network'}
+            </Fact>
+            {c.network.mode === 'user' ? (
+              <>
+                <Fact label="Card">{c.network.model}</Fact>
+                {c.network.mac ? <Fact label="MAC">{c.network.mac}</Fact> : null}
+                <Fact label="Port forwards">
+                  {c.network.portForwards.length === 0 ? (
+                    'None'
+                  ) : (
+                    <ul className="plain-list">
+                      {c.network.portForwards.map((f) => (
+                        <li key={`${f.protocol}-${f.hostAddress}-${f.hostPort}`}>
+                          {f.protocol.toUpperCase()} {f.hostAddress}:{f.hostPort} → guest{' '}
+                          {f.guestPort}
+                        </li>
+                      ))}
+                    </ul>
+                  )}
+                </Fact>
+              </>
+            ) : null}
+          </Facts>
+        </Card>
+
+        <Card title="About" icon="folder">
+          <Facts>
+            <Fact label="Created">{new Date(c.createdAt).toLocaleString()}</Fact>
+            <Fact label="Folder">
+              <Path>{vm.dir}</Path>
+            </Fact>
+            <Fact label="Id">
+              <Path>{vm.id}</Path>
+            </Fact>
+            {c.extraArgs.length ? (
+              <Fact label="Extra QEMU arguments">
+                <Path>{c.extraArgs.join(' ')}</Path>
+              </Fact>
+            ) : null}
+          </Facts>
+          {c.notes ? <p className="notes">{c.notes}</p> : null}
+        </Card>
+      </div>
+    </div>
+  );
+}
+
+/** The accelerator in use (or that will be) and the reason for it. */
+function AccelWhy({ vm }: { vm: VmSummary }) {
+  const host = useHostStore((s) => s.info);
+  const { config: c, runtime: r } = vm;
+  const inUse = isGuestUp(r.state) || r.state === 'starting' ? r.accel : null;
+  const planned = c.accel === 'auto' ? (host?.bestAccelerator ?? null) : c.accel;
+  const name = inUse ?? planned;
+  const why =
+    inUse && r.accelNotice
+      ? r.accelNotice
+      : c.accel === 'auto'
+        ? inUse
+          ? 'The best accelerator that works on this computer (set to Automatic).'
+          : 'Automatic: the best accelerator that works on this computer.'
+        : `Chosen in this VM’s settings.`;
+  // Accelerators that exist but failed their probe, unless the reason above already says so.
+  const broken = (host?.accelerators ?? []).filter(
+    (a) => a.present && !a.usable && !(a.reason && why.includes(a.reason)),
+  );
+  return (
+    <div className="accel" data-testid="accel">
+      <strong>{name ? accelLabel(name) : 'Unknown yet'}</strong>
+      {inUse ? <span className="chip chip--good">in use</span> : null}
+      <p className="muted">{why}</p>
+      {broken.map((a) => (
+        <p key={a.name} className="muted accel__why">
+          {accelLabel(a.name, true)} is present but not usable
+          {a.reason ? `: ${a.reason}` : '.'}
+        </p>
+      ))}
+    </div>
+  );
+}
+
+function Card({
+  title,
+  icon,
+  children,
+  className = '',
+}: {
+  title: string;
+  icon: IconName;
+  children: ReactNode;
+  className?: string;
+}) {
+  return (
+    <section className={`card ${className}`}>
+      <h2 className="card__title">
+        <Icon name={icon} size={16} />
+        {title}
+      </h2>
+      {children}
+    </section>
+  );
+}
+
+function Facts({ children }: { children: ReactNode }) {
+  return <dl className="facts">{children}</dl>;
+}
+
+function Fact({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
+function Path({ children }: { children: ReactNode }) {
+  return <code className="path">{children}</code>;
+}

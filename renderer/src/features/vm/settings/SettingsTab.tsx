@@ -1,0 +1,147 @@
+import { useId, useMemo, useState } from 'react';
+import type { VmConfig } from '../../../../../common/contract';
+import {
+  canChangeWhileRunning,
+  stopToChangeMessage,
+} from '../../../../../common/rules/vm-settings';
+import { isGuestUp, isOff } from '../../../../../common/vm-state';
+import { runVmOperation, updateVm } from '../../../actions/vm';
+import { Icon } from '../../../components/Icon';
+import { useHostStore } from '../../../stores/host';
+import type { TabProps } from '../tab-props';
+import { checkDraft, draftOf, type Draft } from './draft';
+import type { SettingsForm } from './form';
+import { AdvancedSection } from './sections/advanced';
+import { BootSection } from './sections/boot';
+import { DangerSection } from './sections/danger';
+import { GeneralSection } from './sections/general';
+import { MachineSection } from './sections/machine';
+import { NetworkSection } from './sections/network';
+import { ProcessorSection } from './sections/processor';
+import { SecuritySection } from './sections/security';
+
+/** Edit the VM's configuration, validated by the contract's own schema as you type. */
+export default function SettingsTab({ vm }: TabProps) {
+  const config = vm.config;
+  const state = vm.runtime.state;
+  const off = isOff(state);
+  const lockedReason = off ? null : `“${vm.name}” is ${state}: shut it down to change this.`;
+  const host = useHostStore((s) => s.info);
+  const [draft, setDraft] = useState<Draft>(() => draftOf(config));
+  const [base, setBase] = useState<VmConfig>(config);
+  const [serverErrors, setServerErrors] = useState<Record<string, string>>({});
+  const [saving, setSaving] = useState(false);
+  const id = useId();
+
+  const check = useMemo(() => checkDraft(draft, base, host, !off), [draft, base, host, off]);
+  const { patch, errors, changed, blocked, valid } = check;
+
+  // The config changed elsewhere (CLI, another window) and nothing is being edited: follow it.
+  const dirty = changed.length > 0;
+  if (config !== base && !dirty) {
+    setBase(config);
+    setDraft(draftOf(config));
+  }
+  const allErrors = { ...errors, ...serverErrors };
+
+  const save = async () => {
+    if (!dirty || !valid || blocked.length) return;
+    setSaving(true);
+    const res = await updateVm(vm.id, patch);
+    setSaving(false);
+    if (res.ok) {
+      setBase(res.vm.config);
+      setDraft(draftOf(res.vm.config));
+      setServerErrors({});
+    } else if (res.error.fields) {
+      setServerErrors(res.error.fields);
+    }
+  };
+
+  const form: SettingsForm = {
+    id,
+    draft,
+    host,
+    set: (key, value) => {
+      setDraft((d) => ({ ...d, [key]: value }));
+      if (Object.keys(serverErrors).length) setServerErrors({});
+    },
+    err: (key) => allErrors[key],
+    locked: (key) => !canChangeWhileRunning(key) && lockedReason !== null,
+    lockedReason,
+  };
+
+  return (
+    <form
+      className="settings"
+      data-testid="settings"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      {lockedReason ? (
+        <div className="callout callout--info settings__lock">
+          <Icon name="lock" size={16} />
+          <span>
+            {vm.name} is {state}: only its name and notes can change now. Shut it down to change its
+            hardware.
+          </span>
+          {isGuestUp(state) ? (
+            <button
+              type="button"
+              className="btn btn--compact"
+              onClick={() => void runVmOperation(vm.id, 'shutdown')}
+            >
+              <Icon name="power" size={14} />
+              Shut down
+            </button>
+          ) : null}
+        </div>
+      ) : null}
+
+      <div className="settings__grid">
+        <GeneralSection form={form} />
+        <ProcessorSection form={form} />
+        <MachineSection form={form} />
+        <SecuritySection form={form} />
+        <BootSection form={form} />
+        <NetworkSection form={form} />
+        <AdvancedSection form={form} />
+        <DangerSection vmId={vm.id} off={off} />
+      </div>
+
+      <div className={`savebar${dirty ? ' savebar--dirty' : ''}`}>
+        <span className="savebar__msg">
+          {!dirty
+            ? 'No changes'
+            : blocked.length
+              ? stopToChangeMessage(blocked)
+              : !valid
+                ? 'Fix the fields marked in red.'
+                : `${changed.length} change${changed.length === 1 ? '' : 's'} not saved`}
+        </span>
+        <button
+          type="button"
+          className="btn"
+          disabled={!dirty || saving}
+          onClick={() => {
+            setDraft(draftOf(base));
+            setServerErrors({});
+          }}
+        >
+          Revert
+        </button>
+        <button
+          type="submit"
+          className={`btn btn--primary${saving ? ' btn--busy' : ''}`}
+          disabled={!dirty || !valid || saving || blocked.length > 0}
+        >
+          <Icon name="check" size={15} />
+          Save
+        </button>
+      </div>
+    </form>
+  );
+}

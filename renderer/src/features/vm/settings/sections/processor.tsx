@@ -1,0 +1,50 @@
+import { accelLabel } from '../../../../../../common/format';
+import { Row, Section, Select, TextInput, type SettingsForm } from '../form';
+
+/** Memory, CPUs, the CPU model and the accelerator, with what this computer has beside them. */
+export function ProcessorSection({ form }: { form: SettingsForm }) {
+  const { host } = form;
+  return (
+    <Section title="Processor and memory">
+      <div className="form__row">
+        <Row
+          form={form}
+          field="memoryMiB"
+          label="Memory (MiB)"
+          hint={host ? `This computer has ${host.totalMemoryMiB} MiB` : undefined}
+        >
+          <TextInput form={form} field="memoryMiB" inputMode="numeric" />
+        </Row>
+        <Row
+          form={form}
+          field="cpuCount"
+          label="CPUs"
+          hint={host ? `Up to ${host.cpus}` : undefined}
+        >
+          <TextInput form={form} field="cpuCount" inputMode="numeric" />
+        </Row>
+      </div>
+      <Row
+        form={form}
+        field="cpuModel"
+        label="CPU model"
+        hint="“max” offers the guest every feature QEMU can emulate."
+      >
+        <TextInput form={form} field="cpuModel" mono />
+      </Row>
+      <Row form={form} field="accel" label="Accelerator">
+        <Select
+          form={form}
+          field="accel"
+          options={[
+            ['auto', `Automatic${host ? ` (${accelLabel(host.bestAccelerator, true)} here)` : ''}`],
+            ['kvm', 'KVM'],
+            ['hvf', 'HVF (macOS)'],
+            ['whpx', 'WHPX (Windows)'],
+            ['tcg', 'TCG (emulated, slow)'],
+          ]}
+        />
+      </Row>
+    </Section>
+  );
+}

@@ -1,0 +1,32 @@
+import {
+  secureBootFirmwareUnavailable,
+  tpmUnavailable,
+} from '../../../../../../common/rules/host-requirements';
+import { secureBootFits } from '../../../../../../common/rules/vm-settings';
+import { Check, Section, type SettingsForm } from '../form';
+
+/** TPM and Secure Boot, each disabled with the reason (and the install command) when it cannot be on. */
+export function SecuritySection({ form }: { form: SettingsForm }) {
+  const { draft, host } = form;
+  const noSecureBoot = !secureBootFits(draft)
+    ? 'Needs UEFI firmware on the Q35 machine: choose them above first.'
+    : secureBootFirmwareUnavailable(host);
+  return (
+    <Section title="Security">
+      <Check
+        form={form}
+        field="tpm"
+        label="TPM 2.0"
+        hint="Emulated by swtpm; Windows 11 needs one. Turning it off keeps its keys (BitLocker) for when it comes back."
+        unavailable={tpmUnavailable(host)}
+      />
+      <Check
+        form={form}
+        field="secureBoot"
+        label="UEFI Secure Boot"
+        hint="Only signed boot loaders start (Microsoft’s keys are enrolled). Turning it on or off resets the UEFI variables, boot entries included."
+        unavailable={noSecureBoot}
+      />
+    </Section>
+  );
+}
