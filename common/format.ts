@@ -85,7 +85,12 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
-export function formatBytes(n: number): string {
+/**
+ * Binary units. 'compact' (views: cards, tables that must stay narrow) drops the decimal from
+ * 100 up ("293 KiB"); 'one-decimal' (the CLI, whose scripts and tables read a fixed shape) always
+ * keeps one ("293.0 KiB"). Bytes are never given decimals.
+ */
+export function formatBytes(n: number, style: 'compact' | 'one-decimal' = 'compact'): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let i = 0;
@@ -93,7 +98,8 @@ export function formatBytes(n: number): string {
     v /= 1024;
     i++;
   }
-  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i] ?? 'B'}`;
+  const whole = i === 0 || (style === 'compact' && v >= 100);
+  return `${whole ? Math.round(v) : v.toFixed(1)} ${units[i] ?? 'B'}`;
 }
 
 /** Two letters standing in for an OS logo: "debian12" -> "De", "generic" -> "VM". */

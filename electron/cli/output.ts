@@ -4,6 +4,7 @@
  * stdout with `--json`.
  */
 import type { ApiErrorBody } from '../../common/contract';
+import { formatBytes as formatCommonBytes } from '../../common/format';
 
 export const PROG = 'vivarium';
 
@@ -46,15 +47,9 @@ export function shellQuote(s: string): string {
  * which scripts and the tests read. common/format's formatBytes, for the UI, rounds sizes of 100
  * and more to whole units instead.
  */
+/** The CLI's sizes keep one decimal: scripts and table columns read a fixed shape. */
 export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+  return formatCommonBytes(n, 'one-decimal');
 }
 
 /** Columns padded to their widest cell, two spaces apart, the last one left ragged. */

@@ -1,7 +1,7 @@
 import type { MediaUploadResult } from '../../../common/contract';
 import { ApiError, isErrorBody } from './types';
 
-/** Server mode's upload endpoint (electron/server.ts UPLOAD_PATH). */
+/** Server mode's upload endpoint (electron/server/ UPLOAD_PATH). */
 const UPLOAD_PATH = '/upload';
 
 export interface UploadProgress {
