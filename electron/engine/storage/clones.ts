@@ -9,7 +9,7 @@
  * Both then write only their own overlay; the base changes never again. Renaming is instant, so
  * clone creation costs two `qemu-img create` (a few ms) however big the disk is.
  *   - The base stays in the source VM's folder and belongs to it: the source records its clones
- *     in links.json and refuses to be deleted while any exists (engine.ts asks assertNotLinkedBase).
+ *     in links.json and refuses to be deleted while any exists (vm.delete asks assertNotLinkedBase).
  *   - Bases sit beside the overlays and are referenced by relative paths, so the library can move
  *     as a whole (another disk, another home folder) without breaking the chains.
  *   - A disk holding internal snapshots is not frozen: its snapshots would be locked inside the
@@ -27,14 +27,16 @@ import {
   type VmConfig,
   type VmSummary,
 } from '../../../common/contract';
-import type { Engine, VmEntry } from '../api/engine';
+import { isLive } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
+import type { HostService } from '../host/host-service';
 import { requireQemuImg } from '../host/require';
 import { readJsonFile, writeFileAtomic } from '../library/atomic-file';
-import { vmFiles, type VmFiles } from '../paths';
+import type { VmRegistry } from '../library/registry';
+import type { Vm } from '../library/vm';
+import type { VmFiles } from '../paths';
 import { diskPath } from '../qemu/args';
-import { isLive } from '../qemu/supervisor';
-import type { TaskContext } from '../tasks/task-manager';
+import type { TaskContext, TaskManager } from '../tasks/task-manager';
 import { readQcow2Facts } from './qcow2-header';
 import { convertImage, createOverlay, imageChain } from './qemu-img';
 
@@ -71,25 +73,25 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** Clones whose VM folder still exists (a deleted clone drops out here). */
-async function liveClones(engine: Engine, links: Links): Promise<Links['clones']> {
+async function liveClones(registry: VmRegistry, links: Links): Promise<Links['clones']> {
   const alive = await Promise.all(
-    links.clones.map((c) => exists(join(engine.paths.vmsDir, c.id, 'vm.json'))),
+    links.clones.map((c) => exists(join(registry.paths.vmsDir, c.id, 'vm.json'))),
   );
   return links.clones.filter((_, i) => alive[i]);
 }
 
 export async function describeLinks(
-  engine: Engine,
-  vm: VmEntry,
+  registry: VmRegistry,
+  vm: Vm,
 ): Promise<{
   linkedClones: Array<{ id: string; name: string }>;
   linkedTo: { id: string; name: string } | null;
 }> {
   const links = await loadLinks(vm.files);
-  const clones = await liveClones(engine, links);
+  const clones = await liveClones(registry, links);
   const name = (id: string, fallback: string): string => {
     try {
-      return engine.resolve(id).config.name;
+      return registry.resolve(id).config.name;
     } catch {
       return fallback;
     }
@@ -103,15 +105,15 @@ export async function describeLinks(
 }
 
 /** Refuses to delete a VM whose frozen disks are the base of linked clones (vm.delete calls it). */
-export async function assertNotLinkedBase(engine: Engine, vm: VmEntry): Promise<void> {
+export async function assertNotLinkedBase(registry: VmRegistry, vm: Vm): Promise<void> {
   const links = await loadLinks(vm.files);
   if (links.clones.length === 0) return;
-  const clones = await liveClones(engine, links);
+  const clones = await liveClones(registry, links);
   if (clones.length !== links.clones.length) await saveLinks(vm.files, { ...links, clones });
   if (clones.length === 0) return;
   const names = clones.map((c) => {
     try {
-      return `"${engine.resolve(c.id).config.name}"`;
+      return `"${registry.resolve(c.id).config.name}"`;
     } catch {
       return `"${c.name}"`;
     }
@@ -139,19 +141,23 @@ export function linkedCloneProblem(config: VmConfig): string | null {
 }
 
 export class CloneService {
-  constructor(private readonly engine: Engine) {}
+  constructor(
+    private readonly registry: VmRegistry,
+    private readonly host: HostService,
+    private readonly tasks: TaskManager,
+  ) {}
 
   async clone(ref: string, name: string, linked: boolean): Promise<TaskInfo> {
-    const src = this.engine.resolve(ref);
-    this.engine.assertNameFree(name);
-    await this.engine.safeRefresh(src);
+    const src = this.registry.resolve(ref);
+    this.registry.assertNameFree(name);
+    await src.safeRefresh();
     this.assertOff(src);
     if (linked) {
       const problem = linkedCloneProblem(src.config);
       if (problem) throw new VivariumError('INVALID_REQUEST', problem);
     }
     const img = await this.img();
-    return this.engine.tasks.start({
+    return this.tasks.start({
       kind: 'vm.clone',
       title: `${linked ? 'Linked' : 'Full'} clone of ${src.config.name} as ${name}`,
       vmId: src.config.id,
@@ -159,14 +165,14 @@ export class CloneService {
       run: (ctx) =>
         src.supervisor.serialize(async () => {
           this.assertOff(src);
-          this.engine.assertNameFree(name);
+          this.registry.assertNameFree(name);
           return linked ? this.linkedNow(src, name, img) : this.fullNow(src, name, img, ctx);
         }),
     });
   }
 
-  private async linkedNow(src: VmEntry, name: string, img: string): Promise<VmSummary> {
-    const { id, files } = this.newVm();
+  private async linkedNow(src: Vm, name: string, img: string): Promise<VmSummary> {
+    const { id, files } = this.registry.newVmFiles();
     const srcLinks = await loadLinks(src.files);
     const undo: Array<() => Promise<unknown>> = [];
     try {
@@ -235,7 +241,7 @@ export class CloneService {
           targetFormat: 'qcow2',
         });
       }
-      const clones = [...(await liveClones(this.engine, srcLinks)), { id, name, bases }];
+      const clones = [...(await liveClones(this.registry, srcLinks)), { id, name, bases }];
       undo.push(() => saveLinks(src.files, srcLinks));
       await Promise.all([
         saveLinks(
@@ -263,13 +269,8 @@ export class CloneService {
     }
   }
 
-  private async fullNow(
-    src: VmEntry,
-    name: string,
-    img: string,
-    ctx: TaskContext,
-  ): Promise<VmSummary> {
-    const { id, files } = this.newVm();
+  private async fullNow(src: Vm, name: string, img: string, ctx: TaskContext): Promise<VmSummary> {
+    const { id, files } = this.registry.newVmFiles();
     try {
       await mkdir(files.logsDir, { recursive: true });
       const disks = await Promise.all(
@@ -314,7 +315,7 @@ export class CloneService {
 
   /** Writes the clone's vm.json (a new id, name and MAC) and adds it to the library. */
   private async register(
-    src: VmEntry,
+    src: Vm,
     id: string,
     files: VmFiles,
     name: string,
@@ -329,26 +330,10 @@ export class CloneService {
       disks,
       network,
     });
-    this.engine.assertNameFree(name);
-    const mtime = await this.engine.writeConfig(files, config);
-    const entry = this.engine.addEntry(config, files, mtime);
-    const summary = this.engine.summary(entry);
-    this.engine.emit({ type: 'vm.added', vm: summary });
-    return summary;
+    return (await this.registry.add(config, files)).summary();
   }
 
-  private newVm(): { id: string; files: VmFiles } {
-    for (;;) {
-      const id = randomBytes(6).toString('hex');
-      try {
-        this.engine.resolve(id);
-      } catch {
-        return { id, files: vmFiles(this.engine.paths, id) };
-      }
-    }
-  }
-
-  private assertOff(vm: VmEntry): void {
+  private assertOff(vm: Vm): void {
     const state = vm.supervisor.current.state;
     if (isLive(state)) {
       throw new VivariumError(
@@ -359,6 +344,6 @@ export class CloneService {
   }
 
   private async img(): Promise<string> {
-    return requireQemuImg(await this.engine.host());
+    return requireQemuImg(await this.host.get());
   }
 }
