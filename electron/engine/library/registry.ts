@@ -29,6 +29,8 @@ export class VmRegistry {
   private readonly broken = new Map<string, string>();
   /** Ids of the VM folders seen by the last scan, vm.json or not (one may be on its way). */
   private folders = new Set<string>();
+  /** VMs this engine is writing into the library right now: a scan leaves them to `add`. */
+  private readonly adding = new Set<string>();
   private readonly watch: LibraryWatch;
   private watching = false;
   private closed = false;
@@ -106,8 +108,13 @@ export class VmRegistry {
   /** Writes a new VM's config into its (prepared) folder, holds it and announces it. */
   async add(config: VmConfig, files: VmFiles): Promise<Vm> {
     this.assertNameFree(config.name);
-    const mtime = await writeVmConfig(files, config);
-    const vm = this.hold(config, files, mtime);
+    this.adding.add(config.id);
+    let vm: Vm;
+    try {
+      vm = this.hold(config, files, await writeVmConfig(files, config));
+    } finally {
+      this.adding.delete(config.id);
+    }
     this.events.emit({ type: 'vm.added', vm: vm.summary() });
     this.watchFolders();
     return vm;
@@ -143,6 +150,7 @@ export class VmRegistry {
     for (const dirent of dirs) {
       if (!dirent.isDirectory() || !VM_DIR.test(dirent.name)) continue;
       seen.add(dirent.name);
+      if (this.adding.has(dirent.name)) continue;
       const files = vmFiles(this.paths, dirent.name);
       const mtime = await stat(files.config).then(
         (s) => s.mtimeMs,
