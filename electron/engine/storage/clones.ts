@@ -9,7 +9,7 @@
  * Both then write only their own overlay; the base changes never again. Renaming is instant, so
  * clone creation costs two `qemu-img create` (a few ms) however big the disk is.
  *   - The base stays in the source VM's folder and belongs to it: the source records its clones
- *     in links.json and refuses to be deleted while any exists (vm.delete asks assertNotLinkedBase).
+ *     in links.json (library/clone-links.ts) and refuses to be deleted while any exists.
  *   - Bases sit beside the overlays and are referenced by relative paths, so the library can move
  *     as a whole (another disk, another home folder) without breaking the chains.
  *   - A disk holding internal snapshots is not frozen: its snapshots would be locked inside the
@@ -18,9 +18,8 @@
  *     the same base, so chains only grow when there is something new to keep.
  */
 import { randomBytes } from 'node:crypto';
-import { access, chmod, mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
-import { z } from 'zod';
 import {
   VmConfigSchema,
   type TaskInfo,
@@ -31,7 +30,8 @@ import { isLive } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
 import type { HostService } from '../host/host-service';
 import { requireQemuImg } from '../host/require';
-import { readJsonFile, writeFileAtomic } from '../library/atomic-file';
+import { fileExists } from '../library/atomic-file';
+import { liveClones, loadLinks, LinksSchema, saveLinks } from '../library/clone-links';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import type { VmFiles } from '../paths';
@@ -39,91 +39,6 @@ import { diskPath } from '../qemu/args';
 import type { TaskContext, TaskManager } from '../tasks/task-manager';
 import { readQcow2Facts } from './qcow2-header';
 import { convertImage, createOverlay, imageChain } from './qemu-img';
-
-const LinksSchema = z.object({
-  version: z.literal(1).default(1),
-  /** VMs whose disks are overlays on bases in this VM's folder. */
-  clones: z
-    .array(z.object({ id: z.string(), name: z.string(), bases: z.array(z.string()) }))
-    .default([]),
-  /** The VM whose bases this VM's disks are overlays on. */
-  linkedTo: z.object({ id: z.string(), name: z.string() }).nullable().default(null),
-  /** Disks of this VM that are overlays on its own frozen base (file name in the folder). */
-  overlays: z.record(z.string(), z.string()).default({}),
-});
-type Links = z.infer<typeof LinksSchema>;
-
-async function loadLinks(files: VmFiles): Promise<Links> {
-  try {
-    return LinksSchema.parse(await readJsonFile(files.linksFile));
-  } catch {
-    return LinksSchema.parse({});
-  }
-}
-
-async function saveLinks(files: VmFiles, links: Links): Promise<void> {
-  await writeFileAtomic(files.linksFile, `${JSON.stringify(links, null, 2)}\n`, false);
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** Clones whose VM folder still exists (a deleted clone drops out here). */
-async function liveClones(registry: VmRegistry, links: Links): Promise<Links['clones']> {
-  const alive = await Promise.all(
-    links.clones.map((c) => exists(join(registry.paths.vmsDir, c.id, 'vm.json'))),
-  );
-  return links.clones.filter((_, i) => alive[i]);
-}
-
-export async function describeLinks(
-  registry: VmRegistry,
-  vm: Vm,
-): Promise<{
-  linkedClones: Array<{ id: string; name: string }>;
-  linkedTo: { id: string; name: string } | null;
-}> {
-  const links = await loadLinks(vm.files);
-  const clones = await liveClones(registry, links);
-  const name = (id: string, fallback: string): string => {
-    try {
-      return registry.resolve(id).config.name;
-    } catch {
-      return fallback;
-    }
-  };
-  return {
-    linkedClones: clones.map((c) => ({ id: c.id, name: name(c.id, c.name) })),
-    linkedTo: links.linkedTo
-      ? { id: links.linkedTo.id, name: name(links.linkedTo.id, links.linkedTo.name) }
-      : null,
-  };
-}
-
-/** Refuses to delete a VM whose frozen disks are the base of linked clones (vm.delete calls it). */
-export async function assertNotLinkedBase(registry: VmRegistry, vm: Vm): Promise<void> {
-  const links = await loadLinks(vm.files);
-  if (links.clones.length === 0) return;
-  const clones = await liveClones(registry, links);
-  if (clones.length !== links.clones.length) await saveLinks(vm.files, { ...links, clones });
-  if (clones.length === 0) return;
-  const names = clones.map((c) => {
-    try {
-      return `"${registry.resolve(c.id).config.name}"`;
-    } catch {
-      return `"${c.name}"`;
-    }
-  });
-  throw new VivariumError(
-    'BAD_STATE',
-    `"${vm.config.name}" holds the base disk of its linked clone${clones.length > 1 ? 's' : ''} ${names.join(', ')}: ` +
-      'delete those first (or replace them with full clones), then delete it.',
-  );
-}
 
 /** Why `vm` cannot be linked-cloned (pure checks on the config), or null. */
 export function linkedCloneProblem(config: VmConfig): string | null {
@@ -232,7 +147,7 @@ export class CloneService {
       const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
       if (failed) throw failed.reason;
       const bases = plans.map((p) => p.base);
-      if (src.config.firmware === 'uefi' && (await exists(src.files.nvram))) {
+      if (src.config.firmware === 'uefi' && (await fileExists(src.files.nvram))) {
         // A fresh copy of the variables, without the source's snapshots in it.
         await convertImage(img, {
           source: src.files.nvram,
@@ -261,7 +176,7 @@ export class CloneService {
   /** The source's disk is still the overlay we made on `base`, with nothing written to it. */
   private async reusable(active: string, dir: string, base: string): Promise<boolean> {
     try {
-      if (!(await exists(join(dir, base)))) return false;
+      if (!(await fileExists(join(dir, base)))) return false;
       const facts = await readQcow2Facts(active);
       return facts !== null && facts.backingFile === base && facts.empty;
     } catch {
@@ -297,7 +212,7 @@ export class CloneService {
         done += size;
         copied.push({ ...disk, file });
       }
-      if (src.config.firmware === 'uefi' && (await exists(src.files.nvram))) {
+      if (src.config.firmware === 'uefi' && (await fileExists(src.files.nvram))) {
         await convertImage(img, {
           source: src.files.nvram,
           sourceFormat: 'qcow2',

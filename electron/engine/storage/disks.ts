@@ -21,7 +21,7 @@ import { requireQemuImg } from '../host/require';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import { diskPath } from '../qemu/args';
-import { describeLinks } from './clones';
+import { describeLinks } from '../library/clone-links';
 import { importProblem, IMPORT_FORMATS } from './import-checks';
 import {
   checkImage,

@@ -19,13 +19,14 @@ import type { CatalogService } from '../catalog/service';
 import { VivariumError } from '../errors';
 import type { HostService } from '../host/host-service';
 import { requireQemuImg, requireSecureBootFirmware, requireSwtpm } from '../host/require';
+import { fileExists } from '../library/atomic-file';
 import type { VmRegistry } from '../library/registry';
 import { diskPath } from '../qemu/args';
-import { assertNotLinkedBase } from '../storage/clones';
+import { assertNotLinkedBase } from '../library/clone-links';
 import { createNvram, createQcow2, parseSize } from '../storage/qemu-img';
 import { checkReadableFile } from './file-checks';
 import { checkTpmAndSecureBoot, type VmPatch } from './tpm-secure-boot';
-import { exists, OVMF_MISSING, type UefiVarsStore } from './uefi-vars';
+import { OVMF_MISSING, type UefiVarsStore } from './uefi-vars';
 
 export class VmLifecycle {
   constructor(
@@ -195,7 +196,7 @@ export class VmLifecycle {
       // keys are enrolled). A new one is made beside the old, and only renamed over it once the
       // config that needs it is saved. A VM switched to BIOS keeps a matching store for its way
       // back to UEFI, when this host has the template.
-      const hasNvram = await exists(vm.files.nvram);
+      const hasNvram = await fileExists(vm.files.nvram);
       const newNvram =
         (next.firmware === 'uefi' && !hasNvram) ||
         (hasNvram &&

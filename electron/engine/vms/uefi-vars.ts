@@ -3,20 +3,13 @@
  * Secure Boot (with it: Microsoft's keys enrolled), rebuilt when Secure Boot is switched, and made
  * again for a UEFI VM that has none.
  */
-import { access, copyFile, open, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, open, rename, rm, stat } from 'node:fs/promises';
 import { VivariumError } from '../errors';
 import type { HostService } from '../host/host-service';
 import { requireSecureBootFirmware } from '../host/require';
-import { isNodeError } from '../library/atomic-file';
+import { fileExists, isNodeError } from '../library/atomic-file';
 import type { Vm } from '../library/vm';
 import { createNvram, imageInfo, overwriteNvram } from '../storage/qemu-img';
-
-export function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
-}
 
 export const OVMF_MISSING =
   'UEFI firmware (OVMF) was not found: install it (Debian/Ubuntu: sudo apt install ovmf) or use BIOS.';
@@ -33,7 +26,7 @@ export class UefiVarsStore {
 
   /** Makes the UEFI variable store of a UEFI VM that has none (an older VM, a deleted file). */
   async ensure(vm: Vm): Promise<void> {
-    if (await exists(vm.files.nvram)) return;
+    if (await fileExists(vm.files.nvram)) return;
     const made = await this.prepare(vm, vm.config.secureBoot);
     await rename(made, vm.files.nvram).catch(async (err: unknown) => {
       await rm(made, { force: true });
@@ -56,7 +49,7 @@ export class UefiVarsStore {
     const tmp = `${vm.files.nvram}.new-${process.pid}`;
     await rm(tmp, { force: true });
     try {
-      const current = (await exists(vm.files.nvram))
+      const current = (await fileExists(vm.files.nvram))
         ? await imageInfo(img, vm.files.nvram, { format: 'qcow2' })
         : null;
       if (current && current.virtualSize === (await stat(vars)).size) {
