@@ -182,6 +182,8 @@ export class VmRegistry {
     await this.scan();
     const withPid: Vm[] = [];
     for (const vm of this.vms.values()) {
+      // Closed meanwhile: attach to nothing more.
+      if (this.isClosed()) return;
       if (vm.supervisor.attached) continue;
       const live = isLive(vm.supervisor.current.state);
       const pid = await readPidFile(vm.files.pidFile);
@@ -192,6 +194,11 @@ export class VmRegistry {
     // QEMU may not listen on QMP yet when its pid file appears: look again soon. (A pid file
     // left by a killed QEMU names no live process: that VM is crashed, nothing to retry.)
     if (withPid.some((vm) => !vm.supervisor.attached)) this.watch.trigger(ATTACH_RETRY_MS);
+  }
+
+  /** A method, not the field: the answer changes while a sync awaits. */
+  private isClosed(): boolean {
+    return this.closed;
   }
 
   private watchFolders(): void {
