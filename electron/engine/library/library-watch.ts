@@ -5,15 +5,17 @@
  * its pid file there). Bursts of events become one sync; a slow poll covers file systems where
  * fs.watch says nothing (network shares, some containers).
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 
 export const SAFETY_POLL_MS = 10_000;
 const DEBOUNCE_MS = 50;
 
 export class LibraryWatch {
-  private readonly watchers = new Map<string, FSWatcher>();
+  /** By folder, with the inode it watches (a folder removed and made again is a new one). */
+  private readonly watchers = new Map<string, { watcher: FSWatcher; ino: number }>();
   private poll: NodeJS.Timeout | null = null;
   private soon: NodeJS.Timeout | null = null;
+  private soonDue = 0;
   private running: Promise<void> | null = null;
   private again = false;
   private closed = false;
@@ -35,28 +37,29 @@ export class LibraryWatch {
     if (this.closed) return;
     let added = false;
     const wanted = new Map(dirs.map((d) => [d.dir, d.only]));
-    for (const [dir, watcher] of this.watchers) {
-      if (!wanted.has(dir)) {
-        watcher.close();
+    for (const [dir, held] of this.watchers) {
+      if (!wanted.has(dir) || inode(dir) !== held.ino) {
+        held.watcher.close();
         this.watchers.delete(dir);
       }
     }
     for (const [dir, only] of wanted) {
       if (this.watchers.has(dir)) continue;
+      const ino = inode(dir);
+      if (ino === null) continue; // not there yet: a later sync, or the safety poll, sees it
       try {
         const watcher = watch(dir, { persistent: false }, (_event, file) => {
           if (only === undefined || file === null || file === only) this.trigger();
         });
-        // A folder removed under the watcher: the next sync drops it.
         watcher.on('error', () => {
           watcher.close();
-          if (this.watchers.get(dir) === watcher) this.watchers.delete(dir);
+          if (this.watchers.get(dir)?.watcher === watcher) this.watchers.delete(dir);
           this.trigger();
         });
-        this.watchers.set(dir, watcher);
+        this.watchers.set(dir, { watcher, ino });
         added = true;
       } catch {
-        // Gone already, or not watchable here: the safety poll covers it.
+        // Gone meanwhile, or not watchable here: the safety poll covers it.
       }
     }
     if (added) this.trigger();
@@ -64,7 +67,14 @@ export class LibraryWatch {
 
   /** Runs a sync soon; one more follows if something happened while it ran. */
   trigger(delayMs = DEBOUNCE_MS): void {
-    if (this.closed || this.soon) return;
+    if (this.closed) return;
+    const due = Date.now() + delayMs;
+    if (this.soon) {
+      // Already coming, and no later than this one asks.
+      if (this.soonDue <= due) return;
+      clearTimeout(this.soon);
+    }
+    this.soonDue = due;
     this.soon = setTimeout(() => {
       this.soon = null;
       if (this.running) {
@@ -88,7 +98,15 @@ export class LibraryWatch {
     this.closed = true;
     if (this.poll) clearInterval(this.poll);
     if (this.soon) clearTimeout(this.soon);
-    for (const watcher of this.watchers.values()) watcher.close();
+    for (const { watcher } of this.watchers.values()) watcher.close();
     this.watchers.clear();
+  }
+}
+
+function inode(dir: string): number | null {
+  try {
+    return statSync(dir).ino;
+  } catch {
+    return null;
   }
 }
