@@ -8,7 +8,7 @@
  * images never undoes a snapshot that was being added.
  */
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, rm, statfs } from 'node:fs/promises';
+import { access, mkdir, readFile, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   SnapshotDeleteResult,
@@ -31,7 +31,7 @@ import type { LaunchPlanner } from '../vms/launch-plan';
 import { pngSize } from '../vms/png';
 import { canSnapshot, snapshotDevices, type SnapshotDevice } from './rules';
 import { loadIndex, saveIndex } from './store';
-import { convertPpmFile } from './thumbnail';
+import { ThumbnailJobs } from './thumbnail-jobs';
 import {
   addSnapshot,
   assertSnapshotNameFree,
@@ -50,8 +50,7 @@ export class SnapshotService {
   /** VMs with a snapshot operation under way: lists do not reconcile with half-written images. */
   private readonly busy = new Map<string, number>();
   private readonly locks = new Map<string, Promise<unknown>>();
-  /** PNG thumbnails being encoded, by snapshot id (see thumbnail.ts). */
-  private readonly encoding = new Map<string, Promise<void>>();
+  private readonly thumbnails = new ThumbnailJobs();
 
   constructor(
     private readonly registry: VmRegistry,
@@ -88,7 +87,7 @@ export class SnapshotService {
     const vm = this.registry.resolve(ref);
     const snap = resolveSnapshot(await loadIndex(vm.files.snapshotsIndex), snapshotRef);
     if (!snap.thumbnail) return { pngBase64: null, width: 0, height: 0 };
-    await this.pngReady(vm, snap.id);
+    await this.thumbnails.ready(vm, snap.id);
     const png = await readFile(join(vm.files.screenshotsDir, snap.thumbnail)).catch(() => null);
     if (!png) return { pngBase64: null, width: 0, height: 0 };
     return { pngBase64: png.toString('base64'), ...pngSize(png) };
@@ -221,7 +220,7 @@ export class SnapshotService {
           // The screen as the save ended: the guest was stopped throughout the save and has run
           // for a few ms at most. (Dumped before the save, it made the save itself slower.) The
           // snapshot is complete now; the thumbnail follows (snapshot.thumbnail waits for it).
-          shot = (await folder) ? this.grabThumbnail(vm, want.id) : Promise.resolve(null);
+          shot = (await folder) ? this.thumbnails.grab(vm, want.id) : Promise.resolve(null);
         } else {
           ctx.report({ message: 'Saving the disks' });
           await this.diskSnapshotAll(devices, tag, want.name);
@@ -251,7 +250,19 @@ export class SnapshotService {
             ),
           ),
         );
-        if (stored.thumbnail) this.thumbnailLater(vm, want.id, shot);
+        if (stored.thumbnail) {
+          // A dump that failed leaves the snapshot without a thumbnail.
+          this.thumbnails.encodeWhenDumped(vm, want.id, shot, () =>
+            this.withIndex(vm, (current) =>
+              Promise.resolve({
+                ...current,
+                snapshots: current.snapshots.map((s) =>
+                  s.id === want.id ? { ...s, thumbnail: null } : s,
+                ),
+              }),
+            ),
+          );
+        }
         // A one-shot engine (a CLI command) ends its process next: let the dump land first.
         if (this.role === 'oneshot') await shot;
         return this.present(vm, want.id, { index, devices });
@@ -369,7 +380,7 @@ export class SnapshotService {
           result = { deleted: id, reparented: removed.reparented, current: removed.index.current };
           return Promise.resolve(removed.index);
         });
-        await this.removeThumbnail(vm, snap.id);
+        await this.thumbnails.remove(vm, snap.id);
         return result;
       });
     });
@@ -411,76 +422,6 @@ export class SnapshotService {
         { timeoutMs: 30_000 },
       )
       .catch(() => undefined);
-  }
-
-  /**
-   * The screen at the moment of the snapshot, dumped as PPM (a copy, ~1 ms; PNG compression in
-   * QEMU would hold up the save); `<id>.png` is made from it after the snapshot. Returns the PNG's
-   * name. A VM without a display has none.
-   */
-  private grabThumbnail(vm: Vm, id: string): Promise<string | null> {
-    if (vm.config.video === 'none') return Promise.resolve(null);
-    // Sent at once (no await before it), so no later command on this QMP connection overtakes it.
-    return vm.supervisor
-      .command('screendump', {
-        filename: join(vm.files.screenshotsDir, `${id}.ppm`),
-        format: 'ppm',
-      })
-      .then(
-        () => `${id}.png`,
-        () => null,
-      );
-  }
-
-  private encodeLater(vm: Vm, id: string): void {
-    const dir = vm.files.screenshotsDir;
-    const work = convertPpmFile(join(dir, `${id}.ppm`), join(dir, `${id}.png`))
-      .catch(() => undefined)
-      .finally(() => this.encoding.delete(id));
-    this.encoding.set(id, work);
-  }
-
-  /** When the screen dump lands, encode it; if it failed, the snapshot has no thumbnail. */
-  private thumbnailLater(vm: Vm, id: string, shot: Promise<string | null>): void {
-    const dir = vm.files.screenshotsDir;
-    const work = shot
-      .then(async (ok) => {
-        if (ok) return convertPpmFile(join(dir, `${id}.ppm`), join(dir, `${id}.png`));
-        await this.withIndex(vm, (current) =>
-          Promise.resolve({
-            ...current,
-            snapshots: current.snapshots.map((s) => (s.id === id ? { ...s, thumbnail: null } : s)),
-          }),
-        );
-      })
-      .catch(() => undefined)
-      .finally(() => this.encoding.delete(id));
-    this.encoding.set(id, work);
-  }
-
-  /** Waits for the PNG being encoded, or encodes a PPM a crash left behind. */
-  private async pngReady(vm: Vm, id: string): Promise<void> {
-    const pending = this.encoding.get(id);
-    if (pending) return pending;
-    const dir = vm.files.screenshotsDir;
-    const has = (f: string) =>
-      access(join(dir, f)).then(
-        () => true,
-        () => false,
-      );
-    if (!(await has(`${id}.png`)) && (await has(`${id}.ppm`))) {
-      this.encodeLater(vm, id);
-      await this.encoding.get(id);
-    }
-  }
-
-  private async removeThumbnail(vm: Vm, id: string): Promise<void> {
-    await this.encoding.get(id);
-    const dir = vm.files.screenshotsDir;
-    await Promise.all([
-      rm(join(dir, `${id}.png`), { force: true }),
-      rm(join(dir, `${id}.ppm`), { force: true }),
-    ]);
   }
 
   private async devices(vm: Vm): Promise<{ devices: SnapshotDevice[]; vmstate: string | null }> {
