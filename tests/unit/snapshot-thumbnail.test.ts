@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pngSize } from '../../electron/engine/api/png';
+import { pngSize } from '../../electron/engine/vms/png';
 import {
   convertPpmFile,
   encodePng,

@@ -1,148 +1,38 @@
-/**
- * The catalogue and media methods of the contract (issue 5): `catalog.*` and `media.*`.
- * Downloads run as tasks; asking again for media already on its way returns the same task.
- */
-import type { ApiResults, TaskInfo } from '../../../common/contract';
+/** The catalogue methods of the contract: `catalog.*`, the guest OSes and their install media. */
 import { publicEntry, summarize } from '../catalog/catalog';
 import { checkCatalog, type CheckTarget } from '../catalog/catalog-check';
-import { VivariumError } from '../errors';
-import { isLive } from '../qemu/supervisor';
-import type { Engine } from './engine';
-import { checkReadableFile } from './file-checks';
+import type { CatalogService } from '../catalog/service';
+import type { HostService } from '../host/host-service';
+import type { TaskManager } from '../tasks/task-manager';
 import type { HandlerGroup } from './handlers';
 
-type CatalogMethods =
-  | 'catalog.list'
-  | 'catalog.get'
-  | 'catalog.defaults'
-  | 'catalog.check'
-  | 'media.detect'
-  | 'media.download'
-  | 'media.list'
-  | 'media.delete'
-  | 'media.partials'
-  | 'media.discardPartial';
+type CatalogMethod = 'catalog.list' | 'catalog.get' | 'catalog.defaults' | 'catalog.check';
 
-/** "A", "A" and "B", "A", "B" and "C". */
-function quotedNames(names: string[]): string {
-  const q = names.map((n) => `"${n}"`);
-  return q.length > 1 ? `${q.slice(0, -1).join(', ')} and ${q.at(-1)}` : (q[0] ?? '');
-}
-
-/**
- * `media.delete`: an image in a VM's CD-ROM is refused, naming the VMs, unless `eject`; then
- * every such VM must be stopped, and each is ejected with `vm.update {cdrom: null}` (its config
- * saved, a vm.state event sent) before the image goes. Nothing is ejected when one runs.
- */
-async function deleteMedia(
-  engine: Engine,
-  sha256: string,
-  eject: boolean,
-): Promise<ApiResults['media.delete']> {
-  const store = engine.catalog.media;
-  store.assertNotStoring(sha256);
-  const media = await store.get(sha256);
-  const what = media ? `"${media.filename}"` : `the image ${sha256.slice(0, 12)}…`;
-  const What = what.charAt(0).toUpperCase() + what.slice(1);
-  const users = await store.usersOf(sha256);
-  const ejectedFrom: string[] = [];
-  if (users.length) {
-    const names = quotedNames(users.map((u) => u.name));
-    if (!eject) {
-      throw new VivariumError(
-        'BAD_STATE',
-        `${What} is in the CD-ROM of ${names}: eject it there first, or delete it with eject (--eject).`,
-      );
-    }
-    const vms = users.map((u) => engine.resolve(u.id));
-    const live: string[] = [];
-    for (const vm of vms) {
-      const seen = await vm.supervisor.refresh().catch(() => vm.supervisor.current);
-      const now = vm.supervisor.current.state;
-      if (isLive(seen.state) || isLive(now)) {
-        live.push(`"${vm.config.name}" (${isLive(now) ? now : seen.state})`);
-      }
-    }
-    if (live.length) {
-      const several = live.length > 1;
-      throw new VivariumError(
-        'BAD_STATE',
-        `${What} is in the CD-ROM of ${several ? `${live.slice(0, -1).join(', ')} and ${live.at(-1)}` : live[0]}, which must be stopped to eject it: shut ${several ? 'them' : 'it'} down first, then delete it with eject (nothing was changed).`,
-      );
-    }
-    for (const vm of vms) {
-      try {
-        // The same path as vm.update: the state check, the saved config and the event.
-        await engine.call('vm.update', { vm: vm.config.id, patch: { cdrom: null } });
-      } catch (err) {
-        if (!ejectedFrom.length || !(err instanceof VivariumError)) throw err;
-        throw new VivariumError(
-          err.code,
-          `${err.message} (${what} was already ejected from ${quotedNames(ejectedFrom)}, and was not deleted.)`,
-          err.fields,
-        );
-      }
-      ejectedFrom.push(vm.config.name);
-    }
-    // A VM given the image meanwhile keeps it.
-    const late = await store.usersOf(sha256);
-    if (late.length) {
-      throw new VivariumError(
-        'BAD_STATE',
-        `${What} was put in the CD-ROM of ${quotedNames(late.map((u) => u.name))} meanwhile: it was not deleted.`,
-      );
-    }
-  }
-  const removed = await store.remove(sha256);
-  return { ...removed, ejectedFrom };
-}
-
-export function catalogHandlers(engine: Engine): HandlerGroup<CatalogMethods> {
-  /** Download key (media or URL) -> id of the task fetching it. */
-  const running = new Map<string, string>();
-
-  const startOnce = (key: string, start: () => TaskInfo): TaskInfo => {
-    const id = running.get(key);
-    if (id) {
-      try {
-        const task = engine.tasks.get(id);
-        if (task.state === 'running') return task;
-      } catch {
-        // Pruned: start a new one.
-      }
-    }
-    const task = start();
-    running.set(key, task.id);
-    void engine.tasks
-      .wait(task.id)
-      .catch(() => undefined)
-      .finally(() => {
-        if (running.get(key) === task.id) running.delete(key);
-      });
-    return task;
-  };
-
+export function catalogHandlers(
+  catalog: CatalogService,
+  host: HostService,
+  tasks: TaskManager,
+): HandlerGroup<CatalogMethod> {
   return {
     'catalog.list': async ({ query, family, includeOsinfo }) => {
-      const catalog = await engine.catalog.catalog(includeOsinfo);
-      return catalog.list({ query, family, includeOsinfo }).map(summarize);
+      const entries = await catalog.catalog(includeOsinfo);
+      return entries.list({ query, family, includeOsinfo }).map(summarize);
     },
-    'catalog.get': async ({ id }) => publicEntry((await engine.catalog.resolve(id)).entry),
-    'catalog.defaults': async ({ os, version }) =>
-      engine.catalog.defaults(os, version, await engine.host()),
+    'catalog.get': async ({ id }) => publicEntry((await catalog.resolve(id)).entry),
+    'catalog.defaults': async ({ os, version }) => catalog.defaults(os, version, await host.get()),
     'catalog.check': async ({ os, timeoutSeconds, concurrency }) => {
       // Named entries (a version too, as in 'debian-12'), else every curated and extra one.
       const targets: CheckTarget[] = os.length
         ? await Promise.all(
             os.map(async (ref) => {
-              const r = await engine.catalog.resolve(ref);
+              const r = await catalog.resolve(ref);
               return { entry: r.entry, versions: r.version ? [r.version] : r.entry.versions };
             }),
           )
-        : (await engine.catalog.catalog(false))
+        : (await catalog.catalog(false))
             .list({ includeOsinfo: false })
             .map((entry) => ({ entry, versions: entry.versions }));
-      return engine.tasks.start({
+      return tasks.start({
         kind: 'catalog.check',
         title: 'Check the catalogue’s download links',
         run: (ctx) =>
@@ -154,48 +44,6 @@ export function catalogHandlers(engine: Engine): HandlerGroup<CatalogMethods> {
               ctx.report({ progress: done / total, message: `${done} of ${total} media checked` }),
           }),
       });
-    },
-    'media.detect': async ({ file }) => {
-      await checkReadableFile(file, 'disc image');
-      return engine.catalog.detect(file);
-    },
-    'media.list': async () => engine.catalog.media.list(),
-    'media.delete': ({ sha256, eject }) => deleteMedia(engine, sha256, eject),
-    'media.partials': () => engine.catalog.media.partials(),
-    'media.discardPartial': ({ key }) => engine.catalog.media.discardPartial(key),
-    'media.download': async (req) => {
-      const store = engine.catalog.media;
-      if (req.url !== undefined) {
-        const url = req.url;
-        const sha256 = req.sha256 ?? null;
-        const name = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '') || url;
-        return startOnce(`url:${sha256 ?? url}`, () =>
-          engine.tasks.start({
-            kind: 'media.download',
-            title: `Download ${name}`,
-            run: (ctx) => store.fetchUrl(url, sha256, ctx),
-          }),
-        );
-      }
-      const choice = await engine.catalog.chooseMedia(req.os ?? '', {
-        version: req.version,
-        media: req.media,
-        arch: req.arch,
-      });
-      const { resolved, version, media } = choice;
-      const label = `${version.name} (${media.label})`;
-      return startOnce(`media:${resolved.entry.id}/${version.id}/${media.id}`, () =>
-        engine.tasks.start({
-          kind: 'media.download',
-          title: `Download ${label}`,
-          run: (ctx) =>
-            store.fetchSpec(
-              media,
-              { os: resolved.entry.id, version: version.id, mediaId: media.id, label },
-              ctx,
-            ),
-        }),
-      );
     },
   };
 }

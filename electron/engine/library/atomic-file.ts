@@ -1,4 +1,4 @@
-import { open, rename, copyFile, readFile, rm } from 'node:fs/promises';
+import { access, open, rename, copyFile, readFile, rm } from 'node:fs/promises';
 import { VivariumError } from '../errors';
 
 /**
@@ -40,4 +40,11 @@ export async function readJsonFile(file: string): Promise<unknown> {
 
 export function isNodeError(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && 'code' in err;
+}
+
+export function fileExists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }

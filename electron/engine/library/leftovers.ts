@@ -1,7 +1,7 @@
 /**
  * Files a crashed Vivarium process left half-written in a VM's folder: `<file>.tmp-<pid>` (an
  * atomic write, library/atomic-file.ts) and `<file>.new-<pid>` (a UEFI variable store being
- * rebuilt, api/engine.ts). Neither was ever renamed into place, so nothing refers to them; they
+ * rebuilt, vms/uefi-vars.ts). Neither was ever renamed into place, so nothing refers to them; they
  * go once their process is gone (a live one may still be writing).
  */
 import { readdir, rm } from 'node:fs/promises';

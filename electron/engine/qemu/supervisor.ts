@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { Accelerator, VmRuntime, VmState } from '../../../common/contract';
+import { isLive } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
 import type { VmFiles } from '../paths';
 import {
@@ -34,21 +35,6 @@ interface PersistedRuntime {
   accel: Accelerator | null;
   accelNotice: string | null;
   startedAt: string | null;
-}
-
-const LIVE_STATES: ReadonlySet<VmState> = new Set([
-  'starting',
-  'running',
-  'pausing',
-  'paused',
-  'resuming',
-  'saving',
-  'restoring',
-  'stopping',
-]);
-
-export function isLive(state: VmState): boolean {
-  return LIVE_STATES.has(state);
 }
 
 /** QMP's run states in the state machine's words. */

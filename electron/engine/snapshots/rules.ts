@@ -10,6 +10,7 @@ import type {
   VmConfig,
   VmState,
 } from '../../../common/contract';
+import { isGuestUp, isTransitional } from '../../../common/vm-state';
 import { diskPath } from '../qemu/args';
 
 /** A block node that holds internal snapshots: a disk (node = disk id) or the UEFI vars. */
@@ -47,18 +48,9 @@ const PASSTHROUGH: Array<[RegExp, string]> = [
   [/vhost-user/i, 'a vhost-user device'],
 ];
 
-const BUSY: ReadonlySet<VmState> = new Set([
-  'starting',
-  'stopping',
-  'pausing',
-  'resuming',
-  'saving',
-  'restoring',
-]);
-
 /** The kind a snapshot would have in this state (live while QEMU runs the guest). */
 export function kindFor(state: VmState): SnapshotKind {
-  return state === 'running' || state === 'paused' ? 'live' : 'disk';
+  return isGuestUp(state) ? 'live' : 'disk';
 }
 
 export interface CanSnapshotInput {
@@ -69,7 +61,7 @@ export interface CanSnapshotInput {
 }
 
 export function canSnapshot({ config, state, freeBytes }: CanSnapshotInput): CanSnapshot {
-  if (BUSY.has(state)) {
+  if (isTransitional(state)) {
     return { ok: false, reason: `The VM is ${state}: wait until it is running, paused or off.` };
   }
   const raw = config.disks.find((d) => d.format === 'raw' && !d.readOnly);
@@ -147,8 +139,8 @@ export function canRevert(node: NodeFacts, state: VmState, config: VmConfig): Ve
         'Some of the disks no longer hold this snapshot, so reverting would mix two moments. Remove it from the list.',
     };
   }
-  if (BUSY.has(state)) return { ok: false, reason: `The VM is ${state}: wait a moment.` };
-  if (node.kind === 'disk' && (state === 'running' || state === 'paused')) {
+  if (isTransitional(state)) return { ok: false, reason: `The VM is ${state}: wait a moment.` };
+  if (node.kind === 'disk' && isGuestUp(state)) {
     return {
       ok: false,
       reason:
@@ -163,6 +155,6 @@ export function canRevert(node: NodeFacts, state: VmState, config: VmConfig): Ve
 }
 
 export function canDelete(state: VmState): Verdict {
-  if (BUSY.has(state)) return { ok: false, reason: `The VM is ${state}: wait a moment.` };
+  if (isTransitional(state)) return { ok: false, reason: `The VM is ${state}: wait a moment.` };
   return { ok: true };
 }

@@ -8,7 +8,7 @@
  * images never undoes a snapshot that was being added.
  */
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, rm, statfs } from 'node:fs/promises';
+import { access, mkdir, readFile, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   SnapshotDeleteResult,
@@ -17,17 +17,21 @@ import type {
   SnapshotRevertResult,
   SnapshotThumbnail,
   TaskInfo,
-  VmState,
 } from '../../../common/contract';
-import type { Engine, VmEntry } from '../api/engine';
-import { pngSize } from '../api/png';
+import { isGuestUp, isTransitional } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
+import type { HostService } from '../host/host-service';
 import { requireQemuImg } from '../host/require';
+import type { VmRegistry } from '../library/registry';
+import type { Vm } from '../library/vm';
+import type { EngineRole } from '../qemu/supervisor';
 import { imageInfo, imageSnapshot } from '../storage/qemu-img';
-import type { TaskContext } from '../tasks/task-manager';
+import type { TaskContext, TaskManager } from '../tasks/task-manager';
+import type { LaunchPlanner } from '../vms/launch-plan';
+import { pngSize } from '../vms/png';
 import { canSnapshot, snapshotDevices, type SnapshotDevice } from './rules';
 import { loadIndex, saveIndex } from './store';
-import { convertPpmFile } from './thumbnail';
+import { ThumbnailJobs } from './thumbnail-jobs';
 import {
   addSnapshot,
   assertSnapshotNameFree,
@@ -42,39 +46,31 @@ import {
   type StoredSnapshot,
 } from './tree';
 
-const TRANSITIONAL: ReadonlySet<VmState> = new Set([
-  'starting',
-  'stopping',
-  'pausing',
-  'resuming',
-  'saving',
-  'restoring',
-]);
-
-function isLiveState(state: VmState): boolean {
-  return state === 'running' || state === 'paused';
-}
-
 export class SnapshotService {
   /** VMs with a snapshot operation under way: lists do not reconcile with half-written images. */
   private readonly busy = new Map<string, number>();
   private readonly locks = new Map<string, Promise<unknown>>();
-  /** PNG thumbnails being encoded, by snapshot id (see thumbnail.ts). */
-  private readonly encoding = new Map<string, Promise<void>>();
+  private readonly thumbnails = new ThumbnailJobs();
 
-  constructor(private readonly engine: Engine) {}
+  constructor(
+    private readonly registry: VmRegistry,
+    private readonly host: HostService,
+    private readonly tasks: TaskManager,
+    private readonly launcher: LaunchPlanner,
+    private readonly role: EngineRole,
+  ) {}
 
   // -------------------------------------------------------------------------------------------
   // Reading
 
   async list(ref: string): Promise<SnapshotList> {
-    const vm = this.engine.resolve(ref);
-    await this.engine.safeRefresh(vm);
+    const vm = this.registry.resolve(ref);
+    await vm.safeRefresh();
     const state = vm.supervisor.current.state;
     const { devices } = await this.devices(vm);
     const index = await this.withIndex(vm, async (current) => {
-      if (this.busy.has(vm.config.id) || TRANSITIONAL.has(state)) return current;
-      const seen = await this.readDevices(devices, isLiveState(state));
+      if (this.busy.has(vm.config.id) || isTransitional(state)) return current;
+      const seen = await this.readDevices(devices, isGuestUp(state));
       return reconcile(current, seen).index;
     });
     return presentTree(
@@ -88,10 +84,10 @@ export class SnapshotService {
   }
 
   async thumbnail(ref: string, snapshotRef: string): Promise<SnapshotThumbnail> {
-    const vm = this.engine.resolve(ref);
+    const vm = this.registry.resolve(ref);
     const snap = resolveSnapshot(await loadIndex(vm.files.snapshotsIndex), snapshotRef);
     if (!snap.thumbnail) return { pngBase64: null, width: 0, height: 0 };
-    await this.pngReady(vm, snap.id);
+    await this.thumbnails.ready(vm, snap.id);
     const png = await readFile(join(vm.files.screenshotsDir, snap.thumbnail)).catch(() => null);
     if (!png) return { pngBase64: null, width: 0, height: 0 };
     return { pngBase64: png.toString('base64'), ...pngSize(png) };
@@ -102,7 +98,7 @@ export class SnapshotService {
     snapshotRef: string,
     patch: { name?: string | undefined; description?: string | undefined },
   ): Promise<SnapshotNode> {
-    const vm = this.engine.resolve(ref);
+    const vm = this.registry.resolve(ref);
     let id = '';
     await this.withIndex(vm, (index) => {
       const snap = resolveSnapshot(index, snapshotRef);
@@ -128,8 +124,8 @@ export class SnapshotService {
   // Tasks
 
   async create(ref: string, name: string, description: string): Promise<TaskInfo> {
-    const vm = this.engine.resolve(ref);
-    await this.engine.safeRefresh(vm);
+    const vm = this.registry.resolve(ref);
+    await vm.safeRefresh();
     const state = vm.supervisor.current.state;
     const verdict = canSnapshot({
       config: vm.config,
@@ -139,7 +135,7 @@ export class SnapshotService {
     if (!verdict.ok) throw new VivariumError('BAD_STATE', verdict.reason);
     assertSnapshotNameFree(await loadIndex(vm.files.snapshotsIndex), name);
     const id = randomBytes(6).toString('hex');
-    return this.engine.tasks.start({
+    return this.tasks.start({
       kind: 'snapshot.create',
       title: `Snapshot "${name}" of ${vm.config.name}`,
       vmId: vm.config.id,
@@ -149,8 +145,8 @@ export class SnapshotService {
   }
 
   async revert(ref: string, snapshotRef: string): Promise<TaskInfo> {
-    const vm = this.engine.resolve(ref);
-    await this.engine.safeRefresh(vm);
+    const vm = this.registry.resolve(ref);
+    await vm.safeRefresh();
     // The verdict from the tree as last reconciled: reading every image here would slow each
     // revert, and QEMU refuses a snapshot that vanished since with its own clear error.
     const snap = resolveSnapshot(await loadIndex(vm.files.snapshotsIndex), snapshotRef);
@@ -162,7 +158,7 @@ export class SnapshotService {
       devices.map((d) => d.node),
     );
     if (!verdict.ok) throw new VivariumError('BAD_STATE', verdict.reason);
-    return this.engine.tasks.start({
+    return this.tasks.start({
       kind: 'snapshot.revert',
       title: `Revert ${vm.config.name} to "${snap.name}"`,
       vmId: vm.config.id,
@@ -172,9 +168,9 @@ export class SnapshotService {
   }
 
   async delete(ref: string, snapshotRef: string): Promise<TaskInfo> {
-    const vm = this.engine.resolve(ref);
+    const vm = this.registry.resolve(ref);
     const snap = resolveSnapshot(await loadIndex(vm.files.snapshotsIndex), snapshotRef);
-    return this.engine.tasks.start({
+    return this.tasks.start({
       kind: 'snapshot.delete',
       title: `Delete snapshot "${snap.name}" of ${vm.config.name}`,
       vmId: vm.config.id,
@@ -187,7 +183,7 @@ export class SnapshotService {
   // The work
 
   private async createNow(
-    vm: VmEntry,
+    vm: Vm,
     want: { id: string; name: string; description: string },
     ctx: TaskContext,
   ): Promise<SnapshotNode> {
@@ -224,7 +220,7 @@ export class SnapshotService {
           // The screen as the save ended: the guest was stopped throughout the save and has run
           // for a few ms at most. (Dumped before the save, it made the save itself slower.) The
           // snapshot is complete now; the thumbnail follows (snapshot.thumbnail waits for it).
-          shot = (await folder) ? this.grabThumbnail(vm, want.id) : Promise.resolve(null);
+          shot = (await folder) ? this.thumbnails.grab(vm, want.id) : Promise.resolve(null);
         } else {
           ctx.report({ message: 'Saving the disks' });
           await this.diskSnapshotAll(devices, tag, want.name);
@@ -254,26 +250,38 @@ export class SnapshotService {
             ),
           ),
         );
-        if (stored.thumbnail) this.thumbnailLater(vm, want.id, shot);
+        if (stored.thumbnail) {
+          // A dump that failed leaves the snapshot without a thumbnail.
+          this.thumbnails.encodeWhenDumped(vm, want.id, shot, () =>
+            this.withIndex(vm, (current) =>
+              Promise.resolve({
+                ...current,
+                snapshots: current.snapshots.map((s) =>
+                  s.id === want.id ? { ...s, thumbnail: null } : s,
+                ),
+              }),
+            ),
+          );
+        }
         // A one-shot engine (a CLI command) ends its process next: let the dump land first.
-        if (this.engine.role === 'oneshot') await shot;
+        if (this.role === 'oneshot') await shot;
         return this.present(vm, want.id, { index, devices });
       }),
     );
   }
 
   private async revertNow(
-    vm: VmEntry,
+    vm: Vm,
     snap: StoredSnapshot,
     ctx: TaskContext,
   ): Promise<SnapshotRevertResult> {
     return this.whileBusy(vm, async () => {
       let started = false;
       let reverted: SnapshotDevice[] = [];
-      if (snap.kind === 'live' && !isLiveState(vm.supervisor.current.state)) {
+      if (snap.kind === 'live' && !isGuestUp(vm.supervisor.current.state)) {
         // Off: launch QEMU paused, load the snapshot, then let it run (the same QEMU process).
         ctx.report({ message: 'Starting the VM' });
-        await vm.supervisor.start({ ...(await this.engine.launchPlan(vm)), paused: true });
+        await vm.supervisor.start({ ...(await this.launcher.plan(vm)), paused: true });
         started = true;
       }
       try {
@@ -283,7 +291,7 @@ export class SnapshotService {
           reverted = devices;
           const nodes = snap.devices.filter((n) => devices.some((d) => d.node === n));
           if (snap.kind === 'live') {
-            if (!isLiveState(state)) throw new VivariumError('BAD_STATE', `The VM is ${state}.`);
+            if (!isGuestUp(state)) throw new VivariumError('BAD_STATE', `The VM is ${state}.`);
             if (!snap.vmstate || !nodes.includes(snap.vmstate)) {
               throw new VivariumError(
                 'BAD_STATE',
@@ -305,7 +313,7 @@ export class SnapshotService {
             }
             if (started) await vm.supervisor.command('cont');
           } else {
-            if (isLiveState(state) || TRANSITIONAL.has(state)) {
+            if (isGuestUp(state) || isTransitional(state)) {
               throw new VivariumError(
                 'BAD_STATE',
                 `"${snap.name}" holds the disks only: shut the VM down to revert to it.`,
@@ -335,23 +343,19 @@ export class SnapshotService {
     });
   }
 
-  private async deleteNow(
-    vm: VmEntry,
-    id: string,
-    ctx: TaskContext,
-  ): Promise<SnapshotDeleteResult> {
+  private async deleteNow(vm: Vm, id: string, ctx: TaskContext): Promise<SnapshotDeleteResult> {
     return this.whileBusy(vm, async () => {
-      await this.engine.safeRefresh(vm);
+      await vm.safeRefresh();
       return vm.supervisor.serialize(async () => {
         const snap = this.mustFind(await loadIndex(vm.files.snapshotsIndex), id);
         const state = vm.supervisor.current.state;
-        if (TRANSITIONAL.has(state))
+        if (isTransitional(state))
           throw new VivariumError('BAD_STATE', `The VM is ${state}: wait a moment.`);
         const { devices } = await this.devices(vm);
         const holders = devices.filter((d) => snap.devices.includes(d.node));
         if (snap.status !== 'missing' && holders.length) {
           ctx.report({ message: 'Deleting from the disk images' });
-          if (isLiveState(state)) {
+          if (isGuestUp(state)) {
             try {
               await vm.supervisor.runJob('snapshot-delete', {
                 'job-id': `viv-del-${randomBytes(4).toString('hex')}`,
@@ -376,7 +380,7 @@ export class SnapshotService {
           result = { deleted: id, reparented: removed.reparented, current: removed.index.current };
           return Promise.resolve(removed.index);
         });
-        await this.removeThumbnail(vm, snap.id);
+        await this.thumbnails.remove(vm, snap.id);
         return result;
       });
     });
@@ -405,7 +409,7 @@ export class SnapshotService {
   }
 
   /** After a failed live save, QEMU may have written the tag into some images: remove it. */
-  private async discardPartial(vm: VmEntry, tag: string, devices: SnapshotDevice[]): Promise<void> {
+  private async discardPartial(vm: Vm, tag: string, devices: SnapshotDevice[]): Promise<void> {
     if (!vm.supervisor.attached) return;
     await vm.supervisor
       .runJob(
@@ -420,79 +424,7 @@ export class SnapshotService {
       .catch(() => undefined);
   }
 
-  /**
-   * The screen at the moment of the snapshot, dumped as PPM (a copy, ~1 ms; PNG compression in
-   * QEMU would hold up the save); `<id>.png` is made from it after the snapshot. Returns the PNG's
-   * name. A VM without a display has none.
-   */
-  private grabThumbnail(vm: VmEntry, id: string): Promise<string | null> {
-    if (vm.config.video === 'none') return Promise.resolve(null);
-    // Sent at once (no await before it), so no later command on this QMP connection overtakes it.
-    return vm.supervisor
-      .command('screendump', {
-        filename: join(vm.files.screenshotsDir, `${id}.ppm`),
-        format: 'ppm',
-      })
-      .then(
-        () => `${id}.png`,
-        () => null,
-      );
-  }
-
-  private encodeLater(vm: VmEntry, id: string): void {
-    const dir = vm.files.screenshotsDir;
-    const work = convertPpmFile(join(dir, `${id}.ppm`), join(dir, `${id}.png`))
-      .catch(() => undefined)
-      .finally(() => this.encoding.delete(id));
-    this.encoding.set(id, work);
-  }
-
-  /** When the screen dump lands, encode it; if it failed, the snapshot has no thumbnail. */
-  private thumbnailLater(vm: VmEntry, id: string, shot: Promise<string | null>): void {
-    const dir = vm.files.screenshotsDir;
-    const work = shot
-      .then(async (ok) => {
-        if (ok) return convertPpmFile(join(dir, `${id}.ppm`), join(dir, `${id}.png`));
-        await this.withIndex(vm, (current) =>
-          Promise.resolve({
-            ...current,
-            snapshots: current.snapshots.map((s) => (s.id === id ? { ...s, thumbnail: null } : s)),
-          }),
-        );
-      })
-      .catch(() => undefined)
-      .finally(() => this.encoding.delete(id));
-    this.encoding.set(id, work);
-  }
-
-  /** Waits for the PNG being encoded, or encodes a PPM a crash left behind. */
-  private async pngReady(vm: VmEntry, id: string): Promise<void> {
-    const pending = this.encoding.get(id);
-    if (pending) return pending;
-    const dir = vm.files.screenshotsDir;
-    const has = (f: string) =>
-      access(join(dir, f)).then(
-        () => true,
-        () => false,
-      );
-    if (!(await has(`${id}.png`)) && (await has(`${id}.ppm`))) {
-      this.encodeLater(vm, id);
-      await this.encoding.get(id);
-    }
-  }
-
-  private async removeThumbnail(vm: VmEntry, id: string): Promise<void> {
-    await this.encoding.get(id);
-    const dir = vm.files.screenshotsDir;
-    await Promise.all([
-      rm(join(dir, `${id}.png`), { force: true }),
-      rm(join(dir, `${id}.ppm`), { force: true }),
-    ]);
-  }
-
-  private async devices(
-    vm: VmEntry,
-  ): Promise<{ devices: SnapshotDevice[]; vmstate: string | null }> {
+  private async devices(vm: Vm): Promise<{ devices: SnapshotDevice[]; vmstate: string | null }> {
     const all = snapshotDevices(vm.config, vm.files.dir, vm.files.nvram);
     const exists = await Promise.all(
       all.devices.map((d) =>
@@ -529,7 +461,7 @@ export class SnapshotService {
   }
 
   private async img(): Promise<string> {
-    return requireQemuImg(await this.engine.host());
+    return requireQemuImg(await this.host.get());
   }
 
   private mustFind(index: SnapshotIndex, id: string): StoredSnapshot {
@@ -540,7 +472,7 @@ export class SnapshotService {
 
   /** One snapshot as the contract shows it (with its verdicts for the VM's present state). */
   private async present(
-    vm: VmEntry,
+    vm: Vm,
     id: string,
     known?: { index: SnapshotIndex; devices: SnapshotDevice[] },
   ): Promise<SnapshotNode> {
@@ -561,7 +493,7 @@ export class SnapshotService {
 
   /** Read-modify-write of snapshots.json under the VM's lock; written only when it changed. */
   private withIndex(
-    vm: VmEntry,
+    vm: Vm,
     change: (index: SnapshotIndex) => Promise<SnapshotIndex>,
   ): Promise<SnapshotIndex> {
     const key = vm.config.id;
@@ -580,7 +512,7 @@ export class SnapshotService {
     return next;
   }
 
-  private async whileBusy<T>(vm: VmEntry, work: () => Promise<T>): Promise<T> {
+  private async whileBusy<T>(vm: Vm, work: () => Promise<T>): Promise<T> {
     const key = vm.config.id;
     this.busy.set(key, (this.busy.get(key) ?? 0) + 1);
     try {

@@ -9,7 +9,7 @@
  * Both then write only their own overlay; the base changes never again. Renaming is instant, so
  * clone creation costs two `qemu-img create` (a few ms) however big the disk is.
  *   - The base stays in the source VM's folder and belongs to it: the source records its clones
- *     in links.json and refuses to be deleted while any exists (engine.ts asks assertNotLinkedBase).
+ *     in links.json (library/clone-links.ts) and refuses to be deleted while any exists.
  *   - Bases sit beside the overlays and are referenced by relative paths, so the library can move
  *     as a whole (another disk, another home folder) without breaking the chains.
  *   - A disk holding internal snapshots is not frozen: its snapshots would be locked inside the
@@ -18,110 +18,27 @@
  *     the same base, so chains only grow when there is something new to keep.
  */
 import { randomBytes } from 'node:crypto';
-import { access, chmod, mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
-import { z } from 'zod';
 import {
   VmConfigSchema,
   type TaskInfo,
   type VmConfig,
   type VmSummary,
 } from '../../../common/contract';
-import type { Engine, VmEntry } from '../api/engine';
+import { isLive } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
+import type { HostService } from '../host/host-service';
 import { requireQemuImg } from '../host/require';
-import { readJsonFile, writeFileAtomic } from '../library/atomic-file';
-import { vmFiles, type VmFiles } from '../paths';
+import { fileExists } from '../library/atomic-file';
+import { liveClones, loadLinks, LinksSchema, saveLinks } from '../library/clone-links';
+import type { VmRegistry } from '../library/registry';
+import type { Vm } from '../library/vm';
+import type { VmFiles } from '../paths';
 import { diskPath } from '../qemu/args';
-import { isLive } from '../qemu/supervisor';
-import type { TaskContext } from '../tasks/task-manager';
+import type { TaskContext, TaskManager } from '../tasks/task-manager';
 import { readQcow2Facts } from './qcow2-header';
 import { convertImage, createOverlay, imageChain } from './qemu-img';
-
-const LinksSchema = z.object({
-  version: z.literal(1).default(1),
-  /** VMs whose disks are overlays on bases in this VM's folder. */
-  clones: z
-    .array(z.object({ id: z.string(), name: z.string(), bases: z.array(z.string()) }))
-    .default([]),
-  /** The VM whose bases this VM's disks are overlays on. */
-  linkedTo: z.object({ id: z.string(), name: z.string() }).nullable().default(null),
-  /** Disks of this VM that are overlays on its own frozen base (file name in the folder). */
-  overlays: z.record(z.string(), z.string()).default({}),
-});
-type Links = z.infer<typeof LinksSchema>;
-
-async function loadLinks(files: VmFiles): Promise<Links> {
-  try {
-    return LinksSchema.parse(await readJsonFile(files.linksFile));
-  } catch {
-    return LinksSchema.parse({});
-  }
-}
-
-async function saveLinks(files: VmFiles, links: Links): Promise<void> {
-  await writeFileAtomic(files.linksFile, `${JSON.stringify(links, null, 2)}\n`, false);
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** Clones whose VM folder still exists (a deleted clone drops out here). */
-async function liveClones(engine: Engine, links: Links): Promise<Links['clones']> {
-  const alive = await Promise.all(
-    links.clones.map((c) => exists(join(engine.paths.vmsDir, c.id, 'vm.json'))),
-  );
-  return links.clones.filter((_, i) => alive[i]);
-}
-
-export async function describeLinks(
-  engine: Engine,
-  vm: VmEntry,
-): Promise<{
-  linkedClones: Array<{ id: string; name: string }>;
-  linkedTo: { id: string; name: string } | null;
-}> {
-  const links = await loadLinks(vm.files);
-  const clones = await liveClones(engine, links);
-  const name = (id: string, fallback: string): string => {
-    try {
-      return engine.resolve(id).config.name;
-    } catch {
-      return fallback;
-    }
-  };
-  return {
-    linkedClones: clones.map((c) => ({ id: c.id, name: name(c.id, c.name) })),
-    linkedTo: links.linkedTo
-      ? { id: links.linkedTo.id, name: name(links.linkedTo.id, links.linkedTo.name) }
-      : null,
-  };
-}
-
-/** Refuses to delete a VM whose frozen disks are the base of linked clones (vm.delete calls it). */
-export async function assertNotLinkedBase(engine: Engine, vm: VmEntry): Promise<void> {
-  const links = await loadLinks(vm.files);
-  if (links.clones.length === 0) return;
-  const clones = await liveClones(engine, links);
-  if (clones.length !== links.clones.length) await saveLinks(vm.files, { ...links, clones });
-  if (clones.length === 0) return;
-  const names = clones.map((c) => {
-    try {
-      return `"${engine.resolve(c.id).config.name}"`;
-    } catch {
-      return `"${c.name}"`;
-    }
-  });
-  throw new VivariumError(
-    'BAD_STATE',
-    `"${vm.config.name}" holds the base disk of its linked clone${clones.length > 1 ? 's' : ''} ${names.join(', ')}: ` +
-      'delete those first (or replace them with full clones), then delete it.',
-  );
-}
 
 /** Why `vm` cannot be linked-cloned (pure checks on the config), or null. */
 export function linkedCloneProblem(config: VmConfig): string | null {
@@ -139,19 +56,23 @@ export function linkedCloneProblem(config: VmConfig): string | null {
 }
 
 export class CloneService {
-  constructor(private readonly engine: Engine) {}
+  constructor(
+    private readonly registry: VmRegistry,
+    private readonly host: HostService,
+    private readonly tasks: TaskManager,
+  ) {}
 
   async clone(ref: string, name: string, linked: boolean): Promise<TaskInfo> {
-    const src = this.engine.resolve(ref);
-    this.engine.assertNameFree(name);
-    await this.engine.safeRefresh(src);
+    const src = this.registry.resolve(ref);
+    this.registry.assertNameFree(name);
+    await src.safeRefresh();
     this.assertOff(src);
     if (linked) {
       const problem = linkedCloneProblem(src.config);
       if (problem) throw new VivariumError('INVALID_REQUEST', problem);
     }
     const img = await this.img();
-    return this.engine.tasks.start({
+    return this.tasks.start({
       kind: 'vm.clone',
       title: `${linked ? 'Linked' : 'Full'} clone of ${src.config.name} as ${name}`,
       vmId: src.config.id,
@@ -159,14 +80,14 @@ export class CloneService {
       run: (ctx) =>
         src.supervisor.serialize(async () => {
           this.assertOff(src);
-          this.engine.assertNameFree(name);
+          this.registry.assertNameFree(name);
           return linked ? this.linkedNow(src, name, img) : this.fullNow(src, name, img, ctx);
         }),
     });
   }
 
-  private async linkedNow(src: VmEntry, name: string, img: string): Promise<VmSummary> {
-    const { id, files } = this.newVm();
+  private async linkedNow(src: Vm, name: string, img: string): Promise<VmSummary> {
+    const { id, files } = this.registry.newVmFiles();
     const srcLinks = await loadLinks(src.files);
     const undo: Array<() => Promise<unknown>> = [];
     try {
@@ -226,7 +147,7 @@ export class CloneService {
       const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
       if (failed) throw failed.reason;
       const bases = plans.map((p) => p.base);
-      if (src.config.firmware === 'uefi' && (await exists(src.files.nvram))) {
+      if (src.config.firmware === 'uefi' && (await fileExists(src.files.nvram))) {
         // A fresh copy of the variables, without the source's snapshots in it.
         await convertImage(img, {
           source: src.files.nvram,
@@ -235,7 +156,7 @@ export class CloneService {
           targetFormat: 'qcow2',
         });
       }
-      const clones = [...(await liveClones(this.engine, srcLinks)), { id, name, bases }];
+      const clones = [...(await liveClones(this.registry, srcLinks)), { id, name, bases }];
       undo.push(() => saveLinks(src.files, srcLinks));
       await Promise.all([
         saveLinks(
@@ -255,7 +176,7 @@ export class CloneService {
   /** The source's disk is still the overlay we made on `base`, with nothing written to it. */
   private async reusable(active: string, dir: string, base: string): Promise<boolean> {
     try {
-      if (!(await exists(join(dir, base)))) return false;
+      if (!(await fileExists(join(dir, base)))) return false;
       const facts = await readQcow2Facts(active);
       return facts !== null && facts.backingFile === base && facts.empty;
     } catch {
@@ -263,13 +184,8 @@ export class CloneService {
     }
   }
 
-  private async fullNow(
-    src: VmEntry,
-    name: string,
-    img: string,
-    ctx: TaskContext,
-  ): Promise<VmSummary> {
-    const { id, files } = this.newVm();
+  private async fullNow(src: Vm, name: string, img: string, ctx: TaskContext): Promise<VmSummary> {
+    const { id, files } = this.registry.newVmFiles();
     try {
       await mkdir(files.logsDir, { recursive: true });
       const disks = await Promise.all(
@@ -296,7 +212,7 @@ export class CloneService {
         done += size;
         copied.push({ ...disk, file });
       }
-      if (src.config.firmware === 'uefi' && (await exists(src.files.nvram))) {
+      if (src.config.firmware === 'uefi' && (await fileExists(src.files.nvram))) {
         await convertImage(img, {
           source: src.files.nvram,
           sourceFormat: 'qcow2',
@@ -314,7 +230,7 @@ export class CloneService {
 
   /** Writes the clone's vm.json (a new id, name and MAC) and adds it to the library. */
   private async register(
-    src: VmEntry,
+    src: Vm,
     id: string,
     files: VmFiles,
     name: string,
@@ -329,26 +245,10 @@ export class CloneService {
       disks,
       network,
     });
-    this.engine.assertNameFree(name);
-    const mtime = await this.engine.writeConfig(files, config);
-    const entry = this.engine.addEntry(config, files, mtime);
-    const summary = this.engine.summary(entry);
-    this.engine.emit({ type: 'vm.added', vm: summary });
-    return summary;
+    return (await this.registry.add(config, files)).summary();
   }
 
-  private newVm(): { id: string; files: VmFiles } {
-    for (;;) {
-      const id = randomBytes(6).toString('hex');
-      try {
-        this.engine.resolve(id);
-      } catch {
-        return { id, files: vmFiles(this.engine.paths, id) };
-      }
-    }
-  }
-
-  private assertOff(vm: VmEntry): void {
+  private assertOff(vm: Vm): void {
     const state = vm.supervisor.current.state;
     if (isLive(state)) {
       throw new VivariumError(
@@ -359,6 +259,6 @@ export class CloneService {
   }
 
   private async img(): Promise<string> {
-    return requireQemuImg(await this.engine.host());
+    return requireQemuImg(await this.host.get());
   }
 }

@@ -6,7 +6,6 @@
 import { access, realpath, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import {
-  VmConfigSchema,
   type DiskCheckReport,
   type DiskConfig,
   type DiskInfo,
@@ -15,12 +14,14 @@ import {
   type VmStorage,
   type VmSummary,
 } from '../../../common/contract';
-import type { Engine, VmEntry } from '../api/engine';
+import { isLive } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
+import type { HostService } from '../host/host-service';
 import { requireQemuImg } from '../host/require';
+import type { VmRegistry } from '../library/registry';
+import type { Vm } from '../library/vm';
 import { diskPath } from '../qemu/args';
-import { isLive } from '../qemu/supervisor';
-import { describeLinks } from './clones';
+import { describeLinks } from '../library/clone-links';
 import { importProblem, IMPORT_FORMATS } from './import-checks';
 import {
   checkImage,
@@ -32,7 +33,7 @@ import {
   resizeImage,
   type ImageInfo,
 } from './qemu-img';
-import type { TaskContext } from '../tasks/task-manager';
+import type { TaskContext, TaskManager } from '../tasks/task-manager';
 
 const MAX_DISKS = 8;
 
@@ -40,15 +41,19 @@ export class DiskService {
   /** Target files of imports under way (two imports at once must not pick the same name). */
   private readonly reserved = new Set<string>();
 
-  constructor(private readonly engine: Engine) {}
+  constructor(
+    private readonly registry: VmRegistry,
+    private readonly host: HostService,
+    private readonly tasks: TaskManager,
+  ) {}
 
   async list(ref: string): Promise<VmStorage> {
-    const vm = this.engine.resolve(ref);
-    await this.engine.safeRefresh(vm);
+    const vm = this.registry.resolve(ref);
+    await vm.safeRefresh();
     const live = isLive(vm.supervisor.current.state);
     const img = await this.img().catch(() => null);
     const disks = await Promise.all(vm.config.disks.map((d) => this.diskInfo(vm, d, img, live)));
-    const links = await describeLinks(this.engine, vm);
+    const links = await describeLinks(this.registry, vm);
     return {
       vmId: vm.config.id,
       disks,
@@ -66,8 +71,8 @@ export class DiskService {
       readOnly: boolean;
     },
   ): Promise<VmSummary> {
-    const vm = this.engine.resolve(ref);
-    await this.engine.safeRefresh(vm);
+    const vm = this.registry.resolve(ref);
+    await vm.safeRefresh();
     return vm.supervisor.serialize(async () => {
       this.assertOff(vm, 'add a disk');
       this.assertRoom(vm);
@@ -91,7 +96,7 @@ export class DiskService {
           bus: req.bus ?? defaultBus(vm.config),
           readOnly: req.readOnly,
         } as const;
-        return this.saveConfig(vm, { ...vm.config, disks: [...vm.config.disks, disk] });
+        return vm.update({ ...vm.config, disks: [...vm.config.disks, disk] });
       }
       const bytes = parseSize(req.size ?? '0');
       if (bytes < 1024 * 1024)
@@ -108,7 +113,7 @@ export class DiskService {
         readOnly: req.readOnly,
       };
       try {
-        return await this.saveConfig(vm, { ...vm.config, disks: [...vm.config.disks, disk] });
+        return await vm.update({ ...vm.config, disks: [...vm.config.disks, disk] });
       } catch (err) {
         await rm(join(vm.files.dir, file), { force: true });
         throw err;
@@ -117,12 +122,12 @@ export class DiskService {
   }
 
   async detach(ref: string, diskId: string, deleteFile: boolean): Promise<VmSummary> {
-    const vm = this.engine.resolve(ref);
-    await this.engine.safeRefresh(vm);
+    const vm = this.registry.resolve(ref);
+    await vm.safeRefresh();
     return vm.supervisor.serialize(async () => {
       this.assertOff(vm, 'detach a disk');
       const disk = findDisk(vm.config, diskId);
-      const summary = await this.saveConfig(vm, {
+      const summary = await vm.update({
         ...vm.config,
         disks: vm.config.disks.filter((d) => d.id !== disk.id),
       });
@@ -139,8 +144,8 @@ export class DiskService {
     size: string,
     shrink: boolean,
   ): Promise<DiskInfo> {
-    const vm = this.engine.resolve(ref);
-    await this.engine.safeRefresh(vm);
+    const vm = this.registry.resolve(ref);
+    await vm.safeRefresh();
     return vm.supervisor.serialize(async () => {
       this.assertOff(vm, 'resize a disk');
       const disk = diskId ? findDisk(vm.config, diskId) : vm.config.disks[0];
@@ -173,8 +178,8 @@ export class DiskService {
     diskId: string | undefined,
     repair: 'none' | 'leaks' | 'all',
   ): Promise<DiskCheckReport[]> {
-    const vm = this.engine.resolve(ref);
-    await this.engine.safeRefresh(vm);
+    const vm = this.registry.resolve(ref);
+    await vm.safeRefresh();
     const disks = diskId ? [findDisk(vm.config, diskId)] : vm.config.disks;
     const img = await this.img();
     const work = async (): Promise<DiskCheckReport[]> => {
@@ -212,8 +217,8 @@ export class DiskService {
   }
 
   async import(ref: string, file: string, bus: DiskConfig['bus'] | undefined): Promise<TaskInfo> {
-    const vm = this.engine.resolve(ref);
-    await this.engine.safeRefresh(vm);
+    const vm = this.registry.resolve(ref);
+    await vm.safeRefresh();
     this.assertOff(vm, 'import a disk into it');
     this.assertRoom(vm);
     const img = await this.img();
@@ -233,7 +238,7 @@ export class DiskService {
     const source = chain[0];
     if (!source) throw new VivariumError('INVALID_REQUEST', `qemu-img could not read ${file}.`);
     const what = IMPORT_FORMATS.get(source.format) ?? source.format;
-    return this.engine.tasks.start({
+    return this.tasks.start({
       kind: 'disk.import',
       title: `Import ${what} disk into ${vm.config.name}`,
       vmId: vm.config.id,
@@ -255,7 +260,7 @@ export class DiskService {
   }
 
   private async importInto(
-    vm: VmEntry,
+    vm: Vm,
     job: {
       file: string;
       source: ImageInfo;
@@ -293,7 +298,7 @@ export class DiskService {
           bus: bus ?? defaultBus(vm.config),
           readOnly: false,
         };
-        return this.saveConfig(vm, { ...vm.config, disks: [...vm.config.disks, disk] });
+        return vm.update({ ...vm.config, disks: [...vm.config.disks, disk] });
       });
     } catch (err) {
       await rm(target, { force: true });
@@ -304,7 +309,7 @@ export class DiskService {
   // -------------------------------------------------------------------------------------------
 
   private async diskInfo(
-    vm: VmEntry,
+    vm: Vm,
     disk: DiskConfig,
     img: string | null,
     live: boolean,
@@ -342,7 +347,7 @@ export class DiskService {
     }
   }
 
-  private assertOff(vm: VmEntry, what: string): void {
+  private assertOff(vm: Vm, what: string): void {
     const state = vm.supervisor.current.state;
     if (isLive(state)) {
       throw new VivariumError(
@@ -352,7 +357,7 @@ export class DiskService {
     }
   }
 
-  private assertRoom(vm: VmEntry): void {
+  private assertRoom(vm: Vm): void {
     if (vm.config.disks.length >= MAX_DISKS) {
       throw new VivariumError(
         'RESOURCE_LIMIT',
@@ -361,17 +366,8 @@ export class DiskService {
     }
   }
 
-  private async saveConfig(vm: VmEntry, next: VmConfig): Promise<VmSummary> {
-    const config = VmConfigSchema.parse(next);
-    vm.configMtimeMs = await this.engine.writeConfig(vm.files, config);
-    vm.config = config;
-    const summary = this.engine.summary(vm);
-    this.engine.emit({ type: 'vm.state', vm: summary });
-    return summary;
-  }
-
   private async img(): Promise<string> {
-    return requireQemuImg(await this.engine.host());
+    return requireQemuImg(await this.host.get());
   }
 }
 

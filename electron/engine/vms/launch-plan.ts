@@ -1,0 +1,64 @@
+/** What it takes to start a VM on this host: the QEMU binary, its argv, the accelerator, swtpm. */
+import type { HostService } from '../host/host-service';
+import { resolveAccelerator } from '../host/resolve';
+import { requireQemuBinary, requireSecureBootFirmware, requireSwtpm } from '../host/require';
+import type { Vm } from '../library/vm';
+import { buildQemuArgs, diskPath } from '../qemu/args';
+import type { LaunchPlan } from '../qemu/supervisor';
+import { checkReadableFile } from './file-checks';
+import type { UefiVarsStore } from './uefi-vars';
+
+export class LaunchPlanner {
+  constructor(
+    private readonly host: HostService,
+    private readonly uefiVars: UefiVarsStore,
+  ) {}
+
+  /** Checks the files the config points at (so the error names them) before QEMU would. */
+  async plan(vm: Vm): Promise<LaunchPlan> {
+    const host = await this.host.get();
+    const binary = requireQemuBinary(host, vm.config.arch);
+    const c = vm.config;
+    if (c.cdrom)
+      await checkReadableFile(c.cdrom, 'ISO image', 'change the CD-ROM in the VM settings');
+    if (c.kernelBoot) {
+      await checkReadableFile(
+        c.kernelBoot.kernel,
+        'kernel',
+        'fix the kernel path in the VM settings',
+      );
+      if (c.kernelBoot.initrd) {
+        await checkReadableFile(
+          c.kernelBoot.initrd,
+          'initrd',
+          'fix the initrd path in the VM settings',
+        );
+      }
+    }
+    for (const disk of c.disks) {
+      await checkReadableFile(diskPath(vm.files.dir, disk), `disk ${disk.id}`);
+    }
+    if (c.firmware === 'uefi') await this.uefiVars.ensure(vm);
+    const { accel, notice } = resolveAccelerator(host, c.accel);
+    const swtpm = c.tpm ? requireSwtpm(host) : null;
+    const args = buildQemuArgs(c, {
+      accel,
+      platform: process.platform,
+      ovmfCode: host.firmware.ovmfCode,
+      ovmfSecureBootCode: c.secureBoot ? requireSecureBootFirmware(host).code : null,
+      tpmSocket: swtpm ? vm.files.tpmSock : null,
+      vmDir: vm.files.dir,
+      files: vm.files,
+    });
+    const tpm = swtpm
+      ? {
+          binary: swtpm,
+          stateDir: vm.files.tpmStateDir,
+          socket: vm.files.tpmSock,
+          pidFile: vm.files.tpmPidFile,
+          log: vm.files.tpmLog,
+        }
+      : undefined;
+    return { binary, args, accel, accelNotice: notice, ...(tpm ? { tpm } : {}) };
+  }
+}

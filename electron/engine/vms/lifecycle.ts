@@ -1,0 +1,246 @@
+/** A VM's life in the library: create (config, disk, UEFI variables), change settings, delete. */
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CONFIG_VERSION,
+  VmConfigSchema,
+  type ApiResults,
+  type ParsedParams,
+  type VmSummary,
+} from '../../../common/contract';
+import {
+  SECURE_BOOT_NEEDS,
+  fieldsNeedingStop,
+  secureBootFits,
+  stopToChangeMessage,
+} from '../../../common/rules/vm-settings';
+import { isLive } from '../../../common/vm-state';
+import type { CatalogService } from '../catalog/service';
+import { VivariumError } from '../errors';
+import type { HostService } from '../host/host-service';
+import { requireQemuImg, requireSecureBootFirmware, requireSwtpm } from '../host/require';
+import { fileExists } from '../library/atomic-file';
+import type { VmRegistry } from '../library/registry';
+import { diskPath } from '../qemu/args';
+import { assertNotLinkedBase } from '../library/clone-links';
+import { createNvram, createQcow2, parseSize } from '../storage/qemu-img';
+import { checkReadableFile } from './file-checks';
+import { checkTpmAndSecureBoot, type VmPatch } from './tpm-secure-boot';
+import { OVMF_MISSING, type UefiVarsStore } from './uefi-vars';
+
+export class VmLifecycle {
+  constructor(
+    private readonly registry: VmRegistry,
+    private readonly host: HostService,
+    private readonly catalog: CatalogService,
+    private readonly uefiVars: UefiVarsStore,
+  ) {}
+
+  async create(request: ParsedParams<'vm.create'>): Promise<VmSummary> {
+    this.registry.assertNameFree(request.name);
+    const host = await this.host.get();
+    // With `os`, the catalogue's profile fills what the request leaves out.
+    const req = await this.catalog.applyProfile(request, host);
+    if (req.iso) await checkReadableFile(req.iso, 'ISO image');
+    if (req.kernel) await checkReadableFile(req.kernel, 'kernel');
+    if (req.initrd) await checkReadableFile(req.initrd, 'initrd');
+    const memoryMiB =
+      req.memoryMiB ?? Math.min(2048, Math.max(256, Math.floor(host.totalMemoryMiB / 4)));
+    if (memoryMiB > host.totalMemoryMiB) {
+      throw new VivariumError(
+        'RESOURCE_LIMIT',
+        `${memoryMiB} MiB is more memory than this computer has (${host.totalMemoryMiB} MiB); give the VM less.`,
+        { memoryMiB: `At most ${host.totalMemoryMiB} MiB` },
+      );
+    }
+    const cpus = req.cpus ?? Math.min(2, host.cpus);
+    if (cpus > host.cpus) {
+      throw new VivariumError(
+        'RESOURCE_LIMIT',
+        `This computer has ${host.cpus} CPUs; give the VM at most ${host.cpus}.`,
+        { cpus: `At most ${host.cpus}` },
+      );
+    }
+    const diskBytes = parseSize(req.diskSize ?? (req.kernel && !req.iso ? '0' : '20G'));
+    const firmware = req.firmware ?? 'bios';
+    if (firmware === 'uefi' && (!host.firmware.ovmfCode || !host.firmware.ovmfVars)) {
+      throw new VivariumError('QEMU_MISSING', OVMF_MISSING);
+    }
+    const tpm = req.tpm ?? false;
+    const secureBoot = req.secureBoot ?? false;
+    if (secureBoot && !secureBootFits({ firmware, machine: req.machine ?? 'q35' })) {
+      throw new VivariumError('INVALID_REQUEST', SECURE_BOOT_NEEDS);
+    }
+    if (secureBoot) requireSecureBootFirmware(host);
+    if (tpm) requireSwtpm(host);
+    if (diskBytes > 0 || firmware === 'uefi') requireQemuImg(host);
+
+    const { id, files } = this.registry.newVmFiles();
+    const config = VmConfigSchema.parse({
+      configVersion: CONFIG_VERSION,
+      id,
+      name: req.name,
+      os: req.os,
+      notes: req.notes ?? '',
+      createdAt: new Date().toISOString(),
+      machine: req.machine ?? 'q35',
+      firmware,
+      cpu: { model: 'max', count: cpus },
+      memoryMiB,
+      disks:
+        diskBytes > 0
+          ? [
+              {
+                id: 'disk0',
+                file: 'disk0.qcow2',
+                format: 'qcow2',
+                bus: req.diskBus ?? 'virtio',
+                readOnly: false,
+              },
+            ]
+          : [],
+      cdrom: req.iso ?? null,
+      bootOrder: req.iso ? ['cdrom', 'disk'] : ['disk', 'cdrom'],
+      kernelBoot: req.kernel
+        ? {
+            kernel: req.kernel,
+            ...(req.initrd ? { initrd: req.initrd } : {}),
+            append: req.append ?? '',
+          }
+        : null,
+      network: {
+        mode: req.network ?? 'user',
+        model: req.nicModel ?? 'virtio-net-pci',
+        portForwards: [],
+      },
+      video: req.video ?? 'std',
+      usbTablet: req.usbTablet ?? true,
+      sound: req.sound ?? 'none',
+      tpm,
+      secureBoot,
+      accel: req.accel ?? 'auto',
+      extraArgs: [],
+    });
+    await mkdir(files.logsDir, { recursive: true });
+    try {
+      if (diskBytes > 0 && host.qemu.img) {
+        await createQcow2(host.qemu.img.path, join(files.dir, 'disk0.qcow2'), diskBytes);
+      }
+      const vars = secureBoot ? host.firmware.ovmfSecureBootVars : host.firmware.ovmfVars;
+      if (firmware === 'uefi' && host.qemu.img && vars) {
+        await createNvram(host.qemu.img.path, vars, files.nvram);
+      }
+      return (await this.registry.add(config, files)).summary();
+    } catch (err) {
+      // Nothing of a half-made VM stays behind.
+      await rm(files.dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  async update(ref: string, patch: VmPatch): Promise<VmSummary> {
+    const vm = this.registry.resolve(ref);
+    // A CLI command's engine has not looked at the VM yet: find out whether QEMU runs it.
+    const seen = await vm.supervisor.refresh().catch(() => vm.supervisor.current);
+    return vm.supervisor.serialize(async () => {
+      const runtime = vm.supervisor.current;
+      const blocked = fieldsNeedingStop(Object.keys(patch));
+      if ((isLive(runtime.state) || isLive(seen.state)) && blocked.length) {
+        throw new VivariumError('BAD_STATE', stopToChangeMessage(blocked));
+      }
+      if (patch.name !== undefined) this.registry.assertNameFree(patch.name, vm.config.id);
+      const c = vm.config;
+      if (patch.memoryMiB !== undefined) {
+        const host = await this.host.get();
+        if (patch.memoryMiB > host.totalMemoryMiB) {
+          throw new VivariumError(
+            'RESOURCE_LIMIT',
+            `${patch.memoryMiB} MiB is more memory than this computer has (${host.totalMemoryMiB} MiB).`,
+            { memoryMiB: `At most ${host.totalMemoryMiB} MiB` },
+          );
+        }
+      }
+      if (patch.cdrom) await checkReadableFile(patch.cdrom, 'ISO image');
+      const next = VmConfigSchema.parse({
+        ...c,
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.notes !== undefined ? { notes: patch.notes } : {}),
+        ...(patch.memoryMiB !== undefined ? { memoryMiB: patch.memoryMiB } : {}),
+        cpu: { model: patch.cpuModel ?? c.cpu.model, count: patch.cpuCount ?? c.cpu.count },
+        ...(patch.machine !== undefined ? { machine: patch.machine } : {}),
+        ...(patch.firmware !== undefined ? { firmware: patch.firmware } : {}),
+        ...(patch.cdrom !== undefined ? { cdrom: patch.cdrom } : {}),
+        ...(patch.bootOrder !== undefined ? { bootOrder: patch.bootOrder } : {}),
+        network: {
+          ...c.network,
+          ...(patch.nicModel !== undefined ? { model: patch.nicModel } : {}),
+          ...(patch.networkMode !== undefined ? { mode: patch.networkMode } : {}),
+          ...(patch.portForwards !== undefined ? { portForwards: patch.portForwards } : {}),
+        },
+        ...(patch.video !== undefined ? { video: patch.video } : {}),
+        ...(patch.sound !== undefined ? { sound: patch.sound } : {}),
+        ...(patch.usbTablet !== undefined ? { usbTablet: patch.usbTablet } : {}),
+        // Turning the TPM off keeps its state folder (files.tpmStateDir): BitLocker or LUKS keys
+        // sealed to the TPM live there, and turning it back on brings them back. Only deleting
+        // the VM removes it. QEMU and swtpm only look at it while `tpm` is on (the launch plan).
+        ...(patch.tpm !== undefined ? { tpm: patch.tpm } : {}),
+        ...(patch.secureBoot !== undefined ? { secureBoot: patch.secureBoot } : {}),
+        ...(patch.accel !== undefined ? { accel: patch.accel } : {}),
+        ...(patch.kernelBoot !== undefined ? { kernelBoot: patch.kernelBoot } : {}),
+        ...(patch.extraArgs !== undefined ? { extraArgs: patch.extraArgs } : {}),
+      });
+      await checkTpmAndSecureBoot(this.host, c, next, patch);
+
+      // The UEFI variable store must come from the template that matches Secure Boot: Microsoft's
+      // keys enrolled with it, none without (OVMF's plain build enforces Secure Boot too once
+      // keys are enrolled). A new one is made beside the old, and only renamed over it once the
+      // config that needs it is saved. A VM switched to BIOS keeps a matching store for its way
+      // back to UEFI, when this host has the template.
+      const hasNvram = await fileExists(vm.files.nvram);
+      const newNvram =
+        (next.firmware === 'uefi' && !hasNvram) ||
+        (hasNvram &&
+          next.secureBoot !== c.secureBoot &&
+          (next.firmware === 'uefi' || (await this.uefiVars.hasTemplate(next.secureBoot))))
+          ? await this.uefiVars.prepare(vm, next.secureBoot)
+          : null;
+      try {
+        return await vm.update(next, newNvram ? () => rename(newNvram, vm.files.nvram) : undefined);
+      } catch (err) {
+        if (newNvram) await rm(newNvram, { force: true });
+        throw err;
+      }
+    });
+  }
+
+  async delete(ref: string, keepDisks: boolean): Promise<ApiResults['vm.delete']> {
+    const vm = this.registry.resolve(ref);
+    const runtime = await vm.supervisor.refresh().catch(() => vm.supervisor.current);
+    return vm.supervisor.serialize(async () => {
+      if (isLive(runtime.state) || isLive(vm.supervisor.current.state)) {
+        throw new VivariumError(
+          'BAD_STATE',
+          `"${vm.config.name}" is ${runtime.state}: shut it down before deleting it.`,
+        );
+      }
+      await assertNotLinkedBase(this.registry, vm);
+      const kept: string[] = [];
+      if (keepDisks) {
+        const diskFiles = new Set(vm.config.disks.map((d) => diskPath(vm.files.dir, d)));
+        for (const name of await readdir(vm.files.dir)) {
+          const full = join(vm.files.dir, name);
+          // A frozen linked-clone base is part of the kept disks' backing chain.
+          if (diskFiles.has(full) || /^base-.*\.qcow2$/.test(name)) kept.push(full);
+          else await rm(full, { recursive: true, force: true });
+        }
+        // Without vm.json the folder is no longer a VM; give it a name that says what it holds.
+        if (kept.length === 0) await rm(vm.files.dir, { recursive: true, force: true });
+      } else {
+        await rm(vm.files.dir, { recursive: true, force: true });
+      }
+      await rm(vm.files.run, { recursive: true, force: true });
+      this.registry.remove(vm);
+      return { deleted: true as const, keptFiles: kept };
+    });
+  }
+}
