@@ -1,6 +1,10 @@
 /** For callers that need QEMU now: the binary's path, or the install message as an error. */
 import type { HostInfo } from '../../../common/contract';
 import { VivariumError } from '../errors';
+import {
+  SECURE_BOOT_FIRMWARE_REQUIRED,
+  SWTPM_REQUIRED,
+} from '../../../common/rules/host-requirements';
 
 /** The system emulator for `arch`; QEMU_MISSING with the install command when there is none. */
 export function requireQemuBinary(host: HostInfo, arch = 'x86_64'): string {
@@ -29,18 +33,12 @@ export function requireQemuImg(host: HostInfo): string {
 /** swtpm's path, or QEMU_MISSING with the install command. */
 export function requireSwtpm(host: HostInfo): string {
   if (host.swtpm) return host.swtpm;
-  throw new VivariumError(
-    'QEMU_MISSING',
-    "This VM has a TPM, which needs swtpm: install it (Debian/Ubuntu: sudo apt install swtpm swtpm-tools) or turn the VM's TPM off.",
-  );
+  throw new VivariumError('QEMU_MISSING', SWTPM_REQUIRED);
 }
 
 /** OVMF's Secure Boot code and vars template, or QEMU_MISSING with the install command. */
 export function requireSecureBootFirmware(host: HostInfo): { code: string; vars: string } {
   const { ovmfSecureBootCode: code, ovmfSecureBootVars: vars } = host.firmware;
   if (code && vars) return { code, vars };
-  throw new VivariumError(
-    'QEMU_MISSING',
-    "Secure Boot needs OVMF's Secure Boot build (OVMF_CODE_4M.secboot.fd and OVMF_VARS_4M.ms.fd): install it (Debian/Ubuntu: sudo apt install ovmf) or turn Secure Boot off.",
-  );
+  throw new VivariumError('QEMU_MISSING', SECURE_BOOT_FIRMWARE_REQUIRED);
 }
