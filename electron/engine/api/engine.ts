@@ -21,6 +21,9 @@ import { CatalogService } from '../catalog/service';
 import { VivariumError } from '../errors';
 import { EventBus } from '../events/event-bus';
 import { HostService } from '../host/host-service';
+import { IntentJournal, journalDir, type Recoveries } from '../library/intents';
+import { orphansNotice } from '../library/orphans';
+import { pendingNotice, recoverInterrupted } from '../library/recovery';
 import { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import { enginePaths, type EnginePaths } from '../paths';
@@ -39,6 +42,7 @@ import { diskHandlers } from './disk-handlers';
 import type { Handlers } from './handlers';
 import { hostHandlers } from './host-handlers';
 import { mediaHandlers } from './media-handlers';
+import { recoveries } from './recoveries';
 import { snapshotHandlers } from './snapshot-handlers';
 import { streamHandlers } from './stream-handlers';
 import { taskHandlers } from './task-handlers';
@@ -75,6 +79,10 @@ export class Engine implements VivariumApi {
   private readonly registry: VmRegistry;
   private readonly launcher: LaunchPlanner;
   private readonly handlers: Handlers;
+  private readonly journal: IntentJournal;
+  private readonly recoveries: Recoveries;
+  /** What this engine's open recovered from operations a killed process left half done. */
+  private recovered: string[] = [];
   private closed = false;
 
   constructor(opts: EngineOptions) {
@@ -94,15 +102,18 @@ export class Engine implements VivariumApi {
     const uefiVars = new UefiVarsStore(host);
     const launcher = new LaunchPlanner(host, uefiVars);
     this.launcher = launcher;
-    const lifecycle = new VmLifecycle(registry, host, catalog, uefiVars);
+    const journal = new IntentJournal(journalDir(paths));
+    this.journal = journal;
+    const lifecycle = new VmLifecycle(registry, host, catalog, uefiVars, journal);
     const screen = new VmScreen(registry);
-    const disks = new DiskService(registry, host, tasks);
-    const clones = new CloneService(registry, host, tasks);
-    const snapshots = new SnapshotService(registry, host, tasks, launcher, role);
+    const disks = new DiskService(registry, host, tasks, journal);
+    const clones = new CloneService(registry, host, tasks, journal);
+    const snapshots = new SnapshotService(registry, host, tasks, launcher, role, journal);
+    this.recoveries = recoveries(paths, host, registry);
 
     this.handlers = {
       ...taskHandlers(tasks),
-      ...hostHandlers(host, registry),
+      ...hostHandlers(host, registry, () => this.notices()),
       ...vmHandlers({ registry, lifecycle, launcher, screen }),
       ...streamHandlers(registry, streams),
       ...diskHandlers(disks, clones),
@@ -113,10 +124,21 @@ export class Engine implements VivariumApi {
   }
 
   async init(): Promise<void> {
-    await mkdir(this.paths.vmsDir, { recursive: true });
-    await mkdir(this.paths.cacheDir, { recursive: true });
+    await mkdir(this.paths.vmsDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.paths.cacheDir, { recursive: true, mode: 0o700 });
     await mkdir(this.paths.runtimeDir, { recursive: true, mode: 0o700 });
     await this.registry.open();
+    // Like the leftovers, only the owner repairs: a CLI command reports what is pending.
+    if (this.role !== 'owner') return;
+    this.recovered = await recoverInterrupted(this.paths, this.journal, this.recoveries);
+    for (const message of this.recovered) this.events.emit({ type: 'host.notice', message });
+  }
+
+  /** host.info's notices about the library: recovered work, pending work, folders set aside. */
+  private async notices(): Promise<string[]> {
+    const pending = await pendingNotice(this.journal);
+    const orphans = await orphansNotice(this.paths);
+    return [...this.recovered, ...(pending ? [pending] : []), ...(orphans ? [orphans] : [])];
   }
 
   call<M extends Method>(method: M, params: Params<M>): Promise<ApiResults[M]> {

@@ -22,6 +22,7 @@ import { isGuestUp, isTransitional } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
 import type { HostService } from '../host/host-service';
 import { requireQemuImg } from '../host/require';
+import type { IntentJournal } from '../library/intents';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import type { EngineRole } from '../qemu/supervisor';
@@ -29,6 +30,7 @@ import { imageInfo, imageSnapshot } from '../storage/qemu-img';
 import type { TaskContext, TaskManager } from '../tasks/task-manager';
 import type { LaunchPlanner } from '../vms/launch-plan';
 import { pngSize } from '../vms/png';
+import type { SnapshotCreateData, SnapshotDeleteData } from './recovery';
 import { canSnapshot, snapshotDevices, type SnapshotDevice } from './rules';
 import { loadIndex, saveIndex } from './store';
 import { ThumbnailJobs } from './thumbnail-jobs';
@@ -58,6 +60,7 @@ export class SnapshotService {
     private readonly tasks: TaskManager,
     private readonly launcher: LaunchPlanner,
     private readonly role: EngineRole,
+    private readonly journal: IntentJournal,
   ) {}
 
   // -------------------------------------------------------------------------------------------
@@ -194,6 +197,26 @@ export class SnapshotService {
         const verdict = canSnapshot({ config: vm.config, state });
         if (!verdict.ok) throw new VivariumError('BAD_STATE', verdict.reason);
         const { devices, vmstate } = await this.devices(vm);
+        const data: SnapshotCreateData = {
+          vmId: vm.config.id,
+          vmName: vm.config.name,
+          snapshot: {
+            id: want.id,
+            tag,
+            name: want.name,
+            description: want.description,
+            createdAt: new Date().toISOString(),
+            kind: verdict.kind,
+            vmstate: verdict.kind === 'live' ? vmstate : null,
+          },
+          devices: devices.map((d) => ({ node: d.node, file: d.file })),
+        };
+        const intent = await this.journal.begin('snapshot.create', {
+          vmIds: [vm.config.id],
+          paths: [vm.files.snapshotsIndex],
+          data,
+        });
+        await intent.step('images');
         let shot: Promise<string | null> = Promise.resolve(null);
         if (verdict.kind === 'live') {
           if (!vmstate) {
@@ -215,6 +238,7 @@ export class SnapshotService {
             );
           } catch (err) {
             await this.discardPartial(vm, tag, devices);
+            await intent.discard();
             throw explain(err, `take the snapshot "${want.name}"`, 'save');
           }
           // The screen as the save ended: the guest was stopped throughout the save and has run
@@ -223,14 +247,17 @@ export class SnapshotService {
           shot = (await folder) ? this.thumbnails.grab(vm, want.id) : Promise.resolve(null);
         } else {
           ctx.report({ message: 'Saving the disks' });
-          await this.diskSnapshotAll(devices, tag, want.name);
+          await this.diskSnapshotAll(devices, tag, want.name).catch(async (err: unknown) => {
+            await intent.discard();
+            throw err;
+          });
         }
         const stored: Omit<StoredSnapshot, 'parent'> = {
           id: want.id,
           tag,
           name: want.name,
           description: want.description,
-          createdAt: new Date().toISOString(),
+          createdAt: data.snapshot.createdAt,
           kind: verdict.kind,
           // Filled in from the image by the next list (reading it here would slow every save).
           vmStateSize: verdict.kind === 'live' ? null : 0,
@@ -241,6 +268,7 @@ export class SnapshotService {
           external: false,
           status: 'ok',
         };
+        await intent.step('index');
         const index = await this.withIndex(vm, (current) =>
           // A list may have met the new tag in the images first and added it as external.
           Promise.resolve(
@@ -250,6 +278,7 @@ export class SnapshotService {
             ),
           ),
         );
+        await intent.end();
         if (stored.thumbnail) {
           // A dump that failed leaves the snapshot without a thumbnail.
           this.thumbnails.encodeWhenDumped(vm, want.id, shot, () =>
@@ -353,6 +382,21 @@ export class SnapshotService {
           throw new VivariumError('BAD_STATE', `The VM is ${state}: wait a moment.`);
         const { devices } = await this.devices(vm);
         const holders = devices.filter((d) => snap.devices.includes(d.node));
+        const data: SnapshotDeleteData = {
+          vmId: vm.config.id,
+          vmName: vm.config.name,
+          id: snap.id,
+          tag: snap.tag,
+          name: snap.name,
+          devices: holders.map((d) => ({ node: d.node, file: d.file })),
+          screenshotsDir: vm.files.screenshotsDir,
+        };
+        const intent = await this.journal.begin('snapshot.delete', {
+          vmIds: [vm.config.id],
+          paths: [vm.files.snapshotsIndex],
+          data,
+        });
+        await intent.step('images');
         if (snap.status !== 'missing' && holders.length) {
           ctx.report({ message: 'Deleting from the disk images' });
           if (isGuestUp(state)) {
@@ -363,24 +407,34 @@ export class SnapshotService {
                 devices: holders.map((d) => d.node),
               });
             } catch (err) {
+              await intent.discard();
               throw explain(err, `delete "${snap.name}"`, 'delete');
             }
           } else {
-            const img = await this.img();
-            for (const d of holders) {
-              const info = await imageInfo(img, d.file, { format: 'qcow2' });
-              if (info.snapshots.some((s) => s.name === snap.tag))
-                await imageSnapshot(img, d.file, 'delete', snap.tag);
+            try {
+              const img = await this.img();
+              for (const d of holders) {
+                const info = await imageInfo(img, d.file, { format: 'qcow2' });
+                if (info.snapshots.some((s) => s.name === snap.tag))
+                  await imageSnapshot(img, d.file, 'delete', snap.tag);
+              }
+            } catch (err) {
+              // Not undone: the snapshot stays listed (and deletable again) as it was.
+              await intent.discard();
+              throw err;
             }
           }
         }
+        await intent.step('index');
         let result: SnapshotDeleteResult = { deleted: id, reparented: [], current: null };
         await this.withIndex(vm, (index) => {
           const removed = removeSnapshot(index, id);
           result = { deleted: id, reparented: removed.reparented, current: removed.index.current };
           return Promise.resolve(removed.index);
         });
+        await intent.step('thumbnail');
         await this.thumbnails.remove(vm, snap.id);
+        await intent.end();
         return result;
       });
     });

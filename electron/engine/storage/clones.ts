@@ -31,12 +31,14 @@ import { VivariumError } from '../errors';
 import type { HostService } from '../host/host-service';
 import { requireQemuImg } from '../host/require';
 import { fileExists } from '../library/atomic-file';
+import type { IntentJournal } from '../library/intents';
 import { liveClones, loadLinks, LinksSchema, saveLinks } from '../library/clone-links';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import type { VmFiles } from '../paths';
 import { diskPath } from '../qemu/args';
 import type { TaskContext, TaskManager } from '../tasks/task-manager';
+import type { LinkedCloneData } from './clone-recovery';
 import { readQcow2Facts } from './qcow2-header';
 import { convertImage, createOverlay, imageChain } from './qemu-img';
 
@@ -60,6 +62,7 @@ export class CloneService {
     private readonly registry: VmRegistry,
     private readonly host: HostService,
     private readonly tasks: TaskManager,
+    private readonly journal: IntentJournal,
   ) {}
 
   async clone(ref: string, name: string, linked: boolean): Promise<TaskInfo> {
@@ -89,64 +92,88 @@ export class CloneService {
   private async linkedNow(src: Vm, name: string, img: string): Promise<VmSummary> {
     const { id, files } = this.registry.newVmFiles();
     const srcLinks = await loadLinks(src.files);
+    const overlays = { ...srcLinks.overlays };
+    // First decide every disk (read-only), so a refusal changes nothing.
+    const plans = await Promise.all(
+      src.config.disks.map(async (disk) => {
+        const active = diskPath(src.files.dir, disk);
+        const reuse = overlays[disk.id];
+        if (reuse && (await this.reusable(active, src.files.dir, reuse))) {
+          return { id: disk.id, disk, active, base: reuse, freeze: false };
+        }
+        const facts = await readQcow2Facts(active);
+        if (!facts) {
+          throw new VivariumError(
+            'BAD_STATE',
+            `Disk ${disk.id} of "${src.config.name}" is not a readable qcow2 image: check it (vivarium disk check).`,
+          );
+        }
+        if (facts.snapshotCount > 0) {
+          throw new VivariumError(
+            'BAD_STATE',
+            `Disk ${disk.id} of "${src.config.name}" holds ${facts.snapshotCount} snapshot(s), which a linked clone ` +
+              'would lock inside its read-only base. Make a full clone, or delete the snapshots first.',
+          );
+        }
+        const base = `base-${disk.id}-${randomBytes(4).toString('hex')}.qcow2`;
+        return { id: disk.id, disk, active, base, freeze: true };
+      }),
+    );
+    const data: LinkedCloneData = {
+      cloneId: id,
+      cloneDir: files.dir,
+      name,
+      sourceId: src.config.id,
+      sourceName: src.config.name,
+      sourceDir: src.files.dir,
+      disks: plans.map(({ id: diskId, active, base, freeze }) => ({
+        id: diskId,
+        active,
+        base,
+        freeze,
+      })),
+    };
+    // Renaming the source's disk into a base is the step a kill must never leave half done.
+    const intent = await this.journal.begin('vm.clone-linked', {
+      vmIds: [id, src.config.id],
+      paths: [
+        files.dir,
+        ...plans.flatMap((p) => [
+          p.active,
+          join(src.files.dir, p.base),
+          diskPath(files.dir, p.disk),
+        ]),
+      ],
+      data,
+    });
     const undo: Array<() => Promise<unknown>> = [];
     try {
-      const made = mkdir(files.logsDir, { recursive: true });
-      const overlays = { ...srcLinks.overlays };
-      // First decide every disk (read-only), so a refusal changes nothing.
-      const plans = await Promise.all(
-        src.config.disks.map(async (disk) => {
-          const active = diskPath(src.files.dir, disk);
-          const reuse = overlays[disk.id];
-          if (reuse && (await this.reusable(active, src.files.dir, reuse))) {
-            return { disk, active, base: reuse, freeze: false };
-          }
-          const facts = await readQcow2Facts(active);
-          if (!facts) {
-            throw new VivariumError(
-              'BAD_STATE',
-              `Disk ${disk.id} of "${src.config.name}" is not a readable qcow2 image: check it (vivarium disk check).`,
-            );
-          }
-          if (facts.snapshotCount > 0) {
-            throw new VivariumError(
-              'BAD_STATE',
-              `Disk ${disk.id} of "${src.config.name}" holds ${facts.snapshotCount} snapshot(s), which a linked clone ` +
-                'would lock inside its read-only base. Make a full clone, or delete the snapshots first.',
-            );
-          }
-          const base = `base-${disk.id}-${randomBytes(4).toString('hex')}.qcow2`;
-          return { disk, active, base, freeze: true };
-        }),
-      );
-      await made;
-      const outcomes = await Promise.allSettled(
-        plans.map(async ({ disk, active, base, freeze }) => {
-          const forClone = (): Promise<void> =>
-            createOverlay(
-              img,
-              diskPath(files.dir, disk),
-              relative(files.dir, join(src.files.dir, base)),
-            );
-          if (!freeze) return forClone();
-          const frozen = join(src.files.dir, base);
+      await intent.step('folder');
+      await mkdir(files.logsDir, { recursive: true, mode: 0o700 });
+      // One disk, one step at a time: each recorded before it is done.
+      for (const { disk, active, base, freeze } of plans) {
+        const frozen = join(src.files.dir, base);
+        if (freeze) {
+          await intent.step('freeze');
           await rename(active, frozen);
+          // Undone in reverse: the new overlay goes, the base is renamed back and writable.
+          undo.push(() => chmod(active, 0o600));
           undo.push(() => rename(frozen, active));
           undo.push(() => rm(active, { force: true }));
           overlays[disk.id] = base;
-          // The source's new overlay, the clone's, and the base's read-only bit: all at once.
-          const steps = await Promise.allSettled([
-            createOverlay(img, active, base),
-            forClone(),
-            chmod(frozen, 0o444),
-          ]);
-          const bad = steps.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-          if (bad) throw bad.reason;
-        }),
-      );
-      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-      if (failed) throw failed.reason;
+          await chmod(frozen, 0o400);
+          await intent.step('source-overlay');
+          await createOverlay(img, active, base);
+        }
+        await intent.step('clone-overlay');
+        await createOverlay(
+          img,
+          diskPath(files.dir, disk),
+          relative(files.dir, join(src.files.dir, base)),
+        );
+      }
       const bases = plans.map((p) => p.base);
+      await intent.step('nvram');
       if (src.config.firmware === 'uefi' && (await fileExists(src.files.nvram))) {
         // A fresh copy of the variables, without the source's snapshots in it.
         await convertImage(img, {
@@ -156,6 +183,7 @@ export class CloneService {
           targetFormat: 'qcow2',
         });
       }
+      await intent.step('links');
       const clones = [...(await liveClones(this.registry, srcLinks)), { id, name, bases }];
       undo.push(() => saveLinks(src.files, srcLinks));
       await Promise.all([
@@ -165,10 +193,14 @@ export class CloneService {
         ),
         saveLinks(src.files, { ...srcLinks, clones, overlays }),
       ]);
-      return await this.register(src, id, files, name);
+      await intent.step('config');
+      const summary = await this.register(src, id, files, name);
+      await intent.end();
+      return summary;
     } catch (err) {
       for (const step of undo.reverse()) await step().catch(() => undefined);
       await rm(files.dir, { recursive: true, force: true });
+      await intent.discard();
       throw err;
     }
   }
@@ -186,8 +218,15 @@ export class CloneService {
 
   private async fullNow(src: Vm, name: string, img: string, ctx: TaskContext): Promise<VmSummary> {
     const { id, files } = this.registry.newVmFiles();
+    const intent = await this.journal.begin('vm.clone', {
+      vmIds: [id],
+      paths: [files.dir],
+      data: { vmId: id, dir: files.dir, name, what: `Cloning "${src.config.name}" as "${name}"` },
+    });
     try {
-      await mkdir(files.logsDir, { recursive: true });
+      await intent.step('folder');
+      await mkdir(files.logsDir, { recursive: true, mode: 0o700 });
+      await intent.step('copy');
       const disks = await Promise.all(
         src.config.disks.map(async (d) => {
           const chain = await imageChain(img, diskPath(src.files.dir, d), { format: d.format });
@@ -212,6 +251,7 @@ export class CloneService {
         done += size;
         copied.push({ ...disk, file });
       }
+      await intent.step('nvram');
       if (src.config.firmware === 'uefi' && (await fileExists(src.files.nvram))) {
         await convertImage(img, {
           source: src.files.nvram,
@@ -221,9 +261,13 @@ export class CloneService {
           signal: ctx.signal,
         });
       }
-      return await this.register(src, id, files, name, copied);
+      await intent.step('config');
+      const summary = await this.register(src, id, files, name, copied);
+      await intent.end();
+      return summary;
     } catch (err) {
       await rm(files.dir, { recursive: true, force: true });
+      await intent.discard();
       throw err;
     }
   }

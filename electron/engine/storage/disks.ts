@@ -18,10 +18,12 @@ import { isLive } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
 import type { HostService } from '../host/host-service';
 import { requireQemuImg } from '../host/require';
+import type { Intent, IntentJournal } from '../library/intents';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import { diskPath } from '../qemu/args';
 import { describeLinks } from '../library/clone-links';
+import type { DiskResizeData, NewDiskData } from './disk-recovery';
 import { importProblem, IMPORT_FORMATS } from './import-checks';
 import {
   checkImage,
@@ -45,6 +47,7 @@ export class DiskService {
     private readonly registry: VmRegistry,
     private readonly host: HostService,
     private readonly tasks: TaskManager,
+    private readonly journal: IntentJournal,
   ) {}
 
   async list(ref: string): Promise<VmStorage> {
@@ -104,7 +107,7 @@ export class DiskService {
           size: 'At least 1M',
         });
       const file = await freeFileName(vm.files.dir, id, 'qcow2');
-      await createQcow2(img, join(vm.files.dir, file), bytes);
+      const intent = await this.newFileIntent('disk.add', vm, file);
       const disk: DiskConfig = {
         id,
         file,
@@ -113,9 +116,15 @@ export class DiskService {
         readOnly: req.readOnly,
       };
       try {
-        return await vm.update({ ...vm.config, disks: [...vm.config.disks, disk] });
+        await intent.step('file');
+        await createQcow2(img, join(vm.files.dir, file), bytes);
+        await intent.step('config');
+        const summary = await vm.update({ ...vm.config, disks: [...vm.config.disks, disk] });
+        await intent.end();
+        return summary;
       } catch (err) {
         await rm(join(vm.files.dir, file), { force: true });
+        await intent.discard();
         throw err;
       }
     });
@@ -167,7 +176,22 @@ export class DiskService {
       if (target !== info.virtualSize) {
         if (target <= 0)
           throw new VivariumError('INVALID_REQUEST', 'A disk cannot be resized to nothing.');
+        const data: DiskResizeData = {
+          vmName: vm.config.name,
+          diskId: disk.id,
+          file,
+          format: disk.format,
+          from: info.virtualSize,
+          to: target,
+        };
+        const intent = await this.journal.begin('disk.resize', {
+          vmIds: [vm.config.id],
+          paths: [file],
+          data,
+        });
+        await intent.step('resize');
         await resizeImage(img, file, disk.format, target, target < info.virtualSize);
+        await intent.end();
       }
       return this.diskInfo(vm, disk, img, false);
     });
@@ -278,17 +302,20 @@ export class DiskService {
       bytesDone: 0,
       message: `Converting ${what} to qcow2`,
     });
-    await convertImage(img, {
-      source: file,
-      sourceFormat: source.format,
-      target,
-      targetFormat: 'qcow2',
-      signal: ctx.signal,
-      onProgress: (fraction) =>
-        ctx.report({ bytesDone: Math.round(fraction * source.virtualSize) }),
-    });
+    const intent = await this.newFileIntent('disk.import', vm, name);
     try {
-      return await vm.supervisor.serialize(async () => {
+      await intent.step('convert');
+      await convertImage(img, {
+        source: file,
+        sourceFormat: source.format,
+        target,
+        targetFormat: 'qcow2',
+        signal: ctx.signal,
+        onProgress: (fraction) =>
+          ctx.report({ bytesDone: Math.round(fraction * source.virtualSize) }),
+      });
+      await intent.step('config');
+      const summary = await vm.supervisor.serialize(async () => {
         this.assertOff(vm, 'attach the imported disk');
         this.assertRoom(vm);
         const disk: DiskConfig = {
@@ -300,10 +327,32 @@ export class DiskService {
         };
         return vm.update({ ...vm.config, disks: [...vm.config.disks, disk] });
       });
+      await intent.end();
+      return summary;
     } catch (err) {
       await rm(target, { force: true });
+      await intent.discard();
       throw err;
     }
+  }
+
+  /** The intent of an operation that makes a new disk file in the VM's folder, then attaches it. */
+  private newFileIntent(
+    op: 'disk.add' | 'disk.import',
+    vm: Vm,
+    file: string,
+  ): Promise<Intent<'disk.add' | 'disk.import'>> {
+    const data: NewDiskData = {
+      vmId: vm.config.id,
+      vmName: vm.config.name,
+      dir: vm.files.dir,
+      file,
+    };
+    return this.journal.begin(op, {
+      vmIds: [vm.config.id],
+      paths: [join(vm.files.dir, file)],
+      data,
+    });
   }
 
   // -------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /** A VM's life in the library: create (config, disk, UEFI variables), change settings, delete. */
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CONFIG_VERSION,
@@ -20,9 +20,11 @@ import { VivariumError } from '../errors';
 import type { HostService } from '../host/host-service';
 import { requireQemuImg, requireSecureBootFirmware, requireSwtpm } from '../host/require';
 import { fileExists } from '../library/atomic-file';
+import type { IntentJournal } from '../library/intents';
 import type { VmRegistry } from '../library/registry';
 import { diskPath } from '../qemu/args';
 import { assertNotLinkedBase } from '../library/clone-links';
+import { KEPT_DISKS_MARKER } from '../library/orphans';
 import { createNvram, createQcow2, parseSize } from '../storage/qemu-img';
 import { checkReadableFile } from './file-checks';
 import { checkTpmAndSecureBoot, type VmPatch } from './tpm-secure-boot';
@@ -34,6 +36,7 @@ export class VmLifecycle {
     private readonly host: HostService,
     private readonly catalog: CatalogService,
     private readonly uefiVars: UefiVarsStore,
+    private readonly journal: IntentJournal,
   ) {}
 
   async create(request: ParsedParams<'vm.create'>): Promise<VmSummary> {
@@ -121,19 +124,31 @@ export class VmLifecycle {
       accel: req.accel ?? 'auto',
       extraArgs: [],
     });
-    await mkdir(files.logsDir, { recursive: true });
+    const intent = await this.journal.begin('vm.create', {
+      vmIds: [id],
+      paths: [files.dir],
+      data: { vmId: id, dir: files.dir, name: req.name, what: `Creating "${req.name}"` },
+    });
     try {
+      await intent.step('folder');
+      await mkdir(files.logsDir, { recursive: true, mode: 0o700 });
+      await intent.step('disk');
       if (diskBytes > 0 && host.qemu.img) {
         await createQcow2(host.qemu.img.path, join(files.dir, 'disk0.qcow2'), diskBytes);
       }
+      await intent.step('nvram');
       const vars = secureBoot ? host.firmware.ovmfSecureBootVars : host.firmware.ovmfVars;
       if (firmware === 'uefi' && host.qemu.img && vars) {
         await createNvram(host.qemu.img.path, vars, files.nvram);
       }
-      return (await this.registry.add(config, files)).summary();
+      await intent.step('config');
+      const summary = (await this.registry.add(config, files)).summary();
+      await intent.end();
+      return summary;
     } catch (err) {
       // Nothing of a half-made VM stays behind.
       await rm(files.dir, { recursive: true, force: true });
+      await intent.discard();
       throw err;
     }
   }
@@ -226,14 +241,21 @@ export class VmLifecycle {
       await assertNotLinkedBase(this.registry, vm);
       const kept: string[] = [];
       if (keepDisks) {
+        // Says the folder's lack of a vm.json is on purpose (library/orphans.ts leaves it be).
+        const marker = join(vm.files.dir, KEPT_DISKS_MARKER);
+        await writeFile(
+          marker,
+          `${JSON.stringify({ name: vm.config.name, deletedAt: new Date().toISOString() })}\n`,
+        );
         const diskFiles = new Set(vm.config.disks.map((d) => diskPath(vm.files.dir, d)));
         for (const name of await readdir(vm.files.dir)) {
           const full = join(vm.files.dir, name);
           // A frozen linked-clone base is part of the kept disks' backing chain.
+          if (full === marker) continue;
           if (diskFiles.has(full) || /^base-.*\.qcow2$/.test(name)) kept.push(full);
           else await rm(full, { recursive: true, force: true });
         }
-        // Without vm.json the folder is no longer a VM; give it a name that says what it holds.
+        // Without vm.json the folder is no longer a VM: the marker says what it holds and why.
         if (kept.length === 0) await rm(vm.files.dir, { recursive: true, force: true });
       } else {
         await rm(vm.files.dir, { recursive: true, force: true });
