@@ -14,7 +14,7 @@ import {
   session,
   type MenuItemConstructorOptions,
 } from 'electron';
-import { openEngine, type Engine } from './engine';
+import { keepFilesPrivate, openEngine, type Engine } from './engine';
 import { registerIpc } from './main-ipc';
 import {
   contentSecurityPolicy,
@@ -71,6 +71,7 @@ if (!app.requestSingleInstanceLock()) {
 
 async function start(): Promise<void> {
   source = rendererSource(INDEX_HTML, process.env['ELECTRON_RENDERER_URL']);
+  keepFilesPrivate();
   engine = await openEngine({ role: 'owner' });
   const streamPort = await engine.streams.listen();
   secureSession(session.defaultSession, contentSecurityPolicy(streamPort, source));

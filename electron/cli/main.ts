@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json';
-import { toErrorBody } from '../engine';
+import { keepFilesPrivate, toErrorBody } from '../engine';
 import { registerCatalogCommands } from './catalog-commands';
 import { registerConsoleCommands } from './console-commands';
 import { closeEngine } from './engine-access';
@@ -38,6 +38,7 @@ function buildProgram(): Command {
 }
 
 async function main(argv: string[]): Promise<number> {
+  keepFilesPrivate();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -1,2 +1,3 @@
 export { openEngine, Engine, type EngineOptions } from './api/engine';
 export { VivariumError, toErrorBody } from './errors';
+export { keepFilesPrivate } from './private-files';

@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { VivariumError, toErrorBody, type Engine } from '../engine';
+import { keepFilesPrivate, VivariumError, toErrorBody, type Engine } from '../engine';
 import { hostForUrl, isLoopback, ServerAuth } from './auth';
 import { HttpReplies } from './http-replies';
 import { RpcEndpoint } from './rpc';
@@ -40,6 +40,8 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  // Uploads land in the media cache: the user's alone.
+  keepFilesPrivate();
   const { engine } = opts;
   const bindHost = opts.host ?? '127.0.0.1';
   const warn = opts.warn ?? ((m: string) => process.stderr.write(`${m}\n`));

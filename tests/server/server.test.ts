@@ -468,7 +468,7 @@ describe.skipIf(!existsSync(guest.iso))('uploads (PUT /upload)', () => {
     expect(res).toMatchObject({ sha256: isoSha, bytes: isoSize, reused: false });
     // Where a download would be: media/<sha256>/<name>, read-only, with the same bytes.
     expect(res.file).toBe(join(mediaDir, isoSha, 'guest,v1.iso'));
-    expect((await stat(res.file)).mode & 0o777).toBe(0o444);
+    expect((await stat(res.file)).mode & 0o777).toBe(0o400);
     expect((await readFile(res.file)).equals(await readFile(guest.iso))).toBe(true);
     expect(res.media).toMatchObject({
       sha256: isoSha,

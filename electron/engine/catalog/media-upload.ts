@@ -234,7 +234,7 @@ async function finish(
     await mkdir(dir, { recursive: true });
     const file = join(dir, name);
     await rename(part, file);
-    await chmod(file, 0o444);
+    await chmod(file, 0o400);
     const { size } = await stat(file);
     // A VM may name this path already (an image deleted and uploaded again): record() says so.
     const media = await store.record({

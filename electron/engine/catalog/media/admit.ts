@@ -75,7 +75,7 @@ export async function admitDownload(
         }
         if (file !== downloaded) await rm(downloaded, { force: true });
       }
-      await chmod(file, 0o444);
+      await chmod(file, 0o400);
       const { size } = await stat(file);
       const media = await index.record({
         sha256: got.sha256,
