@@ -154,7 +154,8 @@ export class CloneService {
       for (const { disk, active, base, freeze } of plans) {
         const frozen = join(src.files.dir, base);
         if (freeze) {
-          await intent.step('freeze');
+          // Durable: after a power cut, the record must be there to put the disk back.
+          await intent.step('freeze', { durable: true });
           await rename(active, frozen);
           // Undone in reverse: the new overlay goes, the base is renamed back and writable.
           undo.push(() => chmod(active, 0o600));
