@@ -3,7 +3,7 @@
  * the host, tasks, events), and dispatches the contract to the handler groups of each domain.
  * Every request is validated here, once.
  */
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import {
   isMethod,
   methods,
@@ -130,6 +130,10 @@ export class Engine implements VivariumApi {
     await this.registry.open();
     // Like the leftovers, only the owner repairs: a CLI command reports what is pending.
     if (this.role !== 'owner') return;
+    // Made world-readable by older versions: the VM folders (set aside below) and cached media.
+    await Promise.all(
+      [this.paths.vmsDir, this.paths.cacheDir].map((dir) => chmod(dir, 0o700).catch(() => {})),
+    );
     this.recovered = await recoverInterrupted(this.paths, this.journal, this.recoveries);
     for (const message of this.recovered) this.events.emit({ type: 'host.notice', message });
   }

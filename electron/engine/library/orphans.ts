@@ -41,7 +41,7 @@ export async function setAsideOrphans(
   const candidates: string[] = [];
   for (const name of names) {
     const dir = join(paths.vmsDir, name);
-    // Folders made by older versions (or another umask) were world-readable: disks, logs.
+    // Folders made by older versions (or under another umask) were world-readable: disks, logs.
     await chmod(dir, 0o700).catch(() => undefined);
     if (await exists(join(dir, 'vm.json'))) continue;
     if (await exists(join(dir, KEPT_DISKS_MARKER))) continue;
