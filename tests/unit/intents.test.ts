@@ -68,3 +68,15 @@ it('leaves a folder without vm.json alone while its operation runs, and moves it
   expect(existsSync(dir)).toBe(false);
   expect(await readdir(moved[0] ?? '')).toEqual(['disk0.qcow2']);
 });
+
+it('removes what a killed delete left (its folder already out of the library), not a live one', async () => {
+  const paths = enginePaths(join(home.dir, 'del'));
+  const deadPid = spawnSync('true').pid;
+  const killed = join(paths.vmsDir, `.deleting-cccccccccccc-${deadPid}`);
+  const running = join(paths.vmsDir, `.deleting-dddddddddddd-${sleeper.pid ?? 0}`);
+  await mkdir(killed, { recursive: true });
+  await mkdir(running, { recursive: true });
+  await setAsideOrphans(paths, () => Promise.resolve([]));
+  expect(existsSync(killed)).toBe(false);
+  expect(existsSync(running)).toBe(true);
+});

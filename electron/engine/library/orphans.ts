@@ -5,15 +5,33 @@
  * (host.info, which the app's banners and `vivarium host` show) until the user removes them.
  *
  * Folders of deleted VMs whose disks were kept on purpose carry a `kept-disks.json` marker and
- * stay where they are.
+ * stay where they are; a VM being deleted leaves `vms/` in one rename (`removeVmFolder`).
  */
-import { chmod, mkdir, readdir, rename, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { EnginePaths } from '../paths';
+import { processAlive } from '../qemu/process-info';
 import type { IntentRecord } from './intents';
 
 const VM_DIR = /^[a-f0-9]{12}$/;
+const DELETING = /^\.deleting-[a-f0-9]{12}-(\d+)$/;
 export const KEPT_DISKS_MARKER = 'kept-disks.json';
+
+/**
+ * Deletes a VM's folder: renamed out of the library first (one atomic step), so that a kill
+ * midway never leaves half a VM in `vms/`, and the sweep never takes a folder being deleted for
+ * an orphan. What a killed delete leaves (`.deleting-<id>-<pid>`) goes on the owner's next open.
+ */
+export async function removeVmFolder(paths: EnginePaths, dir: string): Promise<void> {
+  const doomed = join(paths.vmsDir, `.deleting-${basename(dir)}-${process.pid}`);
+  try {
+    await rename(dir, doomed);
+  } catch {
+    await rm(dir, { recursive: true, force: true });
+    return;
+  }
+  await rm(doomed, { recursive: true, force: true });
+}
 
 export function orphansDir(paths: EnginePaths): string {
   return join(paths.vmsDir, '.orphans');
@@ -35,9 +53,14 @@ export async function setAsideOrphans(
   paths: EnginePaths,
   intents: () => Promise<IntentRecord[]>,
 ): Promise<string[]> {
-  const names = (await readdir(paths.vmsDir).catch(() => [] as string[])).filter((n) =>
-    VM_DIR.test(n),
-  );
+  const all = await readdir(paths.vmsDir).catch(() => [] as string[]);
+  for (const name of all) {
+    const pid = Number(DELETING.exec(name)?.[1] ?? NaN);
+    if (Number.isSafeInteger(pid) && pid !== process.pid && !processAlive(pid)) {
+      await rm(join(paths.vmsDir, name), { recursive: true, force: true });
+    }
+  }
+  const names = all.filter((n) => VM_DIR.test(n));
   const candidates: string[] = [];
   for (const name of names) {
     const dir = join(paths.vmsDir, name);

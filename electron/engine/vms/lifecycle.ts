@@ -24,7 +24,7 @@ import type { IntentJournal } from '../library/intents';
 import type { VmRegistry } from '../library/registry';
 import { diskPath } from '../qemu/args';
 import { assertNotLinkedBase } from '../library/clone-links';
-import { KEPT_DISKS_MARKER } from '../library/orphans';
+import { KEPT_DISKS_MARKER, removeVmFolder } from '../library/orphans';
 import { createNvram, createQcow2, parseSize } from '../storage/qemu-img';
 import { checkReadableFile } from './file-checks';
 import { checkTpmAndSecureBoot, type VmPatch } from './tpm-secure-boot';
@@ -256,9 +256,9 @@ export class VmLifecycle {
           else await rm(full, { recursive: true, force: true });
         }
         // Without vm.json the folder is no longer a VM: the marker says what it holds and why.
-        if (kept.length === 0) await rm(vm.files.dir, { recursive: true, force: true });
+        if (kept.length === 0) await removeVmFolder(this.registry.paths, vm.files.dir);
       } else {
-        await rm(vm.files.dir, { recursive: true, force: true });
+        await removeVmFolder(this.registry.paths, vm.files.dir);
       }
       await rm(vm.files.run, { recursive: true, force: true });
       this.registry.remove(vm);
