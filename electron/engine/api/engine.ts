@@ -39,6 +39,7 @@ import { removeLeftovers } from '../library/leftovers';
 import { migrateConfig } from '../library/migrations';
 import { enginePaths, vmFiles, type EnginePaths, type VmFiles } from '../paths';
 import { buildQemuArgs, diskPath } from '../qemu/args';
+import { openRuntimeDir } from '../host/runtime-dir';
 import { readPidFile } from '../qemu/pid-file';
 import { readTail } from '../qemu/process-info';
 import { isLive, VmSupervisor, type EngineRole } from '../qemu/supervisor';
@@ -122,7 +123,7 @@ export class Engine implements VivariumApi {
   async init(): Promise<void> {
     await mkdir(this.paths.vmsDir, { recursive: true });
     await mkdir(this.paths.cacheDir, { recursive: true });
-    await mkdir(this.paths.runtimeDir, { recursive: true, mode: 0o700 });
+    await openRuntimeDir(this.paths.runtimeDir);
     await this.scanLibrary();
     if (this.role === 'owner') {
       await Promise.all([...this.vms.values()].map((vm) => removeLeftovers(vm.files.dir)));
