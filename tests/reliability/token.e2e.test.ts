@@ -17,6 +17,7 @@ if (skipReason) console.warn(`[reliability] skipping the token tests: ${skipReas
 
 const VM_NAME = 'Token test VM';
 let e2e: E2eBase;
+let vmId: string;
 
 describe.skipIf(skipReason !== null)('the server token in the browser', () => {
   beforeAll(async () => {
@@ -25,7 +26,11 @@ describe.skipIf(skipReason !== null)('the server token in the browser', () => {
       view: { width: 1100, height: 700 },
       page: false,
     });
-    await e2e.engine.call('vm.create', { name: VM_NAME, kernel: guest.kernel, diskSize: '0' });
+    ({ id: vmId } = await e2e.engine.call('vm.create', {
+      name: VM_NAME,
+      kernel: guest.kernel,
+      diskSize: '0',
+    }));
   });
 
   afterAll(async () => {
@@ -62,6 +67,12 @@ describe.skipIf(skipReason !== null)('the server token in the browser', () => {
       await page.locator(`[data-testid="vm-card"][data-vm-name="${VM_NAME}"]`).waitFor();
       expect(page.url()).not.toContain(token);
       expect(await context.cookies()).toEqual([]);
+
+      // The printed address plus a route, in this same tab: only the fragment changes.
+      await page.goto(`${url}#/vm/${vmId}/overview`);
+      await page.getByTestId('vm-view').waitFor();
+      expect(page.url()).toMatch(new RegExp(`#/vm/${vmId}/overview$`));
+      expect(page.url()).not.toContain(token);
     } finally {
       await context.close();
     }

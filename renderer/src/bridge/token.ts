@@ -18,12 +18,31 @@ const FRAGMENT_RE = /^#token=([^&#]*)(?:[&#](.*))?$/;
 
 let held: string | null = null;
 
+let watching = false;
+
 /** The token, taken from the address on first use (then from memory), or null without one. */
 export function serverToken(): string | null {
+  watchAddress();
   if (held !== null) return held;
   held = takeFromAddress() ?? readSession();
   if (held !== null) writeSession(held);
   return held;
+}
+
+/**
+ * The printed address with a route after it, opened in a tab already showing Vivarium, changes
+ * only the fragment (no new page load): take the token out then too. Registered before the app's
+ * router, so the router only ever sees the route.
+ */
+function watchAddress(): void {
+  if (watching) return;
+  watching = true;
+  window.addEventListener('hashchange', () => {
+    const token = takeFromAddress();
+    if (token === null) return;
+    held = token;
+    writeSession(token);
+  });
 }
 
 /** The WebSocket subprotocols an RPC socket offers: the RPC one, and one naming the token. */
