@@ -2,7 +2,8 @@
  * The built renderer: files only from inside its folder (checked on the raw path and again after
  * symlinks), app routes answered with the page, hashed assets cached for good. The app shell
  * carries no data, so it needs no token (the token sits in the URL's fragment, which never
- * reaches us); everything that carries data (RPC, streams, uploads) does.
+ * reaches us); everything that carries data does (RPC and uploads: the token; streams: a
+ * single-use ticket that only the tokened RPC hands out).
  */
 import { createReadStream, promises as fsp } from 'node:fs';
 import type http from 'node:http';
