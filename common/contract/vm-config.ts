@@ -3,6 +3,8 @@
  * schemas that requests of several domains reuse.
  */
 import { z } from 'zod';
+import { forwardExposureProblem } from '../rules/port-forwards';
+import { nameCharactersProblem } from '../rules/vm-names';
 import { CPU_COUNT_MAX, CPU_COUNT_MIN, MEMORY_MIB_MAX, MEMORY_MIB_MIN } from '../rules/vm-settings';
 
 export const CONFIG_VERSION = 1;
@@ -34,12 +36,32 @@ export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;
 // Field schemas
 
 /** Control characters would corrupt logs and window titles; everything else is allowed. */
+/**
+ * A name as a request gives it (create, rename, clone): trimmed, in NFC, without control or
+ * format characters (common/rules/vm-names.ts says why).
+ */
 export const VmNameSchema = z
   .string()
   .trim()
   .min(1, 'Give the VM a name')
   .max(80, 'Keep the name under 80 characters')
-  .refine((s) => !/\p{Cc}/u.test(s), 'The name cannot contain control characters');
+  .transform((s) => s.normalize('NFC'))
+  .superRefine((s, ctx) => {
+    const problem = nameCharactersProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/**
+ * A name as a stored config holds it: in NFC, but a name saved before format characters were
+ * refused still loads (the VM stays usable; renaming it applies today's rules).
+ */
+export const StoredVmNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'Give the VM a name')
+  .max(80, 'Keep the name under 80 characters')
+  .refine((s) => !/\p{Cc}/u.test(s), 'The name cannot contain control characters')
+  .transform((s) => s.normalize('NFC'));
 
 export const VmIdSchema = z.string().regex(/^[a-f0-9]{12}$/, 'Not a VM id');
 
@@ -83,18 +105,29 @@ export const KernelBootSchema = z.object({
   append: z.string().max(4096).default(''),
 });
 
-export const PortForwardSchema = z.object({
+/**
+ * A forward as a stored config holds it. `public` (absent means false) is the user's explicit yes
+ * to a host address other computers can reach; configs saved before it existed still load.
+ */
+export const StoredPortForwardSchema = z.object({
   protocol: z.enum(['tcp', 'udp']).default('tcp'),
   hostAddress: z.ipv4().default('127.0.0.1'),
   hostPort: z.number().int().min(1).max(65535),
   guestPort: z.number().int().min(1).max(65535),
+  public: z.boolean().optional(),
 });
-export type PortForward = z.infer<typeof PortForwardSchema>;
+
+/** A forward as a request gives it: a non-loopback host address needs `public: true`. */
+export const PortForwardSchema = StoredPortForwardSchema.superRefine((f, ctx) => {
+  const problem = forwardExposureProblem(f);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['hostAddress'] });
+});
+export type PortForward = z.infer<typeof StoredPortForwardSchema>;
 
 export const VmConfigSchema = z.object({
   configVersion: z.literal(CONFIG_VERSION),
   id: VmIdSchema,
-  name: VmNameSchema,
+  name: StoredVmNameSchema,
   os: z.string().min(1).default('generic'),
   notes: z.string().max(10_000).default(''),
   createdAt: z.string(),
@@ -123,7 +156,7 @@ export const VmConfigSchema = z.object({
         .string()
         .regex(/^52:54:00(:[0-9a-f]{2}){3}$/)
         .optional(),
-      portForwards: z.array(PortForwardSchema).default([]),
+      portForwards: z.array(StoredPortForwardSchema).default([]),
     })
     .default({ mode: 'user', model: 'virtio-net-pci', portForwards: [] }),
   video: z.enum(VIDEO_MODELS).default('std'),

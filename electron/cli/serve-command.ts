@@ -26,9 +26,8 @@ async function cmdServe(opts: ServeOpts): Promise<void> {
     ...(opts.host !== undefined && { host: opts.host }),
     ...(opts.port !== undefined && { port: opts.port }),
   });
-  const url = server.url.includes('token=')
-    ? server.url
-    : `${server.url}${server.url.includes('?') ? '&' : '?'}token=${encodeURIComponent(server.token)}`;
+  // The token rides in the fragment (#token=): browsers never send it to a server.
+  const url = server.url;
   if (opts.json) writeOut(JSON.stringify({ url, port: server.port, token: server.token }));
   else writeOut(url);
   await waitForSignal();

@@ -11,12 +11,14 @@ import {
   SOUND_MODELS,
   type HostInfo,
   type Params,
+  type PortForward,
   type VmSummary,
 } from '../../common/contract';
 import { formatMiB } from '../../common/format';
 import { isGuestUp } from '../../common/vm-state';
 import { VivariumError } from '../engine';
 import { call } from './engine-access';
+import { collectForward } from './forward-option';
 import type { CliKit } from './kit';
 import { parseMemory, parseNumber } from './options';
 import {
@@ -224,6 +226,9 @@ interface SetOpts extends JsonOpt {
   sound?: (typeof SOUND_MODELS)[number];
   tpm?: boolean;
   secureBoot?: boolean;
+  forward?: PortForward[];
+  forwards?: boolean;
+  public?: boolean;
 }
 
 async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
@@ -235,10 +240,17 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
     ...(opts.sound !== undefined && { sound: opts.sound }),
     ...(opts.tpm !== undefined && { tpm: opts.tpm }),
     ...(opts.secureBoot !== undefined && { secureBoot: opts.secureBoot }),
+    ...(opts.forward !== undefined && {
+      portForwards: opts.forward.map((f) => (opts.public ? { ...f, public: true } : f)),
+    }),
+    ...(opts.forwards === false && { portForwards: [] }),
   };
+  if (opts.public && opts.forward === undefined) {
+    throw new UsageError('--public goes with --forward: it lets other computers reach them');
+  }
   if (Object.keys(patch).length === 0) {
     throw new UsageError(
-      'Nothing to change: give --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm or --secure-boot/--no-secure-boot',
+      'Nothing to change: give --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm, --secure-boot/--no-secure-boot or --forward/--no-forwards',
     );
   }
   const vm = await call(
@@ -253,6 +265,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
       'patch.sound': '--sound',
       'patch.tpm': '--tpm',
       'patch.secureBoot': '--secure-boot',
+      'patch.portForwards': '--forward',
     },
   );
   const c = vm.config;
@@ -403,6 +416,13 @@ export function registerVmCommands(kit: CliKit): void {
     .option('--no-tpm', 'take its TPM away (its state is kept for when it comes back)')
     .option('--secure-boot', 'turn UEFI Secure Boot on (needs --firmware uefi, q35)')
     .option('--no-secure-boot', 'turn Secure Boot off')
+    .option(
+      '--forward <rule>',
+      'forward a host port to the guest, [tcp:|udp:][ADDRESS:]HOSTPORT:GUESTPORT (repeat it; replaces the forwards)',
+      collectForward,
+    )
+    .option('--no-forwards', 'remove every port forward')
+    .option('--public', 'let --forward listen on a non-loopback address (every network)')
     .action(run(cmdSet));
   cmd('start', 'start a VM and wait until it runs')
     .argument('<name>')

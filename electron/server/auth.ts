@@ -1,18 +1,29 @@
 /**
- * Who may use server mode: whoever shows the token (as `?token=`, or as the HttpOnly cookie a
- * tokened page load sets), and for sockets and uploads only from the page's own origin (browsers
- * send `Origin`; a page on another localhost port is "same-site" for cookies, not same-origin).
- * Pure rules over a request's URL and headers, so they are tested without a socket.
+ * Who may use server mode. The page holds the token in memory (taken from the printed URL's
+ * fragment, which never reaches a server) and shows it on every request that carries data: the
+ * RPC socket names it as a WebSocket subprotocol, uploads as `Authorization: Bearer`. Never a
+ * cookie: browsers scope cookies by host, not port, so any other web server on 127.0.0.1 would
+ * receive it; never a query string: URLs end up in logs and histories. Sockets and uploads must
+ * also come from the page's own origin (browsers send `Origin` on both).
+ * Pure rules over a request's headers, so they are tested without a socket.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { VivariumError } from '../engine';
 
 /** The request headers the rules read. */
-export type AuthHeaders = Pick<IncomingHttpHeaders, 'cookie' | 'origin' | 'host'>;
+export type AuthHeaders = Pick<
+  IncomingHttpHeaders,
+  'authorization' | 'origin' | 'host' | 'sec-websocket-protocol'
+>;
 
-/** How a request proved it knows the token. */
-export type Proof = 'query' | 'cookie';
+/** The subprotocol the RPC socket speaks; the server selects it, never the token's. */
+export const RPC_PROTOCOL = 'vivarium.rpc';
+/**
+ * The subprotocol that carries the token: `vivarium.token.<base64url(token)>`. Encoded because a
+ * subprotocol must be an HTTP token (no `/`, `=`, `:`...) and a chosen token may hold those.
+ */
+export const TOKEN_PROTOCOL_PREFIX = 'vivarium.token.';
 
 /** A token the user chose must be 16 to 256 printable characters without spaces. */
 const TOKEN_RE = /^[\x21-\x7e]{16,256}$/;
@@ -24,8 +35,6 @@ function sha256(s: string): Buffer {
 export class ServerAuth {
   readonly token: string;
   private readonly digest: Buffer;
-  /** Cookies ignore ports: named per port so two servers on one host do not overwrite each other. */
-  private cookieName = 'vivarium_token';
 
   /** A fixed token (checked), or a random 32-byte hex one. */
   constructor(token?: string) {
@@ -39,11 +48,6 @@ export class ServerAuth {
     this.digest = sha256(this.token);
   }
 
-  /** Names the cookie after the port the server listens on. */
-  bindPort(port: number): void {
-    this.cookieName = `vivarium_token_${port}`;
-  }
-
   /** Compared in constant time (as digests, so the length leaks nothing either). */
   tokenMatches(candidate: string | undefined | null): boolean {
     return (
@@ -54,43 +58,52 @@ export class ServerAuth {
     );
   }
 
-  /** How (if at all) a request proves it knows the token. */
-  authorize(headers: AuthHeaders, url: URL): Proof | null {
-    if (this.tokenMatches(url.searchParams.get('token'))) return 'query';
-    if (this.tokenMatches(readCookie(headers.cookie, this.cookieName))) return 'cookie';
-    return null;
+  /** Whether the request shows the token (subprotocol or bearer header; nothing else counts). */
+  authorize(headers: AuthHeaders): boolean {
+    return (
+      this.tokenMatches(bearerToken(headers.authorization)) ||
+      this.tokenMatches(protocolToken(headers['sec-websocket-protocol']))
+    );
   }
 
   /**
-   * Why a socket or an upload is refused: 401 without the token, 403 from another page's
+   * Why an RPC socket or an upload is refused: 401 without the token, 403 from another page's
    * origin (a request without Origin is not a browser's cross-site one), or null to let it in.
    */
-  refusal(headers: AuthHeaders, url: URL): 401 | 403 | null {
-    if (!this.authorize(headers, url)) return 401;
-    const origin = headers.origin;
-    if (origin !== undefined && !sameOrigin(origin, headers.host)) return 403;
-    return null;
-  }
-
-  /** The Set-Cookie value that lets the page's later requests in without `?token=`. */
-  cookie(): string {
-    return `${this.cookieName}=${encodeURIComponent(this.token)}; Path=/; HttpOnly; SameSite=Strict`;
+  refusal(headers: AuthHeaders): 401 | 403 | null {
+    if (!this.authorize(headers)) return 401;
+    return originRefusal(headers);
   }
 }
 
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() !== name) continue;
-    try {
-      return decodeURIComponent(part.slice(eq + 1).trim());
-    } catch {
-      return undefined;
-    }
+/** 403 when a browser's Origin is not this server's page, else null. */
+export function originRefusal(headers: Pick<AuthHeaders, 'origin' | 'host'>): 403 | null {
+  const origin = headers.origin;
+  return origin !== undefined && !sameOrigin(origin, headers.host) ? 403 : null;
+}
+
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const m = header === undefined ? null : /^Bearer +(\S+)$/i.exec(header.trim());
+  return m?.[1];
+}
+
+/** The token named among a WebSocket's offered subprotocols. */
+export function protocolToken(header: string | string[] | undefined): string | undefined {
+  const offered = Array.isArray(header) ? header.join(',') : (header ?? '');
+  for (const raw of offered.split(',')) {
+    const p = raw.trim();
+    if (!p.startsWith(TOKEN_PROTOCOL_PREFIX)) continue;
+    const encoded = p.slice(TOKEN_PROTOCOL_PREFIX.length);
+    if (!/^[A-Za-z0-9_-]{1,1400}$/.test(encoded)) return undefined;
+    return Buffer.from(encoded, 'base64url').toString('utf8');
   }
   return undefined;
+}
+
+/** The subprotocol list a client offers to show `token` (tests and Node clients use it). */
+export function tokenProtocols(token: string): string[] {
+  return [RPC_PROTOCOL, TOKEN_PROTOCOL_PREFIX + Buffer.from(token, 'utf8').toString('base64url')];
 }
 
 /** Whether a browser's Origin is the page this server serves under that Host. */

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { RpcRequestSchema, type ApiEvent, type RpcMessage } from '../../common/contract';
 import { toErrorBody, type Engine } from '../engine';
+import { RPC_PROTOCOL } from './auth';
 
 /** Largest RPC frame accepted; requests are small JSON objects. */
 const MAX_RPC_FRAME = 1024 * 1024;
@@ -16,7 +17,12 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
 const HEARTBEAT_MS = 30_000;
 
 export class RpcEndpoint {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_RPC_FRAME });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_RPC_FRAME,
+    // Answer with the RPC subprotocol, never echo the one that carries the token.
+    handleProtocols: (offered) => (offered.has(RPC_PROTOCOL) ? RPC_PROTOCOL : false),
+  });
   private readonly clients = new Set<WebSocket>();
   private readonly alive = new WeakMap<WebSocket, boolean>();
   private readonly unsubscribe: () => void;

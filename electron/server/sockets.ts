@@ -1,12 +1,13 @@
 /**
- * WebSocket upgrades: the token and the page's own origin first (browsers always send Origin on
- * WebSockets), then `/rpc` to the contract and `/stream/<ticket>` to the engine's byte-stream
- * bridge (VNC, serial, monitor), which checks its own ticket.
+ * WebSocket upgrades: the page's own origin first (browsers always send Origin on WebSockets),
+ * then `/rpc` to the contract, which needs the token as a subprotocol, and `/stream/<ticket>` to
+ * the engine's byte-stream bridge (VNC, serial, monitor), whose credential is the single-use
+ * ticket that only a tokened RPC call can mint (as in Electron, where the bridge listens alone).
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Engine } from '../engine';
-import type { ServerAuth } from './auth';
+import { originRefusal, type ServerAuth } from './auth';
 import type { RpcEndpoint } from './rpc';
 
 export interface SocketDeps {
@@ -37,23 +38,19 @@ export function handleUpgrade(
     refuseUpgrade(socket, 400, 'Bad Request');
     return;
   }
-  const refusal = deps.auth.refusal(req.headers, url);
-  if (refusal === 401) {
-    refuseUpgrade(socket, 401, 'Unauthorized');
-    return;
-  }
-  if (refusal === 403) {
+  if (originRefusal(req.headers) === 403) {
     refuseUpgrade(socket, 403, 'Forbidden');
     return;
   }
   if (url.pathname === '/rpc') {
+    if (deps.auth.refusal(req.headers) !== null) {
+      refuseUpgrade(socket, 401, 'Unauthorized');
+      return;
+    }
     deps.rpc.handleUpgrade(req, socket, head);
     return;
   }
   if (url.pathname.startsWith('/stream/')) {
-    // The stream carries its own ticket; keep the server token out of the engine's view.
-    url.searchParams.delete('token');
-    req.url = url.pathname + (url.search === '?' ? '' : url.search);
     deps.streams.handleUpgrade(req, socket, head);
     return;
   }

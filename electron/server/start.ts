@@ -32,7 +32,10 @@ export interface ServerOptions {
 }
 
 export interface RunningServer {
-  /** http://HOST:PORT/?token=TOKEN: what the user opens. */
+  /**
+   * http://HOST:PORT/#token=TOKEN: what the user opens. In the fragment, the token never reaches
+   * a server or its logs; the page takes it into memory and removes it from the address bar.
+   */
   url: string;
   port: number;
   token: string;
@@ -70,7 +73,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
       return;
     }
-    await serveStatic(req, res, url, rawPath, { root, auth, replies });
+    await serveStatic(req, res, rawPath, { root, replies });
   };
 
   // No cap on a whole request's time (an ISO over a slow link takes long): headers still have
@@ -110,7 +113,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.listen(opts.port ?? 0, bindHost);
   });
   actualPort = (server.address() as AddressInfo).port;
-  auth.bindPort(actualPort);
 
   if (!isLoopback(bindHost)) {
     warn(
@@ -124,7 +126,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let closing: Promise<void> | null = null;
 
   return {
-    url: `http://${hostForUrl(urlHost)}:${actualPort}/?token=${encodeURIComponent(auth.token)}`,
+    url: `http://${hostForUrl(urlHost)}:${actualPort}/#token=${encodeURIComponent(auth.token)}`,
     port: actualPort,
     token: auth.token,
     close() {

@@ -1,13 +1,14 @@
 /**
- * The built renderer, served to whoever shows the token: files only from inside its folder
- * (checked on the raw path and again after symlinks), app routes answered with the page, hashed
- * assets cached for good. A tokened page load sets the cookie the page's later requests carry.
+ * The built renderer: files only from inside its folder (checked on the raw path and again after
+ * symlinks), app routes answered with the page, hashed assets cached for good. The app shell
+ * carries no data, so it needs no token (the token sits in the URL's fragment, which never
+ * reaches us); everything that carries data does (RPC and uploads: the token; streams: a
+ * single-use ticket that only the tokened RPC hands out).
  */
 import { createReadStream, promises as fsp } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { VivariumError } from '../engine';
-import type { ServerAuth } from './auth';
 import type { HttpReplies } from './http-replies';
 
 const MIME: Record<string, string> = {
@@ -42,30 +43,21 @@ export async function staticRootOf(staticDir: string): Promise<string> {
   });
 }
 
-/** GET and HEAD of the built renderer; anything without the token gets the "token needed" page. */
+/** GET and HEAD of the built renderer. */
 export async function serveStatic(
   req: http.IncomingMessage,
   res: http.ServerResponse,
-  url: URL,
   rawPath: string,
-  deps: { root: string; auth: ServerAuth; replies: HttpReplies },
+  deps: { root: string; replies: HttpReplies },
 ): Promise<void> {
-  const { root, auth, replies } = deps;
-  const how = auth.authorize(req.headers, url);
-  if (!how) {
-    replies.text(req, res, 403, FORBIDDEN_PAGE, 'text/html; charset=utf-8');
-    return;
-  }
+  const { root, replies } = deps;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     replies.text(req, res, 405, 'Method not allowed\n', undefined, { Allow: 'GET, HEAD' });
     return;
   }
-  const extra: Record<string, string> = {};
-  if (how === 'query') extra['Set-Cookie'] = auth.cookie();
-
   const rel = safeRelativePath(rawPath);
   if (rel === null) {
-    replies.text(req, res, 400, 'Bad path\n', undefined, extra);
+    replies.text(req, res, 400, 'Bad path\n');
     return;
   }
   let file = rel === '' ? 'index.html' : rel;
@@ -73,13 +65,13 @@ export async function serveStatic(
   if (!stat) {
     // SPA fallback: app routes (no file extension) get the page; missing assets are 404.
     if (path.posix.extname(file) !== '') {
-      replies.text(req, res, 404, 'Not found\n', undefined, extra);
+      replies.text(req, res, 404, 'Not found\n');
       return;
     }
     file = 'index.html';
     stat = await statInside(root, file);
     if (!stat) {
-      replies.text(req, res, 404, 'The user interface is not built\n', undefined, extra);
+      replies.text(req, res, 404, 'The user interface is not built\n');
       return;
     }
   }
@@ -87,7 +79,6 @@ export async function serveStatic(
   const immutable = file.startsWith('assets/');
   res.writeHead(200, {
     ...replies.headers(req),
-    ...extra,
     'Content-Type': type,
     'Content-Length': String(stat.size),
     'Cache-Control': immutable ? 'private, max-age=31536000, immutable' : 'no-cache',
@@ -139,14 +130,3 @@ async function statInside(
     return null;
   }
 }
-
-const FORBIDDEN_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Vivarium: token needed</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:15vh auto;padding:0 1rem;color:#1f2430}
-@media (prefers-color-scheme:dark){body{background:#15171c;color:#e6e8ee}}code{font-size:.95em}</style>
-</head><body><h1>Vivarium needs its token</h1>
-<p>Open the full address that <code>vivarium serve</code> printed when it started; it ends in
-<code>?token=…</code>. The token keeps other programs and web pages away from your virtual machines.</p>
-</body></html>
-`;

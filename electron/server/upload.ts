@@ -1,8 +1,9 @@
 /**
- * `PUT /upload?name=FILE`: an install image from the browser, for a Vivarium on another computer.
- * A thin adapter: it checks who asks and what the request announces, then the engine streams the
- * body into the media cache (catalog/media-upload.ts: bound, free space, hashing, detection) and
- * the answer is the contract's MediaUploadResult, or an ApiErrorBody with a fitting status.
+ * `PUT /upload?name=FILE` with `Authorization: Bearer <token>`: an install image from the
+ * browser, for a Vivarium on another computer. A thin adapter: it checks who asks and what the
+ * request announces, then the engine streams the body into the media cache
+ * (catalog/media-upload.ts: bound, free space and its reservation, hashing, detection) and the
+ * answer is the contract's MediaUploadResult, or an ApiErrorBody with a fitting status.
  */
 import type http from 'node:http';
 import type { ErrorCode } from '../../common/contract';
@@ -51,12 +52,12 @@ export async function handleUpload(
     replies.json(req, res, status, { code, message }, { Connection: 'close', ...extra });
   };
 
-  const refusal = auth.refusal(req.headers, url);
+  const refusal = auth.refusal(req.headers);
   if (refusal === 401) {
     refuse(
       401,
       'UNAUTHORIZED',
-      'Vivarium needs its token: open the address `vivarium serve` printed (it ends in ?token=…) and try again.',
+      'Vivarium needs its token: open the address `vivarium serve` printed (it ends in #token=…) and try again.',
     );
     return;
   }

@@ -130,9 +130,11 @@ function tab(p: Page, name: string) {
 }
 
 /** The status of a WebSocket upgrade to `path` on the server (101 when it was accepted). */
-function upgradeStatus(path: string): Promise<number> {
+function upgradeStatus(path: string, origin?: string): Promise<number> {
   return new Promise((resolvePromise, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}${path}`);
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}${path}`, {
+      ...(origin !== undefined && { origin }),
+    });
     ws.on('open', () => {
       ws.terminate();
       resolvePromise(101);
@@ -262,13 +264,13 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     expect(await upgradeStatus(`/stream/bogus?token=${server.token}`)).toBe(401);
     expect(await upgradeStatus(`/stream/${'A'.repeat(32)}?token=${server.token}`)).toBe(401);
     expect(await upgradeStatus(`/stream/?token=${server.token}`)).toBe(401);
+    // The ticket is the stream's credential (only a tokened RPC call mints one): it works once...
     const ticket = await engine.call('vm.openStream', { vm: vmId, kind: 'serial' });
-    // The page's server token is still needed on top of the ticket...
+    expect(await upgradeStatus(ticket.path)).toBe(101);
     expect(await upgradeStatus(ticket.path)).toBe(401);
-    // ...and a ticket works once.
+    // ...and only from the page's own origin.
     const fresh = await engine.call('vm.openStream', { vm: vmId, kind: 'monitor' });
-    expect(await upgradeStatus(`${fresh.path}?token=${server.token}`)).toBe(101);
-    expect(await upgradeStatus(`${fresh.path}?token=${server.token}`)).toBe(401);
+    expect(await upgradeStatus(fresh.path, 'http://127.0.0.1:1')).toBe(403);
   });
 
   it('the serial console replays the banner and runs a typed command', async () => {

@@ -12,6 +12,7 @@ import {
 import WebSocket from 'ws';
 import { openEngine, type Engine, type EngineOptions } from '../../electron/engine';
 import { startServer, type RunningServer, type ServerOptions } from '../../electron/server';
+import { tokenProtocols } from '../../electron/server/auth';
 import type { ApiResults, Method, Params, RpcMessage, TaskInfo } from '../../common/contract';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -226,7 +227,8 @@ export interface RpcClient {
 
 /** Opens `/rpc` on a server started by `startServer` (its port and token). */
 export function openRpc(server: { port: number; token: string }): Promise<RpcClient> {
-  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/rpc?token=${server.token}`);
+  // The token as the page sends it: a subprotocol, never in the URL.
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/rpc`, tokenProtocols(server.token));
   const waiting = new Map<number, (m: RpcMessage) => void>();
   let nextId = 1;
   ws.on('message', (data) => {

@@ -1,6 +1,8 @@
 /**
- * Server mode's front door on the real engine (no VM is started): the token guards every request
- * and socket, static files cannot escape their folder, and /rpc speaks the contract's framing.
+ * Server mode's front door on the real engine (no VM is started): the token guards every socket and
+ * upload (as a subprotocol or a bearer header, never a cookie or the URL), the app shell is open
+ * and sets no cookie, static files cannot escape their folder, and /rpc speaks the contract's
+ * framing.
  * `PUT /upload` takes an ISO from the browser into the media cache (hashed, detected, reused,
  * and nothing left behind when the connection breaks).
  */
@@ -17,6 +19,7 @@ import type { ApiEvent, MediaUploadResult, RpcMessage } from '../../common/contr
 import { openEngine, type Engine } from '../../electron/engine';
 import { uploadFileName } from '../../electron/engine/catalog/media-upload';
 import { isLoopback, safeRelativePath, startServer } from '../../electron/server';
+import { tokenProtocols } from '../../electron/server/auth';
 import { catalogEntry } from '../helpers/catalog-entry';
 import { guest, waitFor } from '../helpers/fixtures';
 
@@ -74,14 +77,24 @@ function get(path: string, headers: Record<string, string> = {}, method = 'GET')
   });
 }
 
+/** The cookie the old design set: it must open nothing now. */
 function cookieHeader(): Record<string, string> {
   return { Cookie: `other=1; vivarium_token_${server.port}=${server.token}` };
 }
 
+/** The page's way to show the token on a socket: subprotocols. */
+function authed(token = server.token): string[] {
+  return tokenProtocols(token);
+}
+
 /** Resolves with the HTTP status a refused upgrade answered, or 101 when it opened. */
-function upgradeStatus(path: string, headers: Record<string, string> = {}): Promise<number> {
+function upgradeStatus(
+  path: string,
+  headers: Record<string, string> = {},
+  protocols: string[] = [],
+): Promise<number> {
   return new Promise((resolvePromise, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}${path}`, { headers });
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}${path}`, protocols, { headers });
     ws.on('open', () => {
       ws.close();
       resolvePromise(101);
@@ -109,8 +122,8 @@ class RpcClient {
     });
   }
 
-  static open(path = `/rpc?token=${server.token}`, headers: Record<string, string> = {}) {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}${path}`, { headers });
+  static open(path = '/rpc', headers: Record<string, string> = {}, protocols = authed()) {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}${path}`, protocols, { headers });
     return new Promise<RpcClient>((res, rej) => {
       ws.once('open', () => res(new RpcClient(ws)));
       ws.once('error', rej);
@@ -135,30 +148,17 @@ class RpcClient {
 }
 
 describe('HTTP', () => {
-  it('refuses requests without the token, with security headers', async () => {
-    for (const path of ['/', '/index.html', '/assets/app.js', '/?token=wrong', '/?token=']) {
-      const r = await get(path);
-      expect(r.status, path).toBe(403);
-      expect(r.body).not.toContain('console.log');
+  it('serves the app shell without the token and sets no cookie, with security headers', async () => {
+    for (const path of ['/', '/index.html', '/?token=wrong', `/?token=${server.token}`]) {
+      const r = await get(path, path === '/' ? cookieHeader() : {});
+      expect(r.status, path).toBe(200);
+      expect(r.headers['set-cookie'], path).toBeUndefined();
       expect(r.headers['content-security-policy']).toContain("default-src 'self'");
       expect(r.headers['x-content-type-options']).toBe('nosniff');
     }
-    // A token of the right length but wrong content, and a wrong cookie.
-    expect((await get(`/?token=${'0'.repeat(server.token.length)}`)).status).toBe(403);
-    expect(
-      (await get('/', { Cookie: `vivarium_token_${server.port}=${'f'.repeat(64)}` })).status,
-    ).toBe(403);
-  });
-
-  it('serves the page with ?token=, sets an HttpOnly SameSite=Strict cookie', async () => {
-    const r = await get(`/?token=${server.token}`);
-    expect(r.status).toBe(200);
+    const r = await get('/');
     expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(r.body).toContain('<title>Vivarium</title>');
-    const cookie = String(r.headers['set-cookie']);
-    expect(cookie).toContain(`vivarium_token_${server.port}=${server.token}`);
-    expect(cookie).toContain('HttpOnly');
-    expect(cookie).toContain('SameSite=Strict');
     const csp = String(r.headers['content-security-policy']);
     expect(csp).toContain(`connect-src 'self' ws://127.0.0.1:${server.port}`);
     expect(csp).toContain("img-src 'self' data: blob:");
@@ -166,25 +166,27 @@ describe('HTTP', () => {
     expect(csp).toContain("object-src 'none'");
     expect(csp).toContain("frame-ancestors 'none'");
     expect(r.headers['referrer-policy']).toBe('no-referrer');
-    expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${server.token}`);
+    // The token rides in the fragment: a browser never sends it to any server.
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}/#token=${server.token}`);
     expect(server.token).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('serves assets by cookie with their content types; SPA fallback; 404 for missing files', async () => {
-    const js = await get('/assets/app.js', cookieHeader());
+  it('serves assets with their content types; SPA fallback; 404 for missing files', async () => {
+    const js = await get('/assets/app.js');
     expect(js.status).toBe(200);
     expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(js.body).toBe('console.log("app")');
-    const css = await get('/assets/app.css', cookieHeader());
+    const css = await get('/assets/app.css');
     expect(css.headers['content-type']).toBe('text/css; charset=utf-8');
-    const route = await get('/vms/abc', cookieHeader());
+    const route = await get('/vms/abc');
     expect(route.status).toBe(200);
     expect(route.body).toContain('<title>Vivarium</title>');
-    expect((await get('/assets/missing.js', cookieHeader())).status).toBe(404);
-    const head = await get('/assets/app.js', cookieHeader(), 'HEAD');
+    expect((await get('/assets/missing.js')).status).toBe(404);
+    const head = await get('/assets/app.js', {}, 'HEAD');
     expect(head.status).toBe(200);
     expect(head.body).toBe('');
-    expect((await get('/', cookieHeader(), 'POST')).status).toBe(405);
+    expect((await get('/', {}, 'POST')).status).toBe(405);
+    for (const res of [js, css, route, head]) expect(res.headers['set-cookie']).toBeUndefined();
   });
 
   it('cannot leave the static folder', async () => {
@@ -199,7 +201,7 @@ describe('HTTP', () => {
       '/%E0%A4%A',
       '/.env',
     ]) {
-      const r = await get(`${path}${path.includes('?') ? '&' : '?'}token=${server.token}`);
+      const r = await get(path);
       expect([400, 403, 404], path).toContain(r.status);
       expect(r.body, path).not.toContain('TOP SECRET');
       expect(r.body, path).not.toContain('"name": "vivarium"');
@@ -212,26 +214,27 @@ describe('HTTP', () => {
 describe('WebSockets', () => {
   it('refuses sockets without the token, from other origins, and unknown paths', async () => {
     expect(await upgradeStatus('/rpc')).toBe(401);
-    expect(await upgradeStatus('/rpc?token=nope')).toBe(401);
+    expect(await upgradeStatus('/rpc', {}, authed('wrong-token-0123456789'))).toBe(401);
+    // The token in the URL or in the old cookie opens nothing.
+    expect(await upgradeStatus(`/rpc?token=${server.token}`)).toBe(401);
+    expect(await upgradeStatus('/rpc', cookieHeader())).toBe(401);
     expect(await upgradeStatus('/stream/abc')).toBe(401);
-    expect(
-      await upgradeStatus(`/rpc?token=${server.token}`, { Origin: 'http://127.0.0.1:1' }),
-    ).toBe(403);
-    expect(await upgradeStatus(`/rpc?token=${server.token}`, { Origin: 'https://evil.test' })).toBe(
-      403,
-    );
-    expect(await upgradeStatus(`/nope?token=${server.token}`)).toBe(404);
+    expect(await upgradeStatus('/rpc', { Origin: 'http://127.0.0.1:1' }, authed())).toBe(403);
+    expect(await upgradeStatus('/rpc', { Origin: 'https://evil.test' }, authed())).toBe(403);
+    expect(await upgradeStatus('/nope', {}, authed())).toBe(404);
     // With the server token, a stream still needs its own ticket (the engine refuses).
-    expect(await upgradeStatus(`/stream/not-a-ticket?token=${server.token}`)).toBe(401);
+    expect(await upgradeStatus('/stream/not-a-ticket', {}, authed())).toBe(401);
   });
 
-  it('accepts the cookie and the page’s own origin', async () => {
-    expect(await upgradeStatus('/rpc', cookieHeader())).toBe(101);
+  it('accepts the token as a subprotocol, from the page’s own origin', async () => {
+    expect(await upgradeStatus('/rpc', {}, authed())).toBe(101);
     expect(
-      await upgradeStatus(`/rpc?token=${server.token}`, {
-        Origin: `http://127.0.0.1:${server.port}`,
-      }),
+      await upgradeStatus('/rpc', { Origin: `http://127.0.0.1:${server.port}` }, authed()),
     ).toBe(101);
+    // The server answers with the RPC subprotocol, never echoing the one that holds the token.
+    const rpc = await RpcClient.open();
+    expect(rpc.ws.protocol).toBe('vivarium.rpc');
+    rpc.close();
   });
 
   it('answers calls with results and contract error bodies', async () => {
@@ -267,7 +270,7 @@ describe('WebSockets', () => {
 
   it.skipIf(!existsSync(KERNEL))('pushes engine events to every rpc socket', async () => {
     const a = await RpcClient.open();
-    const b = await RpcClient.open('/rpc', cookieHeader());
+    const b = await RpcClient.open('/rpc', { Origin: `http://127.0.0.1:${server.port}` });
     try {
       const created = await a.call('vm.create', {
         name: 'Events <b>&amp;</b>',
@@ -298,7 +301,7 @@ describe('WebSockets', () => {
       token: 'a-fixed-token-for-tests',
     });
     expect(s2.token).toBe('a-fixed-token-for-tests');
-    const ws = new WebSocket(`ws://127.0.0.1:${s2.port}/rpc?token=${s2.token}`);
+    const ws = new WebSocket(`ws://127.0.0.1:${s2.port}/rpc`, tokenProtocols(s2.token));
     await new Promise((r) => ws.once('open', r));
     const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
     await s2.close();
@@ -408,7 +411,8 @@ describe.skipIf(!existsSync(guest.iso))('uploads (PUT /upload)', () => {
   let isoSha: string;
   const MAX = 64 * 2 ** 20;
 
-  const cookie = () => ({ Cookie: `vivarium_token_${up.port}=${up.token}` });
+  /** How the page shows the token on an upload. */
+  const bearer = () => ({ Authorization: `Bearer ${up.token}` });
   const iso = () => ({ file: guest.iso, size: isoSize });
   /** Partial uploads in the cache's .partial folder. */
   const parts = async () =>
@@ -459,7 +463,7 @@ describe.skipIf(!existsSync(guest.iso))('uploads (PUT /upload)', () => {
 
   it('stores the ISO in the media cache with its SHA-256, lists it and detects it', async () => {
     const r = await put(up.port, `/upload?name=${encodeURIComponent('guest,v1.iso')}`, iso(), {
-      ...cookie(),
+      ...bearer(),
       Origin: `http://127.0.0.1:${up.port}`,
     });
     expect(r.status).toBe(200);
@@ -479,7 +483,7 @@ describe.skipIf(!existsSync(guest.iso))('uploads (PUT /upload)', () => {
       verified: 'none',
     });
     // media.list shows it (over the same server's RPC).
-    const ws = new WebSocket(`ws://127.0.0.1:${up.port}/rpc`, { headers: cookie() });
+    const ws = new WebSocket(`ws://127.0.0.1:${up.port}/rpc`, tokenProtocols(up.token));
     await new Promise((r2) => ws.once('open', r2));
     const listed = await new Promise<RpcMessage>((r2) => {
       ws.once('message', (d) => r2(JSON.parse((d as Buffer).toString('utf8')) as RpcMessage));
@@ -501,7 +505,7 @@ describe.skipIf(!existsSync(guest.iso))('uploads (PUT /upload)', () => {
 
   it('reuses the cached file for the same bytes (no second copy)', async () => {
     const before = await upEngine.call('media.list', {});
-    const r = await put(up.port, '/upload?name=another-name.iso', iso(), cookie());
+    const r = await put(up.port, '/upload?name=another-name.iso', iso(), bearer());
     expect(r.status).toBe(200);
     const res = r.json as MediaUploadResult;
     expect(res).toMatchObject({ sha256: isoSha, reused: true, bytes: isoSize });
@@ -521,27 +525,34 @@ describe.skipIf(!existsSync(guest.iso))('uploads (PUT /upload)', () => {
     expect(
       (
         await put(up.port, '/upload?name=x.iso', small, {
-          Cookie: `vivarium_token_${up.port}=${'0'.repeat(64)}`,
+          Authorization: `Bearer ${'0'.repeat(64)}`,
         })
       ).status,
     ).toBe(401);
+    // The right token in the old cookie, or in the URL, opens nothing.
+    const byCookie = await put(up.port, '/upload?name=x.iso', small, {
+      Cookie: `vivarium_token_${up.port}=${up.token}`,
+    });
+    expect(byCookie.status).toBe(401);
+    expect((await put(up.port, `/upload?name=x.iso&token=${up.token}`, small)).status).toBe(401);
     const evil = await put(up.port, '/upload?name=x.iso', small, {
-      ...cookie(),
+      ...bearer(),
       Origin: 'http://evil.test',
     });
     expect(evil.status).toBe(403);
     const otherPort = await put(up.port, '/upload?name=x.iso', small, {
-      ...cookie(),
+      ...bearer(),
       Origin: 'http://127.0.0.1:1',
     });
     expect(otherPort.status).toBe(403);
-    // The token in the query works as for every other request.
-    expect((await put(up.port, `/upload?token=${up.token}`, small)).status).toBe(400);
-    expect((await get(`/upload?name=x.iso&token=${up.token}`)).status).not.toBe(200);
+    expect((await put(up.port, '/upload', small, bearer())).status).toBe(400);
+    expect(
+      (await get('/upload?name=x.iso', { Authorization: `Bearer ${up.token}` })).status,
+    ).not.toBe(200);
     const asGet = await new Promise<number>((r2) => {
       http
         .get(
-          { host: '127.0.0.1', port: up.port, path: '/upload?name=x.iso', headers: cookie() },
+          { host: '127.0.0.1', port: up.port, path: '/upload?name=x.iso', headers: bearer() },
           (res) => {
             res.resume();
             r2(res.statusCode ?? 0);
@@ -552,17 +563,17 @@ describe.skipIf(!existsSync(guest.iso))('uploads (PUT /upload)', () => {
     expect(asGet).toBe(405);
     // Bigger than the bound, or more than the disk has: refused before a byte is read.
     const tooBig = await putHeadersOnly(up.port, '/upload?name=big.iso', {
-      ...cookie(),
+      ...bearer(),
       'Content-Length': String(MAX + 1),
     });
     expect(tooBig.status).toBe(413);
     expect(tooBig.json).toMatchObject({ code: 'RESOURCE_LIMIT' });
     const chunked = await putHeadersOnly(up.port, '/upload?name=c.iso', {
-      ...cookie(),
+      ...bearer(),
       'Transfer-Encoding': 'chunked',
     });
     expect(chunked.status).toBe(411);
-    const empty = await put(up.port, '/upload?name=e.iso', Buffer.alloc(0), cookie());
+    const empty = await put(up.port, '/upload?name=e.iso', Buffer.alloc(0), bearer());
     expect(empty.status).toBe(400);
     expect(await parts()).toEqual([]);
     const names = (await readdir(mediaDir)).filter((n) => /^[0-9a-f]{64}$/.test(n));
@@ -580,7 +591,7 @@ describe.skipIf(!existsSync(guest.iso))('uploads (PUT /upload)', () => {
     });
     try {
       const r = await putHeadersOnly(s3.port, '/upload?name=huge.iso', {
-        Cookie: `vivarium_token_${s3.port}=${s3.token}`,
+        Authorization: `Bearer ${s3.token}`,
         'Content-Length': String(free! + 2 ** 30),
       });
       expect(r.status).toBe(507);
@@ -599,7 +610,7 @@ describe.skipIf(!existsSync(guest.iso))('uploads (PUT /upload)', () => {
       up.port,
       `/upload?name=${encodeURIComponent('../../etc/..\\evil\u202e,name..iso')}`,
       bytes,
-      cookie(),
+      bearer(),
     );
     expect(r.status).toBe(200);
     const res = r.json as MediaUploadResult;
@@ -635,7 +646,7 @@ describe.skipIf(!existsSync(guest.iso))('uploads (PUT /upload)', () => {
       port: up.port,
       path: '/upload?name=broken.iso',
       method: 'PUT',
-      headers: { ...cookie(), 'Content-Length': String(isoSize) },
+      headers: { ...bearer(), 'Content-Length': String(isoSize) },
     });
     const failed = new Promise<string>((r2) => {
       req.on('error', (err) => r2(err.message));
@@ -663,7 +674,7 @@ describe.skipIf(!existsSync(guest.iso))('uploads (PUT /upload)', () => {
     expect(await upEngine.call('media.list', {})).toHaveLength(1);
 
     // The server is fine afterwards: the same bytes, sent whole, are stored.
-    const whole = await put(up.port, '/upload?name=whole.iso', bytes, cookie());
+    const whole = await put(up.port, '/upload?name=whole.iso', bytes, bearer());
     expect(whole.status).toBe(200);
     const res = whole.json as MediaUploadResult;
     expect(res.reused).toBe(false);

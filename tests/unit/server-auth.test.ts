@@ -1,61 +1,79 @@
 /**
- * Server mode's access rules alone, without a socket: the token (query or per-port cookie), the
- * page's own origin for sockets and uploads, and the token a user may choose.
+ * Server mode's access rules alone, without a socket: the token (a WebSocket subprotocol or an
+ * `Authorization: Bearer` header; never a cookie or the URL), the page's own origin for sockets
+ * and uploads, and the token a user may choose.
  */
 import { describe, expect, it } from 'vitest';
 import {
+  bearerToken,
   hostForUrl,
   isLoopback,
-  readCookie,
+  protocolToken,
+  RPC_PROTOCOL,
   sameOrigin,
   ServerAuth,
+  tokenProtocols,
 } from '../../electron/server/auth';
 import { securityHeaders } from '../../electron/server/http-replies';
 
 const TOKEN = 'a-fixed-token-for-tests-0123456789';
 const HOST = '127.0.0.1:8123';
 
-function url(query = ''): URL {
-  return new URL(`/rpc${query}`, 'http://vivarium.invalid');
+function proto(token = TOKEN): string {
+  return tokenProtocols(token).join(', ');
 }
 
 describe('ServerAuth', () => {
-  it('lets the right token in by query, and nothing else', () => {
+  it('lets the right token in as a subprotocol or a bearer header, and nothing else', () => {
     const auth = new ServerAuth(TOKEN);
-    expect(auth.authorize({ host: HOST }, url(`?token=${TOKEN}`))).toBe('query');
-    expect(auth.authorize({ host: HOST }, url('?token=wrong-token-0123456789'))).toBeNull();
-    expect(auth.authorize({ host: HOST }, url('?token='))).toBeNull();
-    expect(auth.authorize({ host: HOST }, url())).toBeNull();
-    expect(auth.authorize({ host: HOST }, url(`?token=${TOKEN}x`))).toBeNull();
+    expect(auth.authorize({ host: HOST, 'sec-websocket-protocol': proto() })).toBe(true);
+    expect(auth.authorize({ host: HOST, authorization: `Bearer ${TOKEN}` })).toBe(true);
+    expect(auth.authorize({ host: HOST, authorization: `bearer  ${TOKEN}` })).toBe(true);
+    expect(auth.authorize({ host: HOST, authorization: `Basic ${TOKEN}` })).toBe(false);
+    expect(auth.authorize({ host: HOST, authorization: `Bearer ${TOKEN}x` })).toBe(false);
+    expect(auth.authorize({ host: HOST, authorization: 'Bearer ' })).toBe(false);
+    expect(
+      auth.authorize({ host: HOST, 'sec-websocket-protocol': proto('wrong-0123456789') }),
+    ).toBe(false);
+    expect(auth.authorize({ host: HOST, 'sec-websocket-protocol': RPC_PROTOCOL })).toBe(false);
+    expect(auth.authorize({ host: HOST })).toBe(false);
   });
 
-  it('takes the cookie named for its port, set by a tokened page load', () => {
+  it('takes no cookie, whatever it holds', () => {
     const auth = new ServerAuth(TOKEN);
-    auth.bindPort(8123);
-    const cookie = auth.cookie();
-    expect(cookie).toBe(
-      `vivarium_token_8123=${encodeURIComponent(TOKEN)}; Path=/; HttpOnly; SameSite=Strict`,
-    );
-    const pair = cookie.split(';')[0];
-    expect(auth.authorize({ host: HOST, cookie: `other=1; ${pair}` }, url())).toBe('cookie');
-    // Another port's server (cookies ignore ports) or a wrong value does not count.
-    expect(auth.authorize({ host: HOST, cookie: `vivarium_token_9000=${TOKEN}` }, url())).toBe(
-      null,
-    );
-    expect(auth.authorize({ host: HOST, cookie: 'vivarium_token_8123=nope' }, url())).toBeNull();
+    const headers = { host: HOST, cookie: `vivarium_token_8123=${TOKEN}; vivarium_token=${TOKEN}` };
+    expect(auth.authorize(headers)).toBe(false);
+    expect(auth.refusal(headers)).toBe(401);
+    expect('cookie' in auth).toBe(false);
+  });
+
+  it('encodes any printable token as a subprotocol and reads it back', () => {
+    const odd = 'tok/en=with:odd,chars;{}"';
+    const offered = tokenProtocols(odd);
+    expect(offered[0]).toBe(RPC_PROTOCOL);
+    // An HTTP token: what a browser accepts as a subprotocol.
+    expect(offered[1]).toMatch(/^[A-Za-z0-9._-]+$/);
+    expect(protocolToken(offered.join(', '))).toBe(odd);
+    expect(protocolToken(['a', offered[1]!])).toBe(odd);
+    expect(protocolToken('vivarium.token.not base64!')).toBeUndefined();
+    expect(protocolToken(undefined)).toBeUndefined();
+    expect(bearerToken('Bearer abc')).toBe('abc');
+    expect(bearerToken('Bearer a b')).toBeUndefined();
   });
 
   it('refuses sockets and uploads: 401 without the token, 403 from a foreign origin', () => {
     const auth = new ServerAuth(TOKEN);
-    const ok = url(`?token=${TOKEN}`);
-    expect(auth.refusal({ host: HOST }, url())).toBe(401);
-    expect(auth.refusal({ host: HOST, origin: 'http://127.0.0.1:8123' }, url())).toBe(401);
-    expect(auth.refusal({ host: HOST }, ok)).toBeNull();
-    expect(auth.refusal({ host: HOST, origin: 'http://127.0.0.1:8123' }, ok)).toBeNull();
-    expect(auth.refusal({ host: HOST, origin: 'http://127.0.0.1:5173' }, ok)).toBe(403);
-    expect(auth.refusal({ host: HOST, origin: 'http://evil.example' }, ok)).toBe(403);
-    expect(auth.refusal({ host: HOST, origin: 'null' }, ok)).toBe(403);
-    expect(auth.refusal({ origin: 'http://127.0.0.1:8123' }, ok)).toBe(403);
+    const ok = { host: HOST, authorization: `Bearer ${TOKEN}` };
+    expect(auth.refusal({ host: HOST })).toBe(401);
+    expect(auth.refusal({ host: HOST, origin: 'http://127.0.0.1:8123' })).toBe(401);
+    expect(auth.refusal(ok)).toBeNull();
+    expect(auth.refusal({ ...ok, origin: 'http://127.0.0.1:8123' })).toBeNull();
+    expect(auth.refusal({ ...ok, origin: 'http://127.0.0.1:5173' })).toBe(403);
+    expect(auth.refusal({ ...ok, origin: 'http://evil.example' })).toBe(403);
+    expect(auth.refusal({ ...ok, origin: 'null' })).toBe(403);
+    expect(auth.refusal({ authorization: ok.authorization, origin: 'http://127.0.0.1:8123' })).toBe(
+      403,
+    );
   });
 
   it('makes a random token unless given one, and refuses a weak or odd one', () => {
@@ -85,13 +103,6 @@ describe('origin and host rules', () => {
       expect(isLoopback(h)).toBe(true);
     for (const h of ['0.0.0.0', '::', '192.168.1.2', 'example.com'])
       expect(isLoopback(h)).toBe(false);
-  });
-
-  it('readCookie finds one cookie among many, and ignores a broken escape', () => {
-    expect(readCookie('a=1; b=two%20words; c=3', 'b')).toBe('two words');
-    expect(readCookie('a=1', 'b')).toBeUndefined();
-    expect(readCookie(undefined, 'b')).toBeUndefined();
-    expect(readCookie('b=%E0%A4%A', 'b')).toBeUndefined();
   });
 
   it('hostForUrl brackets IPv6 addresses', () => {

@@ -21,6 +21,7 @@ import { CatalogService } from '../catalog/service';
 import { VivariumError } from '../errors';
 import { EventBus } from '../events/event-bus';
 import { HostService } from '../host/host-service';
+import { openRuntimeDir } from '../host/runtime-dir';
 import { IntentJournal, journalDir, type Recoveries } from '../library/intents';
 import { orphansNotice } from '../library/orphans';
 import { pendingNotice, recoverInterrupted } from '../library/recovery';
@@ -126,7 +127,7 @@ export class Engine implements VivariumApi {
   async init(): Promise<void> {
     await mkdir(this.paths.vmsDir, { recursive: true, mode: 0o700 });
     await mkdir(this.paths.cacheDir, { recursive: true, mode: 0o700 });
-    await mkdir(this.paths.runtimeDir, { recursive: true, mode: 0o700 });
+    await openRuntimeDir(this.paths.runtimeDir);
     await this.registry.open();
     // Like the leftovers, only the owner repairs: a CLI command reports what is pending.
     if (this.role !== 'owner') return;

@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { crc32, createInflateRaw } from 'node:zlib';
 import { VivariumError } from '../errors';
+import { imageFileName } from './media/record-name';
 
 const run = promisify(execFile);
 
@@ -115,7 +116,8 @@ export async function listZip(file: string): Promise<ZipMember[]> {
 /** A file name safe to write in our own folder. */
 export function safeFileName(name: string, fallback = 'download.iso'): string {
   const base = (name.split(/[/\\]/).pop() ?? '').replace(/[\p{Cc}<>:"|?*]/gu, '_').trim();
-  return base && base !== '.' && base !== '..' ? base.slice(0, 200) : fallback;
+  // Never the cache record's name: the image would overwrite its own record.
+  return base && base !== '.' && base !== '..' ? imageFileName(base.slice(0, 200)) : fallback;
 }
 
 function pickMember<T extends { name: string }>(members: T[], member: RegExp, archive: string): T {

@@ -30,6 +30,7 @@ import {
   type StoredMedia,
 } from './media/cache-index';
 import { assertRoom, freeBytesIn } from './media/disk-space';
+import { SpaceReservations } from './media/reservations';
 import { PartialDownloads } from './media/partials';
 import { resolveMediaSource, type Expected } from './media/source';
 import { hostOf, transfer, type TransferDeps, type Transferred } from './media/transfer';
@@ -48,14 +49,17 @@ export class MediaStore {
   private readonly index: MediaCacheIndex;
   private readonly parts: PartialDownloads;
   private readonly transferDeps: TransferDeps;
+  private readonly reservations: SpaceReservations;
 
   constructor(opts: MediaStoreOptions) {
     this.dir = join(opts.cacheDir, 'media');
     this.index = new MediaCacheIndex(this.dir, () => this.users());
     this.parts = new PartialDownloads(join(this.dir, '.partial'));
+    this.reservations = new SpaceReservations(join(this.dir, '.reservations'));
     this.transferDeps = {
       parts: this.parts,
-      ensureSpace: (needBytes, what) => this.ensureSpace(needBytes, what),
+      ensureSpace: (needBytes, what, part) => this.reserveSpace(part, needBytes, what),
+      releaseSpace: (part) => this.releaseSpace(part),
     };
   }
 
@@ -131,9 +135,24 @@ export class MediaStore {
     return freeBytesIn(this.parts.dir);
   }
 
-  private async ensureSpace(needBytes: number, what: string): Promise<void> {
+  /**
+   * DISK_FULL unless the cache's disk has room for `needBytes` more besides what other uploads
+   * and downloads in flight (of any process) were promised; then promises them to `part` until
+   * `releaseSpace(part)`.
+   */
+  async reserveSpace(part: string, needBytes: number, what: string): Promise<void> {
     if (needBytes <= 0) return;
-    assertRoom(await this.freeBytes(), needBytes, what, this.dir);
+    await this.reservations.reserve(
+      part,
+      needBytes,
+      () => this.freeBytes(),
+      (available, promised) => assertRoom(available, needBytes, what, this.dir, promised),
+    );
+  }
+
+  /** Takes back what `reserveSpace` promised to `part`. */
+  releaseSpace(part: string): Promise<void> {
+    return this.reservations.release(part);
   }
 
   // -------------------------------------------------------------------------------------------

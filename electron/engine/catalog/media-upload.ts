@@ -1,8 +1,10 @@
 /**
  * Install media sent from a browser (server mode's `PUT /upload`): the body streams into a
  * partial file in the media cache while it is hashed with SHA-256, then lands where a download
- * would, `media/<sha256>/<name>` with its meta.json, so `media.list` shows it and the same bytes
- * are never kept twice. The front door only checks who asks and hands over the body and its
+ * would, `media/<sha256>/<name>` with its meta.json (an image called meta.json is stored under
+ * another name: media/record-name.ts), so `media.list` shows it and the same bytes are never
+ * kept twice. Its space is promised before the first byte (media/reservations.ts), so concurrent
+ * uploads cannot together fill the disk. The front door only checks who asks and hands over the body and its
  * announced length; the rules live here: the size bound, the free-space check before the first
  * byte, the file name, and the partial file that a broken connection or a cancel removes.
  */
@@ -16,6 +18,7 @@ import type { CachedMedia, MediaUploadResult } from '../../../common/contract';
 import { VivariumError } from '../errors';
 import type { MediaStore } from './media-store';
 import { assertRoom, gib } from './media/disk-space';
+import { imageFileName } from './media/record-name';
 import type { CatalogService } from './service';
 
 /** The largest image accepted: well above any OS's DVD image, well below "fill the disk". */
@@ -143,6 +146,8 @@ export async function uploadMedia(
   await mkdir(partDir, { recursive: true });
   await sweepStaleParts(partDir);
   const part = join(partDir, `${PART_PREFIX}${randomBytes(12).toString('hex')}.part`);
+  // Promised before the first byte, so concurrent uploads (of any process) cannot all pass.
+  await store.reserveSpace(part, total, 'the upload');
   active.add(part);
   try {
     const hash = createHash('sha256');
@@ -214,6 +219,7 @@ export async function uploadMedia(
     active.delete(part);
     // Gone already when it was stored; otherwise nothing of a failed upload stays.
     await rm(part, { force: true });
+    await store.releaseSpace(part);
   }
 }
 
@@ -232,7 +238,8 @@ async function finish(
   const dir = join(store.dir, sha256);
   try {
     await mkdir(dir, { recursive: true });
-    const file = join(dir, name);
+    // The user's name stays in the record; the file never takes the record's own name.
+    const file = join(dir, imageFileName(name));
     await rename(part, file);
     await chmod(file, 0o400);
     const { size } = await stat(file);

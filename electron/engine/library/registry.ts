@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { nameKey } from '../../../common/rules/vm-names';
 import type { VmConfig } from '../../../common/contract';
 import { isLive } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
@@ -78,17 +79,17 @@ export class VmRegistry {
     const byId = this.vms.get(ref);
     if (byId) return byId;
     for (const vm of this.vms.values()) if (vm.config.name === ref) return vm;
-    const folded = ref.trim().toLocaleLowerCase();
+    const folded = nameKey(ref);
     for (const vm of this.vms.values()) {
-      if (vm.config.name.toLocaleLowerCase() === folded) return vm;
+      if (nameKey(vm.config.name) === folded) return vm;
     }
     throw new VivariumError('NOT_FOUND', `There is no VM called "${ref}".`);
   }
 
   assertNameFree(name: string, exceptId?: string): void {
-    const folded = name.toLocaleLowerCase();
+    const folded = nameKey(name);
     for (const vm of this.vms.values()) {
-      if (vm.config.id !== exceptId && vm.config.name.toLocaleLowerCase() === folded) {
+      if (vm.config.id !== exceptId && nameKey(vm.config.name) === folded) {
         throw new VivariumError(
           'NAME_TAKEN',
           `A VM called "${vm.config.name}" already exists: pick another name.`,

@@ -13,6 +13,7 @@ import {
   type QmpEvent,
   type RunJobOptions,
 } from '../qmp/client';
+import { ensurePrivateDir } from '../host/runtime-dir';
 import { processAlive, readTail } from './process-info';
 import { isOurQemu, readPidFile } from './pid-file';
 import { startSwtpm, stopSwtpm, type TpmLaunch } from './swtpm';
@@ -324,7 +325,7 @@ export class VmSupervisor {
 
   private async launch(plan: LaunchPlan): Promise<void> {
     const f = this.files;
-    await mkdir(f.run, { recursive: true, mode: 0o700 });
+    await ensurePrivateDir(f.run);
     await mkdir(f.logsDir, { recursive: true });
     await Promise.all(
       [...f.qmpSockets, f.vncSock, f.serialSock, f.monitorSock, f.pidFile].map((p) =>

@@ -1,6 +1,7 @@
 import type { ApiResults } from '../../../common/contract';
 import type { PreloadBridge } from '../../../common/transport/ipc';
 import { IpcBridge } from './ipc';
+import { rpcProtocols, serverToken } from './token';
 import type { Bridge } from './types';
 import { WsBridge } from './ws';
 
@@ -56,30 +57,21 @@ export function pathForFile(file: File): string | null {
 function createBridge(): Bridge {
   const preload = (globalThis as { vivarium?: PreloadBridge }).vivarium;
   if (preload && typeof preload.call === 'function') return new IpcBridge(preload);
-  return new WsBridge(rpcUrl(takeUrlToken()));
+  const token = serverToken();
+  return new WsBridge(rpcUrl(), { protocols: token === null ? [] : rpcProtocols(token) });
 }
 
 /**
- * Reads `?token=` from the address and removes it from the address bar (and so from history and
- * screen shares). The server set an HttpOnly cookie with the same token, which authorizes reloads
- * and every later request and socket from this page.
+ * Whether this page runs in a browser without server mode's token (opened without the printed
+ * address): it can only say how to get in.
  */
-function takeUrlToken(): string | null {
-  const url = new URL(window.location.href);
-  const token = url.searchParams.get('token');
-  if (token !== null) {
-    url.searchParams.delete('token');
-    try {
-      window.history.replaceState(window.history.state, '', url.pathname + url.search + url.hash);
-    } catch {
-      // Some embedders forbid it; the token then just stays visible.
-    }
-  }
-  return token;
+export function missingToken(): boolean {
+  const preload = (globalThis as { vivarium?: PreloadBridge }).vivarium;
+  if (preload && typeof preload.call === 'function') return false;
+  return serverToken() === null;
 }
 
-function rpcUrl(token: string | null): string {
+function rpcUrl(): string {
   const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const query = token ? `?token=${encodeURIComponent(token)}` : '';
-  return `${scheme}//${window.location.host}/rpc${query}`;
+  return `${scheme}//${window.location.host}/rpc`;
 }

@@ -1,4 +1,5 @@
 import type { MediaUploadResult } from '../../../common/contract';
+import { serverToken } from './token';
 import { ApiError, isErrorBody } from './types';
 
 /** Server mode's upload endpoint (electron/server/ UPLOAD_PATH). */
@@ -17,8 +18,9 @@ export interface UploadHandle {
 }
 
 /**
- * Sends a file to the server's media cache (`PUT /upload?name=`), with upload progress. The page's
- * HttpOnly token cookie authorizes it; the browser adds Content-Length and Origin. XHR rather
+ * Sends a file to the server's media cache (`PUT /upload?name=`), with upload progress. The
+ * page's token goes in an Authorization header (never a cookie or the URL); the browser adds
+ * Content-Length and Origin. XHR rather
  * than fetch: it reports upload progress and streams the File from disk.
  */
 export function uploadFile(file: File, onProgress: (p: UploadProgress) => void): UploadHandle {
@@ -26,6 +28,8 @@ export function uploadFile(file: File, onProgress: (p: UploadProgress) => void):
   const done = new Promise<MediaUploadResult>((resolve, reject) => {
     xhr.open('PUT', `${UPLOAD_PATH}?name=${encodeURIComponent(file.name)}`);
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    const token = serverToken();
+    if (token !== null) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
     xhr.upload.onprogress = (e) => {
       onProgress({ sent: e.loaded, total: e.lengthComputable ? e.total : file.size });
     };

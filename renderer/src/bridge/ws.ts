@@ -12,6 +12,8 @@ export interface WsBridgeOptions {
   connectWaitMs?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Subprotocols offered on every connect (server mode names its token there, not in the URL). */
+  protocols?: string[];
   /** For tests: the WebSocket constructor. */
   WebSocketImpl?: typeof WebSocket;
 }
@@ -48,6 +50,7 @@ export class WsBridge implements Bridge {
       connectWaitMs: options.connectWaitMs ?? 8000,
       minBackoffMs: options.minBackoffMs ?? 250,
       maxBackoffMs: options.maxBackoffMs ?? 10_000,
+      protocols: options.protocols ?? [],
     };
     this.WS = options.WebSocketImpl ?? WebSocket;
     this.connect();
@@ -126,7 +129,7 @@ export class WsBridge implements Bridge {
     if (this.disposed) return;
     let ws: WebSocket;
     try {
-      ws = new this.WS(this.url);
+      ws = new this.WS(this.url, this.opts.protocols);
     } catch {
       this.scheduleReconnect();
       return;

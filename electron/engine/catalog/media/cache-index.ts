@@ -10,6 +10,7 @@ import type { CachedMedia } from '../../../../common/contract';
 import { VivariumError } from '../../errors';
 import { writeFileAtomic } from '../../library/atomic-file';
 import { hold, storingDirs } from './holds';
+import { RECORD_FILE } from './record-name';
 
 /** A VM that holds an image in its CD-ROM. */
 export type MediaUser = CachedMedia['usedBy'][number];
@@ -67,7 +68,7 @@ export class MediaCacheIndex {
   private async read(sha256: string): Promise<StoredMedia | null> {
     try {
       const meta = JSON.parse(
-        await readFile(join(this.dir, sha256, 'meta.json'), 'utf8'),
+        await readFile(join(this.dir, sha256, RECORD_FILE), 'utf8'),
       ) as StoredMedia & { usedBy?: unknown };
       const st = await stat(meta.file);
       if (!st.isFile() || st.size !== meta.bytes) return null;
@@ -105,7 +106,7 @@ export class MediaCacheIndex {
    */
   async record(record: StoredMedia): Promise<CachedMedia> {
     await writeFileAtomic(
-      join(this.dir, record.sha256, 'meta.json'),
+      join(this.dir, record.sha256, RECORD_FILE),
       `${JSON.stringify(record, null, 2)}\n`,
       false,
     );

@@ -22,19 +22,25 @@ export async function freeBytesIn(dir: string): Promise<number | null> {
 
 /**
  * DISK_FULL unless `free` leaves room for `needBytes` and the margin. `what` names the work ("the
- * upload"), `shownDir` the folder the user should free space in.
+ * upload"), `shownDir` the folder the user should free space in; `promised` is what `free`
+ * already left out for other transfers in flight (said in the message, since `df` shows more).
  */
 export function assertRoom(
   free: number | null,
   needBytes: number,
   what: string,
   shownDir: string,
+  promised = 0,
 ): void {
   if (free === null) return;
   if (free < needBytes + FREE_SPACE_MARGIN) {
+    const others =
+      promised > 0
+        ? ` once the ${gib(promised)} promised to other uploads and downloads in flight are set aside`
+        : '';
     throw new VivariumError(
       'DISK_FULL',
-      `Not enough free disk space for ${what}: it needs ${gib(needBytes)} and ${gib(free)} are free in ${shownDir}. Free some space and try again.`,
+      `Not enough free disk space for ${what}: it needs ${gib(needBytes)} and ${gib(Math.max(0, free))} are free in ${shownDir}${others}. Free some space and try again.`,
     );
   }
 }

@@ -155,8 +155,13 @@ function receive(
 /** What a transfer needs from the store: the parts folder, and the free-space check. */
 export interface TransferDeps {
   parts: PartialDownloads;
-  /** DISK_FULL unless the cache's disk has room for `needBytes` more. */
-  ensureSpace(needBytes: number, what: string): Promise<void>;
+  /**
+   * DISK_FULL unless the cache's disk has room for `needBytes` more (besides what other
+   * transfers in flight were promised); then promises them to `part`.
+   */
+  ensureSpace(needBytes: number, what: string, part: string): Promise<void>;
+  /** Takes back what `ensureSpace` promised to `part`. */
+  releaseSpace(part: string): Promise<void>;
 }
 
 /**
@@ -176,9 +181,14 @@ export async function transfer(
   spaceFactor = 1,
 ): Promise<Transferred> {
   await mkdir(deps.parts.dir, { recursive: true });
-  return deps.parts.asWriter(keyFor(url, expected), label, () =>
-    transferNow(deps, url, expected, sizeHint, label, ctx, spaceFactor),
-  );
+  const key = keyFor(url, expected);
+  try {
+    return await deps.parts.asWriter(key, label, () =>
+      transferNow(deps, url, expected, sizeHint, label, ctx, spaceFactor),
+    );
+  } finally {
+    await deps.releaseSpace(deps.parts.files(key).part);
+  }
 }
 
 async function transferNow(
@@ -233,7 +243,7 @@ async function transferNow(
   let finalUrl = url;
   let digests: Digests;
   try {
-    if (sizeHint) await deps.ensureSpace(sizeHint * spaceFactor - resumedFrom, label);
+    if (sizeHint) await deps.ensureSpace(sizeHint * spaceFactor - resumedFrom, label, part);
     for (;;) {
       signal.throwIfAborted();
       const from = writer.position;
@@ -299,7 +309,7 @@ async function transferNow(
         total = Number.isFinite(length) ? length : null;
       }
       if (total !== null && writer.position === 0)
-        await deps.ensureSpace(total * spaceFactor, label);
+        await deps.ensureSpace(total * spaceFactor, label, part);
       sidecar = {
         url,
         etag:

@@ -10,6 +10,7 @@ import type {
   OsFamily,
 } from '../../../../common/contract';
 import { formatMemory } from '../../../../common/format';
+import { nameCharactersProblem, nameKey } from '../../../../common/rules/vm-names';
 
 /** The family filter chips, in order; `all` shows everything. */
 export const FAMILY_CHIPS: ReadonlyArray<{ id: OsFamily | 'all'; label: string }> = [
@@ -52,9 +53,10 @@ export function nameProblem(name: string, taken: readonly string[]): string | nu
   const n = name.trim();
   if (!n) return 'Give the VM a name';
   if (n.length > 80) return 'Keep the name under 80 characters';
-  if (/\p{Cc}/u.test(n)) return 'The name cannot contain control characters';
-  const folded = n.toLocaleLowerCase();
-  const clash = taken.find((t) => t.toLocaleLowerCase() === folded);
+  const chars = nameCharactersProblem(n);
+  if (chars) return chars;
+  const folded = nameKey(n);
+  const clash = taken.find((t) => nameKey(t) === folded);
   if (clash) return `A VM called “${clash}” already exists: pick another name`;
   return null;
 }

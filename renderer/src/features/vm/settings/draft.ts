@@ -21,6 +21,8 @@ export interface ForwardDraft {
   hostAddress: string;
   hostPort: string;
   guestPort: string;
+  /** The user's yes to a non-loopback address (other computers can reach the port). */
+  public?: boolean;
 }
 
 /** The form's state: text where the user types, parsed into a patch on every change. */
@@ -68,6 +70,7 @@ export function draftOf(c: VmConfig): Draft {
       hostAddress: f.hostAddress,
       hostPort: String(f.hostPort),
       guestPort: String(f.guestPort),
+      public: f.public === true,
     })),
     video: c.video,
     sound: c.sound,
@@ -116,8 +119,13 @@ export function patchOf(d: Draft, c: VmConfig): { patch: VmPatch; errors: Record
     hostAddress: f.hostAddress.trim(),
     hostPort: int(f.hostPort, `portForwards.${i}.hostPort`),
     guestPort: int(f.guestPort, `portForwards.${i}.guestPort`),
+    ...(f.public ? { public: true } : {}),
   }));
-  if (!same(forwards, c.network.portForwards)) patch.portForwards = forwards;
+  // A stored `public: false` and an absent one mean the same: compare without it.
+  const stored = c.network.portForwards.map(({ public: pub, ...rest }) =>
+    pub ? { ...rest, public: true } : rest,
+  );
+  if (!same(forwards, stored)) patch.portForwards = forwards;
   if (d.video !== c.video) patch.video = d.video;
   if (d.sound !== c.sound) patch.sound = d.sound;
   if (d.usbTablet !== c.usbTablet) patch.usbTablet = d.usbTablet;

@@ -1,3 +1,4 @@
+import { isLoopbackAddress } from '../../../../../../common/rules/port-forwards';
 import { Icon } from '../../../../components/Icon';
 import { NIC_MODELS } from '../../../../lib/schemas';
 import type { ForwardDraft } from '../draft';
@@ -94,6 +95,18 @@ function PortForwards({ form }: { form: SettingsForm }) {
           >
             <Icon name="close" size={14} />
           </button>
+          {f.hostAddress.trim() !== '' && !isLoopbackAddress(f.hostAddress) ? (
+            // Any address but loopback listens on every network: the user says yes explicitly.
+            <label className="forward__public">
+              <input
+                type="checkbox"
+                checked={f.public === true}
+                disabled={off}
+                onChange={(e) => setForward(i, { public: e.target.checked })}
+              />
+              Reachable from other computers
+            </label>
+          ) : null}
           {['hostAddress', 'hostPort', 'guestPort'].map((k) =>
             err(`portForwards.${i}.${k}`) ? (
               <p className="field__error forward__error" key={k}>
@@ -110,7 +123,13 @@ function PortForwards({ form }: { form: SettingsForm }) {
         onClick={() =>
           set('portForwards', [
             ...draft.portForwards,
-            { protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: '2222', guestPort: '22' },
+            {
+              protocol: 'tcp',
+              hostAddress: '127.0.0.1',
+              hostPort: '2222',
+              guestPort: '22',
+              public: false,
+            },
           ])
         }
       >
