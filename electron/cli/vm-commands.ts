@@ -217,6 +217,7 @@ function describeHardware(c: VmSummary['config']): string {
 }
 
 interface SetOpts extends JsonOpt {
+  name?: string;
   memory?: number;
   cpus?: number;
   firmware?: (typeof FIRMWARES)[number];
@@ -228,6 +229,7 @@ interface SetOpts extends JsonOpt {
 
 async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
   const patch: Params<'vm.update'>['patch'] = {
+    ...(opts.name !== undefined && { name: opts.name }),
     ...(opts.memory !== undefined && { memoryMiB: opts.memory }),
     ...(opts.cpus !== undefined && { cpuCount: opts.cpus }),
     ...(opts.firmware !== undefined && { firmware: opts.firmware }),
@@ -238,7 +240,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
   };
   if (Object.keys(patch).length === 0) {
     throw new UsageError(
-      'Nothing to change: give --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm or --secure-boot/--no-secure-boot',
+      'Nothing to change: give --name, --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm or --secure-boot/--no-secure-boot',
     );
   }
   const vm = await call(
@@ -246,6 +248,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
     { vm: ref, patch },
     {
       vm: 'NAME',
+      'patch.name': '--name',
       'patch.memoryMiB': '--memory',
       'patch.cpuCount': '--cpus',
       'patch.firmware': '--firmware',
@@ -306,6 +309,21 @@ async function cmdSimple(method: SimpleOp, ref: string, opts: JsonOpt): Promise<
     human += `\nNote: ${oneLine(vm.runtime.accelNotice)}`;
   }
   printVm(vm, opts, human);
+}
+
+/**
+ * Like `stop` of a stopped VM, `start` of a running one says so and succeeds: a script (or a
+ * second terminal that raced the first) wanted it running, and it runs.
+ */
+async function cmdStart(ref: string, opts: JsonOpt): Promise<void> {
+  try {
+    await cmdSimple('vm.start', ref, opts);
+  } catch (err) {
+    if (!(err instanceof VivariumError) || err.code !== 'BAD_STATE') throw err;
+    const vm = await call('vm.get', { vm: ref }, { vm: 'NAME' });
+    if (vm.runtime.state !== 'running') throw err;
+    printVm(vm, opts, `${vm.name} is already running: ${describeState(vm)}`);
+  }
 }
 
 interface StopOpts extends JsonOpt {
@@ -392,8 +410,9 @@ export function registerVmCommands(kit: CliKit): void {
     .option('--no-secure-boot', 'no Secure Boot, even where the --os profile wants it')
     .action(run(cmdCreate));
 
-  cmd('set', "change a stopped VM's hardware")
+  cmd('set', "rename a VM or change a stopped VM's hardware")
     .argument('<name>')
+    .option('--name <new>', 'a new name for the VM')
     .option('--memory <MiB>', 'memory in MiB (or a size like 2G)', parseMemory)
     .option('--cpus <n>', 'number of virtual CPUs', parseNumber('The CPU count'))
     .addOption(new Option('--firmware <type>', 'firmware').choices(FIRMWARES))
@@ -404,9 +423,7 @@ export function registerVmCommands(kit: CliKit): void {
     .option('--secure-boot', 'turn UEFI Secure Boot on (needs --firmware uefi, q35)')
     .option('--no-secure-boot', 'turn Secure Boot off')
     .action(run(cmdSet));
-  cmd('start', 'start a VM and wait until it runs')
-    .argument('<name>')
-    .action(run((name: string, o: JsonOpt) => cmdSimple('vm.start', name, o)));
+  cmd('start', 'start a VM and wait until it runs').argument('<name>').action(run(cmdStart));
   cmd('status', 'show a VM and its state').argument('<name>').action(run(cmdStatus));
   cmd('pause', 'pause a running VM')
     .argument('<name>')

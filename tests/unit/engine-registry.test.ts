@@ -79,7 +79,7 @@ describe('VM registry', () => {
     expect(() => registry.resolve('beta')).toThrow(/There is no VM called "beta"/);
     // A rename through the model obeys the same rule.
     const beta = await addVm(registry, 'Beta');
-    await expect(beta.update({ ...beta.config, name: 'ALPHA' })).rejects.toMatchObject({
+    await expect(beta.update((c) => ({ ...c, name: 'ALPHA' }))).rejects.toMatchObject({
       code: 'NAME_TAKEN',
     });
   });
@@ -88,7 +88,7 @@ describe('VM registry', () => {
     const { registry, events } = await openRegistry('oneshot');
     const vm = await addVm(registry, 'Gamma');
     events.length = 0;
-    const summary = await vm.update({ ...vm.config, notes: 'hello', memoryMiB: 512 });
+    const summary = await vm.update((c) => ({ ...c, notes: 'hello', memoryMiB: 512 }));
     expect(summary.config.notes).toBe('hello');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'vm.state', vm: { id: vm.id } });
@@ -96,7 +96,10 @@ describe('VM registry', () => {
     expect(onDisk).toMatchObject({ notes: 'hello', memoryMiB: 512 });
     // A failed commit step puts the previous config back and announces nothing.
     await expect(
-      vm.update({ ...vm.config, notes: 'lost' }, () => Promise.reject(new Error('no rename'))),
+      vm.update(
+        (c) => ({ ...c, notes: 'lost' }),
+        () => Promise.reject(new Error('no rename')),
+      ),
     ).rejects.toThrow('no rename');
     expect(events).toHaveLength(1);
     expect(vm.config.notes).toBe('hello');
@@ -128,7 +131,7 @@ describe('VM registry', () => {
     await expect.poll(() => owner.has(added.id), deadline).toBe(true);
     expect(events.some((e) => e.type === 'vm.added' && e.vm.id === added.id)).toBe(true);
 
-    await added.update({ ...added.config, name: 'Renamed elsewhere' });
+    await added.update((c) => ({ ...c, name: 'Renamed elsewhere' }));
     await expect
       .poll(() => owner.resolve(added.id).config.name, deadline)
       .toBe('Renamed elsewhere');

@@ -96,7 +96,7 @@ export class DiskService {
           bus: req.bus ?? defaultBus(vm.config),
           readOnly: req.readOnly,
         } as const;
-        return vm.update({ ...vm.config, disks: [...vm.config.disks, disk] });
+        return vm.update(withDisk(disk));
       }
       const bytes = parseSize(req.size ?? '0');
       if (bytes < 1024 * 1024)
@@ -113,7 +113,7 @@ export class DiskService {
         readOnly: req.readOnly,
       };
       try {
-        return await vm.update({ ...vm.config, disks: [...vm.config.disks, disk] });
+        return await vm.update(withDisk(disk));
       } catch (err) {
         await rm(join(vm.files.dir, file), { force: true });
         throw err;
@@ -126,10 +126,10 @@ export class DiskService {
     await vm.safeRefresh();
     return vm.supervisor.serialize(async () => {
       this.assertOff(vm, 'detach a disk');
-      const disk = findDisk(vm.config, diskId);
-      const summary = await vm.update({
-        ...vm.config,
-        disks: vm.config.disks.filter((d) => d.id !== disk.id),
+      let disk = findDisk(vm.config, diskId);
+      const summary = await vm.update((c) => {
+        disk = findDisk(c, diskId);
+        return { ...c, disks: c.disks.filter((d) => d.id !== diskId) };
       });
       // Only images in the VM's folder are ours to delete; the user's own files stay.
       if (deleteFile && !isAbsolute(disk.file))
@@ -298,7 +298,7 @@ export class DiskService {
           bus: bus ?? defaultBus(vm.config),
           readOnly: false,
         };
-        return vm.update({ ...vm.config, disks: [...vm.config.disks, disk] });
+        return vm.update(withDisk(disk));
       });
     } catch (err) {
       await rm(target, { force: true });
@@ -373,6 +373,22 @@ export class DiskService {
 
 function mib(bytes: number): string {
   return `${Math.round((bytes / 2 ** 20) * 10) / 10} MiB`;
+}
+
+/**
+ * Adds `disk` to the config as it is on disk now: its id is the next free one there (another
+ * process may have added a disk since this engine looked), and the limit is checked there too.
+ */
+function withDisk(disk: DiskConfig): (c: VmConfig) => VmConfig {
+  return (c) => {
+    if (c.disks.length >= MAX_DISKS) {
+      throw new VivariumError(
+        'RESOURCE_LIMIT',
+        `A VM has at most ${MAX_DISKS} disks: detach one first.`,
+      );
+    }
+    return { ...c, disks: [...c.disks, { ...disk, id: nextDiskId(c) }] };
+  };
 }
 
 function findDisk(config: VmConfig, id: string): DiskConfig {
