@@ -222,8 +222,10 @@ describe.skipIf(!HAVE_QEMU || Boolean(GUEST_MISSING))('two processes at once', (
     const lines: string[] = [];
     let bad = 0;
     for (let i = 0; i < TRIALS; i++) {
-      const p = await okJson(['create', `p-${i}`, ...kernelVm, '--memory', '128']);
-      const q = await okJson(['create', `q-${i}`, ...kernelVm, '--memory', '128']);
+      const [p, q] = await Promise.all([
+        okJson(['create', `p-${i}`, ...kernelVm, '--memory', '128']),
+        okJson(['create', `q-${i}`, ...kernelVm, '--memory', '128']),
+      ]);
       const same = `same-${i}`;
       const results = await together(['set', p.id, '--name', same], ['set', q.id, '--name', same]);
       const count = storedVms().filter((v) => v.name.toLowerCase() === same).length;

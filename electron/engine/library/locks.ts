@@ -39,8 +39,10 @@ interface LockSpec {
   /** The lock folder. */
   dir: string;
   rank: Rank;
-  /** For the BUSY message: "the VM library", `VM "web"`. */
+  /** What the lock guards, for messages: "the VM library", `VM "web"`. */
   what: string;
+  /** What the other process is doing, for the BUSY message. */
+  doing: 'changed' | 'started';
   waitMs: number;
   /** The lock sits in a VM's folder: a folder that is gone means the VM was deleted. */
   inVmFolder: boolean;
@@ -64,7 +66,16 @@ const queues = new Map<string, Promise<unknown>>();
 
 /** The library's locks, by what they guard. */
 export class LibraryLocks {
-  constructor(private readonly paths: EnginePaths) {}
+  private readonly changeWaitMs: number;
+  private readonly startWaitMs: number;
+
+  constructor(
+    private readonly paths: EnginePaths,
+    waits: { changeMs?: number; startMs?: number } = {},
+  ) {
+    this.changeWaitMs = waits.changeMs ?? CHANGE_WAIT_MS;
+    this.startWaitMs = waits.startMs ?? START_WAIT_MS;
+  }
 
   /** Around create, rename and clone: names are checked against the disk under it. */
   library<T>(work: () => Promise<T>): Promise<T> {
@@ -73,7 +84,8 @@ export class LibraryLocks {
         dir: `${this.paths.vmsDir}.lock`,
         rank: RANK.library,
         what: 'the VM library',
-        waitMs: CHANGE_WAIT_MS,
+        doing: 'changed',
+        waitMs: this.changeWaitMs,
         inVmFolder: false,
       },
       work,
@@ -87,7 +99,8 @@ export class LibraryLocks {
         dir: join(files.dir, 'config.lock'),
         rank: RANK.vm,
         what: `VM "${name}"`,
-        waitMs: CHANGE_WAIT_MS,
+        doing: 'changed',
+        waitMs: this.changeWaitMs,
         inVmFolder: true,
       },
       work,
@@ -100,8 +113,9 @@ export class LibraryLocks {
       {
         dir: join(files.dir, 'start.lock'),
         rank: RANK.start,
-        what: `VM "${name}" (it is being started)`,
-        waitMs: START_WAIT_MS,
+        what: `VM "${name}"`,
+        doing: 'started',
+        waitMs: this.startWaitMs,
         inVmFolder: true,
       },
       work,
@@ -183,8 +197,8 @@ async function acquire(spec: LockSpec): Promise<() => Promise<void>> {
     if (Date.now() >= deadline) {
       throw new VivariumError(
         'BUSY',
-        `${capitalize(spec.what)} is being changed by another Vivarium process (window, server ` +
-          `or command) and stayed busy for ${Math.round(spec.waitMs / 1000)} s: try again in a moment.`,
+        `${capitalize(spec.what)} is being ${spec.doing} by another Vivarium process (a window, ` +
+          `the server or a command), still after ${Math.round(spec.waitMs / 1000)} s: try again in a moment.`,
       );
     }
     // Short at first (a config write takes milliseconds), a little longer after; jittered so
