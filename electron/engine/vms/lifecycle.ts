@@ -198,41 +198,40 @@ export class VmLifecycle {
   async delete(ref: string, keepDisks: boolean): Promise<ApiResults['vm.delete']> {
     const vm = this.registry.resolve(ref);
     const runtime = await vm.supervisor.refresh().catch(() => vm.supervisor.current);
+    const remove = async (): Promise<ApiResults['vm.delete']> => {
+      // Any live QEMU on the VM counts, whoever started it and whether or not this engine could
+      // reach it: its disks must not go from under the guest.
+      const qemu = await liveQemuPid(vm.files.pidFile, vm.id);
+      if (isLive(runtime.state) || isLive(vm.supervisor.current.state) || qemu !== null) {
+        const state = isLive(runtime.state) ? runtime.state : 'running';
+        throw new VivariumError(
+          'BAD_STATE',
+          `"${vm.config.name}" is ${state}: shut it down before deleting it.`,
+        );
+      }
+      await assertNotLinkedBase(this.registry, vm);
+      const kept: string[] = [];
+      if (keepDisks) {
+        const diskFiles = new Set(vm.config.disks.map((d) => diskPath(vm.files.dir, d)));
+        for (const name of await readdir(vm.files.dir)) {
+          const full = join(vm.files.dir, name);
+          // A frozen linked-clone base is part of the kept disks' backing chain.
+          if (diskFiles.has(full) || /^base-.*\.qcow2$/.test(name)) kept.push(full);
+          else await rm(full, { recursive: true, force: true });
+        }
+        // Without vm.json the folder is no longer a VM; give it a name that says what it holds.
+        if (kept.length === 0) await rm(vm.files.dir, { recursive: true, force: true });
+      } else {
+        // Retried: a process waiting for this VM's lock may make its lock folder in it meanwhile.
+        await rm(vm.files.dir, { recursive: true, force: true, maxRetries: 5 });
+      }
+      await rm(vm.files.run, { recursive: true, force: true });
+      this.registry.remove(vm);
+      return { deleted: true as const, keptFiles: kept };
+    };
     // Under the VM's lock and its start lock: no other process changes or starts it meanwhile.
-    const locked = <T>(work: () => Promise<T>): Promise<T> =>
-      vm.locked(() => this.registry.locks.start(vm.files, vm.config.name, work));
     return vm.supervisor.serialize(() =>
-      locked(async () => {
-        // Any live QEMU on the VM counts, whoever started it and whether or not this engine
-        // could reach it: its disks must not go from under the guest.
-        const qemu = await liveQemuPid(vm.files.pidFile, vm.id);
-        if (isLive(runtime.state) || isLive(vm.supervisor.current.state) || qemu !== null) {
-          const state = isLive(runtime.state) ? runtime.state : 'running';
-          throw new VivariumError(
-            'BAD_STATE',
-            `"${vm.config.name}" is ${state}: shut it down before deleting it.`,
-          );
-        }
-        await assertNotLinkedBase(this.registry, vm);
-        const kept: string[] = [];
-        if (keepDisks) {
-          const diskFiles = new Set(vm.config.disks.map((d) => diskPath(vm.files.dir, d)));
-          for (const name of await readdir(vm.files.dir)) {
-            const full = join(vm.files.dir, name);
-            // A frozen linked-clone base is part of the kept disks' backing chain.
-            if (diskFiles.has(full) || /^base-.*\.qcow2$/.test(name)) kept.push(full);
-            else await rm(full, { recursive: true, force: true });
-          }
-          // Without vm.json the folder is no longer a VM; give it a name that says what it holds.
-          if (kept.length === 0) await rm(vm.files.dir, { recursive: true, force: true });
-        } else {
-          // Retried: a process waiting for this VM's lock may make its lock folder in it meanwhile.
-          await rm(vm.files.dir, { recursive: true, force: true, maxRetries: 5 });
-        }
-        await rm(vm.files.run, { recursive: true, force: true });
-        this.registry.remove(vm);
-        return { deleted: true as const, keptFiles: kept };
-      }),
+      vm.locked(() => this.registry.locks.start(vm.files, vm.config.name, remove)),
     );
   }
 }
