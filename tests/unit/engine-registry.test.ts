@@ -107,6 +107,29 @@ describe('VM registry', () => {
     expect(back.notes).toBe('hello');
   });
 
+  it('applies a change to vm.json as it is on disk, not to a stale copy', async () => {
+    // Two engines (an app and a CLI command, say), each with its own copy of the same VM.
+    const { registry: first } = await openRegistry('oneshot');
+    const vm = await addVm(first, 'Shared');
+    const { registry: second } = await openRegistry('oneshot');
+    const copy = second.resolve(vm.id);
+    await vm.update((c) => ({ ...c, memoryMiB: 768 }));
+    // The second engine has not seen that write; its change still keeps it.
+    expect(copy.config.memoryMiB).toBe(256);
+    const summary = await copy.update((c) => ({ ...c, cpu: { ...c.cpu, count: 2 } }));
+    expect(summary.config).toMatchObject({ memoryMiB: 768, cpu: { count: 2 } });
+    const onDisk = JSON.parse(await readFile(vm.files.config, 'utf8')) as VmConfig;
+    expect(onDisk).toMatchObject({ memoryMiB: 768, cpu: { count: 2 } });
+
+    // A name another engine took since this one looked is refused: names are checked on disk.
+    await addVm(first, 'Newcomer');
+    expect(second.has(vm.id)).toBe(true);
+    await expect(copy.update((c) => ({ ...c, name: 'NEWCOMER' }))).rejects.toMatchObject({
+      code: 'NAME_TAKEN',
+    });
+    await expect(addVm(second, 'newcomer')).rejects.toMatchObject({ code: 'NAME_TAKEN' });
+  });
+
   it('reports a config it cannot load, and loads the others', async () => {
     const broken = join(paths.vmsDir, 'abcdefabcdef');
     await mkdir(broken, { recursive: true });
