@@ -10,6 +10,8 @@ export const ERROR_CODES = [
   'QEMU_FAILED',
   'QMP_ERROR',
   'TIMEOUT',
+  /** Another process (app, server, CLI command) is changing the same VM or library: retry. */
+  'BUSY',
   'RESOURCE_LIMIT',
   'CANCELLED',
   'CHECKSUM_MISMATCH',

@@ -219,6 +219,7 @@ function describeHardware(c: VmSummary['config']): string {
 }
 
 interface SetOpts extends JsonOpt {
+  name?: string;
   memory?: number;
   cpus?: number;
   firmware?: (typeof FIRMWARES)[number];
@@ -233,6 +234,7 @@ interface SetOpts extends JsonOpt {
 
 async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
   const patch: Params<'vm.update'>['patch'] = {
+    ...(opts.name !== undefined && { name: opts.name }),
     ...(opts.memory !== undefined && { memoryMiB: opts.memory }),
     ...(opts.cpus !== undefined && { cpuCount: opts.cpus }),
     ...(opts.firmware !== undefined && { firmware: opts.firmware }),
@@ -250,7 +252,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
   }
   if (Object.keys(patch).length === 0) {
     throw new UsageError(
-      'Nothing to change: give --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm, --secure-boot/--no-secure-boot or --forward/--no-forwards',
+      'Nothing to change: give --name, --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm, --secure-boot/--no-secure-boot or --forward/--no-forwards',
     );
   }
   const vm = await call(
@@ -258,6 +260,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
     { vm: ref, patch },
     {
       vm: 'NAME',
+      'patch.name': '--name',
       'patch.memoryMiB': '--memory',
       'patch.cpuCount': '--cpus',
       'patch.firmware': '--firmware',
@@ -319,6 +322,21 @@ async function cmdSimple(method: SimpleOp, ref: string, opts: JsonOpt): Promise<
     human += `\nNote: ${oneLine(vm.runtime.accelNotice)}`;
   }
   printVm(vm, opts, human);
+}
+
+/**
+ * Like `stop` of a stopped VM, `start` of a running one says so and succeeds: a script (or a
+ * second terminal that raced the first) wanted it running, and it runs.
+ */
+async function cmdStart(ref: string, opts: JsonOpt): Promise<void> {
+  try {
+    await cmdSimple('vm.start', ref, opts);
+  } catch (err) {
+    if (!(err instanceof VivariumError) || err.code !== 'BAD_STATE') throw err;
+    const vm = await call('vm.get', { vm: ref }, { vm: 'NAME' });
+    if (vm.runtime.state !== 'running') throw err;
+    printVm(vm, opts, `${vm.name} is already running: ${describeState(vm)}`);
+  }
 }
 
 interface StopOpts extends JsonOpt {
@@ -405,8 +423,9 @@ export function registerVmCommands(kit: CliKit): void {
     .option('--no-secure-boot', 'no Secure Boot, even where the --os profile wants it')
     .action(run(cmdCreate));
 
-  cmd('set', "change a stopped VM's hardware")
+  cmd('set', "rename a VM or change a stopped VM's hardware")
     .argument('<name>')
+    .option('--name <new>', 'a new name for the VM')
     .option('--memory <MiB>', 'memory in MiB (or a size like 2G)', parseMemory)
     .option('--cpus <n>', 'number of virtual CPUs', parseNumber('The CPU count'))
     .addOption(new Option('--firmware <type>', 'firmware').choices(FIRMWARES))
@@ -424,9 +443,7 @@ export function registerVmCommands(kit: CliKit): void {
     .option('--no-forwards', 'remove every port forward')
     .option('--public', 'let --forward listen on a non-loopback address (every network)')
     .action(run(cmdSet));
-  cmd('start', 'start a VM and wait until it runs')
-    .argument('<name>')
-    .action(run((name: string, o: JsonOpt) => cmdSimple('vm.start', name, o)));
+  cmd('start', 'start a VM and wait until it runs').argument('<name>').action(run(cmdStart));
   cmd('status', 'show a VM and its state').argument('<name>').action(run(cmdStatus));
   cmd('pause', 'pause a running VM')
     .argument('<name>')

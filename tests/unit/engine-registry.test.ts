@@ -79,7 +79,7 @@ describe('VM registry', () => {
     expect(() => registry.resolve('beta')).toThrow(/There is no VM called "beta"/);
     // A rename through the model obeys the same rule.
     const beta = await addVm(registry, 'Beta');
-    await expect(beta.update({ ...beta.config, name: 'ALPHA' })).rejects.toMatchObject({
+    await expect(beta.update((c) => ({ ...c, name: 'ALPHA' }))).rejects.toMatchObject({
       code: 'NAME_TAKEN',
     });
   });
@@ -88,7 +88,7 @@ describe('VM registry', () => {
     const { registry, events } = await openRegistry('oneshot');
     const vm = await addVm(registry, 'Gamma');
     events.length = 0;
-    const summary = await vm.update({ ...vm.config, notes: 'hello', memoryMiB: 512 });
+    const summary = await vm.update((c) => ({ ...c, notes: 'hello', memoryMiB: 512 }));
     expect(summary.config.notes).toBe('hello');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'vm.state', vm: { id: vm.id } });
@@ -96,12 +96,38 @@ describe('VM registry', () => {
     expect(onDisk).toMatchObject({ notes: 'hello', memoryMiB: 512 });
     // A failed commit step puts the previous config back and announces nothing.
     await expect(
-      vm.update({ ...vm.config, notes: 'lost' }, () => Promise.reject(new Error('no rename'))),
+      vm.update(
+        (c) => ({ ...c, notes: 'lost' }),
+        () => Promise.reject(new Error('no rename')),
+      ),
     ).rejects.toThrow('no rename');
     expect(events).toHaveLength(1);
     expect(vm.config.notes).toBe('hello');
     const back = JSON.parse(await readFile(vm.files.config, 'utf8')) as VmConfig;
     expect(back.notes).toBe('hello');
+  });
+
+  it('applies a change to vm.json as it is on disk, not to a stale copy', async () => {
+    // Two engines (an app and a CLI command, say), each with its own copy of the same VM.
+    const { registry: first } = await openRegistry('oneshot');
+    const vm = await addVm(first, 'Shared');
+    const { registry: second } = await openRegistry('oneshot');
+    const copy = second.resolve(vm.id);
+    await vm.update((c) => ({ ...c, memoryMiB: 768 }));
+    // The second engine has not seen that write; its change still keeps it.
+    expect(copy.config.memoryMiB).toBe(256);
+    const summary = await copy.update((c) => ({ ...c, cpu: { ...c.cpu, count: 2 } }));
+    expect(summary.config).toMatchObject({ memoryMiB: 768, cpu: { count: 2 } });
+    const onDisk = JSON.parse(await readFile(vm.files.config, 'utf8')) as VmConfig;
+    expect(onDisk).toMatchObject({ memoryMiB: 768, cpu: { count: 2 } });
+
+    // A name another engine took since this one looked is refused: names are checked on disk.
+    await addVm(first, 'Newcomer');
+    expect(second.has(vm.id)).toBe(true);
+    await expect(copy.update((c) => ({ ...c, name: 'NEWCOMER' }))).rejects.toMatchObject({
+      code: 'NAME_TAKEN',
+    });
+    await expect(addVm(second, 'newcomer')).rejects.toMatchObject({ code: 'NAME_TAKEN' });
   });
 
   it('reports a config it cannot load, and loads the others', async () => {
@@ -128,7 +154,7 @@ describe('VM registry', () => {
     await expect.poll(() => owner.has(added.id), deadline).toBe(true);
     expect(events.some((e) => e.type === 'vm.added' && e.vm.id === added.id)).toBe(true);
 
-    await added.update({ ...added.config, name: 'Renamed elsewhere' });
+    await added.update((c) => ({ ...c, name: 'Renamed elsewhere' }));
     await expect
       .poll(() => owner.resolve(added.id).config.name, deadline)
       .toBe('Renamed elsewhere');

@@ -3,12 +3,13 @@
  * journal, library/intents.ts): each domain recovers its own operations.
  */
 import type { HostService } from '../host/host-service';
-import type { Recoveries } from '../library/intents';
+import type { Recoveries, Recovery } from '../library/intents';
 import { recoverNewVm } from '../library/recovery';
 import type { VmRegistry } from '../library/registry';
 import type { EnginePaths } from '../paths';
-import { readPidFile } from '../qemu/pid-file';
-import { processAlive } from '../qemu/process-info';
+import { fileExists } from '../library/atomic-file';
+import { vmFiles } from '../paths';
+import { liveQemuPid } from '../qemu/pid-file';
 import { recoverSnapshotCreate, recoverSnapshotDelete } from '../snapshots/recovery';
 import { recoverLinkedClone } from '../storage/clone-recovery';
 import { recoverNewDisk, recoverResize } from '../storage/disk-recovery';
@@ -24,18 +25,30 @@ export function recoveries(
     img,
     isRunning: async (vmId: string): Promise<boolean> => {
       if (!registry.has(vmId)) return false;
-      const pid = await readPidFile(registry.resolve(vmId).files.pidFile);
-      return pid !== null && processAlive(pid);
+      return (await liveQemuPid(registry.resolve(vmId).files.pidFile, vmId)) !== null;
     },
   };
+  // A recovery changes configs, links and snapshot indexes like any other writer: under the
+  // library lock, then the lock of each VM it names that still has a config (in id order).
+  const locked =
+    (recover: Recovery): Recovery =>
+    (record) =>
+      registry.locks.library(() => underVmLocks([...record.vmIds].sort(), () => recover(record)));
+  const underVmLocks = async <T>(ids: string[], work: () => Promise<T>): Promise<T> => {
+    const [first, ...rest] = ids;
+    if (first === undefined) return work();
+    const files = vmFiles(paths, first);
+    if (!(await fileExists(files.config))) return underVmLocks(rest, work);
+    return registry.locks.vm(files, first, () => underVmLocks(rest, work));
+  };
   return {
-    'vm.create': recoverNewVm,
-    'vm.clone': recoverNewVm,
-    'vm.clone-linked': (record) => recoverLinkedClone(paths, record),
-    'disk.add': recoverNewDisk,
-    'disk.import': recoverNewDisk,
-    'disk.resize': async (record) => recoverResize(record, await img()),
-    'snapshot.create': (record) => recoverSnapshotCreate(snapshots, record),
-    'snapshot.delete': (record) => recoverSnapshotDelete(snapshots, record),
+    'vm.create': locked(recoverNewVm),
+    'vm.clone': locked(recoverNewVm),
+    'vm.clone-linked': locked((record) => recoverLinkedClone(paths, record)),
+    'disk.add': locked(recoverNewDisk),
+    'disk.import': locked(recoverNewDisk),
+    'disk.resize': locked(async (record) => recoverResize(record, await img())),
+    'snapshot.create': locked((record) => recoverSnapshotCreate(snapshots, record)),
+    'snapshot.delete': locked((record) => recoverSnapshotDelete(snapshots, record)),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * links.json: which VMs' disks are overlays on the frozen bases in a VM's folder (its linked
  * clones), and the other way round. A VM holding the base of a live clone cannot be deleted.
- * The freezing itself is storage/clones.ts's.
+ * The freezing itself is storage/clones.ts's. Every write of a VM's links.json happens under
+ * that VM's lock (Vm.locked), from a copy read under it.
  */
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -73,7 +74,18 @@ export async function assertNotLinkedBase(registry: VmRegistry, vm: Vm): Promise
   const links = await loadLinks(vm.files);
   if (links.clones.length === 0) return;
   const clones = await liveClones(registry, links);
-  if (clones.length !== links.clones.length) await saveLinks(vm.files, { ...links, clones });
+  if (clones.length !== links.clones.length) {
+    // Read again under the VM's lock: a clone made meanwhile by another process stays listed.
+    await vm.locked(async () => {
+      const fresh = await loadLinks(vm.files);
+      const alive = new Set(clones.map((c) => c.id));
+      const gone = links.clones.filter((c) => !alive.has(c.id)).map((c) => c.id);
+      await saveLinks(vm.files, {
+        ...fresh,
+        clones: fresh.clones.filter((c) => !gone.includes(c.id)),
+      });
+    });
+  }
   if (clones.length === 0) return;
   const names = clones.map((c) => {
     try {

@@ -27,10 +27,11 @@ export async function removeVmFolder(paths: EnginePaths, dir: string): Promise<v
   try {
     await rename(dir, doomed);
   } catch {
-    await rm(dir, { recursive: true, force: true });
+    // Retried: a process waiting for this VM's lock may make its lock folder in it meanwhile.
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     return;
   }
-  await rm(doomed, { recursive: true, force: true });
+  await rm(doomed, { recursive: true, force: true, maxRetries: 5 });
 }
 
 export function orphansDir(paths: EnginePaths): string {

@@ -18,6 +18,7 @@ import type { EngineRole } from '../qemu/supervisor';
 import { readJsonFile } from './atomic-file';
 import { removeLeftovers } from './leftovers';
 import { LibraryWatch } from './library-watch';
+import { LibraryLocks } from './locks';
 import { migrateConfig } from './migrations';
 import { Vm, writeVmConfig } from './vm';
 
@@ -35,6 +36,8 @@ export class VmRegistry {
   private readonly watch: LibraryWatch;
   private watching = false;
   private closed = false;
+  /** Shared with every other Vivarium process on this library. */
+  readonly locks: LibraryLocks;
 
   constructor(
     readonly paths: EnginePaths,
@@ -42,6 +45,7 @@ export class VmRegistry {
     private readonly events: EventBus,
   ) {
     this.watch = new LibraryWatch(() => this.sync());
+    this.locks = new LibraryLocks(paths);
   }
 
   /**
@@ -90,11 +94,26 @@ export class VmRegistry {
     const folded = nameKey(name);
     for (const vm of this.vms.values()) {
       if (vm.config.id !== exceptId && nameKey(vm.config.name) === folded) {
-        throw new VivariumError(
-          'NAME_TAKEN',
-          `A VM called "${vm.config.name}" already exists: pick another name.`,
-          { name: 'This name is taken' },
-        );
+        throw nameTaken(vm.config.name);
+      }
+    }
+  }
+
+  /**
+   * The same rule against every vm.json on disk now, not this engine's last scan: another
+   * process may have just added or renamed a VM. Call it under the library lock.
+   */
+  async assertNameFreeOnDisk(name: string, exceptId?: string): Promise<void> {
+    this.assertNameFree(name, exceptId);
+    const folded = nameKey(name);
+    const dirs = await readdir(this.paths.vmsDir, { withFileTypes: true });
+    for (const dirent of dirs) {
+      if (!dirent.isDirectory() || !VM_DIR.test(dirent.name) || dirent.name === exceptId) continue;
+      const stored = await readJsonFile(vmFiles(this.paths, dirent.name).config).catch(() => null);
+      const other = typeof stored === 'object' && stored !== null ? stored : {};
+      const otherName = 'name' in other && typeof other.name === 'string' ? other.name : null;
+      if (otherName !== null && nameKey(otherName) === folded) {
+        throw nameTaken(otherName);
       }
     }
   }
@@ -106,13 +125,19 @@ export class VmRegistry {
     return { id, files: vmFiles(this.paths, id) };
   }
 
-  /** Writes a new VM's config into its (prepared) folder, holds it and announces it. */
+  /**
+   * Writes a new VM's config into its (prepared) folder, holds it and announces it. Under the
+   * library lock, so two processes adding the same name at once make one VM, not two.
+   */
   async add(config: VmConfig, files: VmFiles): Promise<Vm> {
     this.assertNameFree(config.name);
     this.adding.add(config.id);
     let vm: Vm;
     try {
-      vm = this.hold(config, files, await writeVmConfig(files, config));
+      vm = await this.locks.library(async () => {
+        await this.assertNameFreeOnDisk(config.name, config.id);
+        return this.hold(config, files, await writeVmConfig(files, config));
+      });
     } finally {
       this.adding.delete(config.id);
     }
@@ -138,7 +163,8 @@ export class VmRegistry {
     const vm = new Vm(config, files, mtime, {
       role: this.role,
       emit: (event) => this.events.emit(event),
-      assertNameFree: (name, exceptId) => this.assertNameFree(name, exceptId),
+      locks: this.locks,
+      assertNameFree: (name, exceptId) => this.assertNameFreeOnDisk(name, exceptId),
     });
     this.vms.set(config.id, vm);
     return vm;
@@ -213,4 +239,14 @@ export class VmRegistry {
       ...files.map((f) => ({ dir: f.run, only: basename(f.pidFile) })),
     ]);
   }
+}
+
+function nameTaken(existing: string): VivariumError {
+  return new VivariumError(
+    'NAME_TAKEN',
+    `A VM called "${existing}" already exists: pick another name.`,
+    {
+      name: 'This name is taken',
+    },
+  );
 }

@@ -1,5 +1,6 @@
 import { readFile, readlink, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { processAlive } from './process-info';
 
 export async function readPidFile(file: string): Promise<number | null> {
   try {
@@ -52,4 +53,63 @@ export async function isOurQemu(pid: number, vmId: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * The live QEMU that holds this VM, whoever started it, or null. QEMU's -pidfile keeps an fcntl
+ * lock on the file for as long as it runs (a second QEMU fails with "Cannot lock pid file"), so
+ * on Linux the lock's holder in /proc/locks is the answer even before the pid is written, and
+ * even when the file's content is stale. Without that (another OS, /proc hidden), the pid file's
+ * pid, alive and identified as this VM's QEMU.
+ */
+export async function liveQemuPid(pidFile: string, vmId: string): Promise<number | null> {
+  const holder = await pidFileLockHolder(pidFile);
+  if (holder !== null && processAlive(holder) && (await isOurQemu(holder, vmId))) return holder;
+  if (holder === null && process.platform === 'linux' && (await procLocksReadable())) return null;
+  const pid = await readPidFile(pidFile);
+  return pid !== null && processAlive(pid) && (await isOurQemu(pid, vmId)) ? pid : null;
+}
+
+/** The pid holding a POSIX lock on `file` (from /proc/locks), or null (none, or no /proc). */
+export async function pidFileLockHolder(file: string): Promise<number | null> {
+  if (process.platform !== 'linux') return null;
+  let dev: bigint;
+  let ino: bigint;
+  let locks: string;
+  try {
+    ({ dev, ino } = await stat(file, { bigint: true }));
+    locks = await readFile('/proc/locks', 'utf8');
+  } catch {
+    return null;
+  }
+  // "1: POSIX  ADVISORY  WRITE 2554 fe:00:2204659 0 EOF": the device as MAJOR:MINOR in hex.
+  const where = `${hex(devMajor(dev))}:${hex(devMinor(dev))}:${ino}`;
+  for (const line of locks.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    // Blocked waiters ("1: -> POSIX ...") hold nothing.
+    if (fields[1] !== 'POSIX' || fields[5] !== where) continue;
+    const pid = Number(fields[4]);
+    if (Number.isSafeInteger(pid) && pid > 0) return pid;
+  }
+  return null;
+}
+
+async function procLocksReadable(): Promise<boolean> {
+  return readFile('/proc/locks', 'utf8').then(
+    () => true,
+    () => false,
+  );
+}
+
+/** glibc's gnu_dev_major/minor: the 64-bit dev_t Node reports, split as the kernel prints it. */
+function devMajor(dev: bigint): bigint {
+  return ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+}
+
+function devMinor(dev: bigint): bigint {
+  return (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+}
+
+function hex(n: bigint): string {
+  return n.toString(16).padStart(2, '0');
 }

@@ -15,7 +15,7 @@ import {
 } from '../qmp/client';
 import { ensurePrivateDir } from '../host/runtime-dir';
 import { processAlive, readTail } from './process-info';
-import { isOurQemu, readPidFile } from './pid-file';
+import { isOurQemu, liveQemuPid, readPidFile } from './pid-file';
 import { startSwtpm, stopSwtpm, type TpmLaunch } from './swtpm';
 
 export type EngineRole = 'owner' | 'oneshot';
@@ -69,6 +69,15 @@ export function stateFromQmpStatus(status: string): VmState {
 
 const STDERR_TAIL_BYTES = 4096;
 
+export interface SupervisorOptions {
+  /**
+   * Runs a start under a lock every Vivarium process on this library shares, so two processes
+   * starting the same VM give one QEMU (the library's start lock). Without it, only this
+   * process's queue orders starts.
+   */
+  startLock?: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
 /**
  * Owns one VM's QEMU process: the state machine (stopped, starting, running, pausing, paused,
  * resuming, stopping, crashed), the QMP connection and what happens when QEMU ends. Every
@@ -99,6 +108,7 @@ export class VmSupervisor {
     private readonly files: VmFiles,
     private readonly role: EngineRole,
     private readonly onChange: (runtime: VmRuntime) => void,
+    private readonly opts: SupervisorOptions = {},
   ) {}
 
   get current(): VmRuntime {
@@ -312,14 +322,37 @@ export class VmSupervisor {
   // -------------------------------------------------------------------------------------------
   // Operations
 
+  /**
+   * Starts QEMU. A VM this engine already runs is refused (BAD_STATE). Another process may be
+   * starting the same VM at this moment: under the shared start lock the true state is read
+   * again, and a VM that came up after this start was asked for is reported as it is (the other
+   * start won, this one joins it) without touching that QEMU's files.
+   */
   start(plan: LaunchPlan): Promise<VmRuntime> {
+    const askedAt = Date.now();
     return this.serialize(async () => {
-      const before = await this.refreshNow();
-      if (isLive(before.state)) {
-        throw new VivariumError('BAD_STATE', `The VM is already ${before.state}.`);
+      if (this.attached && isLive(this.runtime.state)) {
+        throw new VivariumError('BAD_STATE', `The VM is already ${this.runtime.state}.`);
       }
-      await this.launch(plan);
-      return this.current;
+      const locked = this.opts.startLock ?? ((work) => work());
+      return locked(async () => {
+        const before = await this.refreshNow();
+        if (isLive(before.state)) {
+          const since = before.startedAt ? Date.parse(before.startedAt) : NaN;
+          if (since >= askedAt) return this.current;
+          throw new VivariumError('BAD_STATE', `The VM is already ${before.state}.`);
+        }
+        // Not ours to clean up: a QEMU this engine could not identify or reach holds the VM.
+        const holder = await liveQemuPid(this.files.pidFile, this.id);
+        if (holder !== null) {
+          throw new VivariumError(
+            'BAD_STATE',
+            `A QEMU (pid ${holder}) still holds this VM's files: stop it first (vivarium stop --force).`,
+          );
+        }
+        await this.launch(plan);
+        return this.current;
+      });
     });
   }
 
@@ -327,6 +360,8 @@ export class VmSupervisor {
     const f = this.files;
     await ensurePrivateDir(f.run);
     await mkdir(f.logsDir, { recursive: true });
+    // `start` found no live QEMU holding the pid file, under the start lock: these are a dead
+    // QEMU's leftovers (a live one's sockets would be stolen by the new QEMU's).
     await Promise.all(
       [...f.qmpSockets, f.vncSock, f.serialSock, f.monitorSock, f.pidFile].map((p) =>
         rm(p, { force: true }),
@@ -421,7 +456,9 @@ export class VmSupervisor {
       this.child = null;
       this.qmp?.close();
       this.qmp = null;
-      await rm(f.pidFile, { force: true });
+      // QEMU removes its pid file when it ends; what is left is a killed QEMU's, unless another
+      // QEMU holds it (one started around the start lock): that one's files stay.
+      if ((await liveQemuPid(f.pidFile, this.id)) === null) await rm(f.pidFile, { force: true });
       await rm(f.runtimeState, { force: true });
       if (plan.tpm) await stopSwtpm(plan.tpm.pidFile);
       const tail = (await readTail(f.qemuLog, 2048)).trim().split('\n');

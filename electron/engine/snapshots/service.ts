@@ -4,8 +4,8 @@
  * in snapshots.json; thumbnails from `screendump` at the moment of a live snapshot.
  *
  * Every operation on a VM runs in its supervisor's queue (no start/stop in between), and every
- * read-modify-write of snapshots.json under a per-VM lock, so a list that reconciles with the
- * images never undoes a snapshot that was being added.
+ * read-modify-write of snapshots.json under the VM's lock (shared with other processes), so a
+ * list that reconciles with the images never undoes a snapshot that was being added.
  */
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, statfs } from 'node:fs/promises';
@@ -545,18 +545,22 @@ export class SnapshotService {
     return node;
   }
 
-  /** Read-modify-write of snapshots.json under the VM's lock; written only when it changed. */
+  /**
+   * Read-modify-write of snapshots.json under the VM's lock, which every Vivarium process shares
+   * (two renames from two processes both land); written only when it changed.
+   */
   private withIndex(
     vm: Vm,
     change: (index: SnapshotIndex) => Promise<SnapshotIndex>,
   ): Promise<SnapshotIndex> {
     const key = vm.config.id;
-    const work = async (): Promise<SnapshotIndex> => {
-      const before = await loadIndex(vm.files.snapshotsIndex);
-      const after = await change(before);
-      if (after !== before) await saveIndex(vm.files.snapshotsIndex, after);
-      return after;
-    };
+    const work = (): Promise<SnapshotIndex> =>
+      vm.locked(async () => {
+        const before = await loadIndex(vm.files.snapshotsIndex);
+        const after = await change(before);
+        if (after !== before) await saveIndex(vm.files.snapshotsIndex, after);
+        return after;
+      });
     const previous = this.locks.get(key) ?? Promise.resolve();
     const next = previous.then(work, work);
     this.locks.set(

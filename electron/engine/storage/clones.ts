@@ -37,6 +37,7 @@ import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import type { VmFiles } from '../paths';
 import { diskPath } from '../qemu/args';
+import { liveQemuPid } from '../qemu/pid-file';
 import type { TaskContext, TaskManager } from '../tasks/task-manager';
 import type { LinkedCloneData } from './clone-recovery';
 import { readQcow2Facts } from './qcow2-header';
@@ -84,7 +85,20 @@ export class CloneService {
         src.supervisor.serialize(async () => {
           this.assertOff(src);
           this.registry.assertNameFree(name);
-          return linked ? this.linkedNow(src, name, img) : this.fullNow(src, name, img, ctx);
+          if (!linked) return this.fullNow(src, name, img, ctx);
+          // Freezing renames the source's disks and rewrites its links.json: under the library
+          // lock (the clone's name), the source's lock and its start lock (no other process
+          // starts it meanwhile), in that order. A few file renames and qemu-img creates.
+          const { locks } = this.registry;
+          return locks.library(() =>
+            src.locked(() =>
+              locks.start(src.files, src.config.name, async () => {
+                const qemu = await liveQemuPid(src.files.pidFile, src.id);
+                if (qemu !== null) this.assertOff(src, 'running');
+                return this.linkedNow(src, name, img);
+              }),
+            ),
+          );
         }),
     });
   }
@@ -293,8 +307,8 @@ export class CloneService {
     return (await this.registry.add(config, files)).summary();
   }
 
-  private assertOff(vm: Vm): void {
-    const state = vm.supervisor.current.state;
+  private assertOff(vm: Vm, seen?: 'running'): void {
+    const state = seen ?? vm.supervisor.current.state;
     if (isLive(state)) {
       throw new VivariumError(
         'BAD_STATE',

@@ -99,7 +99,7 @@ export class DiskService {
           bus: req.bus ?? defaultBus(vm.config),
           readOnly: req.readOnly,
         } as const;
-        return vm.update({ ...vm.config, disks: [...vm.config.disks, disk] });
+        return vm.update(withDisk(disk));
       }
       const bytes = parseSize(req.size ?? '0');
       if (bytes < 1024 * 1024)
@@ -119,7 +119,7 @@ export class DiskService {
         await intent.step('file');
         await createQcow2(img, join(vm.files.dir, file), bytes);
         await intent.step('config');
-        const summary = await vm.update({ ...vm.config, disks: [...vm.config.disks, disk] });
+        const summary = await vm.update(withDisk(disk));
         await intent.end();
         return summary;
       } catch (err) {
@@ -135,10 +135,10 @@ export class DiskService {
     await vm.safeRefresh();
     return vm.supervisor.serialize(async () => {
       this.assertOff(vm, 'detach a disk');
-      const disk = findDisk(vm.config, diskId);
-      const summary = await vm.update({
-        ...vm.config,
-        disks: vm.config.disks.filter((d) => d.id !== disk.id),
+      let disk = findDisk(vm.config, diskId);
+      const summary = await vm.update((c) => {
+        disk = findDisk(c, diskId);
+        return { ...c, disks: c.disks.filter((d) => d.id !== diskId) };
       });
       // Only images in the VM's folder are ours to delete; the user's own files stay.
       if (deleteFile && !isAbsolute(disk.file))
@@ -325,7 +325,7 @@ export class DiskService {
           bus: bus ?? defaultBus(vm.config),
           readOnly: false,
         };
-        return vm.update({ ...vm.config, disks: [...vm.config.disks, disk] });
+        return vm.update(withDisk(disk));
       });
       await intent.end();
       return summary;
@@ -422,6 +422,22 @@ export class DiskService {
 
 function mib(bytes: number): string {
   return `${Math.round((bytes / 2 ** 20) * 10) / 10} MiB`;
+}
+
+/**
+ * Adds `disk` to the config as it is on disk now: its id is the next free one there (another
+ * process may have added a disk since this engine looked), and the limit is checked there too.
+ */
+function withDisk(disk: DiskConfig): (c: VmConfig) => VmConfig {
+  return (c) => {
+    if (c.disks.length >= MAX_DISKS) {
+      throw new VivariumError(
+        'RESOURCE_LIMIT',
+        `A VM has at most ${MAX_DISKS} disks: detach one first.`,
+      );
+    }
+    return { ...c, disks: [...c.disks, { ...disk, id: nextDiskId(c) }] };
+  };
 }
 
 function findDisk(config: VmConfig, id: string): DiskConfig {

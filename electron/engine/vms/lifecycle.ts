@@ -6,6 +6,7 @@ import {
   VmConfigSchema,
   type ApiResults,
   type ParsedParams,
+  type VmConfig,
   type VmSummary,
 } from '../../../common/contract';
 import {
@@ -23,6 +24,7 @@ import { fileExists } from '../library/atomic-file';
 import type { IntentJournal } from '../library/intents';
 import type { VmRegistry } from '../library/registry';
 import { diskPath } from '../qemu/args';
+import { liveQemuPid } from '../qemu/pid-file';
 import { assertNotLinkedBase } from '../library/clone-links';
 import { KEPT_DISKS_MARKER, removeVmFolder } from '../library/orphans';
 import { createNvram, createQcow2, parseSize } from '../storage/qemu-img';
@@ -164,7 +166,6 @@ export class VmLifecycle {
         throw new VivariumError('BAD_STATE', stopToChangeMessage(blocked));
       }
       if (patch.name !== undefined) this.registry.assertNameFree(patch.name, vm.config.id);
-      const c = vm.config;
       if (patch.memoryMiB !== undefined) {
         const host = await this.host.get();
         if (patch.memoryMiB > host.totalMemoryMiB) {
@@ -176,53 +177,34 @@ export class VmLifecycle {
         }
       }
       if (patch.cdrom) await checkReadableFile(patch.cdrom, 'ISO image');
-      const next = VmConfigSchema.parse({
-        ...c,
-        ...(patch.name !== undefined ? { name: patch.name } : {}),
-        ...(patch.notes !== undefined ? { notes: patch.notes } : {}),
-        ...(patch.memoryMiB !== undefined ? { memoryMiB: patch.memoryMiB } : {}),
-        cpu: { model: patch.cpuModel ?? c.cpu.model, count: patch.cpuCount ?? c.cpu.count },
-        ...(patch.machine !== undefined ? { machine: patch.machine } : {}),
-        ...(patch.firmware !== undefined ? { firmware: patch.firmware } : {}),
-        ...(patch.cdrom !== undefined ? { cdrom: patch.cdrom } : {}),
-        ...(patch.bootOrder !== undefined ? { bootOrder: patch.bootOrder } : {}),
-        network: {
-          ...c.network,
-          ...(patch.nicModel !== undefined ? { model: patch.nicModel } : {}),
-          ...(patch.networkMode !== undefined ? { mode: patch.networkMode } : {}),
-          ...(patch.portForwards !== undefined ? { portForwards: patch.portForwards } : {}),
-        },
-        ...(patch.video !== undefined ? { video: patch.video } : {}),
-        ...(patch.sound !== undefined ? { sound: patch.sound } : {}),
-        ...(patch.usbTablet !== undefined ? { usbTablet: patch.usbTablet } : {}),
-        // Turning the TPM off keeps its state folder (files.tpmStateDir): BitLocker or LUKS keys
-        // sealed to the TPM live there, and turning it back on brings them back. Only deleting
-        // the VM removes it. QEMU and swtpm only look at it while `tpm` is on (the launch plan).
-        ...(patch.tpm !== undefined ? { tpm: patch.tpm } : {}),
-        ...(patch.secureBoot !== undefined ? { secureBoot: patch.secureBoot } : {}),
-        ...(patch.accel !== undefined ? { accel: patch.accel } : {}),
-        ...(patch.kernelBoot !== undefined ? { kernelBoot: patch.kernelBoot } : {}),
-        ...(patch.extraArgs !== undefined ? { extraArgs: patch.extraArgs } : {}),
-      });
-      await checkTpmAndSecureBoot(this.host, c, next, patch);
-
-      // The UEFI variable store must come from the template that matches Secure Boot: Microsoft's
-      // keys enrolled with it, none without (OVMF's plain build enforces Secure Boot too once
-      // keys are enrolled). A new one is made beside the old, and only renamed over it once the
-      // config that needs it is saved. A VM switched to BIOS keeps a matching store for its way
-      // back to UEFI, when this host has the template.
-      const hasNvram = await fileExists(vm.files.nvram);
-      const newNvram =
-        (next.firmware === 'uefi' && !hasNvram) ||
-        (hasNvram &&
-          next.secureBoot !== c.secureBoot &&
-          (next.firmware === 'uefi' || (await this.uefiVars.hasTemplate(next.secureBoot))))
-          ? await this.uefiVars.prepare(vm, next.secureBoot)
-          : null;
+      // Applied to vm.json as it is on disk under the VM's lock: another process's change to
+      // other fields (a `set --cpus` beside this `set --memory`) is kept.
+      const change = async (c: VmConfig): Promise<VmConfig> => {
+        const next = applyPatch(c, patch);
+        await checkTpmAndSecureBoot(this.host, c, next, patch);
+        return next;
+      };
+      // Set inside the commit step, read after it failed (a box: TypeScript does not track closures).
+      const made: { nvram: string | null } = { nvram: null };
       try {
-        return await vm.update(next, newNvram ? () => rename(newNvram, vm.files.nvram) : undefined);
+        return await vm.update(change, async (next, c) => {
+          // The UEFI variable store must come from the template that matches Secure Boot:
+          // Microsoft's keys enrolled with it, none without (OVMF's plain build enforces Secure
+          // Boot too once keys are enrolled). A new one is made beside the old, and only renamed
+          // over it once the config that needs it is saved. A VM switched to BIOS keeps a
+          // matching store for its way back to UEFI, when this host has the template.
+          const hasNvram = await fileExists(vm.files.nvram);
+          const wanted =
+            (next.firmware === 'uefi' && !hasNvram) ||
+            (hasNvram &&
+              next.secureBoot !== c.secureBoot &&
+              (next.firmware === 'uefi' || (await this.uefiVars.hasTemplate(next.secureBoot))));
+          if (!wanted) return;
+          made.nvram = await this.uefiVars.prepare(vm, next.secureBoot);
+          await rename(made.nvram, vm.files.nvram);
+        });
       } catch (err) {
-        if (newNvram) await rm(newNvram, { force: true });
+        if (made.nvram) await rm(made.nvram, { force: true });
         throw err;
       }
     });
@@ -231,11 +213,15 @@ export class VmLifecycle {
   async delete(ref: string, keepDisks: boolean): Promise<ApiResults['vm.delete']> {
     const vm = this.registry.resolve(ref);
     const runtime = await vm.supervisor.refresh().catch(() => vm.supervisor.current);
-    return vm.supervisor.serialize(async () => {
-      if (isLive(runtime.state) || isLive(vm.supervisor.current.state)) {
+    const remove = async (): Promise<ApiResults['vm.delete']> => {
+      // Any live QEMU on the VM counts, whoever started it and whether or not this engine could
+      // reach it: its disks must not go from under the guest.
+      const qemu = await liveQemuPid(vm.files.pidFile, vm.id);
+      if (isLive(runtime.state) || isLive(vm.supervisor.current.state) || qemu !== null) {
+        const state = isLive(runtime.state) ? runtime.state : 'running';
         throw new VivariumError(
           'BAD_STATE',
-          `"${vm.config.name}" is ${runtime.state}: shut it down before deleting it.`,
+          `"${vm.config.name}" is ${state}: shut it down before deleting it.`,
         );
       }
       await assertNotLinkedBase(this.registry, vm);
@@ -263,6 +249,42 @@ export class VmLifecycle {
       await rm(vm.files.run, { recursive: true, force: true });
       this.registry.remove(vm);
       return { deleted: true as const, keptFiles: kept };
-    });
+    };
+    // Under the VM's lock and its start lock: no other process changes or starts it meanwhile.
+    return vm.supervisor.serialize(() =>
+      vm.locked(() => this.registry.locks.start(vm.files, vm.config.name, remove)),
+    );
   }
+}
+
+/** The config with `patch`'s fields in it (validated by the caller). */
+function applyPatch(c: VmConfig, patch: VmPatch): VmConfig {
+  return VmConfigSchema.parse({
+    ...c,
+    ...(patch.name !== undefined ? { name: patch.name } : {}),
+    ...(patch.notes !== undefined ? { notes: patch.notes } : {}),
+    ...(patch.memoryMiB !== undefined ? { memoryMiB: patch.memoryMiB } : {}),
+    cpu: { model: patch.cpuModel ?? c.cpu.model, count: patch.cpuCount ?? c.cpu.count },
+    ...(patch.machine !== undefined ? { machine: patch.machine } : {}),
+    ...(patch.firmware !== undefined ? { firmware: patch.firmware } : {}),
+    ...(patch.cdrom !== undefined ? { cdrom: patch.cdrom } : {}),
+    ...(patch.bootOrder !== undefined ? { bootOrder: patch.bootOrder } : {}),
+    network: {
+      ...c.network,
+      ...(patch.nicModel !== undefined ? { model: patch.nicModel } : {}),
+      ...(patch.networkMode !== undefined ? { mode: patch.networkMode } : {}),
+      ...(patch.portForwards !== undefined ? { portForwards: patch.portForwards } : {}),
+    },
+    ...(patch.video !== undefined ? { video: patch.video } : {}),
+    ...(patch.sound !== undefined ? { sound: patch.sound } : {}),
+    ...(patch.usbTablet !== undefined ? { usbTablet: patch.usbTablet } : {}),
+    // Turning the TPM off keeps its state folder (files.tpmStateDir): BitLocker or LUKS keys
+    // sealed to the TPM live there, and turning it back on brings them back. Only deleting the
+    // VM removes it. QEMU and swtpm only look at it while `tpm` is on (the launch plan).
+    ...(patch.tpm !== undefined ? { tpm: patch.tpm } : {}),
+    ...(patch.secureBoot !== undefined ? { secureBoot: patch.secureBoot } : {}),
+    ...(patch.accel !== undefined ? { accel: patch.accel } : {}),
+    ...(patch.kernelBoot !== undefined ? { kernelBoot: patch.kernelBoot } : {}),
+    ...(patch.extraArgs !== undefined ? { extraArgs: patch.extraArgs } : {}),
+  });
 }
