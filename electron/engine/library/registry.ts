@@ -123,7 +123,7 @@ export class VmRegistry {
   /** Forgets a VM whose folder was deleted, and announces it. */
   remove(vm: Vm): void {
     if (this.vms.get(vm.id) !== vm) return;
-    vm.supervisor.detach();
+    vm.supervisor.retire(`There is no VM called "${vm.config.name}" any more: it was deleted.`);
     this.vms.delete(vm.id);
     this.events.emit({ type: 'vm.removed', id: vm.id });
   }
