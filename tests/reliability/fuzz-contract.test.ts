@@ -615,9 +615,24 @@ const pile: fc.Arbitrary<Request[]> = fc
     return reqs;
   });
 
+/** Two creates, or a create and a rename, racing for one name (in any case). */
+const nameRace: fc.Arbitrary<Request[]> = fc
+  .tuple(vmName, fc.nat(), fc.boolean(), fc.constantFrom('0', '1M'))
+  .map(([name, n, rename, diskSize]): Request[] => [
+    { kind: 'call', method: 'vm.create', params: { name, diskSize: '0' } },
+    rename
+      ? {
+          kind: 'call',
+          method: 'vm.update',
+          params: { vm: { $vm: n }, patch: { name: name.toUpperCase() } },
+        }
+      : { kind: 'call', method: 'vm.create', params: { name: name.toLowerCase(), diskSize } },
+  ]);
+
 const batch: fc.Arbitrary<Request[]> = fc.oneof(
   { arbitrary: fc.array(request, { minLength: 1, maxLength: 5 }), weight: 12 },
   { arbitrary: pile, weight: 1 },
+  { arbitrary: nameRace, weight: 1 },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -893,6 +908,10 @@ describe('the contract under fuzzing', () => {
         await Promise.all(reqs.map((req) => send(req, out)));
         await settle(out.tasks, out);
         await refreshPool();
+        // Names stay unique whatever the case, however the requests raced.
+        const names = pool.vms.map((v) => v.name.toLocaleLowerCase());
+        const twice = names.filter((x, i) => names.indexOf(x) !== i);
+        expect(twice, 'names held twice').toEqual([]);
         for (const id of out.deleted) {
           // Deleted stays deleted: not listed, and no config written back into its folder.
           expect(pool.vms.map((v) => v.id)).not.toContain(id);

@@ -31,6 +31,8 @@ export class VmRegistry {
   private folders = new Set<string>();
   /** VMs this engine is writing into the library right now: a scan leaves them to `add`. */
   private readonly adding = new Set<string>();
+  /** Names a create or a rename is writing right now, by VM id: taken until the write ends. */
+  private readonly claimed = new Map<string, string>();
   private readonly watch: LibraryWatch;
   private watching = false;
   private closed = false;
@@ -96,6 +98,28 @@ export class VmRegistry {
         );
       }
     }
+    for (const [id, claimed] of this.claimed) {
+      if (id !== exceptId && claimed.toLocaleLowerCase() === folded) {
+        throw new VivariumError(
+          'NAME_TAKEN',
+          `A VM called "${claimed}" is being created or renamed: pick another name.`,
+          { name: 'This name is taken' },
+        );
+      }
+    }
+  }
+
+  /**
+   * Takes `name` for VM `id` while its config is written (the VM only holds it once the write
+   * ends), so a create and a rename racing in this process cannot both get it. Returns the
+   * release.
+   */
+  claimName(name: string, id: string): () => void {
+    this.assertNameFree(name, id);
+    this.claimed.set(id, name);
+    return () => {
+      if (this.claimed.get(id) === name) this.claimed.delete(id);
+    };
   }
 
   /** A fresh id and its folders (nothing is created on disk). */
@@ -107,13 +131,14 @@ export class VmRegistry {
 
   /** Writes a new VM's config into its (prepared) folder, holds it and announces it. */
   async add(config: VmConfig, files: VmFiles): Promise<Vm> {
-    this.assertNameFree(config.name);
+    const release = this.claimName(config.name, config.id);
     this.adding.add(config.id);
     let vm: Vm;
     try {
       vm = this.hold(config, files, await writeVmConfig(files, config));
     } finally {
       this.adding.delete(config.id);
+      release();
     }
     this.events.emit({ type: 'vm.added', vm: vm.summary() });
     this.watchFolders();
@@ -137,7 +162,7 @@ export class VmRegistry {
     const vm = new Vm(config, files, mtime, {
       role: this.role,
       emit: (event) => this.events.emit(event),
-      assertNameFree: (name, exceptId) => this.assertNameFree(name, exceptId),
+      claimName: (name, id) => this.claimName(name, id),
     });
     this.vms.set(config.id, vm);
     return vm;
@@ -145,6 +170,10 @@ export class VmRegistry {
 
   /** The library as it is on disk: new, changed and removed VM folders. */
   private async scan(): Promise<void> {
+    // A VM added while this scan reads may be missing from its listing: only VMs held before
+    // it began can be found gone (else a fresh VM vanishes until the next scan, and its name
+    // with it).
+    const heldBefore = new Set(this.vms.keys());
     const dirs = await readdir(this.paths.vmsDir, { withFileTypes: true });
     const seen = new Set<string>();
     for (const dirent of dirs) {
@@ -172,7 +201,9 @@ export class VmRegistry {
         this.broken.set(files.dir, err instanceof Error ? err.message : String(err));
       }
     }
-    for (const vm of this.vms.values()) if (!seen.has(vm.id)) this.remove(vm);
+    for (const vm of this.vms.values()) {
+      if (!seen.has(vm.id) && heldBefore.has(vm.id)) this.remove(vm);
+    }
     this.folders = seen;
   }
 

@@ -23,8 +23,9 @@ export async function writeVmConfig(files: VmFiles, config: VmConfig): Promise<n
 export interface VmOptions {
   role: EngineRole;
   emit: (event: ApiEvent) => void;
-  /** Refuses a name another VM has (the registry's rule); called when a change renames. */
-  assertNameFree: (name: string, exceptId: string) => void;
+  /** Takes a name no other VM has or is taking (the registry's rule) until the release runs;
+   * called when a change renames. */
+  claimName: (name: string, id: string) => () => void;
 }
 
 export class Vm {
@@ -73,17 +74,24 @@ export class Vm {
    */
   async update(next: VmConfig, commit?: () => Promise<void>): Promise<VmSummary> {
     const config = VmConfigSchema.parse(next);
-    if (config.name !== this.current.name) this.opts.assertNameFree(config.name, config.id);
-    this.mtimeMs = await writeVmConfig(this.files, config);
-    if (commit) {
-      try {
-        await commit();
-      } catch (err) {
-        this.mtimeMs = await writeVmConfig(this.files, this.current).catch(() => this.mtimeMs);
-        throw err;
+    const release =
+      config.name !== this.current.name
+        ? this.opts.claimName(config.name, config.id)
+        : () => undefined;
+    try {
+      this.mtimeMs = await writeVmConfig(this.files, config);
+      if (commit) {
+        try {
+          await commit();
+        } catch (err) {
+          this.mtimeMs = await writeVmConfig(this.files, this.current).catch(() => this.mtimeMs);
+          throw err;
+        }
       }
+      this.current = config;
+    } finally {
+      release();
     }
-    this.current = config;
     return this.announce();
   }
 
