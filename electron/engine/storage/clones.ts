@@ -18,7 +18,7 @@
  *     the same base, so chains only grow when there is something new to keep.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import {
   VmConfigSchema,
@@ -130,7 +130,10 @@ export class CloneService {
             );
           if (!freeze) return forClone();
           const frozen = join(src.files.dir, base);
+          const mode = (await stat(active)).mode & 0o7777;
           await rename(active, frozen);
+          // Undone last to first: the disk goes back, then its mode (the base was made 0444).
+          undo.push(() => chmod(active, mode));
           undo.push(() => rename(frozen, active));
           undo.push(() => rm(active, { force: true }));
           overlays[disk.id] = base;
