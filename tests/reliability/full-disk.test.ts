@@ -99,7 +99,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  client?.close();
+  // Undefined when the setup was skipped or failed before the socket opened.
+  (client as RpcClient | undefined)?.close();
   await media?.close();
   await server?.close();
   await engine?.close();

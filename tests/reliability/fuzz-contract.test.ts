@@ -47,7 +47,7 @@ import { RpcClient, type RpcReply } from '../helpers/rpc-client';
 const run = promisify(execFile);
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261206);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 700);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 900);
 /** Every request must be answered within this; a task must end within TASK_MS. */
 const REPLY_MS = 15_000;
 const TASK_MS = 20_000;
@@ -119,10 +119,23 @@ beforeAll(async () => {
     join(files, 'disk,process=evil.qcow2'),
     '8M',
   ]);
+  // An image whose backing file is someone else's: adding or importing it must be refused.
+  await run('qemu-img', [
+    'create',
+    '-q',
+    '-f',
+    'qcow2',
+    '-F',
+    'raw',
+    '-b',
+    '/etc/hostname',
+    join(files, 'backed,x.qcow2'),
+  ]);
   filePool = [
     ...named.map((n) => join(files, n)),
     join(files, 'vm,linuz'),
     join(files, 'disk,process=evil.qcow2'),
+    join(files, 'backed,x.qcow2'),
     join(files, 'dir,d'),
     join(files, 'missing,x.iso'),
     `/${'a'.repeat(300)}`,
