@@ -33,6 +33,8 @@ export class VmRegistry {
   private folders = new Set<string>();
   /** VMs this engine is writing into the library right now: a scan leaves them to `add`. */
   private readonly adding = new Set<string>();
+  /** Names a create or a rename is writing right now, by VM id: taken until the write ends. */
+  private readonly claimed = new Map<string, string>();
   private readonly watch: LibraryWatch;
   private watching = false;
   private closed = false;
@@ -97,6 +99,15 @@ export class VmRegistry {
         throw nameTaken(vm.config.name);
       }
     }
+    for (const [id, claimed] of this.claimed) {
+      if (id !== exceptId && nameKey(claimed) === folded) {
+        throw new VivariumError(
+          'NAME_TAKEN',
+          `A VM called "${claimed}" is being created or renamed: pick another name.`,
+          { name: 'This name is taken' },
+        );
+      }
+    }
   }
 
   /**
@@ -118,6 +129,19 @@ export class VmRegistry {
     }
   }
 
+  /**
+   * Takes `name` for VM `id` while its config is written (the VM only holds it once the write
+   * ends), so a create and a rename racing in this process cannot both get it. Returns the
+   * release.
+   */
+  claimName(name: string, id: string): () => void {
+    this.assertNameFree(name, id);
+    this.claimed.set(id, name);
+    return () => {
+      if (this.claimed.get(id) === name) this.claimed.delete(id);
+    };
+  }
+
   /** A fresh id and its folders (nothing is created on disk). */
   newVmFiles(): { id: string; files: VmFiles } {
     let id = randomBytes(6).toString('hex');
@@ -130,7 +154,7 @@ export class VmRegistry {
    * library lock, so two processes adding the same name at once make one VM, not two.
    */
   async add(config: VmConfig, files: VmFiles): Promise<Vm> {
-    this.assertNameFree(config.name);
+    const release = this.claimName(config.name, config.id);
     this.adding.add(config.id);
     let vm: Vm;
     try {
@@ -140,6 +164,7 @@ export class VmRegistry {
       });
     } finally {
       this.adding.delete(config.id);
+      release();
     }
     this.events.emit({ type: 'vm.added', vm: vm.summary() });
     this.watchFolders();
@@ -149,7 +174,7 @@ export class VmRegistry {
   /** Forgets a VM whose folder was deleted, and announces it. */
   remove(vm: Vm): void {
     if (this.vms.get(vm.id) !== vm) return;
-    vm.supervisor.detach();
+    vm.supervisor.retire(`There is no VM called "${vm.config.name}" any more: it was deleted.`);
     this.vms.delete(vm.id);
     this.events.emit({ type: 'vm.removed', id: vm.id });
   }
@@ -172,6 +197,10 @@ export class VmRegistry {
 
   /** The library as it is on disk: new, changed and removed VM folders. */
   private async scan(): Promise<void> {
+    // A VM added while this scan reads may be missing from its listing: only VMs held before
+    // it began can be found gone (else a fresh VM vanishes until the next scan, and its name
+    // with it).
+    const heldBefore = new Set(this.vms.keys());
     const dirs = await readdir(this.paths.vmsDir, { withFileTypes: true });
     const seen = new Set<string>();
     for (const dirent of dirs) {
@@ -199,7 +228,9 @@ export class VmRegistry {
         this.broken.set(files.dir, err instanceof Error ? err.message : String(err));
       }
     }
-    for (const vm of this.vms.values()) if (!seen.has(vm.id)) this.remove(vm);
+    for (const vm of this.vms.values()) {
+      if (!seen.has(vm.id) && heldBefore.has(vm.id)) this.remove(vm);
+    }
     this.folders = seen;
   }
 

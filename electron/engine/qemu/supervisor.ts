@@ -102,6 +102,8 @@ export class VmSupervisor {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly exits = new EventEmitter();
   private detaching = false;
+  /** Set once the VM left the library: work still queued for it must not touch its files. */
+  private retiredBecause: string | null = null;
 
   constructor(
     readonly id: string,
@@ -119,9 +121,17 @@ export class VmSupervisor {
     return this.qmp !== null && !this.qmp.closed;
   }
 
-  /** Runs `work` after every operation queued before it on this VM. */
+  /**
+   * Runs `work` after every operation queued before it on this VM; once the VM is deleted, work
+   * that was waiting behind the delete fails with NOT_FOUND instead of writing into (and so
+   * bringing back) the folder the delete removed or kept.
+   */
   serialize<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
+    const turn = (): Promise<T> =>
+      this.retiredBecause === null
+        ? work()
+        : Promise.reject(new VivariumError('NOT_FOUND', this.retiredBecause));
+    const next = this.queue.then(turn, turn);
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -657,6 +667,12 @@ export class VmSupervisor {
       throw new VivariumError('BAD_STATE', 'The VM is not running: start it first.');
     }
     return this.qmp;
+  }
+
+  /** The VM left the library (deleted here or by another process): refuse queued work. */
+  retire(reason: string): void {
+    this.retiredBecause = reason;
+    this.detach();
   }
 
   /** Lets go of QEMU without stopping it (the app quits, VMs keep running). */
