@@ -25,6 +25,8 @@ const UPLOAD_STATUS: Partial<Record<ErrorCode, number>> = {
   CANCELLED: 400,
   NETWORK: 400,
   DISK_FULL: 507,
+  // Another process holds the cache's space reservations: the client may simply retry.
+  BUSY: 503,
 };
 
 export interface UploadDeps {

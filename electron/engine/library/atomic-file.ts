@@ -4,19 +4,21 @@ import { VivariumError } from '../errors';
 /**
  * Writes through a temp file, fsyncs it and renames it over the target, so a crash or a full
  * disk leaves either the old or the new file, never half of one. The previous version is kept
- * as `<file>.bak`.
+ * as `<file>.bak`. `sync: false` skips the fsync where a kill (not a power cut) is all that must
+ * be survived: the page cache outlives a killed process.
  */
 export async function writeFileAtomic(
   file: string,
   data: string,
   keepBackup = true,
+  { sync = true }: { sync?: boolean } = {},
 ): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
     const handle = await open(tmp, 'w', 0o600);
     try {
       await handle.writeFile(data, 'utf8');
-      await handle.sync();
+      if (sync) await handle.sync();
     } finally {
       await handle.close();
     }

@@ -17,7 +17,7 @@
  * each step; nothing else sets it.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -232,13 +232,8 @@ export class Intent<O extends IntentOp> {
    */
   async write(durable: boolean): Promise<void> {
     const text = `${JSON.stringify(this.record)}\n`;
-    if (!durable) {
-      const tmp = `${this.file}.tmp-${process.pid}`;
-      await writeFile(tmp, text, { mode: 0o600 });
-      await rename(tmp, this.file);
-      return;
-    }
-    await writeFileAtomic(this.file, text, false);
+    await writeFileAtomic(this.file, text, false, { sync: durable });
+    if (!durable) return;
     const dir = await open(this.journal.dir, 'r');
     try {
       await dir.sync();

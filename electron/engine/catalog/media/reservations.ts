@@ -4,12 +4,14 @@
  * free-space check on its own and together they fill the disk. Each transfer writes
  * `.reservations/<pid>-<part hash>.json` ({pid, bytes, part}) before its first byte; what it still
  * needs is `bytes` minus what its part already holds (that has left the free space already). The
- * check and the write happen under a lock folder, so two transfers never count the same free
- * bytes; a reservation or a lock whose process is dead is removed.
+ * check and the write happen under a lock (proper-lockfile), so two transfers never count the
+ * same free bytes; a reservation whose process is dead is removed, a lock its holder stopped
+ * refreshing is taken over.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { VivariumError } from '../../errors';
 import { processAlive } from '../../qemu/process-info';
 
@@ -20,8 +22,8 @@ interface Stored {
 }
 
 const LOCK_WAIT_MS = 10_000;
-/** A lock held longer than this is left over (the check inside takes milliseconds). */
-const LOCK_STALE_MS = 30_000;
+/** A lock whose holder stopped refreshing it this long ago is left over (its process died). */
+const LOCK_STALE_MS = 5_000;
 
 export class SpaceReservations {
   /** @param dir the reservations folder (`media/.reservations`) */
@@ -46,7 +48,17 @@ export class SpaceReservations {
       check(free === null ? null : free - promised, promised);
       // What the part will hold at the end: a resumed part already holds some of it.
       const record: Stored = { pid: process.pid, bytes: needBytes + (await sizeOf(part)), part };
-      await writeFile(mine, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+      try {
+        await writeFile(mine, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+      } catch (err) {
+        await rm(mine, { force: true });
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
+        throw new VivariumError(
+          'DISK_FULL',
+          `The disk holding the media cache (${this.dir}) is full: free some space and try again.`,
+        );
+      }
     });
   }
 
@@ -85,31 +97,28 @@ export class SpaceReservations {
   private async locked<T>(work: () => Promise<T>): Promise<T> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const lock = join(this.dir, '.lock');
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        await mkdir(lock);
-        await writeFile(join(lock, 'owner'), String(process.pid));
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      if (await lockIsStale(lock)) {
-        await rm(lock, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new VivariumError(
-          'TIMEOUT',
-          `Another Vivarium process holds ${lock} and does not let go: if none is running, remove that folder.`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 15));
+    let release: () => Promise<void>;
+    try {
+      // A lock folder, no file inside it: taking it still works on a full disk.
+      release = await lockfile.lock(this.dir, {
+        lockfilePath: lock,
+        realpath: false,
+        stale: LOCK_STALE_MS,
+        update: LOCK_STALE_MS / 4,
+        retries: { retries: LOCK_WAIT_MS / 50, minTimeout: 15, maxTimeout: 50, factor: 1.2 },
+        onCompromised: () => undefined,
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+      throw new VivariumError(
+        'BUSY',
+        `Another Vivarium process is reserving space in the media cache (${lock}): try again; if none is running, remove that folder.`,
+      );
     }
     try {
       return await work();
     } finally {
-      await rm(lock, { recursive: true, force: true });
+      await release().catch(() => undefined);
     }
   }
 }
@@ -130,13 +139,4 @@ async function readStored(file: string): Promise<Stored | null> {
   } catch {
     return null;
   }
-}
-
-async function lockIsStale(lock: string): Promise<boolean> {
-  const st = await stat(lock).catch(() => null);
-  if (!st) return false;
-  if (Date.now() - st.mtimeMs > LOCK_STALE_MS) return true;
-  const owner = Number(await readFile(join(lock, 'owner'), 'utf8').catch(() => ''));
-  // No owner yet: it is being taken right now (or its taker died at once; the age rule covers it).
-  return Number.isInteger(owner) && owner > 0 && !processAlive(owner);
 }
