@@ -148,6 +148,50 @@ describe('MediaCacheIndex', () => {
   });
 });
 
+describe('images a killed transfer left unrecorded', () => {
+  async function unrecorded(content: string, ageMs: number): Promise<string> {
+    const dir = join(mediaDir, sha(content));
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, 'image.iso');
+    await writeFile(file, content);
+    const when = new Date(Date.now() - ageMs);
+    await utimes(file, when, when);
+    await utimes(dir, when, when);
+    return dir;
+  }
+  const exists = (p: string) =>
+    stat(p).then(
+      () => true,
+      () => false,
+    );
+
+  it('frees an old folder without a record, and keeps recorded and recent ones', async () => {
+    const old = await unrecorded('killed between move and record', 2 * 3_600_000);
+    const fresh = await unrecorded('an admit still unpacking', 60_000);
+    const kept = await addEntry('a recorded image');
+    const when = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(kept.dir, when, when);
+
+    const freed = await index().removeUnrecorded();
+
+    expect(freed).toEqual([Buffer.byteLength('killed between move and record')]);
+    expect(await exists(old)).toBe(false);
+    expect(await exists(fresh)).toBe(true);
+    expect(await exists(kept.dir)).toBe(true);
+    expect((await index().list()).map((m) => m.sha256)).toEqual([kept.sha256]);
+  });
+
+  it('keeps a folder this process is storing, however old', async () => {
+    const dir = await unrecorded('being stored right now', 2 * 3_600_000);
+    const idx = index();
+    const freed = await idx.storingImage(sha('being stored right now'), () =>
+      idx.removeUnrecorded(),
+    );
+    expect(freed).toEqual([]);
+    expect(await exists(dir)).toBe(true);
+  });
+});
+
 describe('PartialDownloads', () => {
   let parts: PartialDownloads;
   const url = 'https://example.org/pub/debian%2013.iso';

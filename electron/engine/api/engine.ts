@@ -13,6 +13,7 @@ import {
   type Params,
   type VivariumApi,
 } from '../../../common/contract';
+import { formatBytes, plural } from '../../../common/format';
 import { fieldErrors, firstIssueMessage } from '../../../common/validation';
 import { isLive } from '../../../common/vm-state';
 import type { CatalogOptions } from '../catalog/catalog';
@@ -136,6 +137,13 @@ export class Engine implements VivariumApi {
       [this.paths.vmsDir, this.paths.cacheDir].map((dir) => chmod(dir, 0o700).catch(() => {})),
     );
     this.recovered = await recoverInterrupted(this.paths, this.journal, this.recoveries);
+    const freed = await this.catalog.media.removeUnrecorded();
+    if (freed.length) {
+      const bytes = freed.reduce((a, b) => a + b, 0);
+      this.recovered.push(
+        `Removed ${plural(freed.length, 'install image')} that an interrupted download or upload left unrecorded (${formatBytes(bytes)} freed): download or upload again to use them.`,
+      );
+    }
     for (const message of this.recovered) this.events.emit({ type: 'host.notice', message });
   }
 

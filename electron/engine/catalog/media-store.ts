@@ -76,6 +76,11 @@ export class MediaStore {
     return this.index.list();
   }
 
+  /** Frees images a killed transfer left unrecorded (see MediaCacheIndex.removeUnrecorded). */
+  removeUnrecorded(): Promise<number[]> {
+    return this.index.removeUnrecorded();
+  }
+
   /** The cached media with this SHA-256 (of the download), if it is complete. */
   get(sha256: string): Promise<CachedMedia | null> {
     return this.index.get(sha256);

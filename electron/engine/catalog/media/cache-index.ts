@@ -140,6 +140,40 @@ export class MediaCacheIndex {
     }
   }
 
+  /**
+   * Removes image folders that have no record and have not changed for `idleMs`: a download or
+   * upload killed between moving its image into the cache and recording it leaves one, which no
+   * listing shows and nothing else would ever free. Folders this process is storing are kept;
+   * another process's admit changes its folder all the time it runs, so `idleMs` (an hour by
+   * default) keeps those. Returns the bytes freed per removed folder.
+   */
+  async removeUnrecorded(idleMs = 3_600_000, now = Date.now()): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const freed: number[] = [];
+    for (const name of names) {
+      const dir = join(this.dir, name);
+      if (!SHA256_DIR_RE.test(name) || storingDirs.has(dir)) continue;
+      const hasRecord = await stat(join(dir, RECORD_FILE)).then(
+        () => true,
+        () => false,
+      );
+      if (hasRecord) continue;
+      const files = await readdir(dir).catch(() => [] as string[]);
+      const stats = await Promise.all(
+        [dir, ...files.map((f) => join(dir, f))].map((f) => stat(f).catch(() => null)),
+      );
+      if (stats.some((st) => st === null || now - st.mtimeMs < idleMs)) continue;
+      await rm(dir, { recursive: true, force: true });
+      freed.push(stats.reduce((sum, st) => sum + (st?.isFile() ? st.size : 0), 0));
+    }
+    return freed;
+  }
+
   /** Runs `work` while the image with this SHA-256 counts as being stored (see `remove`). */
   async storingImage<T>(sha256: string, work: () => Promise<T>): Promise<T> {
     const release = hold(storingDirs, join(this.dir, sha256));
