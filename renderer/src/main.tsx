@@ -28,10 +28,24 @@ function showTokenNeeded(): void {
   main.className = 'token-needed';
   const h1 = document.createElement('h1');
   h1.textContent = 'Vivarium needs its token';
+  const code = (text: string) => {
+    const el = document.createElement('code');
+    el.textContent = text;
+    return el;
+  };
   const p = document.createElement('p');
-  p.textContent =
-    'Open the full address that `vivarium serve` printed when it started; it ends in #token=…. ' +
-    'The token keeps other programs and web pages away from your virtual machines.';
+  p.append(
+    'Open the full address that ',
+    code('vivarium serve'),
+    ' printed when it started: it ends in ',
+    code('#token=…'),
+    '. The token keeps other programs and web pages away from your virtual machines.',
+  );
   main.append(h1, p);
   root.replaceChildren(main);
+  // The printed address pasted into this tab changes only the fragment (no new page load): once
+  // it has given up its token, start the app as a fresh load would.
+  window.addEventListener('hashchange', () => {
+    if (!missingToken()) window.location.reload();
+  });
 }

@@ -79,7 +79,7 @@ describe.skipIf(skipReason !== null)('the server token in the browser', () => {
     expect(e2e.problems).toEqual([]);
   });
 
-  it('a page opened without the token shows how to get in, and no data', async () => {
+  it('a page opened without the token shows how to get in, no data, and lets the printed address in', async () => {
     const bare = new URL(e2e.server.url);
     bare.hash = '';
     const { context, page } = await e2e.openPage('light', bare.href);
@@ -87,6 +87,10 @@ describe.skipIf(skipReason !== null)('the server token in the browser', () => {
       await page.getByText('Vivarium needs its token').waitFor();
       expect(await page.getByText(VM_NAME).count()).toBe(0);
       expect(await context.cookies()).toEqual([]);
+      // The printed address pasted into that same tab changes only the fragment: it lets you in.
+      await page.goto(e2e.server.url);
+      await page.getByText(VM_NAME).first().waitFor();
+      expect(page.url()).not.toContain('token');
     } finally {
       await context.close();
     }
