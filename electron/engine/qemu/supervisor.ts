@@ -443,9 +443,11 @@ export class VmSupervisor {
       accelNotice: plan.accelNotice,
       startedAt,
     });
-    const socket = this.qmpSockets()[0] ?? f.qmpSockets[0] ?? '';
     try {
-      const qmp = await connectWhenReady(socket, { deadlineMs: 30_000, signal: exited.signal });
+      const qmp = await connectWhenReady(this.qmpSockets(), {
+        deadlineMs: 30_000,
+        signal: exited.signal,
+      });
       this.useQmp(qmp);
       if (!plan.paused) await qmp.execute('cont');
       starting = false;

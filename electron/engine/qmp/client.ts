@@ -86,6 +86,8 @@ export interface RunJobOptions {
 }
 
 const DEFAULT_GREETING_TIMEOUT_MS = 3000;
+/** With other sockets to try, a socket that accepted but does not greet is left sooner. */
+const MULTI_SOCKET_GREETING_TIMEOUT_MS = 1500;
 const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 const DEFAULT_JOB_TIMEOUT_MS = 10 * 60_000;
 const CONNECT_POLL_MS = 5;
@@ -549,19 +551,27 @@ function abortReason(signal: AbortSignal): Error {
  * `deadlineMs` is a duration from the call (not a wall-clock time). Missing socket (ENOENT),
  * refused connections and greeting timeouts are retried; other errors, e.g. QEMU closing the
  * socket, reject at once. Each attempt's greeting timeout is capped by the time left.
+ *
+ * Given several sockets of one QEMU, each round tries them in turn: QEMU serves one client per
+ * QMP socket, and another Vivarium process watching the library may attach to the first one the
+ * moment QEMU's pid file appears (it then refuses or never greets this client).
  */
 export async function connectWhenReady(
-  socketPath: string,
+  socketPaths: string | readonly string[],
   opts: QmpConnectOptions & { deadlineMs: number; signal?: AbortSignal },
 ): Promise<QmpClient> {
   const { deadlineMs, signal, ...connectOpts } = opts;
+  const sockets = typeof socketPaths === 'string' ? [socketPaths] : [...socketPaths];
   const deadline = Date.now() + deadlineMs;
-  const greetingTimeoutMs = opts.greetingTimeoutMs ?? DEFAULT_GREETING_TIMEOUT_MS;
+  const greetingTimeoutMs =
+    opts.greetingTimeoutMs ??
+    (sockets.length > 1 ? MULTI_SOCKET_GREETING_TIMEOUT_MS : DEFAULT_GREETING_TIMEOUT_MS);
   let lastError: unknown;
-  for (;;) {
+  for (let round = 0; ; round++) {
     if (signal?.aborted) throw abortReason(signal);
     const left = deadline - Date.now();
     if (left <= 0) break;
+    const socketPath = sockets[round % sockets.length] ?? '';
     try {
       const client = await QmpClient.connect(socketPath, {
         ...connectOpts,
@@ -595,6 +605,6 @@ export async function connectWhenReady(
   throw new QmpTimeoutError(
     'connect',
     deadlineMs,
-    `QMP socket ${socketPath} not ready within ${deadlineMs} ms (last: ${why})`,
+    `QMP socket ${sockets.join(' or ')} not ready within ${deadlineMs} ms (last: ${why})`,
   );
 }
