@@ -63,22 +63,37 @@ export async function isOurQemu(pid: number, vmId: string): Promise<boolean> {
  * pid, alive and identified as this VM's QEMU.
  */
 export async function liveQemuPid(pidFile: string, vmId: string): Promise<number | null> {
-  const holder = await pidFileLockHolder(pidFile);
-  if (holder !== null && processAlive(holder) && (await isOurQemu(holder, vmId))) return holder;
-  if (holder === null && process.platform === 'linux' && (await procLocksReadable())) return null;
+  const holder = await lockHolder(pidFile);
+  if (holder !== null && holder !== UNKNOWN && processAlive(holder)) {
+    if (await isOurQemu(holder, vmId)) return holder;
+  }
+  if (holder === null) return null;
   const pid = await readPidFile(pidFile);
   return pid !== null && processAlive(pid) && (await isOurQemu(pid, vmId)) ? pid : null;
 }
 
 /** The pid holding a POSIX lock on `file` (from /proc/locks), or null (none, or no /proc). */
 export async function pidFileLockHolder(file: string): Promise<number | null> {
-  if (process.platform !== 'linux') return null;
-  let dev: bigint;
-  let ino: bigint;
+  const holder = await lockHolder(file);
+  return holder === UNKNOWN ? null : holder;
+}
+
+/** /proc/locks could not answer (another OS, /proc hidden): fall back to the pid file. */
+const UNKNOWN = Symbol('lock holder unknown');
+
+/** The lock's holder, null when /proc/locks shows none, UNKNOWN when it cannot be read. */
+async function lockHolder(file: string): Promise<number | null | typeof UNKNOWN> {
+  if (process.platform !== 'linux') return UNKNOWN;
   let locks: string;
   try {
-    ({ dev, ino } = await stat(file, { bigint: true }));
     locks = await readFile('/proc/locks', 'utf8');
+  } catch {
+    return UNKNOWN;
+  }
+  let dev: bigint;
+  let ino: bigint;
+  try {
+    ({ dev, ino } = await stat(file, { bigint: true }));
   } catch {
     return null;
   }
@@ -92,13 +107,6 @@ export async function pidFileLockHolder(file: string): Promise<number | null> {
     if (Number.isSafeInteger(pid) && pid > 0) return pid;
   }
   return null;
-}
-
-async function procLocksReadable(): Promise<boolean> {
-  return readFile('/proc/locks', 'utf8').then(
-    () => true,
-    () => false,
-  );
 }
 
 /** glibc's gnu_dev_major/minor: the 64-bit dev_t Node reports, split as the kernel prints it. */
