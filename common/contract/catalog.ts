@@ -58,7 +58,14 @@ export interface MediaSpec {
   id: string;
   label: string;
   arch: GuestArch;
-  kind: 'installer' | 'netinst' | 'live' | 'bootonly';
+  /** 'cloud': a disk image with cloud-init (or a kin) that a NoCloud seed configures at first boot. */
+  kind: 'installer' | 'netinst' | 'live' | 'bootonly' | 'cloud';
+  /** cloud: the image's format once downloaded (and decompressed). */
+  diskFormat?: 'qcow2' | 'raw';
+  /** cloud: what reads the seed at first boot. */
+  cloudInit?: 'cloud-init' | 'tiny-cloud' | 'nuageinit';
+  /** cloud: the image's own default login (informative: the seed makes the user's). */
+  defaultUser?: string;
   /**
    * Download URLs, the first the primary and the rest mirrors, tried in order. They may hold
    * `{file}` (the file name, fixed or found with `filePattern`) and `{latest:REGEX}` (the greatest
@@ -149,6 +156,8 @@ export interface CatalogSummary {
   recommended: ResourceSpec;
   /** At least one version has media Vivarium can download by itself. */
   downloadable: boolean;
+  /** At least one version has a cloud image: "Ready to use" without an installer. */
+  cloudReady: boolean;
 }
 
 export interface CatalogRequirement {

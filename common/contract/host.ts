@@ -47,10 +47,33 @@ export interface HostInfo {
 
 export type NodePlatform = 'linux' | 'darwin' | 'win32' | 'freebsd' | 'openbsd' | 'other';
 
+/** A public key found in the user's ~/.ssh, offered for a ready-to-use guest. */
+export interface HostSshKey {
+  file: string;
+  type: string;
+  comment: string;
+  /** The whole line, as the guest's authorized_keys gets it. */
+  line: string;
+}
+
+/** What a new ready-to-use guest gets unless the user says otherwise: taken from this host. */
+export interface GuestDefaults {
+  /** The host user's login name when it is a valid guest login, else 'user'. */
+  user: string;
+  sshKeys: HostSshKey[];
+  timezone: string;
+  locale: string;
+  keyboard: { layout: string; variant?: string };
+  /** Whether `ssh` is installed here (what `vivarium ssh` and the copied command need). */
+  sshClient: boolean;
+}
+
 export const hostMethods = {
   'host.info': z.object({ refresh: z.boolean().default(false) }),
+  'host.guestDefaults': z.object({}),
 } as const;
 
 export interface HostResults {
   'host.info': HostInfo;
+  'host.guestDefaults': GuestDefaults;
 }

@@ -115,6 +115,8 @@ export const StoredPortForwardSchema = z.object({
   hostPort: z.number().int().min(1).max(65535),
   guestPort: z.number().int().min(1).max(65535),
   public: z.boolean().optional(),
+  /** Vivarium picked the host port (a ready-to-use guest's SSH): taken at start, it moves to a free one. */
+  auto: z.boolean().optional(),
 });
 
 /** A forward as a request gives it: a non-loopback host address needs `public: true`. */
@@ -123,6 +125,30 @@ export const PortForwardSchema = StoredPortForwardSchema.superRefine((f, ctx) =>
   if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['hostAddress'] });
 });
 export type PortForward = z.infer<typeof StoredPortForwardSchema>;
+
+/**
+ * A guest made from a cloud image: what its first boot is told (a NoCloud seed volume in the VM's
+ * folder) and where its system disk came from. The password itself is kept only as a hash, in
+ * the seed.
+ */
+export const CloudInitConfigSchema = z.object({
+  user: z.string().min(1),
+  hostname: z.string().min(1),
+  /** The seed volume, relative to the VM's folder. */
+  seed: z.string().min(1).default('cidata.iso'),
+  /** The private key Vivarium made for this VM, relative to its folder; null: none was made. */
+  keyFile: z.string().nullable().default(null),
+  /** The user's own public keys were given too (then a plain `ssh` works without -i). */
+  userKeys: z.boolean().default(false),
+  password: z.boolean().default(false),
+  image: z.object({
+    file: AbsolutePathSchema,
+    format: z.enum(DISK_FORMATS),
+    /** 'overlay': the disk is a thin qcow2 on the image (which must stay); 'copy': a full copy. */
+    mode: z.enum(['overlay', 'copy']),
+  }),
+});
+export type CloudInitConfig = z.infer<typeof CloudInitConfigSchema>;
 
 export const VmConfigSchema = z.object({
   configVersion: z.literal(CONFIG_VERSION),
@@ -169,6 +195,9 @@ export const VmConfigSchema = z.object({
   secureBoot: z.boolean().default(false),
   /** 'auto' picks the best accelerator that the host probe found working. */
   accel: z.enum(['auto', ...ACCELERATORS]).default('auto'),
+  /** A virtio-serial channel for the QEMU guest agent (addresses, OS, clean shutdown, fsfreeze). */
+  guestAgent: z.boolean().default(false),
+  cloudInit: CloudInitConfigSchema.nullable().default(null),
   /** Appended verbatim after everything Vivarium builds; never parsed back. */
   extraArgs: z.array(z.string()).default([]),
 });

@@ -1,5 +1,6 @@
 /** VMs: create, read, change, delete and the power lifecycle. */
 import { z } from 'zod';
+import { hostnameProblem, publicKeyProblem, userNameProblem } from '../rules/cloud-guest';
 import type { VmState } from '../vm-state';
 import {
   ACCELERATORS,
@@ -23,6 +24,54 @@ import {
 } from './vm-config';
 
 export { VM_STATES, type VmState } from '../vm-state';
+
+function rule(problem: (value: string) => string | null) {
+  return (value: string, ctx: z.RefinementCtx): void => {
+    const message = problem(value);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  };
+}
+
+/**
+ * A ready-to-use guest from a cloud image: its system disk is made from `image` (a thin overlay
+ * or a copy, grown to `diskSize`) and its first boot is configured by a NoCloud seed.
+ */
+export const CloudCreateSchema = z.object({
+  /** A local cloud image (qcow2 or raw): a cached catalogue download or the user's own file. */
+  image: AbsolutePathSchema,
+  user: z.string().trim().superRefine(rule(userNameProblem)),
+  /** OpenSSH public key lines (a .pub file's). Vivarium also makes a key of its own for the VM. */
+  sshKeys: z
+    .array(z.string().trim().superRefine(rule(publicKeyProblem)))
+    .max(32)
+    .default([]),
+  password: z.string().min(1).max(512).optional(),
+  /** Default: from the VM's name. */
+  hostname: z.string().trim().superRefine(rule(hostnameProblem)).optional(),
+  /** Default: the host's. */
+  timezone: z
+    .string()
+    .regex(/^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/, 'A time zone looks like Europe/Paris or UTC')
+    .optional(),
+  locale: z
+    .string()
+    .regex(
+      /^[A-Za-z]{2,3}(_[A-Z]{2})?(\.[A-Za-z0-9-]+)?(@\w+)?$/,
+      'A locale looks like en_US.UTF-8',
+    )
+    .optional(),
+  keyboard: z
+    .object({
+      layout: z.string().regex(/^[a-z]{2,12}$/, 'A keyboard layout looks like us or de'),
+      variant: z
+        .string()
+        .regex(/^[a-z0-9_-]{0,32}$/)
+        .optional(),
+    })
+    .optional(),
+  diskMode: z.enum(['overlay', 'copy']).default('overlay'),
+});
+export type CloudCreate = z.input<typeof CloudCreateSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Requests
@@ -55,10 +104,22 @@ export const CreateVmRequestSchema = z
     secureBoot: z.boolean().optional(),
     accel: z.enum(['auto', ...ACCELERATORS]).optional(),
     notes: z.string().max(10_000).optional(),
+    /** Make the VM from a cloud image, ready to ssh into (instead of installing from an ISO). */
+    cloud: CloudCreateSchema.optional(),
+    /** A channel for the QEMU guest agent; default: on for cloud images and Linux guests. */
+    guestAgent: z.boolean().optional(),
   })
   .refine((r) => !(r.initrd && !r.kernel), {
     message: 'An initrd needs a kernel (--kernel)',
     path: ['initrd'],
+  })
+  .refine((r) => !(r.cloud && (r.iso || r.kernel)), {
+    message: 'A VM from a cloud image boots its disk: leave out the ISO and the kernel',
+    path: ['cloud'],
+  })
+  .refine((r) => !(r.cloud && r.network === 'none'), {
+    message: 'A ready-to-use guest is reached over SSH: it needs a network',
+    path: ['network'],
   });
 export type CreateVmRequest = z.input<typeof CreateVmRequestSchema>;
 
@@ -111,6 +172,46 @@ export interface VmRuntime {
   lastError: string | null;
 }
 
+/** How to reach a ready guest over SSH (through its forward on the host). */
+export interface GuestSsh {
+  user: string;
+  host: string;
+  port: number;
+  /** What a person types: `ssh -p 2222 user@127.0.0.1` (with -i when only Vivarium's key fits). */
+  command: string;
+  /** The whole argv for `ssh`, with Vivarium's key and the VM's own known_hosts file. */
+  argv: string[];
+}
+
+/** What the guest agent says about the guest. */
+export interface GuestAgentInfo {
+  os: {
+    name: string;
+    version: string | null;
+    prettyName: string | null;
+    kernel: string | null;
+  } | null;
+  hostname: string | null;
+  /** Non-loopback, non-link-local addresses, IPv4 first. */
+  addresses: string[];
+  /** ISO time of the agent's last answer. */
+  seenAt: string;
+}
+
+/** The guest as seen from outside since this start: reachable, and what its agent reports. */
+export interface GuestStatus {
+  /** SSH answered (or the guest agent did) since the VM last started. */
+  ready: boolean;
+  readyAt: string | null;
+  /** From the start to ready. */
+  readySeconds: number | null;
+  via: 'ssh' | 'agent' | null;
+  /** Null when the VM has no SSH forward. */
+  ssh: GuestSsh | null;
+  /** Null until the agent answered (or when the VM has no agent channel). */
+  agent: GuestAgentInfo | null;
+}
+
 export interface VmSummary {
   id: string;
   name: string;
@@ -118,6 +219,8 @@ export interface VmSummary {
   runtime: VmRuntime;
   /** The VM's folder on disk. */
   dir: string;
+  /** For VMs with an SSH forward or a guest agent channel; null otherwise. */
+  guest: GuestStatus | null;
 }
 
 export interface ShutdownResult {

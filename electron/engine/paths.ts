@@ -82,6 +82,13 @@ export interface VmFiles {
   tpmSock: string;
   tpmPidFile: string;
   tpmLog: string;
+  /** The guest agent's virtio-serial channel (QEMU listens, one client at a time). */
+  qgaSock: string;
+  /** What this start learnt about the guest (ready, agent facts), shared by every process. */
+  guestState: string;
+  /** The key pair Vivarium made for a cloud guest, and the guest's SSH host keys as first seen. */
+  sshDir: string;
+  knownHosts: string;
 }
 
 export function vmFiles(paths: EnginePaths, id: string): VmFiles {
@@ -110,5 +117,9 @@ export function vmFiles(paths: EnginePaths, id: string): VmFiles {
     tpmSock: join(run, 'swtpm.sock'),
     tpmPidFile: join(run, 'swtpm.pid'),
     tpmLog: join(logsDir, 'swtpm.log'),
+    qgaSock: join(run, 'qga.sock'),
+    guestState: join(run, 'guest.json'),
+    sshDir: join(dir, 'ssh'),
+    knownHosts: join(dir, 'ssh', 'known_hosts'),
   };
 }

@@ -15,6 +15,7 @@ function vm(id: string, state: VmState = 'stopped', name = `VM ${id}`): VmSummar
     id,
     name,
     dir: `/vms/${id}`,
+    guest: null,
     config: VmConfigSchema.parse({
       configVersion: 1,
       id,

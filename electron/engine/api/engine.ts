@@ -42,6 +42,7 @@ import { UefiVarsStore } from '../vms/uefi-vars';
 import { catalogHandlers } from './catalog-handlers';
 import { diskHandlers } from './disk-handlers';
 import type { Handlers } from './handlers';
+import { guestDefaults } from '../guest/guest-defaults';
 import { hostHandlers } from './host-handlers';
 import { mediaHandlers } from './media-handlers';
 import { recoveries } from './recoveries';
@@ -115,7 +116,7 @@ export class Engine implements VivariumApi {
 
     this.handlers = {
       ...taskHandlers(tasks),
-      ...hostHandlers(host, registry, () => this.notices()),
+      ...hostHandlers(host, registry, () => this.notices(), guestDefaults),
       ...vmHandlers({ registry, lifecycle, launcher, screen }),
       ...streamHandlers(registry, streams),
       ...diskHandlers(disks, clones),

@@ -2,6 +2,7 @@
  * The contract's host method: QEMU, firmware and accelerators, plus VMs that failed to load and
  * what the library recovered or set aside after a crash.
  */
+import type { GuestDefaults } from '../../../common/contract';
 import type { HostService } from '../host/host-service';
 import type { VmRegistry } from '../library/registry';
 import type { HandlerGroup } from './handlers';
@@ -10,7 +11,8 @@ export function hostHandlers(
   host: HostService,
   registry: VmRegistry,
   libraryNotices: () => Promise<string[]>,
-): HandlerGroup<'host.info'> {
+  guestDefaults: () => Promise<GuestDefaults>,
+): HandlerGroup<'host.info' | 'host.guestDefaults'> {
   return {
     'host.info': async ({ refresh }) => {
       const info = await host.get(refresh);
@@ -20,5 +22,6 @@ export function hostHandlers(
       const more = [...broken, ...(await libraryNotices())];
       return more.length ? { ...info, notices: [...info.notices, ...more] } : info;
     },
+    'host.guestDefaults': () => guestDefaults(),
   };
 }

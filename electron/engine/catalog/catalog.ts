@@ -219,6 +219,9 @@ export function summarize(e: CatalogEntry): CatalogSummary {
     minimum: e.resources.minimum,
     recommended: e.resources.recommended,
     downloadable: e.versions.some((v) => v.media.some((m) => m.urls.length > 0)),
+    cloudReady: e.versions.some(
+      (v) => v.status !== 'legacy' && v.media.some((m) => m.kind === 'cloud' && m.urls.length > 0),
+    ),
   };
 }
 

@@ -8,6 +8,7 @@
 import { stat } from 'node:fs/promises';
 import {
   VmConfigSchema,
+  type GuestStatus,
   type ApiEvent,
   type VmConfig,
   type VmSummary,
@@ -50,6 +51,7 @@ export class Vm {
   readonly supervisor: VmSupervisor;
   private current: VmConfig;
   private mtimeMs: number;
+  private guestStatus: GuestStatus | null;
 
   constructor(
     config: VmConfig,
@@ -59,6 +61,7 @@ export class Vm {
   ) {
     this.current = config;
     this.mtimeMs = configMtimeMs;
+    this.guestStatus = null;
     this.supervisor = new VmSupervisor(config.id, files, opts.role, () => this.announce(), {
       startLock: (work) => opts.locks.start(files, this.current.name, work),
     });
@@ -84,7 +87,15 @@ export class Vm {
       config: this.current,
       runtime: this.supervisor.current,
       dir: this.files.dir,
+      guest: this.guestStatus,
     };
+  }
+
+  /** What the guest watch learnt (reachable over SSH, the agent's facts); announced on change. */
+  setGuest(status: GuestStatus | null): void {
+    if (JSON.stringify(status) === JSON.stringify(this.guestStatus)) return;
+    this.guestStatus = status;
+    this.announce();
   }
 
   /**

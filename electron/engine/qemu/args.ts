@@ -16,6 +16,7 @@ export interface LaunchContext {
   vmDir: string;
   files: {
     qmpSockets: string[];
+    qgaSock: string;
     vncSock: string;
     serialSock: string;
     monitorSock: string;
@@ -241,6 +242,48 @@ const network: Section = (config) => {
   ];
 };
 
+/**
+ * The NoCloud seed of a guest made from a cloud image, read-only on virtio-blk: cloud kernels have
+ * virtio but often no AHCI, so a SATA CD-ROM would go unseen. cloud-init finds it by its label.
+ */
+const cloudSeed: Section = (config, ctx) => {
+  if (!config.cloudInit) return [];
+  return [
+    '-blockdev',
+    json({
+      driver: 'raw',
+      'node-name': 'seed0',
+      'read-only': true,
+      file: {
+        driver: 'file',
+        filename: diskPath(ctx.vmDir, { file: config.cloudInit.seed }),
+        'read-only': true,
+      },
+    }),
+    '-device',
+    json({ driver: 'virtio-blk-pci', drive: 'seed0', id: 'seed0-dev', serial: 'cidata' }),
+  ];
+};
+
+/** The channel the QEMU guest agent in the guest opens by its well-known name. */
+const guestAgent: Section = (config, ctx) => {
+  if (!config.guestAgent) return [];
+  return [
+    '-device',
+    json({ driver: 'virtio-serial-pci', id: 'vser0' }),
+    '-chardev',
+    unixServer('qga0', ctx.files.qgaSock),
+    '-device',
+    json({
+      driver: 'virtserialport',
+      bus: 'vser0.0',
+      chardev: 'qga0',
+      name: 'org.qemu.guest_agent.0',
+      id: 'qga0-port',
+    }),
+  ];
+};
+
 const VIDEO_DEVICE = { std: 'VGA', virtio: 'virtio-vga', cirrus: 'cirrus-vga' } as const;
 
 const display: Section = (config, ctx) => {
@@ -354,6 +397,8 @@ const SECTIONS: readonly Section[] = [
   drives,
   kernel,
   network,
+  cloudSeed,
+  guestAgent,
   display,
   sound,
   tpm,
