@@ -50,6 +50,7 @@ async function addEntry(
     version: null,
     mediaId: null,
     verified: 'none',
+    format: 'unknown',
     addedAt: '2026-01-01T00:00:00.000Z',
     ...over,
   };

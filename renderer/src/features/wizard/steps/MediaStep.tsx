@@ -19,6 +19,7 @@ const KIND_LABEL: Record<MediaSpec['kind'], string> = {
   netinst: 'Network installer',
   live: 'Live system',
   bootonly: 'Boot-only installer',
+  cloud: 'Cloud image (ready to use)',
 };
 
 export function MediaStep() {
