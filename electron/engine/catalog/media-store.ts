@@ -43,7 +43,12 @@ export {
   type StoredMedia,
 } from './media/cache-index';
 export type { DownloadMeta } from './media/admit';
-export { resolveMediaSource, type Expected } from './media/source';
+export {
+  resolveMediaSource,
+  type Expected,
+  type ResolvedMedia,
+  type TextFetcher,
+} from './media/source';
 export type { Transferred } from './media/transfer';
 
 /**
