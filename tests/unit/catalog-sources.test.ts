@@ -274,8 +274,9 @@ describe('the entries corrected against upstream', () => {
     expect(disc1[0]!.resolved.checksums!.url).toBe(
       'https://download.freebsd.org/releases/ISO-IMAGES/15.0/CHECKSUM.SHA256-FreeBSD-15.0-RELEASE-amd64',
     );
-    expect(entry('freebsd').versions.map((v) => v.id)).toEqual(
-      expect.arrayContaining(['15.0', '14.4', '14.3']),
+    const flat = (await of('freebsd', '15.1')).find((r) => r.media.id === 'disc1');
+    expect(flat!.resolved.url).toBe(
+      'https://download.freebsd.org/releases/ISO-IMAGES/15.1/FreeBSD-15.1-RELEASE-amd64-disc1.iso',
     );
   });
 
@@ -323,7 +324,7 @@ describe('the entries corrected against upstream', () => {
     expect(ids('fedora').slice(0, 2)).toEqual(['44', '43']);
     expect(ids('openbsd').slice(0, 2)).toEqual(['7.9', '7.8']);
     expect(ids('haiku').slice(0, 2)).toEqual(['r1beta6', 'r1beta5']);
-    expect(ids('freebsd')).toEqual(expect.arrayContaining(['14.4', '14.3']));
+    expect(ids('freebsd').slice(0, 4)).toEqual(['15.1', '15.0', '14.4', '14.3']);
   });
 });
 
