@@ -1,10 +1,16 @@
 /**
  * Cloud images in the catalogue: the schema's rules for kind 'cloud' (disk format and first-boot
  * agent required, xz only for cloud images), `cloudMediaOf` (which images a "Ready to use" VM can
- * start from, the first the default) and the summary's `cloudReady`.
+ * start from, the first the default; `Catalog.cloudMediaFor` from a reference) and the summary's
+ * `cloudReady`.
  */
 import { describe, expect, it } from 'vitest';
-import { cloudMediaOf, loadCurated, summarize } from '../../electron/engine/catalog/catalog';
+import {
+  Catalog,
+  cloudMediaOf,
+  loadCurated,
+  summarize,
+} from '../../electron/engine/catalog/catalog';
 import { MediaSpecSchema } from '../../electron/engine/catalog/schema';
 
 const entries = loadCurated();
@@ -102,5 +108,21 @@ describe('the summary', () => {
       })),
     };
     expect(summarize(cloudOnly)).toMatchObject({ downloadable: false, cloudReady: true });
+  });
+});
+
+describe('Catalog.cloudMediaFor', () => {
+  const catalog = Catalog.build(entries, [], null);
+
+  it('resolves a reference with or without its version', () => {
+    expect(catalog.cloudMediaFor('debian')[0]!.version.id).toBe('13');
+    expect(catalog.cloudMediaFor('debian-12')[0]!.version.id).toBe('12');
+    expect(catalog.cloudMediaFor('ubuntu', '24.04')[0]!.media.id).toBe('cloudimg');
+    expect(catalog.cloudMediaFor('freebsd')[0]!.media).toMatchObject({
+      cloudInit: 'nuageinit',
+      archive: { format: 'xz' },
+    });
+    expect(catalog.cloudMediaFor('no-such-os')).toEqual([]);
+    expect(catalog.cloudMediaFor('windows-11')).toEqual([]);
   });
 });

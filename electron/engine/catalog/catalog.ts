@@ -447,6 +447,17 @@ export class Catalog {
     return { entry: found.entry, version: v, versionGiven: true };
   }
 
+  /**
+   * The cloud images of the entry a reference names ('debian', 'debian-12', 'ubuntu@24.04'), the
+   * first the default: see `cloudMediaOf`. An explicit `version` wins over one in the reference.
+   * Empty for an unknown reference or an entry without cloud images. Pure.
+   */
+  cloudMediaFor(ref: string, version?: string): CloudMediaChoice[] {
+    const found = this.resolve(ref);
+    if (!found) return [];
+    return cloudMediaOf(found.entry, version ?? found.version?.id);
+  }
+
   list(
     opts: {
       query?: string | undefined;
