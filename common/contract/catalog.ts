@@ -31,6 +31,13 @@ export type PointerInput = 'usb-tablet' | 'ps2';
 /** Where an entry comes from: Vivarium's own data, the host's osinfo-db, or an extra file. */
 export type CatalogSource = 'curated' | 'osinfo' | 'extra';
 
+/** A page or folder listing an entry's facts (versions, URLs, checksums, volume ids) come from. */
+export interface CatalogFactSource {
+  url: string;
+  /** What it tells, e.g. 'release mirrors and SHA-256'. */
+  what: string;
+}
+
 /** The virtual hardware an OS has drivers for, out of the box. */
 export interface HardwareProfile {
   machine: (typeof MACHINE_TYPES)[number];
@@ -53,18 +60,34 @@ export interface ResourceSpec {
   diskGiB: number;
 }
 
+/** The first-boot agent a cloud image runs: it reads the NoCloud seed (`cidata`). */
+export const CLOUD_INIT_AGENTS = ['cloud-init', 'tiny-cloud', 'nuageinit'] as const;
+export type CloudInitAgent = (typeof CLOUD_INIT_AGENTS)[number];
+/** A cloud image's disk format once downloaded (and decompressed). */
+export const CLOUD_DISK_FORMATS = ['qcow2', 'raw'] as const;
+export type CloudDiskFormat = (typeof CLOUD_DISK_FORMATS)[number];
+
+export const MEDIA_KINDS = ['installer', 'netinst', 'live', 'bootonly', 'cloud'] as const;
+export type MediaKind = (typeof MEDIA_KINDS)[number];
+
+/** How a download is packed: the image is a member of an archive, or the whole file compressed. */
+export type MediaArchive = { format: 'zip' | '7z'; member: string } | { format: 'xz' };
+
 export interface MediaSpec {
-  /** Unique within its version, e.g. 'netinst', 'desktop'. */
+  /** Unique within its version, e.g. 'netinst', 'desktop', 'genericcloud'. */
   id: string;
   label: string;
   arch: GuestArch;
-  /** 'cloud': a disk image with cloud-init (or a kin) that a NoCloud seed configures at first boot. */
-  kind: 'installer' | 'netinst' | 'live' | 'bootonly' | 'cloud';
-  /** cloud: the image's format once downloaded (and decompressed). */
-  diskFormat?: 'qcow2' | 'raw';
-  /** cloud: what reads the seed at first boot. */
-  cloudInit?: 'cloud-init' | 'tiny-cloud' | 'nuageinit';
-  /** cloud: the image's own default login (informative: the seed makes the user's). */
+  /**
+   * 'cloud': a ready-installed disk image that configures itself on first boot from a NoCloud
+   * seed (it becomes the VM's disk, not its CD-ROM); the others are install or live media.
+   */
+  kind: MediaKind;
+  /** kind 'cloud' only: the disk format of the image as cached (after any decompression). */
+  diskFormat?: CloudDiskFormat;
+  /** kind 'cloud' only: the first-boot agent the image runs. */
+  cloudInit?: CloudInitAgent;
+  /** kind 'cloud' only: the user the image's own configuration creates (informative). */
   defaultUser?: string;
   /**
    * Download URLs, the first the primary and the rest mirrors, tried in order. They may hold
@@ -84,8 +107,11 @@ export interface MediaSpec {
   checksum?: { urls: string[]; algorithm: 'sha256' | 'sha512'; name?: string };
   /** Why there is no checksum to verify against (nightly builds, manual downloads). */
   checksumReason?: string;
-  /** The download is an archive holding the image: `member` (a regex) picks it. */
-  archive?: { format: 'zip' | '7z'; member: string };
+  /**
+   * The download is an archive holding the image (`member`, a regex, picks it) or the image
+   * compressed with xz; the checksum is the download's, checked before unpacking.
+   */
+  archive?: MediaArchive;
   /** A page where a person downloads it. */
   page?: string;
 }
@@ -139,6 +165,10 @@ export interface CatalogEntry {
   detect: DetectPattern[];
   /** What a beginner needs to know: drivers, quirks, workarounds. */
   notes: string[];
+  /** Where its facts come from (required of curated entries; empty for osinfo-db's). */
+  sources: CatalogFactSource[];
+  /** When its facts were last checked against those sources (ISO date), when known. */
+  checked: string | null;
 }
 
 export interface CatalogSummary {
@@ -154,9 +184,9 @@ export interface CatalogSummary {
   versions: Array<{ id: string; name: string; status: CatalogVersion['status'] }>;
   minimum: ResourceSpec;
   recommended: ResourceSpec;
-  /** At least one version has media Vivarium can download by itself. */
+  /** At least one version has install media Vivarium can download by itself. */
   downloadable: boolean;
-  /** At least one version has a cloud image: "Ready to use" without an installer. */
+  /** At least one offered version has a cloud image: the entry can be "Ready to use". */
   cloudReady: boolean;
 }
 
@@ -219,6 +249,10 @@ export interface CatalogCheckItem {
   osName: string;
   version: string | null;
   media: string | null;
+  /** One of the entry's fact sources (media null): the page must still answer. */
+  source: CatalogFactSource | null;
+  /** When the entry's facts were last checked by a maintainer (ISO date), when known. */
+  checked: string | null;
   arch: GuestArch | null;
   /** ok: every mirror resolves and answers; broken: one does not; skipped: nothing to check. */
   status: 'ok' | 'broken' | 'skipped';

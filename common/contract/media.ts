@@ -47,6 +47,8 @@ export interface MediaDetection {
   best: DetectionCandidate;
 }
 
+export type CachedMediaFormat = MediaDetection['format'] | 'raw';
+
 export interface CachedMedia {
   sha256: string;
   /** The image to boot (extracted from its archive when it came in one). */
@@ -60,6 +62,11 @@ export interface CachedMedia {
   mediaId: string | null;
   /** How it was checked: against a published SHA-256/512, a hash the user gave, or not at all. */
   verified: 'published' | 'user' | 'none';
+  /**
+   * What the image is: an ISO 9660 disc, a disk image (a cloud image is 'qcow2' or 'raw'), or
+   * 'unknown' (not an ISO and no disk-image header).
+   */
+  format: CachedMediaFormat;
   addedAt: string;
   /**
    * VMs whose CD-ROM holds this image now, by real path (a symlink to it counts), sorted by name;

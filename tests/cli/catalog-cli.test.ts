@@ -103,7 +103,7 @@ describe('vivarium catalog / detect / download / media / create --os', () => {
     );
     const human = await run(['catalog', '--family', 'bsd']);
     expect(human.stdout).toMatch(/^ID\s+NAME\s+FAMILY/);
-    expect(human.stdout).toMatch(/openbsd\s+OpenBSD\s+bsd\s+7\.8/);
+    expect(human.stdout).toMatch(/openbsd\s+OpenBSD\s+bsd\s+7\.9/);
     const one = await run(['catalog', 'windows-11']);
     expect(one.stdout).toContain(
       'Hardware:   q35, uefi, TPM 2.0, Secure Boot; disk sata, network e1000e',

@@ -6,7 +6,8 @@
  * as in downloads.test.ts and catalog-cli.test.ts. Proves: a good entry is ok (and resolves to
  * what a real download fetches), precise reasons for a missing image, a checksum list without
  * the image's line, listings without a match, an unknown host and a server that never answers;
- * Windows-style entries are skipped; no image is downloaded; the CLI's table, exit code and JSON.
+ * Windows-style entries are skipped; no image is downloaded; the CLI's table, exit code and JSON;
+ * an entry's fact sources are asked for too (one answering, one gone).
  */
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -119,13 +120,14 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   }
 }
 
-function entry(id: string, versions: unknown[]) {
+function entry(id: string, versions: unknown[], more: Record<string, unknown> = {}) {
   return catalogEntry({
     id,
     name: `Check test (${id})`,
     versions,
     description: 'A catalogue entry pointing at the loopback mirror.',
     profile: { sound: 'none' },
+    ...more,
   });
 }
 
@@ -222,6 +224,13 @@ function entries(b: string) {
       ]),
     ]),
     entry('check-nomedia', []),
+    entry('check-sources', [], {
+      sources: [
+        { url: `${b}/good/`, what: 'the release folder' },
+        { url: `${b}/moved-away.html`, what: 'the release notes' },
+      ],
+      checked: '2026-12-01',
+    }),
   ];
 }
 
@@ -369,6 +378,31 @@ describe('catalog.check', () => {
   });
 });
 
+describe('catalog.check of fact sources', () => {
+  it("asks for each of an entry's sources: one answering is ok, one gone is broken", async () => {
+    const report = await check(['check-sources']);
+    expect(report.counts).toEqual({ ok: 1, broken: 1, skipped: 1 });
+    const sources = report.items.filter((i) => i.source !== null);
+    expect(sources).toEqual([
+      expect.objectContaining({
+        os: 'check-sources',
+        version: null,
+        media: null,
+        source: { url: `${base}/good/`, what: 'the release folder' },
+        checked: '2026-12-01',
+        status: 'ok',
+        reason: null,
+      }),
+      expect.objectContaining({
+        source: { url: `${base}/moved-away.html`, what: 'the release notes' },
+        status: 'broken',
+        reason: expect.stringMatching(/moved-away\.html is not there \(404\)/) as unknown,
+      }),
+    ]);
+    expect(sources[0]!.note).toMatch(/last checked 2026-12-01/);
+  });
+});
+
 describe('catalog.check is a task', () => {
   it('reports each media checked as progress', async () => {
     const seen: { progress: number | null; message: string | null }[] = [];
@@ -438,6 +472,8 @@ describe('vivarium catalog check', () => {
       osName: 'Check test (check-nosum)',
       version: '1',
       media: 'iso',
+      source: null,
+      checked: null,
       arch: 'x86_64',
       status: 'broken',
       reason: `The checksum list ${base}/wrongsums/SHA256SUMS has no SHA256 line for fake.iso.`,

@@ -3,8 +3,10 @@
  * server (node:http on 127.0.0.1) serving the fixture ISO: progress into the verified cache,
  * reuse without a request, resume with Range after a cut connection and after a cancel (also in
  * a new engine, as after a crash), mirrors in order with a checksum list and a dated folder,
- * checksum mismatch, free-space check, a VM created from a catalogue entry and booted, and ISO
- * detection (the fixture's volume id; an unknown ISO falls back to Generic).
+ * checksum mismatch, free-space check, a VM created from a catalogue entry and booted, ISO
+ * detection (the fixture's volume id; an unknown ISO falls back to Generic), and cloud images: a
+ * qcow2 made with qemu-img, served as is and xz-compressed (and a raw disk in xz), verified against
+ * a checksum list, decompressed into the cache and recorded with its format.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -35,6 +37,15 @@ let extraFile = '';
 const engines: Engine[] = [];
 /** Paths whose next full-body response is cut off halfway. */
 const cutOnce = new Set<string>();
+/** Cloud images: a qcow2 disk, the same xz-compressed, a raw disk compressed, a broken xz. */
+const cloud = {
+  qcow2: Buffer.alloc(0),
+  qcow2Xz: Buffer.alloc(0),
+  rawXz: Buffer.alloc(0),
+  raw: Buffer.alloc(0),
+  brokenXz: Buffer.alloc(0),
+  sums: '',
+};
 
 function handle({ req, res, path, send }: MediaRequest): void {
   if (path === '/guest.iso' || path === '/other/guest.iso') return send(isoBytes);
@@ -59,6 +70,17 @@ function handle({ req, res, path, send }: MediaRequest): void {
     return;
   }
   if (path === '/rel/v10/guest-10.iso') return send(altBytes);
+  // A cloud image folder: a checksum list covering the compressed files, as projects publish it.
+  if (path === '/cloud/SHA256SUMS') {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(cloud.sums);
+    return;
+  }
+  if (path === '/cloud/guest-cloud.qcow2') return send(cloud.qcow2);
+  if (path === '/cloud/guest-cloud.qcow2.xz') return send(cloud.qcow2Xz);
+  if (path === '/cloud/guest-cloud.raw.xz') return send(cloud.rawXz);
+  if (path === '/cloud/broken.qcow2.xz') return send(cloud.brokenXz);
+  if (path === '/cloud/not-a-qcow2.qcow2') return send(cloud.raw);
   if (path === '/page/guest.iso') {
     // What SourceForge-style "download pages" and captive portals do.
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -120,9 +142,62 @@ function testEntry(id: string, media: Record<string, unknown>, more: Record<stri
   });
 }
 
+const sha256Of = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** A small qcow2 with data in it, and a raw disk; both also xz-compressed (xz from xz-utils). */
+async function makeCloudImages(dir: string): Promise<void> {
+  const qcow2 = join(dir, 'guest-cloud.qcow2');
+  const run = (cmd: string, args: string[]) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    expect(r.status, `${cmd} ${args.join(' ')}: ${r.stderr}`).toBe(0);
+  };
+  run('qemu-img', ['create', '-q', '-f', 'qcow2', qcow2, '64M']);
+  // Some data, so the image is more than its header and decompression has work to do.
+  const data = join(dir, 'data.bin');
+  await writeFile(data, Buffer.from('vivarium cloud image\n'.repeat(40_000)));
+  run('qemu-io', ['-f', 'qcow2', '-c', `write -P 0x5a 1M 2M`, qcow2]);
+  cloud.qcow2 = await readFile(qcow2);
+  cloud.raw = await readFile(data);
+  const xz = (b: Buffer) => {
+    const r = spawnSync('xz', ['-c', '-T1', '-6'], { input: b, maxBuffer: 64 * 2 ** 20 });
+    expect(r.status).toBe(0);
+    return r.stdout;
+  };
+  cloud.qcow2Xz = xz(cloud.qcow2);
+  cloud.rawXz = xz(cloud.raw);
+  cloud.brokenXz = cloud.qcow2Xz.subarray(0, Math.floor(cloud.qcow2Xz.length / 2));
+  cloud.sums = [
+    `${sha256Of(cloud.qcow2)}  guest-cloud.qcow2`,
+    `${sha256Of(cloud.qcow2Xz)}  guest-cloud.qcow2.xz`,
+    `${sha256Of(cloud.rawXz)}  guest-cloud.raw.xz`,
+    `${sha256Of(cloud.brokenXz)}  broken.qcow2.xz`,
+    `${sha256Of(cloud.raw)}  not-a-qcow2.qcow2`,
+    '',
+  ].join('\n');
+}
+
+function cloudEntry(id: string, media: Record<string, unknown>) {
+  return testEntry(
+    id,
+    {
+      id: 'cloud',
+      label: 'Cloud image',
+      kind: 'cloud',
+      urls: [`${base}/cloud/{file}`],
+      checksum: { urls: ['SHA256SUMS'], algorithm: 'sha256' },
+      diskFormat: 'qcow2',
+      cloudInit: 'cloud-init',
+      defaultUser: 'tester',
+      ...media,
+    },
+    { detect: [] },
+  );
+}
+
 beforeAll(async () => {
   requireGuest();
   home = await tempHome('viv-dl-');
+  await makeCloudImages(home.dir);
   isoBytes = await readFile(guest.iso);
   isoSha = createHash('sha256').update(isoBytes).digest('hex');
   altBytes = Buffer.concat([isoBytes, Buffer.alloc(2048)]);
@@ -156,6 +231,22 @@ beforeAll(async () => {
         },
         { detect: [] },
       ),
+      cloudEntry('vivarium-test-cloud', { file: 'guest-cloud.qcow2' }),
+      cloudEntry('vivarium-test-cloud-xz', {
+        file: 'guest-cloud.qcow2.xz',
+        archive: { format: 'xz' },
+      }),
+      cloudEntry('vivarium-test-cloud-raw', {
+        file: 'guest-cloud.raw.xz',
+        archive: { format: 'xz' },
+        diskFormat: 'raw',
+        cloudInit: 'nuageinit',
+      }),
+      cloudEntry('vivarium-test-cloud-broken', {
+        file: 'broken.qcow2.xz',
+        archive: { format: 'xz' },
+      }),
+      cloudEntry('vivarium-test-cloud-mislabelled', { file: 'not-a-qcow2.qcow2' }),
     ]),
   );
 });
@@ -487,5 +578,80 @@ describe('detection', () => {
       profile: { diskBus: 'virtio' },
     });
     expect(entry.logoSvg).toContain('<svg');
+  });
+});
+
+describe('cloud images', () => {
+  const download = async (engine: Engine, os: string) => {
+    const task = await engine.call('media.download', { os, media: 'cloud' });
+    return (await engine.tasks.wait(task.id)) as MediaDownloadResult;
+  };
+
+  it('downloads a qcow2 cloud image, verifies it against the checksum list and records it as qcow2', async () => {
+    const engine = await open();
+    const result = await download(engine, 'vivarium-test-cloud');
+    const sha = sha256Of(cloud.qcow2);
+    expect(result).toMatchObject({ reused: false, sha256: sha });
+    expect(result.file).toBe(join(home.dir, 'cache', 'media', sha, 'guest-cloud.qcow2'));
+    expect(result.media).toMatchObject({
+      format: 'qcow2',
+      verified: 'published',
+      os: 'vivarium-test-cloud',
+      mediaId: 'cloud',
+    });
+    expect(sha256Of(await readFile(result.file))).toBe(sha);
+    const listed = (await engine.call('media.list', {})).find((m) => m.sha256 === sha);
+    expect(listed?.format).toBe('qcow2');
+    expect(requestsFor('/cloud/SHA256SUMS').length).toBeGreaterThan(0);
+    // Again: from the cache, without a request.
+    const before = server.log.length;
+    expect(await download(engine, 'vivarium-test-cloud')).toMatchObject({ reused: true });
+    expect(server.log.length).toBe(before);
+  });
+
+  it('checks an xz download against its published hash, then decompresses it into the cache', async () => {
+    const engine = await open();
+    const result = await download(engine, 'vivarium-test-cloud-xz');
+    const sha = sha256Of(cloud.qcow2Xz);
+    // The cache entry is named by the download's hash; the image in it is the unpacked qcow2.
+    expect(result).toMatchObject({ reused: false, sha256: sha, bytes: cloud.qcow2.length });
+    expect(result.file).toBe(join(home.dir, 'cache', 'media', sha, 'guest-cloud.qcow2'));
+    expect(result.media).toMatchObject({ format: 'qcow2', verified: 'published' });
+    expect(sha256Of(await readFile(result.file))).toBe(sha256Of(cloud.qcow2));
+    expect((await stat(result.file)).mode & 0o222).toBe(0);
+    expect((await cacheFiles()).filter((f) => f.includes(sha))).toEqual([
+      `/cache/media/${sha}/guest-cloud.qcow2`,
+      `/cache/media/${sha}/meta.json`,
+    ]);
+    const info = spawnSync('qemu-img', ['info', '--output=json', result.file], {
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(info.stdout)).toMatchObject({
+      format: 'qcow2',
+      'virtual-size': 64 * 2 ** 20,
+    });
+  });
+
+  it('keeps a raw disk from an xz download as raw (no ISO to detect in it)', async () => {
+    const engine = await open();
+    const result = await download(engine, 'vivarium-test-cloud-raw');
+    expect(result.file.endsWith('/guest-cloud.raw')).toBe(true);
+    expect(result.media.format).toBe('raw');
+    expect(sha256Of(await readFile(result.file))).toBe(sha256Of(cloud.raw));
+  });
+
+  it('refuses a truncated xz stream and a download that is not the qcow2 it claims, keeping nothing', async () => {
+    const engine = await open();
+    const before = await cacheFiles();
+    for (const [os, pattern] of [
+      ['vivarium-test-cloud-broken', /broken\.qcow2\.xz could not be decompressed/],
+      ['vivarium-test-cloud-mislabelled', /should be a qcow2 disk image but is not one/],
+    ] as const) {
+      const task = await engine.call('media.download', { os, media: 'cloud' });
+      await expect(engine.tasks.wait(task.id), os).rejects.toMatchObject({
+        message: expect.stringMatching(pattern) as unknown,
+      });
+    }
+    expect(await cacheFiles()).toEqual(before);
   });
 });

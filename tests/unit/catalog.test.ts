@@ -135,7 +135,7 @@ describe('curated catalogue', () => {
     const ids = new Set(loadCurated().map((e) => e.id));
     for (const id of REQUIRED) expect(ids, id).toContain(id);
     const xp = loadCurated().find((e) => e.id === 'windows-xp')!;
-    expect(xp.architectures).toEqual(['i686']);
+    expect(xp.architectures).toEqual(['i686', 'x86_64']);
   });
 
   it('gives every entry a logo file, notes, and resources with minimum <= recommended', () => {
@@ -174,7 +174,7 @@ describe('curated catalogue', () => {
     const versions = (id: string) => curatedOnly.get(id)!.versions.map((v) => v.id);
     expect(versions('debian')).toEqual(expect.arrayContaining(['13', '12']));
     expect(versions('ubuntu')).toEqual(expect.arrayContaining(['26.04', '24.04']));
-    expect(versions('fedora')).toEqual(expect.arrayContaining(['43', '42', '41']));
+    expect(versions('fedora')).toEqual(expect.arrayContaining(['44', '43', '42', '41']));
   });
 
   it('rejects an extra file that does not validate, naming the field', async () => {
@@ -249,7 +249,7 @@ describe('osinfo-db', () => {
     () => {
       const haiku = full.get('haiku')!;
       expect(haiku.source).toBe('curated');
-      expect(haiku.versions[0]!.id).toBe('r1beta5');
+      expect(haiku.versions[0]!.id).toBe('r1beta6');
       expect(haiku.versions.map((v) => v.id)).toContain('r1beta3');
       expect(haiku.aliases).toContain('haikur1beta3');
       // Curated resources win over osinfo's.
@@ -351,9 +351,9 @@ describe('detection', () => {
     expect(best(iso('CentOS-Stream-10-BaseOS-x86_64'))).toBe('centos-stream@10:exact');
     expect(best(iso('AlmaLinux-9-5-x86_64-dvd'))).toBe('almalinux@9:exact');
     expect(best(iso('Rocky-10-0-x86_64-dvd'))).toBe('rocky@10:exact');
-    expect(best(iso('Linux Mint 22.1 Cinnamon 64-bit'))).toBe('linuxmint@22.1:exact');
+    expect(best(iso('Linux Mint 22.2 Cinnamon 64-bit'))).toBe('linuxmint@22.2:exact');
     expect(best(iso('ARCH_202511'))).toBe('archlinux@rolling:exact');
-    expect(best(iso('alpine-virt 3.22.2 x86_64'))).toBe('alpine@3.22:exact');
+    expect(best(iso('alpine-virt 3.23.2 x86_64'))).toBe('alpine@3.23:exact');
     expect(best(iso('14_3_RELEASE_AMD64_CD'))).toBe('freebsd@14.3:exact');
     expect(best(iso('OpenBSD/amd64   7.8 Install CD'))).toBe('openbsd@7.8:exact');
     expect(best(iso('NETBSD_101'))).toBe('netbsd@10.1:exact');

@@ -50,6 +50,7 @@ async function addEntry(
     version: null,
     mediaId: null,
     verified: 'none',
+    format: 'unknown',
     addedAt: '2026-01-01T00:00:00.000Z',
     ...over,
   };
@@ -130,6 +131,28 @@ describe('MediaCacheIndex', () => {
     expect(media).toEqual({ ...record, usedBy: [vm] });
     const stored = JSON.parse(await readFile(join(a.dir, 'meta.json'), 'utf8')) as object;
     expect(stored).toEqual(record);
+  });
+
+  it("knows each image's format: recorded, else read from its first bytes (older records too)", async () => {
+    const disk = await addEntry('x'.repeat(512), { filename: 'disk.qcow2' });
+    // The qcow2 magic in place of the first bytes (same size, as recorded).
+    const image = await readFile(disk.file);
+    Buffer.from([0x51, 0x46, 0x49, 0xfb]).copy(image);
+    await writeFile(disk.file, image);
+    // An entry recorded before formats were kept: its meta.json has none.
+    const meta = JSON.parse(await readFile(join(disk.dir, 'meta.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    delete meta['format'];
+    await writeFile(join(disk.dir, 'meta.json'), JSON.stringify(meta));
+    expect((await index().get(disk.sha256))?.format).toBe('qcow2');
+    // A record written without a format gets one; a cloud image's 'raw' is kept as given.
+    const { format: _f, dir: _d, ...plain } = await addEntry('plain text, no header');
+    expect((await index().record(plain)).format).toBe('unknown');
+    const raw = await addEntry('raw disk bytes');
+    expect((await index().record({ ...raw, format: 'raw' })).format).toBe('raw');
+    expect((await index().get(raw.sha256))?.format).toBe('raw');
   });
 
   it('remove deletes the entry, and refuses while it is being stored', async () => {

@@ -1,16 +1,18 @@
 /**
  * Takes the disc image out of the archive some projects ship it in: zip (FreeDOS, ReactOS, AROS)
  * read here with zlib, stored or deflated, zip64 included, CRC checked; 7z (KolibriOS) through
- * the 7-Zip program when the computer has it.
+ * the 7-Zip program when the computer has it; xz (FreeBSD's cloud images) with xz-embedded
+ * compiled to WebAssembly (the xz-decompress package), so no xz program is needed.
  */
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { crc32, createInflateRaw } from 'node:zlib';
+import * as xzModule from 'xz-decompress';
 import { VivariumError } from '../errors';
 import { imageFileName } from './media/record-name';
 
@@ -245,4 +247,69 @@ export async function extractSevenZipMember(
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+type XzModule = typeof xzModule;
+
+/** The decoder class: bundlers see the package's named export, Node's ESM loader only `default`
+ * (it is a UMD bundle). */
+function xzDecoder(): XzModule['XzReadableStream'] {
+  const m: Partial<XzModule> & { default?: Partial<XzModule> } = xzModule;
+  const cls = m.XzReadableStream ?? m.default?.XzReadableStream;
+  if (!cls) throw new VivariumError('INTERNAL', 'The xz decoder (xz-decompress) did not load.');
+  return cls;
+}
+
+/** A web stream's chunks; stopping early (a cancel) cancels the stream and what feeds it. */
+async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  let done = false;
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => undefined);
+  }
+}
+
+/** The name an xz-compressed download has once unpacked: without `.xz`. */
+export function unxzName(name: string): string {
+  const base = safeFileName(name, 'image.xz');
+  return /\.xz$/i.test(base) ? base.slice(0, -3) : `${base}.img`;
+}
+
+/**
+ * Decompresses an .xz file into `destDir` (as its name without .xz); returns the new file's
+ * path. A truncated or corrupt stream leaves nothing behind.
+ */
+export async function decompressXz(
+  archive: string,
+  destDir: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  const target = join(destDir, unxzName(basename(archive)));
+  const tmp = `${target}.partial`;
+  const Decoder = xzDecoder();
+  try {
+    const compressed = Readable.toWeb(
+      createReadStream(archive, { highWaterMark: 1024 * 1024 }),
+    ) as unknown as ReadableStream<Uint8Array>;
+    const plain = Readable.from(chunksOf(new Decoder(compressed)));
+    await pipeline(plain, createWriteStream(tmp), signal ? { signal } : {});
+  } catch (err) {
+    await rm(tmp, { force: true });
+    if (signal?.aborted) throw err;
+    throw new VivariumError(
+      'FILE_UNREADABLE',
+      `${basename(archive)} could not be decompressed (${err instanceof Error ? err.message : String(err)}): it was deleted; download it again.`,
+    );
+  }
+  await rename(tmp, target);
+  return target;
 }

@@ -4,13 +4,16 @@
  * folder listings for {latest:...} and file patterns, the published checksum list and the image's
  * line in it), then the image itself is asked for its headers (HEAD, or a one-byte ranged GET
  * where HEAD is refused) without downloading it. Each mirror is checked on its own, a few items
- * at a time, each request with a timeout.
+ * at a time, each request with a timeout. Cloud images are checked like install media. Each of an
+ * entry's fact sources (the pages its versions, mirrors and checksums were read from) must still
+ * answer too: a source gone is the first sign that the entry's facts are stale.
  */
 import type {
   CatalogCheckItem,
   CatalogCheckMirror,
   CatalogCheckReport,
   CatalogEntry,
+  CatalogFactSource,
   CatalogVersion,
   MediaSpec,
 } from '../../../common/contract';
@@ -156,6 +159,8 @@ function skipped(
     osName: entry.name,
     version: version?.id ?? null,
     media: media?.id ?? null,
+    source: null,
+    checked: entry.checked,
     arch: media?.arch ?? null,
     status: 'skipped',
     reason,
@@ -181,11 +186,49 @@ async function checkItem(
     osName: entry.name,
     version: version.id,
     media: media.id,
+    source: null,
+    checked: entry.checked,
     arch: media.arch,
     status: broken.length ? 'broken' : 'ok',
     reason: broken.length ? broken.map((m) => m.reason ?? 'failed').join(' | ') : null,
     note: media.checksumReason ?? null,
     mirrors,
+    ms: Date.now() - started,
+  };
+}
+
+/** One of an entry's fact sources: its page must still answer (its body is not read). */
+async function checkSource(
+  entry: CatalogEntry,
+  source: CatalogFactSource,
+  opts: CatalogCheckOptions,
+): Promise<CatalogCheckItem> {
+  const started = Date.now();
+  let reason: string | null = null;
+  const signal = opts.signal
+    ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs * 2)])
+    : AbortSignal.timeout(opts.timeoutMs * 2);
+  try {
+    const res = await httpGet(source.url, { signal, idleTimeoutMs: opts.timeoutMs });
+    res.body.resume();
+    res.body.destroy();
+    if (res.status !== 200) reason = httpStatusError(source.url, res.status).message;
+  } catch (err) {
+    opts.signal?.throwIfAborted();
+    reason = messageOf(err);
+  }
+  return {
+    os: entry.id,
+    osName: entry.name,
+    version: null,
+    media: null,
+    source,
+    checked: entry.checked,
+    arch: null,
+    status: reason ? 'broken' : 'ok',
+    reason,
+    note: `the entry's facts (${source.what}) were last checked ${entry.checked ?? 'at an unknown date'}`,
+    mirrors: [],
     ms: Date.now() - started,
   };
 }
@@ -210,9 +253,13 @@ export async function checkCatalog(
   opts: CatalogCheckOptions,
 ): Promise<CatalogCheckReport> {
   const started = Date.now();
-  type Job = { entry: CatalogEntry; version: CatalogVersion; media: MediaSpec } | CatalogCheckItem;
+  type Job =
+    | { entry: CatalogEntry; version: CatalogVersion; media: MediaSpec }
+    | { entry: CatalogEntry; source: CatalogFactSource }
+    | CatalogCheckItem;
   const jobs: Job[] = [];
   for (const { entry, versions } of targets) {
+    for (const source of entry.sources) jobs.push({ entry, source });
     const withMedia = versions.filter((v) => v.media.length > 0);
     if (withMedia.length === 0) {
       jobs.push(
@@ -238,7 +285,12 @@ export async function checkCatalog(
   }
   let done = 0;
   const items = await pool(jobs, Math.max(1, opts.concurrency), async (job) => {
-    const item = 'status' in job ? job : await checkItem(job.entry, job.version, job.media, opts);
+    const item =
+      'status' in job
+        ? job
+        : 'source' in job
+          ? await checkSource(job.entry, job.source, opts)
+          : await checkItem(job.entry, job.version, job.media, opts);
     opts.onProgress?.(++done, jobs.length);
     return item;
   });

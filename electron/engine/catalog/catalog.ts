@@ -14,6 +14,7 @@ import type {
   DetectPattern,
   GuestArch,
   IsoInfo,
+  MediaSpec,
   OsFamily,
 } from '../../../common/contract';
 import { VivariumError } from '../errors';
@@ -70,8 +71,14 @@ export function looseVersion(v: string): string {
 }
 
 function fromFile(file: CatalogEntryFile, source: 'curated' | 'extra'): LoadedEntry {
-  const { osinfo, ...rest } = file;
-  return { ...rest, source, logoSvg: logoSvg(file.logo, file.family), osinfoPatterns: osinfo };
+  const { osinfo, checked, ...rest } = file;
+  return {
+    ...rest,
+    checked: checked ?? null,
+    source,
+    logoSvg: logoSvg(file.logo, file.family),
+    osinfoPatterns: osinfo,
+  };
 }
 
 /** The curated entries, validated. Throws on a bad file: that is a bug in Vivarium's data. */
@@ -88,6 +95,15 @@ export function loadCurated(): LoadedEntry[] {
       throw new VivariumError(
         'INTERNAL',
         `assets/catalog/${name}.json holds id "${parsed.data.id}"`,
+      );
+    }
+    // Vivarium's own facts must say where they come from and when they were last true (an entry
+    // with no versions, Generic, states no facts about any project).
+    const states = parsed.data.versions.length > 0;
+    if (states && (parsed.data.sources.length === 0 || parsed.data.checked === undefined)) {
+      throw new VivariumError(
+        'INTERNAL',
+        `assets/catalog/${name}.json must give its sources and the date they were checked`,
       );
     }
     return fromFile(parsed.data, 'curated');
@@ -218,11 +234,46 @@ export function summarize(e: CatalogEntry): CatalogSummary {
     versions: e.versions.map((v) => ({ id: v.id, name: v.name, status: v.status })),
     minimum: e.resources.minimum,
     recommended: e.resources.recommended,
-    downloadable: e.versions.some((v) => v.media.some((m) => m.urls.length > 0)),
-    cloudReady: e.versions.some(
-      (v) => v.status !== 'legacy' && v.media.some((m) => m.kind === 'cloud' && m.urls.length > 0),
+    downloadable: e.versions.some((v) =>
+      v.media.some((m) => m.kind !== 'cloud' && m.urls.length > 0),
     ),
+    cloudReady: cloudMediaOf(e).length > 0,
   };
+}
+
+/** A cloud image of the catalogue, with the version it belongs to. */
+export interface CloudMediaChoice {
+  version: CatalogVersion;
+  media: MediaSpec;
+}
+
+/** Cloud images Vivarium can download by itself (not install media). */
+export function isCloudMedia(m: MediaSpec): boolean {
+  return m.kind === 'cloud' && m.urls.length > 0;
+}
+
+/**
+ * The cloud images a "Ready to use" VM of `entry` can start from, the first the default: those
+ * of the version named (by id, name or codename, as `findVersion` reads it), else those of the
+ * newest offered (non-legacy) version that has any. x86_64 images come before i686 ones. Empty
+ * when there is none. Pure.
+ */
+export function cloudMediaOf(entry: CatalogEntry, versionRef?: string): CloudMediaChoice[] {
+  const pick = (v: CatalogVersion): CloudMediaChoice[] =>
+    v.media
+      .filter(isCloudMedia)
+      .sort((a, b) => (a.arch === b.arch ? 0 : a.arch === 'x86_64' ? -1 : 1))
+      .map((media) => ({ version: v, media }));
+  if (versionRef !== undefined) {
+    const v = findVersion(entry, versionRef);
+    return v ? pick(v) : [];
+  }
+  for (const v of entry.versions) {
+    if (v.status === 'legacy') continue;
+    const found = pick(v);
+    if (found.length) return found;
+  }
+  return [];
 }
 
 /** Strips the loader's bookkeeping: what `catalog.get` returns. */
@@ -394,6 +445,17 @@ export class Catalog {
       );
     }
     return { entry: found.entry, version: v, versionGiven: true };
+  }
+
+  /**
+   * The cloud images of the entry a reference names ('debian', 'debian-12', 'ubuntu@24.04'), the
+   * first the default: see `cloudMediaOf`. An explicit `version` wins over one in the reference.
+   * Empty for an unknown reference or an entry without cloud images. Pure.
+   */
+  cloudMediaFor(ref: string, version?: string): CloudMediaChoice[] {
+    const found = this.resolve(ref);
+    if (!found) return [];
+    return cloudMediaOf(found.entry, version ?? found.version?.id);
   }
 
   list(

@@ -27,7 +27,7 @@ import {
   MediaCacheIndex,
   type CdromUsers,
   type MediaUser,
-  type StoredMedia,
+  type NewStoredMedia,
 } from './media/cache-index';
 import { assertRoom, freeBytesIn } from './media/disk-space';
 import { SpaceReservations } from './media/reservations';
@@ -35,10 +35,31 @@ import { PartialDownloads } from './media/partials';
 import { resolveMediaSource, type Expected } from './media/source';
 import { hostOf, transfer, type TransferDeps, type Transferred } from './media/transfer';
 
-export { realPathOf, type CdromUsers, type MediaUser, type StoredMedia } from './media/cache-index';
+export {
+  realPathOf,
+  type CdromUsers,
+  type MediaUser,
+  type NewStoredMedia,
+  type StoredMedia,
+} from './media/cache-index';
 export type { DownloadMeta } from './media/admit';
-export { resolveMediaSource, type Expected } from './media/source';
+export {
+  resolveMediaSource,
+  type Expected,
+  type ResolvedMedia,
+  type TextFetcher,
+} from './media/source';
 export type { Transferred } from './media/transfer';
+
+/**
+ * Room a download needs besides its own size: an archive is unpacked beside it, and an xz disk
+ * image grows several times over (FreeBSD's 0.5 GiB .qcow2.xz is a 1.5 GiB qcow2, its raw.xz
+ * a 6 GiB disk).
+ */
+function spaceFactorOf(spec: MediaSpec): number {
+  if (!spec.archive) return 1;
+  return spec.archive.format === 'xz' ? 4 : 2;
+}
 
 export interface MediaStoreOptions {
   cacheDir: string;
@@ -105,7 +126,7 @@ export class MediaStore {
   }
 
   /** Records an image already moved into `media/<sha256>/` (an upload's), answered as `get` would. */
-  record(record: StoredMedia): Promise<CachedMedia> {
+  record(record: NewStoredMedia): Promise<CachedMedia> {
     return this.index.record(record);
   }
 
@@ -205,7 +226,7 @@ export class MediaStore {
           spec.sizeBytes ?? null,
           meta.label,
           ctx,
-          spec.archive ? 2 : 1,
+          spaceFactorOf(spec),
         );
         return await this.store(
           got,

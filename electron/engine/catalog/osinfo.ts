@@ -574,6 +574,9 @@ export function osinfoEntries(all: OsinfoOs[], claimed: (o: OsinfoOs) => boolean
       notes: [
         'From osinfo-db on this computer: the hardware is chosen from the devices osinfo says this OS has drivers for. Bring your own install media.',
       ],
+      // The host's osinfo-db is the source; it has no date of its own to give.
+      sources: [],
+      checked: null,
       osinfoPatterns: [],
     });
   }

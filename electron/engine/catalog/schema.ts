@@ -4,15 +4,19 @@
  */
 import { z } from 'zod';
 import {
+  CLOUD_DISK_FORMATS,
+  CLOUD_INIT_AGENTS,
   DISK_BUSES,
   FIRMWARES,
   GUEST_ARCHES,
   MACHINE_TYPES,
+  MEDIA_KINDS,
   NIC_MODELS,
   OS_FAMILIES,
   SOUND_MODELS,
   VIDEO_MODELS,
   type CatalogEntry,
+  type CatalogFactSource,
   type CatalogVersion,
   type DetectPattern,
   type HardwareProfile,
@@ -86,7 +90,13 @@ export const MediaSpecSchema = z
     id: Id,
     label: z.string().min(1),
     arch: z.enum(GUEST_ARCHES),
-    kind: z.enum(['installer', 'netinst', 'live', 'bootonly']),
+    kind: z.enum(MEDIA_KINDS),
+    diskFormat: z.enum(CLOUD_DISK_FORMATS).optional(),
+    cloudInit: z.enum(CLOUD_INIT_AGENTS).optional(),
+    defaultUser: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a user name')
+      .optional(),
     urls: z.array(UrlTemplate).default([]),
     file: z
       .string()
@@ -103,7 +113,12 @@ export const MediaSpecSchema = z
       })
       .optional(),
     checksumReason: z.string().min(10).optional(),
-    archive: z.object({ format: z.enum(['zip', '7z']), member: RegexSource }).optional(),
+    archive: z
+      .discriminatedUnion('format', [
+        z.object({ format: z.enum(['zip', '7z']), member: RegexSource }),
+        z.object({ format: z.literal('xz') }),
+      ])
+      .optional(),
     page: z.url().optional(),
   })
   .superRefine((m, ctx) => {
@@ -125,6 +140,28 @@ export const MediaSpecSchema = z
     const needsFile = m.urls.some((u) => u.includes('{file}'));
     if (needsFile && !m.file && !m.filePattern) {
       ctx.addIssue({ code: 'custom', message: '{file} needs file or filePattern', path: ['file'] });
+    }
+    if (m.kind === 'cloud') {
+      if (!m.diskFormat || !m.cloudInit) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'a cloud image says its diskFormat and its cloudInit agent',
+          path: ['kind'],
+        });
+      }
+    } else if (m.diskFormat || m.cloudInit || m.defaultUser) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'diskFormat, cloudInit and defaultUser belong to cloud images only',
+        path: ['kind'],
+      });
+    }
+    if (m.archive?.format === 'xz' && m.kind !== 'cloud') {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'xz-compressed downloads are cloud images (install media come as ISOs)',
+        path: ['archive'],
+      });
     }
   }) satisfies z.ZodType<MediaSpec>;
 
@@ -156,6 +193,11 @@ export const DetectPatternSchema = z
     path: ['volumeId'],
   }) satisfies z.ZodType<DetectPattern>;
 
+export const FactSourceSchema = z.object({
+  url: z.url({ protocol: /^https?$/ }),
+  what: z.string().min(3),
+}) satisfies z.ZodType<CatalogFactSource>;
+
 /** One entry as a file holds it; the loader adds `source` and `logoSvg`. */
 export const CatalogEntryFileSchema = z
   .object({
@@ -175,6 +217,10 @@ export const CatalogEntryFileSchema = z
     versions: z.array(VersionSchema).default([]),
     detect: z.array(DetectPatternSchema).default([]),
     notes: z.array(z.string()).default([]),
+    /** Pages and listings its facts come from; Vivarium's own entries must name them. */
+    sources: z.array(FactSourceSchema).default([]),
+    /** The date its facts were last checked against `sources`. */
+    checked: z.iso.date().optional(),
   })
   .superRefine((e, ctx) => {
     const ids = new Set<string>();

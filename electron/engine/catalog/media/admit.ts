@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import type { CachedMedia, MediaDownloadResult, MediaSpec } from '../../../../common/contract';
 import { VivariumError } from '../../errors';
 import type { TaskContext } from '../../tasks/task-manager';
-import { extractSevenZipMember, extractZipMember, safeFileName } from '../archive';
+import { decompressXz, extractSevenZipMember, extractZipMember, safeFileName } from '../archive';
 import { findChecksum, type ChecksumLine, type HashAlgorithm } from '../checksums';
 import type { MediaCacheIndex } from './cache-index';
+import { cloudImageFormat } from './image-format';
 import type { Expected } from './source';
 import type { Transferred } from './transfer';
 
@@ -52,7 +53,12 @@ export async function admitDownload(
     let file = downloaded;
     let verified: CachedMedia['verified'] = expected ? expected.source : 'none';
     try {
-      if (spec?.archive) {
+      if (spec?.archive?.format === 'xz') {
+        // The published checksum is the compressed file's, checked as it arrived.
+        ctx.report({ message: `Decompressing ${name}` });
+        file = await decompressXz(downloaded, dir, ctx.signal);
+        await rm(downloaded, { force: true });
+      } else if (spec?.archive) {
         ctx.report({ message: `Unpacking ${name}` });
         const member = new RegExp(spec.archive.member, 'i');
         file =
@@ -75,9 +81,15 @@ export async function admitDownload(
         }
         if (file !== downloaded) await rm(downloaded, { force: true });
       }
+      // A cloud image is a disk, not a disc: its format is the catalogue's, checked here.
+      const format =
+        spec?.kind === 'cloud' && spec.diskFormat
+          ? await cloudImageFormat(file, spec.diskFormat, meta.label)
+          : undefined;
       await chmod(file, 0o400);
       const { size } = await stat(file);
       const media = await index.record({
+        ...(format ? { format } : {}),
         sha256: got.sha256,
         file,
         filename: file.split('/').pop() ?? name,

@@ -6,10 +6,11 @@
  */
 import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { CachedMedia } from '../../../../common/contract';
+import type { CachedMedia, CachedMediaFormat } from '../../../../common/contract';
 import { VivariumError } from '../../errors';
 import { writeFileAtomic } from '../../library/atomic-file';
 import { hold, storingDirs } from './holds';
+import { sniffImageFormat } from './image-format';
 import { RECORD_FILE } from './record-name';
 
 /** A VM that holds an image in its CD-ROM. */
@@ -18,6 +19,8 @@ export type MediaUser = CachedMedia['usedBy'][number];
 export type CdromUsers = () => Promise<Map<string, MediaUser[]>>;
 /** A cache record as meta.json holds it: who uses the image is asked each time, never stored. */
 export type StoredMedia = Omit<CachedMedia, 'usedBy'>;
+/** A record to write: without a format, the image's first bytes say it. */
+export type NewStoredMedia = Omit<StoredMedia, 'format'> & { format?: CachedMediaFormat };
 
 const SHA256_DIR_RE = /^[a-f0-9]{64}$/;
 
@@ -69,11 +72,12 @@ export class MediaCacheIndex {
     try {
       const meta = JSON.parse(
         await readFile(join(this.dir, sha256, RECORD_FILE), 'utf8'),
-      ) as StoredMedia & { usedBy?: unknown };
+      ) as NewStoredMedia & { usedBy?: unknown };
       const st = await stat(meta.file);
       if (!st.isFile() || st.size !== meta.bytes) return null;
       const { usedBy: _ignored, ...stored } = meta;
-      return stored;
+      // Records written before formats were kept: the image says what it is.
+      return { ...stored, format: stored.format ?? (await sniffImageFormat(stored.file)) };
     } catch {
       return null;
     }
@@ -104,7 +108,11 @@ export class MediaCacheIndex {
    * Writes an entry's meta.json (its image already in place) and answers the entry as `list`
    * would: a VM may name that path already (an image deleted and fetched again).
    */
-  async record(record: StoredMedia): Promise<CachedMedia> {
+  async record(input: NewStoredMedia): Promise<CachedMedia> {
+    const record: StoredMedia = {
+      ...input,
+      format: input.format ?? (await sniffImageFormat(input.file)),
+    };
     await writeFileAtomic(
       join(this.dir, record.sha256, RECORD_FILE),
       `${JSON.stringify(record, null, 2)}\n`,

@@ -36,8 +36,17 @@ export interface ResolvedMedia {
   checksums: { url: string; lines: ChecksumLine[] } | null;
 }
 
+/** Reads a small text resource (a folder listing, a checksum list); http.ts's by default. */
+export type TextFetcher = (
+  url: string,
+  opts: RequestOptions & { maxBytes?: number },
+) => Promise<{ text: string; url: string }>;
+
 export interface ResolveMediaOptions {
   signal: AbortSignal;
+  /** Where listings and checksum lists are read from: the network unless given (tests resolve
+   * the whole catalogue against made-up listings with it). */
+  fetchText?: TextFetcher;
   /** Per request: give up after this long without an answer (default: http.ts's). */
   idleTimeoutMs?: number;
   /** The file name as known so far (from the spec or an earlier mirror); updated as soon as one
@@ -59,12 +68,13 @@ export async function resolveMediaSource(
   const req: RequestOptions & { signal: AbortSignal } = { signal };
   if (opts.idleTimeoutMs !== undefined) req.idleTimeoutMs = opts.idleTimeoutMs;
   const known = opts.known ?? { fileName: spec.file ?? null };
-  const concrete = await expandLatest(template, req);
+  const get = opts.fetchText ?? fetchText;
+  const concrete = await expandLatest(template, req, get);
   const dir = concrete.includes('{file}')
     ? concrete.slice(0, concrete.indexOf('{file}'))
     : concrete.slice(0, concrete.lastIndexOf('/') + 1);
   let listing: string[] | null = null;
-  const list = async () => (listing ??= listingNames((await fetchText(dir, req)).text));
+  const list = async () => (listing ??= listingNames((await get(dir, req)).text));
 
   let checksums: { url: string; lines: ChecksumLine[] } | null = null;
   let expected: Expected | null = spec.sha256
@@ -80,7 +90,7 @@ export async function resolveMediaSource(
       // Every checksum list is named after the file: without it, none can be read.
       if (!known.fileName) throw noFileMatching(spec.filePattern, dir);
     }
-    checksums = await loadChecksums(spec, dir, known.fileName, list, req);
+    checksums = await loadChecksums(spec, dir, known.fileName, list, req, get);
   }
   const lines = checksums?.lines ?? null;
   if (!known.fileName && spec.filePattern) {
@@ -116,7 +126,11 @@ function noFileMatching(pattern: string, dir: string): VivariumError {
 }
 
 /** Replaces each {latest:REGEX} with the greatest matching entry of that folder's listing. */
-async function expandLatest(template: string, req: RequestOptions): Promise<string> {
+async function expandLatest(
+  template: string,
+  req: RequestOptions,
+  get: TextFetcher,
+): Promise<string> {
   let out = template;
   for (;;) {
     const start = out.indexOf('{latest:');
@@ -124,7 +138,7 @@ async function expandLatest(template: string, req: RequestOptions): Promise<stri
     const end = placeholderEnd(out, start);
     const pattern = new RegExp(out.slice(start + '{latest:'.length, end));
     const dir = out.slice(0, start);
-    const names = listingNames((await fetchText(dir, req)).text);
+    const names = listingNames((await get(dir, req)).text);
     const latest = pickLatest(names, pattern);
     if (!latest)
       throw new VivariumError('NETWORK', `Nothing matching ${pattern.source} is listed at ${dir}.`);
@@ -139,6 +153,7 @@ async function loadChecksums(
   fileName: string | null,
   list: () => Promise<string[]>,
   req: RequestOptions & { signal: AbortSignal },
+  get: TextFetcher,
 ): Promise<{ url: string; lines: ChecksumLine[] }> {
   const { signal } = req;
   const errors: string[] = [];
@@ -155,9 +170,7 @@ async function loadChecksums(
         rel = rel.slice(0, start) + hit + rel.slice(end + 1);
       }
       const url = new URL(rel, dir).toString();
-      const lines = parseChecksumList(
-        (await fetchText(url, { ...req, maxBytes: 4 * 2 ** 20 })).text,
-      );
+      const lines = parseChecksumList((await get(url, { ...req, maxBytes: 4 * 2 ** 20 })).text);
       if (lines.length) return { url, lines };
       errors.push(`${url} holds no checksums`);
     } catch (err) {
