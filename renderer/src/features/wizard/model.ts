@@ -230,7 +230,7 @@ export function derive(
       ? media.downloading
         ? `Downloading… ${Math.round((media.task?.progress ?? 0) * 100)}%`
         : media.chosen
-          ? `Ready to use · ${media.file ? 'image cached' : media.chosen.label}`
+          ? `Ready to use${media.file ? ' · image cached' : ''}`
           : null
       : s.mediaKind === 'none'
         ? 'No install media'

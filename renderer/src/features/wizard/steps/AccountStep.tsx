@@ -184,7 +184,7 @@ export function AccountStep() {
         </Field>
         <Field
           label="Confirm the password"
-          problem={a.password ? problems.passwordConfirm : undefined}
+          problem={a.password && a.passwordConfirm ? problems.passwordConfirm : undefined}
           {...(a.password ? { hint: 'Type it again.' } : {})}
         >
           {(id, describedBy) => (
@@ -195,7 +195,9 @@ export function AccountStep() {
               autoComplete="new-password"
               disabled={!a.password}
               aria-describedby={describedBy}
-              aria-invalid={a.password && problems.passwordConfirm ? true : undefined}
+              aria-invalid={
+                a.password && a.passwordConfirm && problems.passwordConfirm ? true : undefined
+              }
               onChange={(e) => setAccount({ passwordConfirm: e.target.value })}
             />
           )}
@@ -314,7 +316,11 @@ function Field({
     <div className={`field${problem ? ' field--error' : ''}`}>
       <label htmlFor={id}>
         {label}
-        {optional ? <span className="muted account__optional">optional</span> : null}
+        {optional ? (
+          <span className="muted account__optional" aria-hidden="true">
+            optional
+          </span>
+        ) : null}
       </label>
       {children(id, `${id}-msg`)}
       {problem ? (

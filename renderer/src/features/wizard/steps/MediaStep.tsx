@@ -272,7 +272,11 @@ function DownloadPanel({ cloud = false }: { cloud?: boolean }) {
                 {chosen.label}
                 <span className="muted">
                   {' '}
-                  · {KIND_LABEL[chosen.kind]} · {chosen.arch}
+                  ·{' '}
+                  {cloud
+                    ? `${chosen.diskFormat ?? 'disk image'} with ${chosen.cloudInit ?? 'cloud-init'}`
+                    : KIND_LABEL[chosen.kind]}{' '}
+                  · {chosen.arch}
                 </span>
               </h4>
               <p className="muted">
@@ -321,7 +325,8 @@ function downloadState(task: TaskInfo | null, file: string | null): string {
   return 'idle';
 }
 
-export function Progress({ task }: { task: TaskInfo }) {
+/** A download's progress; `goOn`: say that the next steps need not wait for it. */
+export function Progress({ task, goOn = true }: { task: TaskInfo; goOn?: boolean }) {
   const pct =
     task.progress === null ? null : Math.round(Math.min(1, Math.max(0, task.progress)) * 1000) / 10;
   const done = task.bytesDone ?? 0;
@@ -362,7 +367,11 @@ export function Progress({ task }: { task: TaskInfo }) {
         ) : null}
         {task.message ? <span>{task.message}</span> : null}
       </p>
-      <p className="muted dl-progress__note">You can go on to the next steps while it downloads.</p>
+      {goOn ? (
+        <p className="muted dl-progress__note">
+          You can go on to the next steps while it downloads.
+        </p>
+      ) : null}
     </div>
   );
 }

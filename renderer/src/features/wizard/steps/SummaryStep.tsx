@@ -4,7 +4,7 @@ import { Icon } from '../../../components/Icon';
 import { formatBytes, formatMemory, plural } from '../../../../../common/format';
 import { SSH_HOST_PORT_FIRST } from '../../../../../common/rules/cloud-guest';
 import { loginSummary } from '../cloud';
-import type { WizardStep } from '../../../stores/wizard';
+import { useWizardStore, type WizardStep } from '../../../stores/wizard';
 import { fileName, HARDWARE_LABELS } from '../lib';
 import { OsLogo } from '../OsLogo';
 import { useWizard } from '../use-wizard';
@@ -21,10 +21,10 @@ export function SummaryStep() {
   const media =
     cloud && !d.media.downloading && !d.media.file ? (
       <span className="sum-media">
-        {d.media.chosen?.label ?? 'Cloud image'}{' '}
-        <span className="muted">
-          · downloads on Create
-          {d.media.chosen?.sizeBytes ? ` (about ${formatBytes(d.media.chosen.sizeBytes)})` : ''}
+        {d.media.chosen?.label ?? 'Cloud image'}
+        <span className="chip">
+          {d.media.chosen?.sizeBytes ? `${formatBytes(d.media.chosen.sizeBytes)} · ` : ''}
+          downloads on Create
         </span>
       </span>
     ) : s.mediaKind === 'none' && !cloud ? (
@@ -71,6 +71,11 @@ export function SummaryStep() {
           </p>
         </div>
       </div>
+      {s.creating && d.media.downloading && task ? (
+        <div className="dl-card dl-card--running">
+          <Progress task={task} goOn={false} />
+        </div>
+      ) : null}
       <dl className="summary__grid">
         <Row label="Operating system" step="os">
           {d.version?.name ?? entry.name}
@@ -108,11 +113,6 @@ export function SummaryStep() {
               <li key={r.id}>{r.message}</li>
             ))}
           </ul>
-        </div>
-      ) : null}
-      {s.creating && d.media.downloading && task ? (
-        <div className="dl-card dl-card--running">
-          <Progress task={task} />
         </div>
       ) : null}
       <div className="summary__ways">
@@ -170,6 +170,7 @@ function CloudRows() {
 }
 
 function Row({ label, step, children }: { label: string; step?: WizardStep; children: ReactNode }) {
+  const creating = useWizardStore((st) => st.creating !== null);
   return (
     <div className="summary__row">
       <dt>{label}</dt>
@@ -179,6 +180,7 @@ function Row({ label, step, children }: { label: string; step?: WizardStep; chil
           type="button"
           className="link-btn summary__change"
           onClick={() => goToStep(step)}
+          disabled={creating}
           aria-label={`Change ${label.toLowerCase()}`}
         >
           Change
