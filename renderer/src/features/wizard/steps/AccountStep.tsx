@@ -344,9 +344,9 @@ function keyTypeLabel(type: string): string {
   return t.toUpperCase();
 }
 
-/** "/home/me/.ssh/id_ed25519.pub" -> "~/.ssh/id_ed25519.pub" where it can tell. */
+/** "/home/me/.ssh/id_ed25519.pub" -> "~/.ssh/id_ed25519.pub": the keys come from ~/.ssh. */
 function shortPath(file: string): string {
-  return file.replace(/^(\/home\/[^/]+|\/Users\/[^/]+|\/root)(?=\/\.ssh\/)/, '~');
+  return file.replace(/^.*(?=[\\/]\.ssh[\\/][^\\/]+$)/, '~');
 }
 
 /** A VM name as a shell word, for the command shown. */
