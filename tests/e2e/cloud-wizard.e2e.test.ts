@@ -178,7 +178,7 @@ async function expectNoInternet(pid: number): Promise<void> {
   const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
   const netdev = argv.filter((_, i) => argv[i - 1] === '-netdev');
   expect(netdev.length).toBeGreaterThan(0);
-  for (const n of netdev) expect(n).toMatch(/restrict=on|"restrict":\s*true/);
+  for (const n of netdev) expect(n).toMatch(/restrict=on|"restrict":\s*(true|"on")/);
 }
 
 describe.skipIf(skipReason !== null)(
