@@ -100,6 +100,7 @@ describe('derive: what each step still needs', () => {
     expect(d.blockers).toEqual({
       os: 'Pick an operating system to go on',
       media: 'Nothing to download for this version: use an ISO file',
+      account: null,
       resources: 'Loading…',
       name: 'Give the VM a name',
       summary: null,
@@ -115,6 +116,7 @@ describe('derive: what each step still needs', () => {
     expect(d.blockers).toEqual({
       os: null,
       media: 'Download the install media, or use an ISO file you have',
+      account: null,
       resources: null,
       name: null,
       summary: null,

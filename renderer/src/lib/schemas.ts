@@ -8,6 +8,7 @@ import './zod-config';
 // eslint-disable-next-line @typescript-eslint/no-restricted-imports -- values, on purpose: see above
 export {
   BOOT_DEVICES,
+  CloudCreateSchema,
   CreateVmRequestSchema,
   FIRMWARES,
   MACHINE_TYPES,

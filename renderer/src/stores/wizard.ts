@@ -4,13 +4,54 @@ import type {
   CatalogEntry,
   CatalogSummary,
   CreateDefaults,
+  GuestDefaults,
   MediaDetection,
   OsFamily,
 } from '../../../common/contract';
 
-/** The wizard's pages, in order. */
-export const WIZARD_STEPS = ['os', 'media', 'resources', 'name', 'summary'] as const;
+/** The wizard's pages, in order; "Guest account" only for a ready-to-use guest. */
+export const WIZARD_STEPS = ['os', 'media', 'account', 'resources', 'name', 'summary'] as const;
 export type WizardStep = (typeof WIZARD_STEPS)[number];
+
+/** How the guest gets its OS: a cloud image ready to use, or an installer from an ISO. */
+export type WizardSetup = 'cloud' | 'iso';
+
+/** The pages a setup goes through, in order. */
+export function wizardSteps(setup: WizardSetup): readonly WizardStep[] {
+  return setup === 'cloud' ? WIZARD_STEPS : WIZARD_STEPS.filter((s) => s !== 'account');
+}
+
+/** The login a ready-to-use guest's first boot makes, as the form holds it. */
+export interface AccountDraft {
+  user: string;
+  /** The host's public keys (their files) the user left ticked. */
+  keyFiles: string[];
+  /** Public key lines pasted by the user, one a line. */
+  pastedKeys: string;
+  password: string;
+  passwordConfirm: string;
+  /** Only once edited: until then the host name follows the VM's name. */
+  hostname: string;
+  hostnameEdited: boolean;
+  timezone: string;
+  locale: string;
+  keyboardLayout: string;
+  keyboardVariant: string;
+}
+
+export const ACCOUNT_INITIAL: AccountDraft = {
+  user: '',
+  keyFiles: [],
+  pastedKeys: '',
+  password: '',
+  passwordConfirm: '',
+  hostname: '',
+  hostnameEdited: false,
+  timezone: '',
+  locale: '',
+  keyboardLayout: '',
+  keyboardVariant: '',
+};
 
 /** Step 1 starts from the catalogue or from an ISO the user already has. */
 export type WizardSource = 'catalog' | 'iso';
@@ -67,13 +108,18 @@ export interface WizardState {
   /** The last ISO uploaded from the browser (server mode), while and after it goes. */
   upload: IsoUpload | null;
   // Step 2.
+  /** Ready to use (a cloud image) or installed from an ISO; cloud only where the version has one. */
+  setup: WizardSetup;
   mediaKind: MediaKind;
   mediaId: string | null;
   /** The media.download task for the chosen media, if one was started. */
   downloadTaskId: string | null;
   /** Why the last download attempt could not start. */
   downloadError: string | null;
-  // Step 3.
+  // Step 3 (cloud): the guest's login, prefilled from this host (host.guestDefaults).
+  guestDefaults: Loadable<GuestDefaults>;
+  account: AccountDraft;
+  // Step 4.
   defaults: Loadable<CreateDefaults>;
   /** The os/version the defaults (and the fields below) were made for. */
   defaultsFor: string | null;
@@ -82,11 +128,13 @@ export interface WizardState {
   diskGiB: number;
   diskMode: DiskMode;
   diskFile: string;
-  // Step 4.
+  /** Cloud: the system disk is a thin overlay on the cached image, or a full copy of it. */
+  cloudDisk: 'overlay' | 'copy';
+  // Step 5.
   name: string;
   /** The user typed a name: stop suggesting. */
   nameEdited: boolean;
-  // Step 5.
+  // Step 6.
   creating: 'start' | 'customize' | null;
   /** What went wrong creating, with field messages from the engine. */
   createError: { message: string; fields: Record<string, string> } | null;
@@ -105,10 +153,13 @@ export const WIZARD_INITIAL: Omit<WizardState, 'catalog' | 'entries' | 'cached'>
   isoPath: '',
   detection: null,
   upload: null,
+  setup: 'iso',
   mediaKind: 'download',
   mediaId: null,
   downloadTaskId: null,
   downloadError: null,
+  guestDefaults: { status: 'idle' },
+  account: ACCOUNT_INITIAL,
   defaults: { status: 'idle' },
   defaultsFor: null,
   memoryMiB: 0,
@@ -116,6 +167,7 @@ export const WIZARD_INITIAL: Omit<WizardState, 'catalog' | 'entries' | 'cached'>
   diskGiB: 0,
   diskMode: 'new',
   diskFile: '',
+  cloudDisk: 'overlay',
   name: '',
   nameEdited: false,
   creating: null,

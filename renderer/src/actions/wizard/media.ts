@@ -2,11 +2,19 @@
 import { getBridge, toApiError } from '../../bridge';
 import { derive } from '../../features/wizard/model';
 import { useTasksStore } from '../../stores/tasks';
-import type { MediaKind } from '../../stores/wizard';
+import type { MediaKind, WizardSetup } from '../../stores/wizard';
 import { applyTaskEvent, cancelTask } from '../tasks';
+import { loadGuestDefaults } from './account';
 import { detectIso } from './iso';
 import { loadCachedMedia } from './media-cache';
 import { get, notifyNext, set, takenNames, waitForTask } from './shared';
+
+/** Ready to use (a cloud image) or installed from an ISO: each has its own media to fetch. */
+export function setSetup(setup: WizardSetup): void {
+  if (get().setup === setup) return;
+  set({ setup, mediaId: null, downloadTaskId: null, downloadError: null });
+  if (setup === 'cloud') void loadGuestDefaults();
+}
 
 export function setMediaKind(mediaKind: MediaKind): void {
   set({ mediaKind });

@@ -1,8 +1,9 @@
 /** The OS step: catalogue search, the OS and version, and where the install media comes from. */
 import type { OsFamily } from '../../../../common/contract';
 import { getBridge, toApiError } from '../../bridge';
-import { defaultVersionId, downloadableMedia } from '../../features/wizard/lib';
+import { cloudMedia, defaultVersionId, downloadableMedia } from '../../features/wizard/lib';
 import { entryOf } from '../../features/wizard/model';
+import { loadGuestDefaults } from './account';
 import { refreshName } from './name';
 import { loadDefaults } from './resources';
 import { get, notifyNext, set } from './shared';
@@ -82,16 +83,25 @@ export async function selectVersion(versionId: string): Promise<void> {
   await loadDefaults();
 }
 
-/** Download when the version has media Vivarium can fetch, else the user's own file. */
+/**
+ * Ready to use when the version has a cloud image (the two-minute path) and no ISO was given;
+ * otherwise an install: download when the version has media Vivarium can fetch, else the user's
+ * own file.
+ */
 export function chooseMediaKind(): void {
   const s = get();
   if (s.source === 'iso') {
-    set({ mediaKind: 'local' });
+    set({ mediaKind: 'local', setup: 'iso' });
     return;
   }
   const entry = entryOf(s, s.osId);
   const version = entry?.versions.find((v) => v.id === s.versionId);
   const canDownload = downloadableMedia(version).length > 0;
   const haveIso = s.isoPath.trim() !== '' && s.detection?.state.status === 'ready';
-  set({ mediaKind: haveIso ? 'local' : canDownload ? 'download' : 'local' });
+  const cloud = !haveIso && cloudMedia(version).length > 0;
+  set({
+    mediaKind: haveIso ? 'local' : canDownload ? 'download' : 'local',
+    setup: cloud ? 'cloud' : 'iso',
+  });
+  if (cloud) void loadGuestDefaults();
 }

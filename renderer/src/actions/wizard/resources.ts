@@ -55,6 +55,10 @@ export function setDiskMode(diskMode: DiskMode): void {
   set({ diskMode });
 }
 
+export function setCloudDisk(cloudDisk: 'overlay' | 'copy'): void {
+  set({ cloudDisk });
+}
+
 export function setDiskFile(diskFile: string): void {
   set({ diskFile });
 }

@@ -8,7 +8,7 @@ export function setSource(source: WizardSource): void {
   const s = get();
   if (s.source === source) return;
   if (source === 'iso') {
-    set({ source, mediaKind: 'local' });
+    set({ source, mediaKind: 'local', setup: 'iso' });
     // An ISO checked earlier decides the OS again.
     const d = s.detection;
     if (d?.state.status === 'ready' && d.file === s.isoPath.trim())
@@ -22,5 +22,5 @@ export function setSource(source: WizardSource): void {
 
 /** "Pick it from the catalogue": keeps the ISO as the install media. */
 export function pickFromCatalog(): void {
-  set({ source: 'catalog', mediaKind: 'local' });
+  set({ source: 'catalog', mediaKind: 'local', setup: 'iso' });
 }

@@ -1,5 +1,5 @@
-/** Moving between the wizard's steps. */
-import { WIZARD_STEPS, type WizardStep } from '../../stores/wizard';
+/** Moving between the wizard's steps (the setup decides which there are). */
+import { wizardSteps, type WizardStep } from '../../stores/wizard';
 import { refreshName } from './name';
 import { get, set } from './shared';
 
@@ -9,13 +9,15 @@ export function goToStep(step: WizardStep): void {
 }
 
 export function nextStep(): void {
-  const i = WIZARD_STEPS.indexOf(get().step);
-  const next = WIZARD_STEPS[i + 1];
+  const steps = wizardSteps(get().setup);
+  const i = steps.indexOf(get().step);
+  const next = steps[i + 1];
   if (next) goToStep(next);
 }
 
 export function previousStep(): void {
-  const i = WIZARD_STEPS.indexOf(get().step);
-  const prev = WIZARD_STEPS[i - 1];
+  const steps = wizardSteps(get().setup);
+  const i = steps.indexOf(get().step);
+  const prev = steps[i - 1];
   if (prev) goToStep(prev);
 }

@@ -12,6 +12,7 @@ import {
   plural,
 } from '../../../../common/format';
 import { isGuestUp } from '../../../../common/vm-state';
+import { guestPhase } from '../../lib/guest';
 import { useHostStore } from '../../stores/host';
 import { useThumbnailStore } from '../../stores/thumbnails';
 import { Icon } from '../../components/Icon';
@@ -60,7 +61,10 @@ export const VmCard = memo(function VmCard({ vm }: { vm: VmSummary }) {
                   {vm.name}
                 </a>
               </h3>
-              <p>{osLabel(config.os)}</p>
+              <p>
+                {osLabel(config.os)}
+                <GuestHint vm={vm} />
+              </p>
             </div>
             <StateBadge state={state} />
           </header>
@@ -140,6 +144,25 @@ export const VmCard = memo(function VmCard({ vm }: { vm: VmSummary }) {
     </article>
   );
 });
+
+/** "Ready" once the guest answers (SSH or its agent), "Booting" until then. */
+function GuestHint({ vm }: { vm: VmSummary }) {
+  const phase = guestPhase(vm);
+  if (phase !== 'ready' && phase !== 'booting') return null;
+  return (
+    <span
+      className={`guest-hint guest-hint--${phase}`}
+      data-testid="guest-hint"
+      title={
+        phase === 'ready'
+          ? (vm.guest?.ssh?.command ?? 'The guest answers')
+          : 'Waiting for the guest to answer'
+      }
+    >
+      {phase === 'ready' ? 'Ready' : 'Booting'}
+    </span>
+  );
+}
 
 /** The screen: a live thumbnail while it runs, otherwise the OS placeholder. */
 function Screen({ vm }: { vm: VmSummary }) {

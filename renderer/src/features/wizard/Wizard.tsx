@@ -4,7 +4,9 @@ import { showManualForm, startWizard } from '../../actions/wizard/open';
 import { goToStep, nextStep, previousStep } from '../../actions/wizard/steps';
 import { stopUpload } from '../../actions/wizard/upload';
 import { Icon, Logo } from '../../components/Icon';
-import { WIZARD_STEPS, useWizardStore, type WizardStep } from '../../stores/wizard';
+import { useWizardStore, type WizardSetup, type WizardStep } from '../../stores/wizard';
+import type { Derived } from './model';
+import { AccountStep } from './steps/AccountStep';
 import { ChooseOsStep } from './steps/ChooseOsStep';
 import { MediaStep } from './steps/MediaStep';
 import { NameStep } from './steps/NameStep';
@@ -16,13 +18,35 @@ import './wizard.css';
 /** The plain form stays one click away: Linux kernel boot and everything by hand. */
 const ManualVmDialog = lazy(() => import('./ManualVmDialog'));
 
-const STEP_TEXT: Record<WizardStep, { label: string; title: string; hint: string }> = {
+interface StepText {
+  label: string;
+  title: string;
+  hint: string;
+}
+
+const STEP_TEXT: Record<WizardStep, StepText> = {
   os: { label: 'Operating system', title: 'What will this VM run?', hint: 'Catalogue or ISO' },
   media: { label: 'Install media', title: 'Install media', hint: 'Download or a file' },
+  account: {
+    label: 'Guest account',
+    title: 'The guest’s account',
+    hint: 'Login, SSH keys, host name',
+  },
   resources: { label: 'Resources', title: 'Memory, CPUs and disk', hint: 'Prefilled for the OS' },
   name: { label: 'Name', title: 'Name the VM', hint: 'Unique in the library' },
   summary: { label: 'Summary', title: 'Ready to create', hint: 'Check and create' },
 };
+
+/** An OS with a cloud image: its media step is where "Ready to use" or an install is chosen. */
+const SETUP_TEXT: StepText = {
+  label: 'Setup',
+  title: 'Ready to use, or install from an ISO',
+  hint: 'Cloud image or installer',
+};
+
+function stepText(step: WizardStep, d: Derived): StepText {
+  return step === 'media' && d.cloudAvailable ? SETUP_TEXT : STEP_TEXT[step];
+}
 
 /**
  * The New-VM wizard, in the `newVm` dialog slot: OS (catalogue or a local ISO,
@@ -51,9 +75,10 @@ function WizardDialog({ onClose }: { onClose: () => void }) {
   const ref = useRef<HTMLDialogElement>(null);
   const body = useRef<HTMLDivElement>(null);
   const { s, d } = useWizard();
-  const index = WIZARD_STEPS.indexOf(s.step);
+  const steps = d.steps;
+  const index = Math.max(0, steps.indexOf(s.step));
   const blocker = d.blockers[s.step];
-  const text = STEP_TEXT[s.step];
+  const text = stepText(s.step, d);
 
   useEffect(() => {
     const dialog = ref.current;
@@ -69,7 +94,15 @@ function WizardDialog({ onClose }: { onClose: () => void }) {
     body.current?.scrollTo({ top: 0 });
   }, [s.step]);
 
-  const lead = stepLead(s.step, d.osName, s.source);
+  const lead = stepLead(s.step, d.osName, s.source, s.setup, d.cloudAvailable);
+  const busy =
+    s.creating && d.media.downloading && d.media.task
+      ? `Downloading ${d.media.chosen?.label ?? 'the image'}… ${Math.round((d.media.task.progress ?? 0) * 100)}%`
+      : s.creating === 'start'
+        ? 'Creating the VM and starting it…'
+        : s.creating
+          ? 'Creating the VM…'
+          : null;
 
   return (
     <dialog
@@ -94,9 +127,9 @@ function WizardDialog({ onClose }: { onClose: () => void }) {
             </div>
           </div>
           <ol className="wsteps" aria-label="Steps">
-            {WIZARD_STEPS.map((step, i) => {
+            {steps.map((step, i) => {
               const state = i < index ? 'done' : i === index ? 'current' : 'todo';
-              const reachable = WIZARD_STEPS.slice(0, i).every((p) => !d.blockers[p]);
+              const reachable = steps.slice(0, i).every((p) => !d.blockers[p]);
               return (
                 <li key={step} className={`wstep wstep--${state}`}>
                   <button
@@ -109,9 +142,9 @@ function WizardDialog({ onClose }: { onClose: () => void }) {
                       {state === 'done' ? <Icon name="check" size={14} /> : i + 1}
                     </span>
                     <span className="wstep__text">
-                      <span className="wstep__label">{STEP_TEXT[step].label}</span>
+                      <span className="wstep__label">{stepText(step, d).label}</span>
                       <span className="wstep__caption">
-                        {d.captions[step] ?? STEP_TEXT[step].hint}
+                        {d.captions[step] ?? stepText(step, d).hint}
                       </span>
                     </span>
                   </button>
@@ -136,7 +169,7 @@ function WizardDialog({ onClose }: { onClose: () => void }) {
           <header className="wizard__head">
             <div>
               <p className="wizard__eyebrow">
-                Step {index + 1} of {WIZARD_STEPS.length}
+                Step {index + 1} of {steps.length}
               </p>
               <h3 id="wizard-step-title">{text.title}</h3>
               {lead ? <p className="wizard__lead">{lead}</p> : null}
@@ -155,7 +188,7 @@ function WizardDialog({ onClose }: { onClose: () => void }) {
             <StepBody step={s.step} />
           </div>
           <footer className="wizard__foot">
-            <FootMessage error={s.createError?.message ?? null} hint={blocker} busy={s.creating} />
+            <FootMessage error={s.createError?.message ?? null} hint={blocker} busy={busy} />
             <div className="wizard__buttons">
               {index > 0 ? (
                 <button
@@ -219,6 +252,8 @@ function StepBody({ step }: { step: WizardStep }): ReactNode {
       return <ChooseOsStep />;
     case 'media':
       return <MediaStep />;
+    case 'account':
+      return <AccountStep />;
     case 'resources':
       return <ResourcesStep />;
     case 'name':
@@ -235,13 +270,13 @@ function FootMessage({
 }: {
   error: string | null;
   hint: string | null;
-  busy: 'start' | 'customize' | null;
+  busy: string | null;
 }) {
   if (busy) {
     return (
       <p className="wizard__status" role="status">
         <span className="spinner spinner--small" />
-        {busy === 'start' ? 'Creating the VM and starting it…' : 'Creating the VM…'}
+        {busy}
       </p>
     );
   }
@@ -257,16 +292,28 @@ function FootMessage({
   return <span />;
 }
 
-function stepLead(step: WizardStep, osName: string, source: 'catalog' | 'iso'): string | null {
+function stepLead(
+  step: WizardStep,
+  osName: string,
+  source: 'catalog' | 'iso',
+  setup: WizardSetup,
+  cloudAvailable: boolean,
+): string | null {
   switch (step) {
     case 'os':
       return source === 'catalog'
         ? 'Pick an operating system: Vivarium sets up hardware it has drivers for.'
         : 'Point to an installer or live ISO: Vivarium reads it and recognises the OS.';
     case 'media':
-      return `Where ${osName}’s installer comes from.`;
+      return cloudAvailable
+        ? `${osName} as a cloud image boots straight into a working system you can ssh into, or install it from its ISO.`
+        : `Where ${osName}’s installer comes from.`;
+    case 'account':
+      return `What ${osName}’s first boot sets up: your login, your SSH keys and the host name.`;
     case 'resources':
-      return `Prefilled with what ${osName} needs, within what this computer can spare.`;
+      return setup === 'cloud'
+        ? `Prefilled with what ${osName} needs; the cloud image’s disk grows to the size you give.`
+        : `Prefilled with what ${osName} needs, within what this computer can spare.`;
     case 'name':
       return 'How it appears in the library.';
     case 'summary':

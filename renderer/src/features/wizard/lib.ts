@@ -97,8 +97,17 @@ export function defaultVersionId(entry: CatalogEntry): string | null {
   return pickableVersions(entry)[0]?.id ?? null;
 }
 
-/** Media Vivarium can fetch by itself (has URLs), x86_64 first. */
+/** Install media Vivarium can fetch by itself (has URLs), x86_64 first; cloud images are not. */
 export function downloadableMedia(version: CatalogVersion | undefined): MediaSpec[] {
+  return fetchable(version).filter((m) => m.kind !== 'cloud');
+}
+
+/** Cloud images Vivarium can fetch for the version (ready-to-use guests), x86_64 first. */
+export function cloudMedia(version: CatalogVersion | undefined): MediaSpec[] {
+  return fetchable(version).filter((m) => m.kind === 'cloud');
+}
+
+function fetchable(version: CatalogVersion | undefined): MediaSpec[] {
   if (!version) return [];
   return version.media
     .filter((m) => m.urls.length > 0)
@@ -146,13 +155,15 @@ export interface Check {
 
 /**
  * What to say next to each resource field. Errors are what the engine would refuse (more than
- * the host has); warnings are advice (below the OS's minimum, little left for the host).
+ * the host has); warnings are advice (below the OS's minimum, little left for the host). A cloud
+ * image's disk only grows, so for one the OS's minimum disk is a floor.
  */
 export function resourceChecks(
   d: CreateDefaults,
   osName: string,
   values: { memoryMiB: number; cpus: number; diskGiB: number | null },
   hostMemoryMiB: number | null,
+  cloud = false,
 ): { memory: Check[]; cpus: Check[]; disk: Check[] } {
   const memory: Check[] = [];
   const cpus: Check[] = [];
@@ -170,7 +181,7 @@ export function resourceChecks(
     if (values.memoryMiB < m.min) {
       memory.push({
         severity: 'warn',
-        message: `Below ${osName}’s minimum of ${formatMemory(m.min)}: the installer may fail or crawl.`,
+        message: `Below ${osName}’s minimum of ${formatMemory(m.min)}: ${cloud ? 'the guest' : 'the installer'} may fail or crawl.`,
       });
     } else if (values.memoryMiB < m.recommended) {
       memory.push({
@@ -206,7 +217,12 @@ export function resourceChecks(
     if (!Number.isFinite(values.diskGiB) || values.diskGiB <= 0) {
       disk.push({ severity: 'error', message: 'Give the disk a size, or choose “No disk”.' });
     } else {
-      if (values.diskGiB < g.min) {
+      if (cloud && values.diskGiB < g.min) {
+        disk.push({
+          severity: 'error',
+          message: `The cloud image’s disk can only grow: give it at least ${g.min} GiB.`,
+        });
+      } else if (values.diskGiB < g.min) {
         disk.push({
           severity: 'warn',
           message: `Below ${osName}’s minimum of ${g.min} GiB: the installer may refuse it.`,

@@ -7,14 +7,24 @@ import type {
   CatalogEntry,
   CatalogVersion,
   CreateDefaults,
+  GuestDefaults,
   MediaDownloadResult,
   MediaSpec,
   TaskInfo,
 } from '../../../../common/contract';
 import { formatMemory, plural } from '../../../../common/format';
-import type { WizardState, WizardStep } from '../../stores/wizard';
+import { wizardSteps, type WizardState, type WizardStep } from '../../stores/wizard';
+import {
+  accountHostname,
+  accountKeys,
+  accountProblems,
+  firstAccountProblem,
+  loginSummary,
+  type AccountProblems,
+} from './cloud';
 import {
   baseName,
+  cloudMedia,
   downloadableMedia,
   fileName,
   fileStem,
@@ -25,13 +35,13 @@ import {
 } from './lib';
 
 export interface MediaStatus {
-  /** The media Vivarium can download for the chosen version. */
+  /** The media Vivarium can download for the chosen version and setup (cloud images or ISOs). */
   downloadable: MediaSpec[];
   chosen: MediaSpec | null;
   /** The chosen media, already verified in the cache. */
   cached: CachedMedia | null;
   task: TaskInfo | null;
-  /** The file the VM's CD-ROM gets, once known. */
+  /** The file the VM's CD-ROM (or, for a cloud setup, its system disk) comes from, once known. */
   file: string | null;
   /** A download is running for it. */
   downloading: boolean;
@@ -43,6 +53,17 @@ export interface Derived {
   /** "Debian 13", "Generic / other OS". */
   osName: string;
   media: MediaStatus;
+  /** The pages this setup goes through. */
+  steps: readonly WizardStep[];
+  /** The chosen version has a cloud image: "Ready to use" can be picked. */
+  cloudAvailable: boolean;
+  /** The ready-to-use guest's account (meaningful for a cloud setup). */
+  account: {
+    problems: AccountProblems;
+    hostname: string;
+    keys: string[];
+    guestDefaults: GuestDefaults | null;
+  };
   defaults: CreateDefaults | null;
   /** Why a step cannot be left forward yet (null: it can). */
   blockers: Record<WizardStep, string | null>;
@@ -67,7 +88,10 @@ function mediaStatus(
   version: CatalogVersion | null,
   tasks: Record<string, TaskInfo>,
 ): MediaStatus {
-  const downloadable = downloadableMedia(version ?? undefined);
+  const cloud = s.setup === 'cloud';
+  const downloadable = cloud
+    ? cloudMedia(version ?? undefined)
+    : downloadableMedia(version ?? undefined);
   const chosen = downloadable.find((m) => m.id === s.mediaId) ?? downloadable[0] ?? null;
   const cachedList = s.cached.status === 'ready' ? s.cached.value : [];
   const cached =
@@ -82,7 +106,7 @@ function mediaStatus(
       ? ((task.result as MediaDownloadResult | null)?.file ?? null)
       : null;
   let file: string | null = null;
-  if (s.mediaKind === 'download') file = downloaded ?? cached?.file ?? null;
+  if (cloud || s.mediaKind === 'download') file = downloaded ?? cached?.file ?? null;
   else if (s.mediaKind === 'local') file = localIsoReady(s) ? s.isoPath.trim() : null;
   return {
     downloadable,
@@ -90,7 +114,7 @@ function mediaStatus(
     cached,
     task,
     file,
-    downloading: s.mediaKind === 'download' && task?.state === 'running',
+    downloading: (cloud || s.mediaKind === 'download') && task?.state === 'running',
   };
 }
 
@@ -112,9 +136,19 @@ export function derive(
   const media = mediaStatus(s, entry, version, tasks);
   const defaults = s.defaults.status === 'ready' ? s.defaults.value : null;
 
+  const cloud = s.setup === 'cloud';
+  const cloudAvailable = s.source === 'catalog' && cloudMedia(version ?? undefined).length > 0;
+  const guestDefaults = s.guestDefaults.status === 'ready' ? s.guestDefaults.value : null;
+  const account = {
+    problems: cloud ? accountProblems(s.account, guestDefaults, s.name) : {},
+    hostname: accountHostname(s.account, s.name),
+    keys: accountKeys(s.account, guestDefaults),
+    guestDefaults,
+  };
   const blockers: Record<WizardStep, string | null> = {
     os: null,
     media: null,
+    account: null,
     resources: null,
     name: null,
     summary: null,
@@ -133,7 +167,12 @@ export function derive(
   } else if (!s.osId) blockers.os = 'Pick an operating system to go on';
   else if (!entry) blockers.os = 'Loading…';
 
-  if (s.mediaKind === 'download') {
+  if (cloud) {
+    // The image downloads on Create when it was not fetched here first.
+    if (!media.chosen)
+      blockers.media =
+        'No cloud image for this version: pick another version, or install from an ISO';
+  } else if (s.mediaKind === 'download') {
     if (!media.chosen) blockers.media = 'Nothing to download for this version: use an ISO file';
     else if (!media.file && !media.downloading)
       blockers.media = 'Download the install media, or use an ISO file you have';
@@ -146,6 +185,13 @@ export function derive(
         s.detection?.state.status === 'error' ? 'Fix the path to go on' : 'Checking the file…';
   }
 
+  if (cloud) {
+    if (s.guestDefaults.status === 'loading' || s.guestDefaults.status === 'idle')
+      blockers.account = 'Reading this computer’s SSH keys and settings…';
+    else blockers.account = firstAccountProblem(account.problems);
+  }
+
+  const newDisk = cloud || s.diskMode === 'new';
   if (!defaults) {
     blockers.resources =
       s.defaults.status === 'error' ? 'The OS profile could not be loaded' : 'Loading…';
@@ -156,27 +202,37 @@ export function derive(
       {
         memoryMiB: s.memoryMiB,
         cpus: s.cpus,
-        diskGiB: s.diskMode === 'new' ? s.diskGiB : null,
+        diskGiB: newDisk ? s.diskGiB : null,
       },
       hostMemoryMiB,
+      cloud,
     );
     const error = [...checks.memory, ...checks.cpus, ...checks.disk].find(
       (c) => c.severity === 'error',
     );
     if (error) blockers.resources = error.message;
-    else if ((s.diskMode === 'existing' || s.diskMode === 'import') && !isAbsolute(s.diskFile))
+    else if (
+      !cloud &&
+      (s.diskMode === 'existing' || s.diskMode === 'import') &&
+      !isAbsolute(s.diskFile)
+    )
       blockers.resources = 'Give the full path of the disk image';
   }
 
   blockers.name = nameProblem(s.name, takenNames);
-  if (media.downloading) blockers.summary = 'Waiting for the download to finish…';
+  // A cloud image still downloading is waited for by Create itself.
+  if (media.downloading && !cloud) blockers.summary = 'Waiting for the download to finish…';
 
-  const diskCaption =
-    s.diskMode === 'new' ? `${s.diskGiB} GiB` : s.diskMode === 'none' ? 'no disk' : 'own disk';
+  const diskCaption = newDisk ? `${s.diskGiB} GiB` : s.diskMode === 'none' ? 'no disk' : 'own disk';
   const captions: Record<WizardStep, string | null> = {
     os: entry ? osName : null,
-    media:
-      s.mediaKind === 'none'
+    media: cloud
+      ? media.downloading
+        ? `Downloading… ${Math.round((media.task?.progress ?? 0) * 100)}%`
+        : media.chosen
+          ? `Ready to use${media.file ? ' · image cached' : ''}`
+          : null
+      : s.mediaKind === 'none'
         ? 'No install media'
         : s.mediaKind === 'local'
           ? uploading && s.upload
@@ -189,13 +245,28 @@ export function derive(
             : media.file
               ? `${media.chosen?.label ?? 'Media'} · ready`
               : null,
+    account:
+      cloud && s.account.user.trim()
+        ? `${s.account.user.trim()} · ${loginSummary(account.keys.length, s.account.password !== '')}`
+        : null,
     resources: defaults
       ? `${formatMemory(s.memoryMiB)} · ${plural(s.cpus, 'CPU')} · ${diskCaption}`
       : null,
     name: s.name.trim() || null,
     summary: null,
   };
-  return { entry, version, osName, media, defaults, blockers, captions };
+  return {
+    entry,
+    version,
+    osName,
+    media,
+    steps: wizardSteps(s.setup),
+    cloudAvailable,
+    account,
+    defaults,
+    blockers,
+    captions,
+  };
 }
 
 /** An ISO is on its way from the browser (or the server is still checking it). */

@@ -16,6 +16,7 @@ import { Icon, type IconName } from '../../../components/Icon';
 import { StateBadge } from '../../../components/StateBadge';
 import { EjectInstallMedia } from '../../wizard/EjectInstallMedia';
 import type { TabProps } from '../tab-props';
+import { GuestCard } from './GuestCard';
 
 const FIRMWARE = { bios: 'BIOS (SeaBIOS)', uefi: 'UEFI (OVMF)' } as const;
 const BOOT = { disk: 'Disk', cdrom: 'CD-ROM', network: 'Network' } as const;
@@ -97,6 +98,8 @@ export default function OverviewTab({ vm, active }: TabProps) {
             ) : null}
           </div>
         </Card>
+
+        <GuestCard vm={vm} active={active} />
 
         <Card title="Hardware" icon="chip">
           <Facts>

@@ -214,6 +214,15 @@ function OsCard({
           {compact ? null : <span className="os-card__desc">{e.description}</span>}
           <span className="os-card__meta">
             {ver ? <span className="os-card__ver">{ver}</span> : null}
+            {e.cloudReady ? (
+              <span
+                className="os-card__dl os-card__ready"
+                title="A cloud image: ready to ssh into without an installer"
+              >
+                <Icon name="terminal" size={12} />
+                Ready to use
+              </span>
+            ) : null}
             {e.downloadable ? (
               <span className="os-card__dl" title="Vivarium can download its installer">
                 <Icon name="check" size={12} />

@@ -3,12 +3,13 @@ import {
   cancelDownload,
   setMediaId,
   setMediaKind,
+  setSetup,
   startDownload,
 } from '../../../actions/wizard/media';
 import { localFiles } from '../../../bridge';
 import { Icon, type IconName } from '../../../components/Icon';
 import { formatBytes, formatDuration } from '../../../../../common/format';
-import type { MediaKind } from '../../../stores/wizard';
+import type { MediaKind, WizardSetup } from '../../../stores/wizard';
 import { GENERIC_ID, mediaHost } from '../lib';
 import { OsLogo } from '../OsLogo';
 import { useWizard } from '../use-wizard';
@@ -22,10 +23,60 @@ const KIND_LABEL: Record<MediaSpec['kind'], string> = {
   cloud: 'Cloud image (ready to use)',
 };
 
+const SETUPS: ReadonlyArray<{ id: WizardSetup; icon: IconName; title: string; desc: string }> = [
+  {
+    id: 'cloud',
+    icon: 'terminal',
+    title: 'Ready to use (cloud image)',
+    desc: 'The distribution’s cloud image, set up on first boot with your login and SSH keys: no installer, ready in a minute or two.',
+  },
+  {
+    id: 'iso',
+    icon: 'disk',
+    title: 'Install from ISO',
+    desc: 'Boot the installer and go through its screens: every choice is yours.',
+  },
+];
+
 export function MediaStep() {
   const { s, d } = useWizard();
   const entry = d.entry;
   if (!entry) return null;
+  const setupChoice = d.cloudAvailable ? (
+    <div className="choice-row setup-row" role="radiogroup" aria-label="How to set it up">
+      {SETUPS.map((c) => (
+        <label key={c.id} className={`choice${s.setup === c.id ? ' is-on' : ''}`}>
+          <input
+            type="radio"
+            name="setup"
+            value={c.id}
+            checked={s.setup === c.id}
+            onChange={() => setSetup(c.id)}
+            disabled={s.creating !== null}
+          />
+          <span className="choice__icon">
+            <Icon name={c.icon} size={18} />
+          </span>
+          <span className="choice__text">
+            <span className="choice__title">
+              {c.title}
+              {c.id === 'cloud' ? <span className="chip chip--good setup-fast">~2 min</span> : null}
+            </span>
+            <span className="choice__desc">{c.desc}</span>
+          </span>
+        </label>
+      ))}
+    </div>
+  ) : null;
+  if (s.setup === 'cloud') {
+    return (
+      <div className="media-step">
+        <MediaOs />
+        {setupChoice}
+        <DownloadPanel cloud />
+      </div>
+    );
+  }
   const canDownload = d.media.downloadable.length > 0;
   const page = d.version?.media.find((m) => m.page)?.page ?? null;
   const choices: Array<{ id: MediaKind; icon: IconName; title: string; desc: string }> = [];
@@ -55,18 +106,8 @@ export function MediaStep() {
 
   return (
     <div className="media-step">
-      <div className="media-os">
-        <OsLogo logo={entry.logo} family={entry.family} size={32} />
-        <div>
-          <strong>{d.version?.name ?? entry.name}</strong>
-          {d.version?.released ? (
-            <span className="muted"> · released {d.version.released}</span>
-          ) : null}
-          {d.version?.eol ? (
-            <span className="muted"> · supported until {d.version.eol}</span>
-          ) : null}
-        </div>
-      </div>
+      <MediaOs />
+      {setupChoice}
 
       {!canDownload && entry.id !== GENERIC_ID ? (
         <div className="callout callout--info">
@@ -88,6 +129,7 @@ export function MediaStep() {
         </div>
       ) : null}
 
+      {setupChoice ? <h4 className="media-step__sub">Install media</h4> : null}
       <div className="choice-row" role="radiogroup" aria-label="Install media">
         {choices.map((c) => (
           <label key={c.id} className={`choice${s.mediaKind === c.id ? ' is-on' : ''}`}>
@@ -126,6 +168,25 @@ export function MediaStep() {
   );
 }
 
+/** The chosen OS and version, at the top of the step. */
+function MediaOs() {
+  const { d } = useWizard();
+  const entry = d.entry;
+  if (!entry) return null;
+  return (
+    <div className="media-os">
+      <OsLogo logo={entry.logo} family={entry.family} size={32} />
+      <div>
+        <strong>{d.version?.name ?? entry.name}</strong>
+        {d.version?.released ? (
+          <span className="muted"> · released {d.version.released}</span>
+        ) : null}
+        {d.version?.eol ? <span className="muted"> · supported until {d.version.eol}</span> : null}
+      </div>
+    </div>
+  );
+}
+
 function checksumNote(m: MediaSpec): string {
   if (m.sha256) return 'Checked against its published SHA-256.';
   if (m.checksum) return 'Checked against the project’s published checksum list.';
@@ -134,15 +195,30 @@ function checksumNote(m: MediaSpec): string {
     : 'The project publishes no checksum for it.';
 }
 
-function DownloadPanel() {
+/** The chosen media's download (or cached copy); `cloud`: the image is fetched on Create if not now. */
+function DownloadPanel({ cloud = false }: { cloud?: boolean }) {
   const { s, d } = useWizard();
   const { downloadable, chosen, cached, task, file } = d.media;
-  if (!chosen) return null;
+  if (!chosen) {
+    return cloud ? (
+      <div className="callout callout--info">
+        <Icon name="info" size={15} />
+        <span>
+          {d.version?.name ?? 'This version'} has no cloud image: pick another version, or install
+          from an ISO.
+        </span>
+      </div>
+    ) : null;
+  }
   const host = mediaHost(chosen);
   return (
     <div className="download" data-testid="download">
       {downloadable.length > 1 ? (
-        <div className="media-options" role="radiogroup" aria-label="Which image">
+        <div
+          className="media-options"
+          role="radiogroup"
+          aria-label={cloud ? 'Which cloud image' : 'Which image'}
+        >
           {downloadable.map((m) => (
             <label key={m.id} className={`media-option${chosen.id === m.id ? ' is-on' : ''}`}>
               <input
@@ -196,18 +272,23 @@ function DownloadPanel() {
                 {chosen.label}
                 <span className="muted">
                   {' '}
-                  · {KIND_LABEL[chosen.kind]} · {chosen.arch}
+                  ·{' '}
+                  {cloud
+                    ? `${chosen.diskFormat ?? 'disk image'} with ${chosen.cloudInit ?? 'cloud-init'}`
+                    : KIND_LABEL[chosen.kind]}{' '}
+                  · {chosen.arch}
                 </span>
               </h4>
               <p className="muted">
                 {chosen.sizeBytes ? `About ${formatBytes(chosen.sizeBytes)}` : 'Size unknown'}
                 {host ? ` from ${host}` : ''}. {checksumNote(chosen)}
+                {cloud ? ' It downloads when you create the VM, or now.' : ''}
               </p>
               {task?.state === 'failed' ? (
                 <p className="dl-card__error" role="alert">
                   <Icon name="alert" size={14} />
                   {task.error?.message ?? 'The download failed.'} Try again (it resumes where it
-                  stopped), or use an ISO file you have.
+                  stopped){cloud ? '.' : ', or use an ISO file you have.'}
                 </p>
               ) : task?.state === 'cancelled' ? (
                 <p className="muted">Cancelled. Downloading again resumes where it stopped.</p>
@@ -226,7 +307,9 @@ function DownloadPanel() {
               <Icon name="forward" size={15} className="wicon-down" />
               {task?.state === 'failed' || task?.state === 'cancelled'
                 ? 'Download again'
-                : 'Download'}
+                : cloud
+                  ? 'Download now'
+                  : 'Download'}
             </button>
           </div>
         )}
@@ -242,7 +325,8 @@ function downloadState(task: TaskInfo | null, file: string | null): string {
   return 'idle';
 }
 
-function Progress({ task }: { task: TaskInfo }) {
+/** A download's progress; `goOn`: say that the next steps need not wait for it. */
+export function Progress({ task, goOn = true }: { task: TaskInfo; goOn?: boolean }) {
   const pct =
     task.progress === null ? null : Math.round(Math.min(1, Math.max(0, task.progress)) * 1000) / 10;
   const done = task.bytesDone ?? 0;
@@ -283,7 +367,11 @@ function Progress({ task }: { task: TaskInfo }) {
         ) : null}
         {task.message ? <span>{task.message}</span> : null}
       </p>
-      <p className="muted dl-progress__note">You can go on to the next steps while it downloads.</p>
+      {goOn ? (
+        <p className="muted dl-progress__note">
+          You can go on to the next steps while it downloads.
+        </p>
+      ) : null}
     </div>
   );
 }

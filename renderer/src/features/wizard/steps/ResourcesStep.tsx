@@ -1,6 +1,7 @@
 import { useId, type CSSProperties, type ReactNode } from 'react';
 import {
   resetResources,
+  setCloudDisk,
   setCpus,
   setDiskFile,
   setDiskGiB,
@@ -12,6 +13,15 @@ import { formatMemory } from '../../../../../common/format';
 import type { DiskMode } from '../../../stores/wizard';
 import { diskSizeGiB, HARDWARE_LABELS, resourceChecks, worst, type Check } from '../lib';
 import { useWizard } from '../use-wizard';
+
+const CLOUD_DISK_MODES: ReadonlyArray<{
+  id: 'overlay' | 'copy';
+  label: string;
+  title: string;
+}> = [
+  { id: 'overlay', label: 'Thin overlay', title: 'A qcow2 on top of the cached image' },
+  { id: 'copy', label: 'Full copy', title: 'A copy of the image of its own' },
+];
 
 const DISK_MODES: ReadonlyArray<{ id: DiskMode; label: string }> = [
   { id: 'new', label: 'New disk' },
@@ -40,17 +50,23 @@ export function ResourcesStep() {
   const m = defaults.limits.memoryMiB;
   const c = defaults.limits.cpus;
   const g = defaults.limits.diskGiB;
+  const cloud = s.setup === 'cloud';
   const checks = resourceChecks(
     defaults,
     d.osName,
-    { memoryMiB: s.memoryMiB, cpus: s.cpus, diskGiB: s.diskMode === 'new' ? s.diskGiB : null },
+    {
+      memoryMiB: s.memoryMiB,
+      cpus: s.cpus,
+      diskGiB: cloud || s.diskMode === 'new' ? s.diskGiB : null,
+    },
     hostMiB,
+    cloud,
   );
   const unmet = defaults.requirements.filter((r) => !r.met);
   const changed =
     s.memoryMiB !== defaults.memoryMiB ||
     s.cpus !== defaults.cpus ||
-    (s.diskMode === 'new' && s.diskGiB !== diskSizeGiB(defaults.diskSize));
+    ((cloud || s.diskMode === 'new') && s.diskGiB !== diskSizeGiB(defaults.diskSize));
   const diskMax = Math.min(
     2048,
     Math.max(64, g.recommended * 4, Math.ceil((g.free ?? 0) / 16) * 16, s.diskGiB),
@@ -109,21 +125,56 @@ export function ResourcesStep() {
           </span>
           <span className="res__label">Disk</span>
           <div className="segmented segmented--small" role="radiogroup" aria-label="Disk">
-            {DISK_MODES.map((mode) => (
-              <button
-                key={mode.id}
-                type="button"
-                role="radio"
-                aria-checked={s.diskMode === mode.id}
-                className={s.diskMode === mode.id ? 'is-on' : undefined}
-                onClick={() => setDiskMode(mode.id)}
-              >
-                {mode.label}
-              </button>
-            ))}
+            {cloud
+              ? CLOUD_DISK_MODES.map((mode) => (
+                  <button
+                    key={mode.id}
+                    type="button"
+                    role="radio"
+                    aria-checked={s.cloudDisk === mode.id}
+                    className={s.cloudDisk === mode.id ? 'is-on' : undefined}
+                    onClick={() => setCloudDisk(mode.id)}
+                    title={mode.title}
+                  >
+                    {mode.label}
+                  </button>
+                ))
+              : DISK_MODES.map((mode) => (
+                  <button
+                    key={mode.id}
+                    type="button"
+                    role="radio"
+                    aria-checked={s.diskMode === mode.id}
+                    className={s.diskMode === mode.id ? 'is-on' : undefined}
+                    onClick={() => setDiskMode(mode.id)}
+                  >
+                    {mode.label}
+                  </button>
+                ))}
           </div>
         </div>
-        {s.diskMode === 'new' ? (
+        {cloud ? (
+          <ResourceRow
+            bare
+            icon="disk"
+            label="Disk size"
+            value={s.diskGiB}
+            display={`${s.diskGiB} GiB`}
+            unit="GiB"
+            min={Math.max(1, g.min)}
+            max={diskMax}
+            snap={snapDisk}
+            inputStep={1}
+            marks={[g.recommended].filter((x) => x > 0)}
+            onChange={setDiskGiB}
+            checks={checks.disk}
+            hint={`${
+              s.cloudDisk === 'overlay'
+                ? 'A thin overlay on the cached cloud image: it takes only what the guest writes, and the image must stay in the cache.'
+                : 'A full copy of the cloud image: the VM stands alone, at the cost of the image’s size on disk.'
+            } The guest grows its disk to this size on first boot. Minimum ${g.min} GiB${g.free !== null ? ` · ${g.free} GiB free here` : ''}`}
+          />
+        ) : s.diskMode === 'new' ? (
           <ResourceRow
             bare
             icon="disk"

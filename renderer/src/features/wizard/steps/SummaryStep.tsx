@@ -1,11 +1,14 @@
 import type { ReactNode } from 'react';
 import { goToStep } from '../../../actions/wizard/steps';
 import { Icon } from '../../../components/Icon';
-import { formatMemory, plural } from '../../../../../common/format';
-import type { WizardStep } from '../../../stores/wizard';
+import { formatBytes, formatMemory, plural } from '../../../../../common/format';
+import { SSH_HOST_PORT_FIRST } from '../../../../../common/rules/cloud-guest';
+import { loginSummary } from '../cloud';
+import { useWizardStore, type WizardStep } from '../../../stores/wizard';
 import { fileName, HARDWARE_LABELS } from '../lib';
 import { OsLogo } from '../OsLogo';
 import { useWizard } from '../use-wizard';
+import { Progress } from './MediaStep';
 
 export function SummaryStep() {
   const { s, d } = useWizard();
@@ -14,8 +17,17 @@ export function SummaryStep() {
   if (!entry || !defaults) return null;
   const task = d.media.task;
   const unmet = defaults.requirements.filter((r) => !r.met);
+  const cloud = s.setup === 'cloud';
   const media =
-    s.mediaKind === 'none' ? (
+    cloud && !d.media.downloading && !d.media.file ? (
+      <span className="sum-media">
+        {d.media.chosen?.label ?? 'Cloud image'}
+        <span className="chip">
+          {d.media.chosen?.sizeBytes ? `${formatBytes(d.media.chosen.sizeBytes)} · ` : ''}
+          downloads on Create
+        </span>
+      </span>
+    ) : s.mediaKind === 'none' && !cloud ? (
       'None (empty CD-ROM)'
     ) : d.media.downloading && task ? (
       <span className="sum-media">
@@ -30,7 +42,7 @@ export function SummaryStep() {
         <span className="mono" title={d.media.file}>
           {fileName(d.media.file)}
         </span>
-        {s.mediaKind === 'download' ? (
+        {cloud || s.mediaKind === 'download' ? (
           <span className="chip chip--good">
             <Icon name="check" size={11} /> verified
           </span>
@@ -39,8 +51,9 @@ export function SummaryStep() {
     ) : (
       '—'
     );
-  const disk =
-    s.diskMode === 'new'
+  const disk = cloud
+    ? `${s.diskGiB} GiB ${s.cloudDisk === 'overlay' ? 'thin overlay on' : 'copy of'} the cloud image, on ${HARDWARE_LABELS.diskBus[defaults.diskBus]}`
+    : s.diskMode === 'new'
       ? `New ${s.diskGiB} GiB disk (thin qcow2) on ${HARDWARE_LABELS.diskBus[defaults.diskBus]}`
       : s.diskMode === 'none'
         ? 'No disk'
@@ -58,13 +71,19 @@ export function SummaryStep() {
           </p>
         </div>
       </div>
+      {s.creating && d.media.downloading && task ? (
+        <div className="dl-card dl-card--running">
+          <Progress task={task} goOn={false} />
+        </div>
+      ) : null}
       <dl className="summary__grid">
         <Row label="Operating system" step="os">
           {d.version?.name ?? entry.name}
         </Row>
-        <Row label="Install media" step="media">
+        <Row label={cloud ? 'Cloud image' : 'Install media'} step="media">
           {media}
         </Row>
+        {cloud ? <CloudRows /> : null}
         <Row label="Memory" step="resources">
           {formatMemory(s.memoryMiB)}
         </Row>
@@ -78,7 +97,10 @@ export function SummaryStep() {
           {HARDWARE_LABELS.firmware[defaults.firmware]} ·{' '}
           {HARDWARE_LABELS.machine[defaults.machine]}
         </Row>
-        <Row label="Network">{HARDWARE_LABELS.nicModel[defaults.nicModel]} · NAT</Row>
+        <Row label="Network">
+          {HARDWARE_LABELS.nicModel[defaults.nicModel]} · NAT
+          {cloud ? ` · SSH forwarded from 127.0.0.1 (a free port from ${SSH_HOST_PORT_FIRST})` : ''}
+        </Row>
         <Row label="Display and sound">
           {HARDWARE_LABELS.video[defaults.video]} · {HARDWARE_LABELS.sound[defaults.sound]}
         </Row>
@@ -96,10 +118,17 @@ export function SummaryStep() {
       <div className="summary__ways">
         <div>
           <Icon name="play" size={14} filled />
-          <p>
-            <strong>Create and start</strong> boots{' '}
-            {s.mediaKind === 'none' ? 'the VM' : 'the installer'} and shows it on the Display tab.
-          </p>
+          {cloud ? (
+            <p>
+              <strong>Create and start</strong> boots it; its first boot sets up your account, and
+              the Overview tab shows the <code>ssh</code> command once the guest answers.
+            </p>
+          ) : (
+            <p>
+              <strong>Create and start</strong> boots{' '}
+              {s.mediaKind === 'none' ? 'the VM' : 'the installer'} and shows it on the Display tab.
+            </p>
+          )}
         </div>
         <div>
           <Icon name="sliders" size={14} />
@@ -112,7 +141,36 @@ export function SummaryStep() {
   );
 }
 
+/** A ready-to-use guest's login, host name and regional settings. */
+function CloudRows() {
+  const { s, d } = useWizard();
+  const a = s.account;
+  return (
+    <>
+      <Row label="Login" step="account">
+        <span className="mono">{a.user.trim()}</span>{' '}
+        <span className="muted">· {loginSummary(d.account.keys.length, a.password !== '')}</span>
+      </Row>
+      <Row label="Host name" step="account">
+        <span className="mono">{d.account.hostname}</span>
+      </Row>
+      <Row label="Regional" step="account">
+        {[
+          a.timezone.trim(),
+          a.locale.trim(),
+          a.keyboardLayout.trim()
+            ? `${a.keyboardLayout.trim()}${a.keyboardVariant.trim() ? ` (${a.keyboardVariant.trim()})` : ''} keyboard`
+            : '',
+        ]
+          .filter(Boolean)
+          .join(' · ') || 'As on this computer'}
+      </Row>
+    </>
+  );
+}
+
 function Row({ label, step, children }: { label: string; step?: WizardStep; children: ReactNode }) {
+  const creating = useWizardStore((st) => st.creating !== null);
   return (
     <div className="summary__row">
       <dt>{label}</dt>
@@ -122,6 +180,7 @@ function Row({ label, step, children }: { label: string; step?: WizardStep; chil
           type="button"
           className="link-btn summary__change"
           onClick={() => goToStep(step)}
+          disabled={creating}
           aria-label={`Change ${label.toLowerCase()}`}
         >
           Change
