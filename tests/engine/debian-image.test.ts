@@ -159,18 +159,11 @@ async function agent(execute: string): Promise<unknown> {
   }
 }
 
-/** How long a cloud-init module ran, from its start/finish lines in /var/log/cloud-init.log. */
-function moduleSeconds(log: string, module: string): number | undefined {
-  const at = (event: 'start' | 'finish'): number | undefined => {
-    const line = log
-      .split('\n')
-      .find((l) => l.includes(`${event}: modules-final/config-${module}`));
-    const m = line?.match(/^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d),(\d{3})/);
-    return m ? Date.parse(`${m[1]}T${m[2]}.${m[3]}Z`) : undefined;
-  };
-  const start = at('start');
-  const finish = at('finish');
-  return start !== undefined && finish !== undefined ? (finish - start) / 1000 : undefined;
+/** Seconds a command cloud-init timed took, from its "took N seconds" line in cloud-init.log. */
+function tookSeconds(log: string, what: string): number | undefined {
+  const line = log.split('\n').find((l) => l.includes(`${what} [`) && l.includes(' took '));
+  const m = line?.match(/ took ([\d.]+) seconds/);
+  return m ? Number(m[1]) : undefined;
 }
 
 async function serialTail(): Promise<string> {
@@ -270,19 +263,21 @@ describe('the Debian cloud image on raw QEMU (TCG)', () => {
   }, 180_000);
 
   it(
-    'finishes cloud-init; only the package install (no network) fails',
+    'finishes cloud-init without errors, the offline package step included',
     async () => {
-      await ssh('cloud-init status --wait >/dev/null || true', CLOUD_INIT_TIMEOUT_MS);
+      const status = await ssh('cloud-init status --wait --long || true', CLOUD_INIT_TIMEOUT_MS);
       timings.cloudInitDoneSeconds = seconds();
+      expect(status).toMatch(/^status: done$/m);
       const result = JSON.parse(await ssh('cat /run/cloud-init/result.json')) as {
         v1: { datasource: string; errors: string[] };
       };
       expect(result.v1.datasource).toContain('NoCloud');
-      // Without internet, packages: makes apt-get update fail; everything else must have worked.
-      for (const error of result.v1.errors)
-        expect(error).toMatch(/package[-_]update[-_]upgrade[-_]install/);
+      expect(result.v1.errors).toEqual([]);
+      // packages: runs apt-get update, which cannot resolve the mirror offline (apt only warns, so
+      // the module passes: qemu-guest-agent is already in the image). Record what it costs.
       const log = await ssh('sudo cat /var/log/cloud-init.log');
-      timings.packageModuleSeconds = moduleSeconds(log, 'package_update_upgrade_install');
+      timings.aptUpdateSeconds = tookSeconds(log, 'apt-update');
+      expect(await ssh('sudo cat /var/log/cloud-init-output.log')).toMatch(/Failed to fetch/);
     },
     CLOUD_INIT_TIMEOUT_MS + 60_000,
   );
