@@ -51,6 +51,8 @@ export interface SnapshotNode {
   status: SnapshotStatus;
   /** Found in the images, not taken by Vivarium (qemu-img, virsh...). */
   external: boolean;
+  /** The guest agent froze the filesystems while it was taken: its disks are consistent alone. */
+  quiesced: boolean;
   /** A screen image from the moment it was taken (`snapshot.thumbnail`). */
   hasThumbnail: boolean;
   /** Block nodes that hold it: disk ids, and 'fw-vars' (the UEFI variables) on UEFI VMs. */

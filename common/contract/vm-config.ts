@@ -183,8 +183,13 @@ export const VmConfigSchema = z.object({
         .regex(/^52:54:00(:[0-9a-f]{2}){3}$/)
         .optional(),
       portForwards: z.array(StoredPortForwardSchema).default([]),
+      /**
+       * false: the guest reaches only this computer, through its forwards (QEMU's restrict=on):
+       * for air-gapped labs and CI, where a guest must not fetch from the internet.
+       */
+      internet: z.boolean().default(true),
     })
-    .default({ mode: 'user', model: 'virtio-net-pci', portForwards: [] }),
+    .default({ mode: 'user', model: 'virtio-net-pci', portForwards: [], internet: true }),
   video: z.enum(VIDEO_MODELS).default('std'),
   usbTablet: z.boolean().default(true),
   /** The guest's sound card. No host playback yet: QEMU's 'none' audio backend. */

@@ -95,6 +95,8 @@ export const CreateVmRequestSchema = z
     diskBus: z.enum(DISK_BUSES).optional(),
     nicModel: z.enum(NIC_MODELS).optional(),
     network: z.enum(['user', 'none']).optional(),
+    /** false: the guest reaches only this computer (through its forwards), not the internet. */
+    internet: z.boolean().optional(),
     video: z.enum(VIDEO_MODELS).optional(),
     sound: z.enum(SOUND_MODELS).optional(),
     usbTablet: z.boolean().optional(),
@@ -137,6 +139,7 @@ export const VmPatchSchema = z
     bootOrder: z.array(z.enum(BOOT_DEVICES)).min(1),
     nicModel: z.enum(NIC_MODELS),
     networkMode: z.enum(['user', 'none']),
+    networkInternet: z.boolean(),
     portForwards: z.array(PortForwardSchema),
     video: z.enum(VIDEO_MODELS),
     sound: z.enum(SOUND_MODELS),
@@ -229,6 +232,8 @@ export interface ShutdownResult {
   reason?: string;
   /** The user may force a power-off. */
   canForce: boolean;
+  /** How the guest was asked: its guest agent, or the ACPI power button. */
+  via?: 'agent' | 'acpi';
 }
 
 export const vmMethods = {

@@ -25,16 +25,21 @@ const RESERVED_USERS = new Set([
   'list',
   'irc',
   'nobody',
-  'systemd-network',
+  'nogroup',
   'sshd',
   'messagebus',
+  'operator',
+  'toor',
+  'admin',
 ]);
 
 export function userNameProblem(name: string): string | null {
   if (!USER_NAME.test(name)) {
     return 'Use a login name of lowercase letters, digits, _ or -, starting with a letter (at most 32)';
   }
-  if (RESERVED_USERS.has(name)) return `"${name}" is a system account: choose another login name`;
+  if (RESERVED_USERS.has(name) || name.startsWith('systemd-')) {
+    return `"${name}" is a system account: choose another login name`;
+  }
   return null;
 }
 

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json';
 import { keepFilesPrivate, toErrorBody } from '../engine';
 import { registerCatalogCommands } from './catalog-commands';
+import { registerCloudCommands } from './cloud-commands';
 import { registerConsoleCommands } from './console-commands';
 import { closeEngine } from './engine-access';
 import { createKit } from './kit';
@@ -32,6 +33,7 @@ function buildProgram(): Command {
   registerCatalogCommands(kit);
   registerVmCommands(kit);
   registerConsoleCommands(kit);
+  registerCloudCommands(kit);
   registerDeleteCommand(kit);
   registerServeCommand(kit);
   return program;

@@ -18,6 +18,14 @@ import { formatMiB } from '../../common/format';
 import { isGuestUp } from '../../common/vm-state';
 import { VivariumError } from '../engine';
 import { call } from './engine-access';
+import {
+  CLOUD_FLAGS,
+  cloudCreatedHint,
+  cloudRequest,
+  collectKeyFile,
+  wantsCloud,
+  type CloudOpts,
+} from './cloud-commands';
 import { collectForward } from './forward-option';
 import type { CliKit } from './kit';
 import { parseMemory, parseNumber } from './options';
@@ -50,6 +58,11 @@ function vmJson(vm: VmSummary) {
     accelNotice: rt.accelNotice ?? null,
     lastError: rt.lastError ?? null,
     lastExit: rt.lastExit ?? null,
+    /** The guest answered over SSH (or its agent did) since this start. */
+    ready: vm.guest?.ready ?? false,
+    /** The command line to log in, once the guest is ready. */
+    ssh: vm.guest?.ready ? (vm.guest.ssh?.command ?? null) : null,
+    guest: vm.guest,
     config,
   };
 }
@@ -142,7 +155,7 @@ async function cmdList(opts: JsonOpt): Promise<void> {
   );
 }
 
-interface CreateOpts extends JsonOpt {
+interface CreateOpts extends JsonOpt, CloudOpts {
   iso?: string;
   kernel?: string;
   initrd?: string;
@@ -158,10 +171,17 @@ interface CreateOpts extends JsonOpt {
   secureBoot?: boolean;
 }
 
-async function cmdCreate(name: string, opts: CreateOpts): Promise<void> {
-  if (!opts.iso && !opts.kernel) {
-    throw new UsageError('Give the install media: --iso PATH, or --kernel PATH [--initrd PATH]');
+async function cmdCreate(kit: CliKit, name: string, opts: CreateOpts): Promise<void> {
+  const cloudWanted = wantsCloud(opts);
+  if (!opts.iso && !opts.kernel && !cloudWanted) {
+    throw new UsageError(
+      'Give the install media: --iso PATH, or --kernel PATH [--initrd PATH]; or a cloud image: --cloud OS or --cloud-image FILE',
+    );
   }
+  if (cloudWanted && (opts.iso || opts.kernel)) {
+    throw new UsageError('A VM from a cloud image boots its disk: leave out --iso and --kernel');
+  }
+  const cloud = cloudWanted ? await cloudRequest(kit, opts) : null;
   if (!opts.kernel && (opts.initrd !== undefined || opts.append !== undefined)) {
     throw new UsageError('--initrd and --append need --kernel PATH');
   }
@@ -181,8 +201,11 @@ async function cmdCreate(name: string, opts: CreateOpts): Promise<void> {
     ...(opts.sound !== undefined && { sound: opts.sound }),
     ...(opts.tpm !== undefined && { tpm: opts.tpm }),
     ...(opts.secureBoot !== undefined && { secureBoot: opts.secureBoot }),
+    ...(cloud && { cloud: cloud.cloud }),
+    ...(cloud?.os !== undefined && opts.os === undefined && { os: cloud.os }),
   };
   const vm = await call('vm.create', req, {
+    ...CLOUD_FLAGS,
     name: 'NAME',
     os: '--os',
     iso: '--iso',
@@ -205,7 +228,7 @@ async function cmdCreate(name: string, opts: CreateOpts): Promise<void> {
     vm,
     opts,
     `Created ${vm.name} (${vm.id}): ${cpus}, ${formatMiB(c.memoryMiB)}${disks}, ${c.machine}/${c.firmware}.\n` +
-      `Start it with: ${PROG} start ${shellQuote(vm.name)}`,
+      (c.cloudInit ? cloudCreatedHint(vm) : `Start it with: ${PROG} start ${shellQuote(vm.name)}`),
   );
 }
 
@@ -292,6 +315,20 @@ async function cmdStatus(ref: string, opts: JsonOpt): Promise<void> {
     `Machine: ${c.cpu.count} CPU${c.cpu.count === 1 ? '' : 's'}, ${formatMiB(c.memoryMiB)}, ${describeHardware(c)}, OS ${c.os}`,
   );
   if (c.cdrom) lines.push(`CD-ROM:  ${c.cdrom}`);
+  const guest = vm.guest;
+  if (guest?.ready) {
+    const after = guest.readySeconds !== null ? ` in ${guest.readySeconds} s` : '';
+    lines.push(
+      `Ready:   yes${after}${guest.via ? ` (${guest.via === 'ssh' ? 'SSH' : 'guest agent'} answered)` : ''}`,
+    );
+  } else if (guest && isGuestUp(rt.state)) {
+    lines.push('Ready:   not yet (the guest has not answered over SSH)');
+  }
+  if (guest?.ssh)
+    lines.push(`SSH:     ${guest.ssh.command}   (or: ${PROG} ssh ${shellQuote(vm.name)})`);
+  const os = guest?.agent?.os;
+  if (os) lines.push(`Guest:   ${os.prettyName ?? `${os.name} ${os.version ?? ''}`.trim()}`);
+  if (guest?.agent?.addresses.length) lines.push(`Address: ${guest.agent.addresses.join(', ')}`);
   if (c.kernelBoot) lines.push(`Kernel:  ${c.kernelBoot.kernel}`);
   lines.push(`Folder:  ${vm.dir}`);
   if (rt.accelNotice) lines.push(`Notice:  ${oneLine(rt.accelNotice)}`);
@@ -421,7 +458,19 @@ export function registerVmCommands(kit: CliKit): void {
     .option('--no-tpm', 'no TPM, even where the --os profile wants one')
     .option('--secure-boot', 'UEFI Secure Boot with Microsoft keys (needs --firmware uefi, q35)')
     .option('--no-secure-boot', 'no Secure Boot, even where the --os profile wants it')
-    .action(run(cmdCreate));
+    .option('--cloud <os>', "make it from the catalogue's cloud image of OS, ready to ssh into")
+    .option('--cloud-version <version>', 'the version of --cloud OS (default: the newest)')
+    .addOption(
+      new Option('--cloud-image <file>', 'make it from this cloud image (qcow2 or raw)').conflicts(
+        'iso',
+      ),
+    )
+    .option('--user <name>', 'the login to create in a cloud guest (default: yours)')
+    .option('--ssh-key <file.pub>', 'authorise this public key (repeat it)', collectKeyFile)
+    .option('--password-stdin', "read the login's password from stdin")
+    .option('--hostname <name>', "the cloud guest's host name (default: from the VM name)")
+    .option('--copy', 'copy the cloud image instead of a thin overlay on it')
+    .action(run((name: string, o: CreateOpts) => cmdCreate(kit, name, o)));
 
   cmd('set', "rename a VM or change a stopped VM's hardware")
     .argument('<name>')

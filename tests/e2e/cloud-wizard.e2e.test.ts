@@ -39,12 +39,10 @@ const KEY_COMMENT = 'dev@vivarium-e2e';
 const READY_TIMEOUT = 240_000;
 
 /**
- * TEST HOOK, to be wired by the lead: the test guest must never reach the internet (QEMU's
- * `-netdev user,restrict=on`; the SSH forward still works). The engine is expected to read this
- * switch when tests set it; the test checks QEMU's command line for `restrict`, so it fails until
- * the switch works (rename it here if the engine reads another).
+ * The test guest must never reach the internet: new VMs get QEMU's `-netdev user,restrict=on`
+ * with this set (the SSH forward still works); the test checks QEMU's command line for it.
  */
-const RESTRICT_NETWORK_ENV = 'VIVARIUM_TEST_RESTRICT_NETWORK';
+const RESTRICT_NETWORK_ENV = 'VIVARIUM_GUEST_INTERNET';
 
 const image = debianImagePath();
 const skipReason =
@@ -204,7 +202,7 @@ describe.skipIf(skipReason !== null)(
             privateKey,
           ]);
           process.env.HOME = userHome;
-          process.env[RESTRICT_NETWORK_ENV] = '1';
+          process.env[RESTRICT_NETWORK_ENV] = '0';
 
           imageBytes = (await stat(image)).size;
           imageSha = await sha256Of(image);

@@ -115,6 +115,28 @@ const cases: Record<string, [VmConfig, LaunchContext]> = {
     ctx(),
   ],
   'macos-hvf-no-sandbox': [config(), ctx({ accel: 'hvf', platform: 'darwin' })],
+  'cloud-guest-seed-agent-no-internet': [
+    config({
+      cdrom: null,
+      bootOrder: ['disk'],
+      guestAgent: true,
+      network: {
+        internet: false,
+        portForwards: [{ protocol: 'tcp', hostPort: 2222, guestPort: 22, auto: true }],
+      },
+      cloudInit: {
+        user: 'dev',
+        hostname: 'dev-box',
+        keyFile: 'ssh/id_ed25519',
+        image: {
+          file: '/cache/debian-13-genericcloud-amd64.qcow2',
+          format: 'qcow2',
+          mode: 'overlay',
+        },
+      },
+    }),
+    ctx(),
+  ],
 };
 
 describe('buildQemuArgs golden files', () => {

@@ -51,6 +51,7 @@ function snap(id: string, patch: Partial<StoredSnapshot> = {}): Omit<StoredSnaps
     thumbnail: null,
     external: false,
     status: 'ok',
+    quiesced: false,
     ...patch,
   };
 }

@@ -202,6 +202,7 @@ describe('CLI rendering', () => {
       vmStateSize: 2048,
       status: 'ok' as const,
       external: false,
+      quiesced: false,
       hasThumbnail: true,
       devices: ['disk0'],
       canRevert: { ok: true as const },

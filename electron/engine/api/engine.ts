@@ -17,7 +17,7 @@ import { formatBytes, plural } from '../../../common/format';
 import { fieldErrors, firstIssueMessage } from '../../../common/validation';
 import { isLive } from '../../../common/vm-state';
 import type { CatalogOptions } from '../catalog/catalog';
-import { cdromUsers } from '../catalog/cdrom-users';
+import { mediaUsers } from '../catalog/cdrom-users';
 import { CatalogService } from '../catalog/service';
 import { VivariumError } from '../errors';
 import { EventBus } from '../events/event-bus';
@@ -42,7 +42,9 @@ import { UefiVarsStore } from '../vms/uefi-vars';
 import { catalogHandlers } from './catalog-handlers';
 import { diskHandlers } from './disk-handlers';
 import type { Handlers } from './handlers';
+import { promisedPorts } from '../guest/auto-forwards';
 import { guestDefaults } from '../guest/guest-defaults';
+import { GuestWatcher } from '../guest/watcher';
 import { hostHandlers } from './host-handlers';
 import { mediaHandlers } from './media-handlers';
 import { recoveries } from './recoveries';
@@ -58,6 +60,8 @@ export interface EngineOptions {
   /** 'owner' (the app, the server) watches every VM; 'oneshot' (a CLI command) attaches lazily. */
   role?: EngineRole;
   qemuDir?: string;
+  /** Whether new VMs reach the internet by default (else only this computer, via forwards). */
+  guestInternet?: boolean;
   /** Extra catalogue files and the osinfo-db folder (default: VIVARIUM_CATALOG_EXTRA, /usr/share/osinfo). */
   catalog?: CatalogOptions;
 }
@@ -81,6 +85,7 @@ export class Engine implements VivariumApi {
   private readonly events = new EventBus();
   private readonly registry: VmRegistry;
   private readonly launcher: LaunchPlanner;
+  private readonly guests: GuestWatcher;
   private readonly handlers: Handlers;
   private readonly journal: IntentJournal;
   private readonly recoveries: Recoveries;
@@ -99,25 +104,44 @@ export class Engine implements VivariumApi {
     this.registry = registry;
     const catalog = new CatalogService(paths.cacheDir, opts.catalog);
     this.catalog = catalog;
-    // CachedMedia.usedBy and media.delete's check: the cache asks which VMs hold which image.
-    catalog.media.users = () => cdromUsers(registry.list());
+    // CachedMedia.usedBy and media.delete's check: the cache asks which VMs hold which image
+    // (in their CD-ROM, or under their disk).
+    catalog.media.users = () => mediaUsers(registry.list());
 
     const uefiVars = new UefiVarsStore(host);
-    const launcher = new LaunchPlanner(host, uefiVars);
+    const launcher = new LaunchPlanner(host, uefiVars, (exceptVm) =>
+      promisedPorts(registry.list(), exceptVm),
+    );
     this.launcher = launcher;
     const journal = new IntentJournal(journalDir(paths));
     this.journal = journal;
-    const lifecycle = new VmLifecycle(registry, host, catalog, uefiVars, journal);
+    const lifecycle = new VmLifecycle(
+      registry,
+      host,
+      catalog,
+      uefiVars,
+      journal,
+      opts.guestInternet ?? process.env.VIVARIUM_GUEST_INTERNET !== '0',
+    );
     const screen = new VmScreen(registry);
     const disks = new DiskService(registry, host, tasks, journal);
     const clones = new CloneService(registry, host, tasks, journal);
     const snapshots = new SnapshotService(registry, host, tasks, launcher, role, journal);
     this.recoveries = recoveries(paths, host, registry);
 
+    const guests = new GuestWatcher(role);
+    this.guests = guests;
+    // Every change the engine announces keeps the VM's guest watch in step (started, stopped,
+    // forwards changed); the watch's own announcements find it in step already.
+    events.on((event) => {
+      if (event.type !== 'vm.state' && event.type !== 'vm.added') return;
+      if (registry.has(event.vm.id)) guests.track(registry.resolve(event.vm.id));
+    });
+
     this.handlers = {
       ...taskHandlers(tasks),
       ...hostHandlers(host, registry, () => this.notices(), guestDefaults),
-      ...vmHandlers({ registry, lifecycle, launcher, screen }),
+      ...vmHandlers({ registry, lifecycle, launcher, screen, guests }),
       ...streamHandlers(registry, streams),
       ...diskHandlers(disks, clones),
       ...snapshotHandlers(snapshots),
@@ -131,6 +155,7 @@ export class Engine implements VivariumApi {
     await mkdir(this.paths.cacheDir, { recursive: true, mode: 0o700 });
     await openRuntimeDir(this.paths.runtimeDir);
     await this.registry.open();
+    for (const vm of this.registry.list()) this.guests.track(vm);
     // Like the leftovers, only the owner repairs: a CLI command reports what is pending.
     if (this.role !== 'owner') return;
     // Made world-readable by older versions: the VM folders (set aside below) and cached media.
@@ -201,6 +226,7 @@ export class Engine implements VivariumApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.guests.close();
     this.registry.close();
     await this.streams.close();
     this.events.clear();

@@ -4,6 +4,8 @@
  */
 import { isLive } from '../../../common/vm-state';
 import type { ApiResults, TaskInfo } from '../../../common/contract';
+import { baseImageUsers } from '../catalog/cdrom-users';
+import { realPathOf } from '../catalog/media-store';
 import type { CatalogService } from '../catalog/service';
 import { VivariumError } from '../errors';
 import type { VmRegistry } from '../library/registry';
@@ -48,6 +50,16 @@ async function deleteMedia(
   const media = await store.get(sha256);
   const what = media ? `"${media.filename}"` : `the image ${sha256.slice(0, 12)}…`;
   const What = what.charAt(0).toUpperCase() + what.slice(1);
+  if (media) {
+    const bases = (await baseImageUsers(deps.registry.list())).get(await realPathOf(media.file));
+    if (bases?.length) {
+      throw new VivariumError(
+        'BAD_STATE',
+        `${What} is the base image of the disks of ${quotedNames(bases.map((u) => u.name))} (thin overlays on it): delete ${bases.length > 1 ? 'those VMs' : 'that VM'} first.`,
+      );
+    }
+  }
+  // Only CD-ROMs hold it now (no disk is based on it).
   const users = await store.usersOf(sha256);
   const ejectedFrom: string[] = [];
   if (users.length) {

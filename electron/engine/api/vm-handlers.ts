@@ -1,6 +1,8 @@
 /** The contract's VM methods: the library, lifecycle, power, screen and keys, logs. */
 import { stat } from 'node:fs/promises';
 import type { VmSummary } from '../../../common/contract';
+import { agentPowerOff } from '../guest/agent-facts';
+import type { GuestWatcher } from '../guest/watcher';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import { readTail } from '../qemu/process-info';
@@ -30,10 +32,15 @@ export interface VmHandlerDeps {
   lifecycle: VmLifecycle;
   launcher: LaunchPlanner;
   screen: VmScreen;
+  guests: GuestWatcher;
 }
 
 export function vmHandlers(deps: VmHandlerDeps): HandlerGroup<VmMethod> {
-  const { registry, lifecycle, launcher, screen } = deps;
+  const { registry, lifecycle, launcher, screen, guests } = deps;
+  /** A CLI command's engine does not watch: it looks at the guest when asked. */
+  const look = async (vm: Vm): Promise<void> => {
+    if (registry.role === 'oneshot') await guests.look(vm);
+  };
   const after = async (ref: string, op: (vm: Vm) => Promise<unknown>): Promise<VmSummary> => {
     const vm = registry.resolve(ref);
     await op(vm);
@@ -43,7 +50,12 @@ export function vmHandlers(deps: VmHandlerDeps): HandlerGroup<VmMethod> {
     'vm.list': async () => {
       // The owner's library is kept up to date by its watch; a CLI command looks now.
       if (registry.role === 'oneshot') {
-        await Promise.all(registry.list().map((vm) => vm.safeRefresh()));
+        await Promise.all(
+          registry.list().map(async (vm) => {
+            await vm.safeRefresh();
+            await look(vm);
+          }),
+        );
       }
       return registry
         .list()
@@ -53,6 +65,7 @@ export function vmHandlers(deps: VmHandlerDeps): HandlerGroup<VmMethod> {
     'vm.get': async ({ vm }) => {
       const entry = registry.resolve(vm);
       await entry.safeRefresh();
+      await look(entry);
       return entry.summary();
     },
     'vm.create': (req) => lifecycle.create(req),
@@ -67,7 +80,14 @@ export function vmHandlers(deps: VmHandlerDeps): HandlerGroup<VmMethod> {
     'vm.resume': async ({ vm }) => after(vm, (e) => e.supervisor.resume()),
     'vm.reset': async ({ vm }) => after(vm, (e) => e.supervisor.reset()),
     'vm.powerOff': async ({ vm }) => after(vm, (e) => e.supervisor.powerOff()),
-    'vm.shutdown': async ({ vm, timeoutMs }) => registry.resolve(vm).supervisor.shutdown(timeoutMs),
+    'vm.shutdown': async ({ vm, timeoutMs }) => {
+      const entry = registry.resolve(vm);
+      // The guest's own agent shuts it down cleanly even where ACPI is not listened to.
+      const viaAgent = entry.config.guestAgent
+        ? () => agentPowerOff(entry.files.qgaSock)
+        : undefined;
+      return entry.supervisor.shutdown(timeoutMs, viaAgent);
+    },
     'vm.screenshot': ({ vm, file }) => screen.screenshot(vm, file),
     'vm.sendKeys': ({ vm, keys }) => screen.sendKeys(vm, keys),
     'vm.log': async ({ vm, kind, maxBytes }) => {

@@ -151,6 +151,10 @@ export class CatalogService {
         );
       candidates = forArch;
     }
+    // Unnamed, an install medium is meant (`download debian` gets the installer); a cloud image
+    // is asked for by its id.
+    const installers = opts.media ? candidates : candidates.filter((m) => m.kind !== 'cloud');
+    if (installers.length) candidates = installers;
     const media = candidates.find((m) => m.urls.length > 0) ?? candidates[0]!;
     if (media.urls.length === 0) {
       const where = media.page

@@ -7,57 +7,21 @@
  * bookworm's cloud-init 22.4 (no keyboard module: that key is ignored there, not an error).
  */
 import { stringify } from 'yaml';
+import { hostnameProblem, userNameProblem } from '../../../common/rules/cloud-guest';
 import { z } from 'zod';
 import { parsePublicKey } from '../ssh/keys';
 import type { SeedFile } from './seed-iso';
 
-/** Accounts every Unix image already has: cloud-init would modify them instead of adding one. */
-const SYSTEM_USERS = new Set([
-  'root',
-  'daemon',
-  'bin',
-  'sys',
-  'sync',
-  'games',
-  'man',
-  'lp',
-  'mail',
-  'news',
-  'uucp',
-  'proxy',
-  'www-data',
-  'backup',
-  'list',
-  'irc',
-  'nobody',
-  'nogroup',
-  'sshd',
-  'messagebus',
-  'operator',
-  'toor',
-  'admin',
-]);
+/** The same rules the contract checks requests with (common/rules/cloud-guest.ts). */
+export const UserNameSchema = z.string().superRefine((u, ctx) => {
+  const problem = userNameProblem(u);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
-/** useradd's portable rule (Debian's NAME_REGEX, POSIX portable names), at most 32 characters. */
-export const UserNameSchema = z
-  .string()
-  .regex(
-    /^[a-z_][a-z0-9_-]{0,31}$/,
-    'A user name is 1-32 lower-case letters, digits, _ or -, starting with a letter or _',
-  )
-  .refine((u) => !SYSTEM_USERS.has(u) && !u.startsWith('systemd-'), {
-    message: 'That name belongs to a system account: choose another user name',
-  });
-
-const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
-/** RFC 1123: dot-separated labels of letters, digits and inner hyphens; 253 characters at most. */
-export const HostnameSchema = z
-  .string()
-  .max(253, 'A hostname is at most 253 characters')
-  .regex(
-    new RegExp(`^${LABEL}(?:\\.${LABEL})*$`),
-    'A hostname is letters, digits and hyphens (not at either end), up to 63 per dot-separated part',
-  );
+export const HostnameSchema = z.string().superRefine((h, ctx) => {
+  const problem = hostnameProblem(h);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /** IANA tz database names: `UTC`, `Area/Location`, `America/Argentina/Buenos_Aires`, `Etc/GMT+5`. */
 export const TimezoneSchema = z

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { GuestSsh, PortForward, VmConfig } from '../../../common/contract';
 import { SSH_GUEST_PORT } from '../../../common/rules/cloud-guest';
 import type { VmFiles } from '../paths';
-import { sshCommandLine } from '../ssh/command';
+import { shellQuote, sshCommandLine } from '../ssh/command';
 
 /** The TCP forward to the guest's SSH port, if the VM has one. */
 export function sshForward(config: VmConfig): PortForward | null {
@@ -38,12 +38,8 @@ export function guestSsh(config: VmConfig, files: VmFiles): GuestSsh | null {
     knownHostsFile: files.knownHosts,
   });
   // What a person types: their own key works when they gave one; otherwise Vivarium's is needed.
-  const identity = keyFile && !config.cloudInit?.userKeys ? `-i ${shellWord(keyFile)} ` : '';
+  const identity = keyFile && !config.cloudInit?.userKeys ? `-i ${shellQuote(keyFile)} ` : '';
   const command = `ssh ${identity}-p ${forward.hostPort} ${user}@${host}`;
-  return { user, host, port: forward.hostPort, command, argv: full.argv };
-}
-
-/** A path as a POSIX shell reads it back: quoted only when it needs to be. */
-function shellWord(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  // The arguments after `ssh` itself.
+  return { user, host, port: forward.hostPort, command, argv: full.argv.slice(1) };
 }

@@ -27,7 +27,7 @@ import { writeFileAtomic } from './atomic-file';
 
 /** Every multi-step operation and its steps, in order; each is recorded before it is done. */
 export const INTENT_STEPS = {
-  'vm.create': ['folder', 'disk', 'nvram', 'config', 'finish'],
+  'vm.create': ['folder', 'disk', 'seed', 'nvram', 'config', 'finish'],
   'vm.clone': ['folder', 'copy', 'nvram', 'config', 'finish'],
   'vm.clone-linked': [
     'folder',

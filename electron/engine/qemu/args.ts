@@ -229,6 +229,7 @@ const network: Section = (config) => {
     json({
       type: 'user',
       id: 'net0',
+      ...(net.internet ? {} : { restrict: true }),
       ...(net.portForwards.length ? { hostfwd: net.portForwards.map(hostForward) } : {}),
     }),
     '-device',

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import type { Accelerator, VmRuntime, VmState } from '../../../common/contract';
+import type { Accelerator, ShutdownResult, VmRuntime, VmState } from '../../../common/contract';
 import { isLive } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
 import type { VmFiles } from '../paths';
@@ -529,29 +529,35 @@ export class VmSupervisor {
     });
   }
 
-  /** Presses the ACPI power button and waits; a guest that ignores it is left running. */
-  shutdown(timeoutMs: number): Promise<{ stopped: boolean; reason?: string; canForce: boolean }> {
+  /**
+   * Asks the guest to power off and waits; a guest that ignores it is left running. `viaAgent`
+   * asks the guest agent first (true: it took the request); otherwise the ACPI power button.
+   */
+  shutdown(timeoutMs: number, viaAgent?: () => Promise<boolean>): Promise<ShutdownResult> {
     return this.serialize(async () => {
       const now = await this.refreshNow();
       if (!isLive(now.state)) return { stopped: true, canForce: false };
       if (now.state === 'paused') await this.command('cont');
       const previous: VmState = 'running';
       this.set({ state: 'stopping' });
+      let via: ShutdownResult['via'] = 'acpi';
       try {
-        await this.command('system_powerdown');
+        if (viaAgent && (await viaAgent())) via = 'agent';
+        else await this.command('system_powerdown');
       } catch (err) {
         this.set({ state: previous });
         throw err;
       }
-      if (await this.waitForExit(timeoutMs)) return { stopped: true, canForce: false };
+      if (await this.waitForExit(timeoutMs)) return { stopped: true, canForce: false, via };
       if (this.expectingExit) {
-        return { stopped: false, canForce: false, reason: 'A forced power-off took over.' };
+        return { stopped: false, canForce: false, via, reason: 'A forced power-off took over.' };
       }
       if (this.runtime.state === 'stopping' && !this.sawShutdown) this.set({ state: previous });
       const seconds = Math.round(timeoutMs / 1000);
       return {
         stopped: false,
         canForce: true,
+        via,
         reason:
           `The guest did not power off within ${seconds} s: it may be busy or ignore the ACPI ` +
           'power button. Wait and try again, or force a power-off (unsaved guest data is lost).',

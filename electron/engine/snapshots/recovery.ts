@@ -121,6 +121,8 @@ export async function recoverSnapshotCreate(
           thumbnail: hasThumbnail ? thumbnail : null,
           external: false,
           status: 'ok',
+          // Whether the filesystems were frozen is not known after a crash: say no.
+          quiesced: false,
         },
       ),
     );

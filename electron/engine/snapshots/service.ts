@@ -31,6 +31,7 @@ import type { TaskContext, TaskManager } from '../tasks/task-manager';
 import type { LaunchPlanner } from '../vms/launch-plan';
 import { pngSize } from '../vms/png';
 import type { SnapshotCreateData, SnapshotDeleteData } from './recovery';
+import { thaw, withFrozenFilesystems } from '../guest/agent-facts';
 import { canSnapshot, snapshotDevices, type SnapshotDevice } from './rules';
 import { loadIndex, saveIndex } from './store';
 import { ThumbnailJobs } from './thumbnail-jobs';
@@ -218,6 +219,7 @@ export class SnapshotService {
         });
         await intent.step('images');
         let shot: Promise<string | null> = Promise.resolve(null);
+        let quiesced = false;
         if (verdict.kind === 'live') {
           if (!vmstate) {
             throw new VivariumError('BAD_STATE', 'The VM has no disk to hold the memory.');
@@ -227,8 +229,8 @@ export class SnapshotService {
             () => true,
             () => false,
           );
-          try {
-            await vm.supervisor.during('saving', () =>
+          const save = () =>
+            vm.supervisor.during('saving', () =>
               vm.supervisor.runJob('snapshot-save', {
                 'job-id': `viv-save-${want.id}`,
                 tag,
@@ -236,6 +238,15 @@ export class SnapshotService {
                 devices: devices.map((d) => d.node),
               }),
             );
+          try {
+            // Frozen filesystems (flushed, held still) make the disks of the snapshot consistent
+            // on their own, for a clone or an export; a guest without an agent is saved as is.
+            if (vm.config.guestAgent && state === 'running') {
+              ctx.report({ message: 'Freezing the guest filesystems' });
+              quiesced = (await withFrozenFilesystems(vm.files.qgaSock, save)).frozen;
+            } else {
+              await save();
+            }
           } catch (err) {
             await this.discardPartial(vm, tag, devices);
             await intent.discard();
@@ -267,6 +278,7 @@ export class SnapshotService {
             verdict.kind === 'live' && vm.config.video !== 'none' ? `${want.id}.png` : null,
           external: false,
           status: 'ok',
+          quiesced,
         };
         await intent.step('index');
         const index = await this.withIndex(vm, (current) =>
@@ -341,6 +353,8 @@ export class SnapshotService {
               throw explain(err, `revert to "${snap.name}"`, started ? 'boot-load' : 'load');
             }
             if (started) await vm.supervisor.command('cont');
+            // Taken with the filesystems frozen: the guest wakes up frozen, its agent thaws it.
+            if (snap.quiesced) await thaw(vm.files.qgaSock);
           } else {
             if (isGuestUp(state) || isTransitional(state)) {
               throw new VivariumError(

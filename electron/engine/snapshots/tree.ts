@@ -33,6 +33,8 @@ export const StoredSnapshotSchema = z.object({
   thumbnail: z.string().nullable().default(null),
   external: z.boolean().default(false),
   status: z.enum(['ok', 'missing', 'partial']).default('ok'),
+  /** The guest agent froze the guest's filesystems for it: its disks are consistent on their own. */
+  quiesced: z.boolean().default(false),
 });
 export type StoredSnapshot = z.infer<typeof StoredSnapshotSchema>;
 
@@ -200,6 +202,7 @@ export function reconcile(
       thumbnail: null,
       external: true,
       status: 'ok',
+      quiesced: false,
     });
   }
   return { index: changed ? { ...index, snapshots } : index, changed };
@@ -261,6 +264,7 @@ export function presentTree(
       vmStateSize: s.vmStateSize,
       status: s.status,
       external: s.external,
+      quiesced: s.quiesced,
       hasThumbnail: s.thumbnail !== null,
       devices: s.devices,
       canRevert: revert,

@@ -27,7 +27,11 @@ import {
   type VmSummary,
 } from '../../../common/contract';
 import { isLive } from '../../../common/vm-state';
+import { hostnameFromName, SSH_HOST_PORT_FIRST } from '../../../common/rules/cloud-guest';
 import { VivariumError } from '../errors';
+import { promisedPorts } from '../guest/auto-forwards';
+import { pickFreePort } from '../guest/host-ports';
+import { readSeedInputs, writeCloudSeed } from '../vms/cloud-seeds';
 import type { HostService } from '../host/host-service';
 import { requireQemuImg } from '../host/require';
 import { fileExists } from '../library/atomic-file';
@@ -277,7 +281,7 @@ export class CloneService {
         });
       }
       await intent.step('config');
-      const summary = await this.register(src, id, files, name, copied);
+      const summary = await this.register(src, id, files, name, copied, true);
       await intent.end();
       return summary;
     } catch (err) {
@@ -287,23 +291,51 @@ export class CloneService {
     }
   }
 
-  /** Writes the clone's vm.json (a new id, name and MAC) and adds it to the library. */
+  /**
+   * Writes the clone's vm.json (a new id, name and MAC) and adds it to the library. A cloud
+   * guest's clone gets its own seed (see cloud-seeds.ts) and its own SSH port; `flattened` says
+   * its disks were copied whole (no longer overlays on the cloud image).
+   */
   private async register(
     src: Vm,
     id: string,
     files: VmFiles,
     name: string,
     disks: VmConfig['disks'] = src.config.disks,
+    flattened = false,
   ): Promise<VmSummary> {
     const { mac: _mac, ...network } = src.config.network;
+    const cloud = src.config.cloudInit;
+    const promised = promisedPorts(this.registry.list());
+    const forwards = [];
+    for (const f of network.portForwards) {
+      if (!f.auto) {
+        forwards.push(f);
+        continue;
+      }
+      const hostPort = await pickFreePort(f.hostAddress, SSH_HOST_PORT_FIRST, promised);
+      promised.add(hostPort);
+      forwards.push({ ...f, hostPort });
+    }
     const config = VmConfigSchema.parse({
       ...src.config,
       id,
       name,
       createdAt: new Date().toISOString(),
       disks,
-      network,
+      network: { ...network, portForwards: forwards },
+      cloudInit: cloud
+        ? {
+            ...cloud,
+            hostname: hostnameFromName(name),
+            image: { ...cloud.image, mode: flattened ? 'copy' : cloud.image.mode },
+          }
+        : null,
     });
+    if (cloud && config.cloudInit) {
+      const inputs = await readSeedInputs(src.files);
+      await writeCloudSeed(files, config, { ...inputs, hostname: config.cloudInit.hostname });
+    }
     return (await this.registry.add(config, files)).summary();
   }
 

@@ -86,6 +86,31 @@ export async function createOverlay(imgPath: string, file: string, backing: stri
   await qemuImg(imgPath, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', backing, file]);
 }
 
+/**
+ * A thin qcow2 on `backing` (any format), at least `sizeBytes` big: a cloud image's first disk,
+ * grown to the size the user asked without copying the image.
+ */
+export async function createSizedOverlay(
+  imgPath: string,
+  file: string,
+  backing: string,
+  backingFormat: 'qcow2' | 'raw',
+  sizeBytes: number,
+): Promise<void> {
+  await qemuImg(imgPath, [
+    'create',
+    '-q',
+    '-f',
+    'qcow2',
+    '-F',
+    backingFormat,
+    '-b',
+    backing,
+    file,
+    String(sizeBytes),
+  ]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // info
 

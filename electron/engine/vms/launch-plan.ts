@@ -2,6 +2,7 @@
 import type { HostService } from '../host/host-service';
 import { resolveAccelerator } from '../host/resolve';
 import { requireQemuBinary, requireSecureBootFirmware, requireSwtpm } from '../host/require';
+import { moveTakenAutoForwards } from '../guest/auto-forwards';
 import type { Vm } from '../library/vm';
 import { buildQemuArgs, diskPath } from '../qemu/args';
 import type { LaunchPlan } from '../qemu/supervisor';
@@ -12,12 +13,15 @@ export class LaunchPlanner {
   constructor(
     private readonly host: HostService,
     private readonly uefiVars: UefiVarsStore,
+    /** Host ports other VMs' forwards are promised (the library's). */
+    private readonly promisedPorts: (exceptVm: string) => ReadonlySet<number>,
   ) {}
 
   /** Checks the files the config points at (so the error names them) before QEMU would. */
   async plan(vm: Vm): Promise<LaunchPlan> {
     const host = await this.host.get();
     const binary = requireQemuBinary(host, vm.config.arch);
+    await moveTakenAutoForwards(vm, () => this.promisedPorts(vm.id));
     const c = vm.config;
     if (c.cdrom)
       await checkReadableFile(c.cdrom, 'ISO image', 'change the CD-ROM in the VM settings');

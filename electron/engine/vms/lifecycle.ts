@@ -5,7 +5,9 @@ import {
   CONFIG_VERSION,
   VmConfigSchema,
   type ApiResults,
+  type CloudInitConfig,
   type ParsedParams,
+  type PortForward,
   type VmConfig,
   type VmSummary,
 } from '../../../common/contract';
@@ -15,6 +17,11 @@ import {
   secureBootFits,
   stopToChangeMessage,
 } from '../../../common/rules/vm-settings';
+import {
+  SSH_GUEST_PORT,
+  SSH_HOST_PORT_FIRST,
+  hostnameFromName,
+} from '../../../common/rules/cloud-guest';
 import { isLive } from '../../../common/vm-state';
 import type { CatalogService } from '../catalog/service';
 import { VivariumError } from '../errors';
@@ -28,9 +35,23 @@ import { liveQemuPid } from '../qemu/pid-file';
 import { assertNotLinkedBase } from '../library/clone-links';
 import { KEPT_DISKS_MARKER, removeVmFolder } from '../library/orphans';
 import { createNvram, createQcow2, parseSize } from '../storage/qemu-img';
+import { hashPassword } from '../cloud-init/password';
+import { guestDefaults } from '../guest/guest-defaults';
+import { promisedPorts } from '../guest/auto-forwards';
+import { pickFreePort } from '../guest/host-ports';
+import type { VmFiles } from '../paths';
 import { checkReadableFile } from './file-checks';
+import { SEED_FILE, VM_KEY_FILE, writeCloudSeed } from './cloud-seeds';
+import { makeCloudDisk, planCloudDisk, type CloudDiskPlan } from './from-cloud-image';
 import { checkTpmAndSecureBoot, type VmPatch } from './tpm-secure-boot';
 import { OVMF_MISSING, type UefiVarsStore } from './uefi-vars';
+
+interface CloudParts {
+  request: NonNullable<ParsedParams<'vm.create'>['cloud']>;
+  regional: { timezone: string; locale: string; keyboard: { layout: string; variant?: string } };
+  forward: PortForward;
+  config: CloudInitConfig;
+}
 
 export class VmLifecycle {
   constructor(
@@ -39,6 +60,8 @@ export class VmLifecycle {
     private readonly catalog: CatalogService,
     private readonly uefiVars: UefiVarsStore,
     private readonly journal: IntentJournal,
+    /** Whether new VMs reach the internet unless the request says (VIVARIUM_GUEST_INTERNET=0: no). */
+    private readonly newVmInternet = true,
   ) {}
 
   async create(request: ParsedParams<'vm.create'>): Promise<VmSummary> {
@@ -66,7 +89,16 @@ export class VmLifecycle {
         { cpus: `At most ${host.cpus}` },
       );
     }
-    const diskBytes = parseSize(req.diskSize ?? (req.kernel && !req.iso ? '0' : '20G'));
+    const cloudDisk = req.cloud
+      ? await planCloudDisk(
+          requireQemuImg(host),
+          req.cloud.image,
+          parseSize(req.diskSize ?? '0'),
+          req.cloud.diskMode,
+        )
+      : null;
+    const diskBytes =
+      cloudDisk?.sizeBytes ?? parseSize(req.diskSize ?? (req.kernel && !req.iso ? '0' : '20G'));
     const firmware = req.firmware ?? 'bios';
     if (firmware === 'uefi' && (!host.firmware.ovmfCode || !host.firmware.ovmfVars)) {
       throw new VivariumError('QEMU_MISSING', OVMF_MISSING);
@@ -80,7 +112,15 @@ export class VmLifecycle {
     if (tpm) requireSwtpm(host);
     if (diskBytes > 0 || firmware === 'uefi') requireQemuImg(host);
 
+    // Linux and BSD guests ship the QEMU guest agent; the channel costs nothing where none runs.
+    const family = req.os
+      ? await this.catalog.resolve(req.os).then(
+          (r) => r.entry.family,
+          () => null,
+        )
+      : null;
     const { id, files } = this.registry.newVmFiles();
+    const cloud = req.cloud ? await this.cloudParts(req.name, req.cloud, cloudDisk) : null;
     const config = VmConfigSchema.parse({
       configVersion: CONFIG_VERSION,
       id,
@@ -99,13 +139,14 @@ export class VmLifecycle {
                 id: 'disk0',
                 file: 'disk0.qcow2',
                 format: 'qcow2',
-                bus: req.diskBus ?? 'virtio',
+                // Cloud images boot kernels with virtio and often without AHCI.
+                bus: cloud ? 'virtio' : (req.diskBus ?? 'virtio'),
                 readOnly: false,
               },
             ]
           : [],
       cdrom: req.iso ?? null,
-      bootOrder: req.iso ? ['cdrom', 'disk'] : ['disk', 'cdrom'],
+      bootOrder: req.iso ? ['cdrom', 'disk'] : cloud ? ['disk'] : ['disk', 'cdrom'],
       kernelBoot: req.kernel
         ? {
             kernel: req.kernel,
@@ -116,7 +157,8 @@ export class VmLifecycle {
       network: {
         mode: req.network ?? 'user',
         model: req.nicModel ?? 'virtio-net-pci',
-        portForwards: [],
+        portForwards: cloud ? [cloud.forward] : [],
+        internet: req.internet ?? this.newVmInternet,
       },
       video: req.video ?? 'std',
       usbTablet: req.usbTablet ?? true,
@@ -124,6 +166,8 @@ export class VmLifecycle {
       tpm,
       secureBoot,
       accel: req.accel ?? 'auto',
+      guestAgent: req.guestAgent ?? (cloud !== null || family === 'linux' || family === 'bsd'),
+      cloudInit: cloud?.config ?? null,
       extraArgs: [],
     });
     const intent = await this.journal.begin('vm.create', {
@@ -135,7 +179,11 @@ export class VmLifecycle {
       await intent.step('folder');
       await mkdir(files.logsDir, { recursive: true, mode: 0o700 });
       await intent.step('disk');
-      if (diskBytes > 0 && host.qemu.img) {
+      if (cloud && cloudDisk && host.qemu.img) {
+        await makeCloudDisk(host.qemu.img.path, cloudDisk, join(files.dir, 'disk0.qcow2'));
+        await intent.step('seed');
+        await this.writeCloudSeed(files, config, cloud);
+      } else if (diskBytes > 0 && host.qemu.img) {
         await createQcow2(host.qemu.img.path, join(files.dir, 'disk0.qcow2'), diskBytes);
       }
       await intent.step('nvram');
@@ -153,6 +201,56 @@ export class VmLifecycle {
       await intent.discard();
       throw err;
     }
+  }
+
+  /**
+   * What a cloud guest's config says (login, host name, image) and its SSH forward, on a host port
+   * no other VM is promised. The key and the seed are written later, inside the create's intent.
+   */
+  private async cloudParts(
+    name: string,
+    cloud: NonNullable<ParsedParams<'vm.create'>['cloud']>,
+    disk: CloudDiskPlan | null,
+  ): Promise<CloudParts> {
+    if (!disk) throw new VivariumError('INTERNAL', 'A cloud guest without its disk plan');
+    const promised = promisedPorts(this.registry.list());
+    const hostPort = await pickFreePort('127.0.0.1', SSH_HOST_PORT_FIRST, promised);
+    const defaults = await guestDefaults();
+    return {
+      request: cloud,
+      regional: {
+        timezone: cloud.timezone ?? defaults.timezone,
+        locale: cloud.locale ?? defaults.locale,
+        keyboard: cloud.keyboard ?? defaults.keyboard,
+      },
+      forward: {
+        protocol: 'tcp',
+        hostAddress: '127.0.0.1',
+        hostPort,
+        guestPort: SSH_GUEST_PORT,
+        auto: true,
+      },
+      config: {
+        user: cloud.user,
+        hostname: cloud.hostname ?? hostnameFromName(name),
+        seed: SEED_FILE,
+        keyFile: VM_KEY_FILE,
+        userKeys: cloud.sshKeys.length > 0,
+        password: cloud.password !== undefined,
+        image: { file: disk.image, format: disk.format, mode: disk.mode },
+      },
+    };
+  }
+
+  /** Vivarium's key for the VM, then the seed that authorises it beside the user's own keys. */
+  private async writeCloudSeed(files: VmFiles, config: VmConfig, cloud: CloudParts): Promise<void> {
+    await writeCloudSeed(files, config, {
+      user: cloud.config.user,
+      hostname: cloud.config.hostname,
+      sshKeys: cloud.request.sshKeys,
+      ...(cloud.request.password ? { passwordHash: hashPassword(cloud.request.password) } : {}),
+      ...cloud.regional,
+    });
   }
 
   async update(ref: string, patch: VmPatch): Promise<VmSummary> {
@@ -273,6 +371,7 @@ function applyPatch(c: VmConfig, patch: VmPatch): VmConfig {
       ...c.network,
       ...(patch.nicModel !== undefined ? { model: patch.nicModel } : {}),
       ...(patch.networkMode !== undefined ? { mode: patch.networkMode } : {}),
+      ...(patch.networkInternet !== undefined ? { internet: patch.networkInternet } : {}),
       ...(patch.portForwards !== undefined ? { portForwards: patch.portForwards } : {}),
     },
     ...(patch.video !== undefined ? { video: patch.video } : {}),
