@@ -105,7 +105,8 @@ export const START_GUEST_AGENT =
  */
 function bashWhenPresent(user: string): string {
   return (
-    `if b=$(command -v bash); then usermod -s "$b" ${user} 2>/dev/null || ` +
+    `if [ -x /bin/bash ]; then b=/bin/bash; else b=$(command -v bash); fi; ` +
+    `if [ -n "$b" ]; then usermod -s "$b" ${user} 2>/dev/null || ` +
     `chsh -s "$b" ${user} 2>/dev/null || pw usermod ${user} -s "$b"; fi || true`
   );
 }
