@@ -161,9 +161,9 @@ describe('renderUserData', () => {
       return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     };
     expect(issues(spec({ user: 'root' }))).toEqual([
-      'user: That name belongs to a system account: choose another user name',
+      'user: "root" is a system account: choose another login name',
     ]);
-    expect(issues(spec({ user: 'Dev' }))[0]).toMatch(/^user: A user name is/);
+    expect(issues(spec({ user: 'Dev' }))[0]).toMatch(/^user: Use a login name of lowercase letters/);
     expect(issues(spec({ user: '1dev' }))[0]).toMatch(/^user:/);
     expect(issues(spec({ user: 'a'.repeat(33) }))[0]).toMatch(/^user:/);
     expect(issues(spec({ hostname: '-box' }))[0]).toMatch(/^hostname:/);

@@ -82,8 +82,10 @@ export function vmHandlers(deps: VmHandlerDeps): HandlerGroup<VmMethod> {
     'vm.powerOff': async ({ vm }) => after(vm, (e) => e.supervisor.powerOff()),
     'vm.shutdown': async ({ vm, timeoutMs }) => {
       const entry = registry.resolve(vm);
-      // The guest's own agent shuts it down cleanly even where ACPI is not listened to.
-      const viaAgent = entry.config.guestAgent
+      // The guest's own agent shuts it down cleanly even where ACPI is not listened to; only
+      // asked when it answered since this start (else the power button at once, no wait).
+      await entry.safeRefresh();
+      const viaAgent = (await guests.agentKnown(entry))
         ? () => agentPowerOff(entry.files.qgaSock)
         : undefined;
       return entry.supervisor.shutdown(timeoutMs, viaAgent);

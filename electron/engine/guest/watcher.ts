@@ -12,8 +12,10 @@ import { connectAddress, guestSsh, sshForward } from './ssh-access';
 import { agentFacts, agentAnswers } from './agent-facts';
 import { sshBanner } from '../ssh/probe';
 
-/** Until ready: how often to knock. */
+/** Until ready: how often to knock; a guest silent for long (no agent installed) less often. */
 const PROBE_INTERVAL_MS = 1000;
+const SLOW_PROBE_AFTER_MS = 180_000;
+const SLOW_PROBE_INTERVAL_MS = 10_000;
 const PROBE_TIMEOUT_MS = 1500;
 /** Once ready: how often to ask the agent again (addresses change with DHCP). */
 const AGENT_INTERVAL_MS = 15_000;
@@ -68,6 +70,14 @@ export class GuestWatcher {
     vm.setGuest(statusOf(vm, state));
   }
 
+  /** Whether the guest agent answered since the VM's current start (it is running in the guest). */
+  async agentKnown(vm: Vm): Promise<boolean> {
+    const startedAt = vm.supervisor.current.startedAt;
+    if (!vm.config.guestAgent || !startedAt) return false;
+    const state = await readGuestState(vm.files, startedAt);
+    return state?.agent != null || state?.via === 'agent';
+  }
+
   /** Ends every watch (the engine closes). */
   close(): void {
     for (const id of [...this.loops.keys()]) this.end(id);
@@ -110,7 +120,9 @@ export class GuestWatcher {
           vm.setGuest(statusOf(vm, state));
         }
       }
-      await sleep(state.readyAt ? AGENT_FIRST_INTERVAL_MS : PROBE_INTERVAL_MS, signal);
+      const silentFor = Date.now() - Date.parse(startedAt);
+      const knock = silentFor > SLOW_PROBE_AFTER_MS ? SLOW_PROBE_INTERVAL_MS : PROBE_INTERVAL_MS;
+      await sleep(state.readyAt ? AGENT_FIRST_INTERVAL_MS : knock, signal);
     }
   }
 
