@@ -134,7 +134,15 @@ export function renderUserData(input: CloudInitSpec): string {
     disable_root: true,
   };
   if (spec.timezone) doc.timezone = spec.timezone;
-  if (spec.locale) doc.locale = spec.locale;
+  if (spec.locale) {
+    doc.locale = spec.locale;
+    // Debian's locale-gen builds only what /etc/locale.gen lists (its argument is ignored), so
+    // without the line the locale step fails; elsewhere the file is unused. write_files runs first.
+    const generated = localeGenLine(spec.locale);
+    if (generated) {
+      doc.write_files = [{ path: '/etc/locale.gen', content: `${generated}\n`, append: true }];
+    }
+  }
   if (spec.keyboard) doc.keyboard = { ...spec.keyboard };
   if (spec.growRoot) {
     doc.growpart = { mode: 'auto', devices: ['/'] };
@@ -154,6 +162,13 @@ export function renderUserData(input: CloudInitSpec): string {
   }
   doc.runcmd = runcmd;
   return `#cloud-config\n${stringify(doc, YAML_OPTIONS)}`;
+}
+
+/** The /etc/locale.gen line for a locale ("en_GB.UTF-8 UTF-8"); null for C and POSIX. */
+export function localeGenLine(locale: string): string | null {
+  if (/^(C|POSIX)(\.|$)/.test(locale)) return null;
+  const charset = locale.split('.')[1]?.split('@')[0];
+  return `${locale} ${charset ?? 'ISO-8859-1'}`;
 }
 
 export interface MetaDataInput {

@@ -164,7 +164,11 @@ export default function OverviewTab({ vm, active }: TabProps) {
         <Card title="Network" icon="globe">
           <Facts>
             <Fact label="Mode">
-              {c.network.mode === 'user' ? 'User-mode NAT (reaches the internet)' : 'No network'}
+              {c.network.mode !== 'user'
+                ? 'No network'
+                : c.network.internet
+                  ? 'User-mode NAT (reaches the internet)'
+                  : 'User-mode NAT, no internet (this computer only, through its forwards)'}
             </Fact>
             {c.network.mode === 'user' ? (
               <>
