@@ -14,6 +14,7 @@ import { openEngine, type Engine } from '../../electron/engine';
 import { requireBuiltCli, runCli } from '../helpers/cli';
 import { debianImageMissingReason, requireDebianImage } from '../helpers/debian-image';
 import { tempHome, waitFor } from '../helpers/fixtures';
+import { finish } from '../helpers/guest-console';
 
 const run = promisify(execFile);
 const missing = debianImageMissingReason();
@@ -169,6 +170,26 @@ describe.skipIf(missing !== null)('a ready-to-use guest from the Debian cloud im
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout.trim()).toBe('seeded-host');
   });
+
+  it('freezes the guest filesystems around a live snapshot and thaws them, also after a revert', async () => {
+    const node = await finish(
+      engine,
+      await engine.call('snapshot.create', { vm: vm.id, name: 'configured' }),
+      'snapshot.create',
+    );
+    expect(node).toMatchObject({ kind: 'live', quiesced: true });
+    // Thawed: the guest writes to its disk again.
+    expect((await ssh('touch ~/after-snapshot && echo wrote')).out).toBe('wrote');
+    await finish(
+      engine,
+      await engine.call('snapshot.revert', { vm: vm.id, snapshot: 'configured' }),
+      'snapshot.revert',
+    );
+    // The snapshot's memory holds frozen filesystems: the revert thaws them.
+    expect(
+      (await ssh('test ! -e ~/after-snapshot && touch ~/after-revert && echo wrote')).out,
+    ).toBe('wrote');
+  }, 180_000);
 
   it("shuts down through the guest's own systemd (the guest agent asks it) and ends stopped", async () => {
     const res = await engine.call('vm.shutdown', { vm: vm.id, timeoutMs: 120_000 });

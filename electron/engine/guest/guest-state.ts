@@ -33,3 +33,17 @@ export async function writeGuestState(files: VmFiles, state: GuestState): Promis
     sync: false,
   }).catch(() => undefined);
 }
+
+/**
+ * Whether the guest agent answered since the VM's current start: only then is it worth asking
+ * (a channel without an agent behind it answers nothing, and every ask waits for its timeout).
+ */
+export async function agentAnswered(
+  files: VmFiles,
+  config: { guestAgent: boolean },
+  startedAt: string | null,
+): Promise<boolean> {
+  if (!config.guestAgent || !startedAt) return false;
+  const state = await readGuestState(files, startedAt);
+  return state?.agent != null || state?.via === 'agent';
+}

@@ -7,7 +7,7 @@
 import type { GuestAgentInfo, GuestStatus, VmState } from '../../../common/contract';
 import type { EngineRole } from '../qemu/supervisor';
 import type { Vm } from '../library/vm';
-import { readGuestState, writeGuestState, type GuestState } from './guest-state';
+import { agentAnswered, readGuestState, writeGuestState, type GuestState } from './guest-state';
 import { connectAddress, guestSsh, sshForward } from './ssh-access';
 import { agentFacts, agentAnswers } from './agent-facts';
 import { sshBanner } from '../ssh/probe';
@@ -71,11 +71,8 @@ export class GuestWatcher {
   }
 
   /** Whether the guest agent answered since the VM's current start (it is running in the guest). */
-  async agentKnown(vm: Vm): Promise<boolean> {
-    const startedAt = vm.supervisor.current.startedAt;
-    if (!vm.config.guestAgent || !startedAt) return false;
-    const state = await readGuestState(vm.files, startedAt);
-    return state?.agent != null || state?.via === 'agent';
+  agentKnown(vm: Vm): Promise<boolean> {
+    return agentAnswered(vm.files, vm.config, vm.supervisor.current.startedAt);
   }
 
   /** Ends every watch (the engine closes). */

@@ -32,6 +32,7 @@ import type { LaunchPlanner } from '../vms/launch-plan';
 import { pngSize } from '../vms/png';
 import type { SnapshotCreateData, SnapshotDeleteData } from './recovery';
 import { thaw, withFrozenFilesystems } from '../guest/agent-facts';
+import { agentAnswered } from '../guest/guest-state';
 import { canSnapshot, snapshotDevices, type SnapshotDevice } from './rules';
 import { loadIndex, saveIndex } from './store';
 import { ThumbnailJobs } from './thumbnail-jobs';
@@ -241,7 +242,8 @@ export class SnapshotService {
           try {
             // Frozen filesystems (flushed, held still) make the disks of the snapshot consistent
             // on their own, for a clone or an export; a guest without an agent is saved as is.
-            if (vm.config.guestAgent && state === 'running') {
+            const agent = await agentAnswered(vm.files, vm.config, vm.supervisor.current.startedAt);
+            if (agent && state === 'running') {
               ctx.report({ message: 'Freezing the guest filesystems' });
               quiesced = (await withFrozenFilesystems(vm.files.qgaSock, save)).frozen;
             } else {
