@@ -163,7 +163,9 @@ describe('renderUserData', () => {
     expect(issues(spec({ user: 'root' }))).toEqual([
       'user: "root" is a system account: choose another login name',
     ]);
-    expect(issues(spec({ user: 'Dev' }))[0]).toMatch(/^user: Use a login name of lowercase letters/);
+    expect(issues(spec({ user: 'Dev' }))[0]).toMatch(
+      /^user: Use a login name of lowercase letters/,
+    );
     expect(issues(spec({ user: '1dev' }))[0]).toMatch(/^user:/);
     expect(issues(spec({ user: 'a'.repeat(33) }))[0]).toMatch(/^user:/);
     expect(issues(spec({ hostname: '-box' }))[0]).toMatch(/^hostname:/);
