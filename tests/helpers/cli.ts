@@ -19,7 +19,7 @@ export function requireBuiltCli(): void {
 }
 
 /**
- * Runs `vivarium ARGS` (the built CLI under this Node) with no input, this process's environment
+ * Runs `vivarium ARGS` (the built CLI under this Node) with `input` on stdin (none by default), this process's environment
  * plus NO_COLOR and `env` (VIVARIUM_HOME and the like), and collects its output. It fails, after
  * killing the CLI, when it has not exited within `timeoutMs`.
  */
@@ -27,17 +27,19 @@ export function runCli(
   args: string[],
   env: NodeJS.ProcessEnv,
   timeoutMs = 60_000,
+  input?: string,
 ): Promise<CliResult> {
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (input !== undefined) child.stdin?.end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       rej(new Error(`vivarium ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
