@@ -609,6 +609,29 @@ describe('cloud images', () => {
     expect(server.log.length).toBe(before);
   });
 
+  it("keeps a cached cloud image while a VM's disk is a thin overlay on it", async () => {
+    const engine = await open();
+    const result = await download(engine, 'vivarium-test-cloud');
+    const vm = await engine.call('vm.create', {
+      name: 'on the cached image',
+      memoryMiB: 256,
+      cloud: { image: result.file, user: 'dev', sshKeys: [], diskMode: 'overlay' },
+    });
+    const listed = (await engine.call('media.list', {})).find((m) => m.sha256 === result.sha256);
+    expect(listed?.usedBy).toEqual([{ id: vm.id, name: 'on the cached image' }]);
+    const refused = await engine.call('media.delete', { sha256: result.sha256, eject: true }).then(
+      () => null,
+      (err: unknown) => err as { code: string; message: string },
+    );
+    expect(refused?.code).toBe('BAD_STATE');
+    expect(refused?.message).toMatch(/base image of the disks of "on the cached image"/);
+    expect(existsSync(result.file)).toBe(true);
+    await engine.call('vm.delete', { vm: vm.id, keepDisks: false });
+    expect(
+      await engine.call('media.delete', { sha256: result.sha256, eject: false }),
+    ).toMatchObject({ deleted: true });
+  });
+
   it('checks an xz download against its published hash, then decompresses it into the cache', async () => {
     const engine = await open();
     const result = await download(engine, 'vivarium-test-cloud-xz');
