@@ -4,6 +4,7 @@
  * media, and `create --os` with and without --iso. A loopback HTTP server serves the fixture ISO;
  * a test-only catalogue entry comes in through VIVARIUM_CATALOG_EXTRA.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -20,6 +21,7 @@ let base = '';
 let iso: Buffer;
 let sha = '';
 let extra = '';
+let cloudImage: Buffer;
 const requests: string[] = [];
 
 /** The built CLI with this file's home and test catalogue. */
@@ -39,6 +41,9 @@ beforeAll(async () => {
   sha = createHash('sha256').update(iso).digest('hex');
   server = createServer((req, res) => {
     requests.push(req.url ?? '');
+    if (req.url === '/cloud/tiny.qcow2') {
+      return res.writeHead(200, { 'content-length': cloudImage.length }).end(cloudImage);
+    }
     if (!req.url?.startsWith('/media/')) return res.writeHead(404).end();
     // Slow enough for a few progress events.
     res.writeHead(200, { 'content-length': iso.length });
@@ -56,9 +61,35 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   extra = join(home.dir, 'extra.json');
+  const tiny = join(home.dir, 'tiny.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', tiny, '64M']);
+  cloudImage = await readFile(tiny);
   await writeFile(
     extra,
-    JSON.stringify(
+    JSON.stringify([
+      catalogEntry({
+        id: 'vivarium-test-cloud',
+        name: 'Vivarium test cloud',
+        versions: [
+          {
+            id: '1',
+            name: 'Test cloud 1',
+            status: 'current',
+            media: [
+              {
+                id: 'cloud',
+                label: 'Cloud image',
+                arch: 'x86_64',
+                kind: 'cloud',
+                diskFormat: 'qcow2',
+                cloudInit: 'cloud-init',
+                urls: [`${base}/cloud/tiny.qcow2`],
+                sha256: createHash('sha256').update(cloudImage).digest('hex'),
+              },
+            ],
+          },
+        ],
+      }),
       catalogEntry({
         id: 'vivarium-test-guest',
         name: 'Vivarium test guest',
@@ -84,7 +115,7 @@ beforeAll(async () => {
         detect: [{ volumeId: '^VIVARIUM_TESTGUEST$', version: '1' }],
         notes: ['A test entry.'],
       }),
-    ),
+    ]),
   );
 });
 
@@ -223,5 +254,35 @@ describe('vivarium catalog / detect / download / media / create --os', () => {
     const typo = await run(['create', 'Typo', '--os', 'debain', '--iso', guest.iso]);
     expect(typo.code).toBe(1);
     expect(typo.stderr).toMatch(/"debain" is not in the OS catalogue/);
+  });
+
+  it("create --cloud OS downloads the catalogue's cloud image and makes a ready-to-use VM on it", async () => {
+    const res = await run([
+      'create',
+      'from the catalogue',
+      '--cloud',
+      'vivarium-test-cloud',
+      '--user',
+      'dev',
+      '--json',
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    const vm = JSON.parse(res.stdout) as {
+      config: { os: string; cloudInit: { image: { file: string; mode: string } } };
+    };
+    expect(vm.config.os).toBe('vivarium-test-cloud');
+    expect(vm.config.cloudInit.image.mode).toBe('overlay');
+    expect(vm.config.cloudInit.image.file).toContain(join(home.dir, 'cache', 'media'));
+    expect(requests).toContain('/cloud/tiny.qcow2');
+    const none = await run([
+      'create',
+      'nothing',
+      '--cloud',
+      'vivarium-test-guest',
+      '--user',
+      'dev',
+    ]);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/no cloud image for Vivarium test guest/);
   });
 });
