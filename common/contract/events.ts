@@ -1,4 +1,5 @@
 /** Events: what the engine announces to every front door, in order. */
+import type { NetworkSummary } from './networks';
 import type { TaskInfo } from './tasks';
 import type { VmSummary } from './vm';
 
@@ -6,5 +7,7 @@ export type ApiEvent =
   | { type: 'vm.state'; vm: VmSummary }
   | { type: 'vm.added'; vm: VmSummary }
   | { type: 'vm.removed'; id: string }
+  | { type: 'network.changed'; network: NetworkSummary }
+  | { type: 'network.removed'; id: string }
   | { type: 'host.notice'; message: string }
   | { type: 'task'; task: TaskInfo };

@@ -13,6 +13,7 @@ import { diskMethods, type DiskResults, type DiskTaskResults } from './disks';
 import type { ApiEvent } from './events';
 import { hostMethods, type HostResults } from './host';
 import { mediaMethods, type MediaResults } from './media';
+import { networkMethods, type NetworkResults } from './networks';
 import { snapshotMethods, type SnapshotResults, type SnapshotTaskResults } from './snapshots';
 import { streamMethods, type StreamResults } from './streams';
 import { taskMethods, type TaskResults } from './tasks';
@@ -24,6 +25,7 @@ export * from './errors';
 export * from './events';
 export * from './host';
 export * from './media';
+export * from './networks';
 export * from './snapshots';
 export * from './streams';
 export * from './tasks';
@@ -42,6 +44,7 @@ export const methods = composeMethods(
   diskMethods,
   catalogMethods,
   mediaMethods,
+  networkMethods,
 );
 
 export type Method = keyof typeof methods;
@@ -62,7 +65,8 @@ export interface ApiResults
     SnapshotResults,
     DiskResults,
     CatalogResults,
-    MediaResults {}
+    MediaResults,
+    NetworkResults {}
 
 /** `task.result` of finished storage and snapshot tasks, by task kind. */
 export interface StorageTaskResults extends SnapshotTaskResults, DiskTaskResults {}

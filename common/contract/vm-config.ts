@@ -3,11 +3,18 @@
  * schemas that requests of several domains reuse.
  */
 import { z } from 'zod';
+import {
+  NIC_MAX,
+  bridgeNameProblem,
+  macProblem,
+  networkNameProblem,
+  normalizeMac,
+} from '../rules/networks';
 import { forwardExposureProblem } from '../rules/port-forwards';
 import { nameCharactersProblem } from '../rules/vm-names';
 import { CPU_COUNT_MAX, CPU_COUNT_MIN, MEMORY_MIB_MAX, MEMORY_MIB_MIN } from '../rules/vm-settings';
 
-export const CONFIG_VERSION = 1;
+export const CONFIG_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Vocabulary
@@ -126,6 +133,47 @@ export const PortForwardSchema = StoredPortForwardSchema.superRefine((f, ctx) =>
 });
 export type PortForward = z.infer<typeof StoredPortForwardSchema>;
 
+function rule(problem: (value: string) => string | null) {
+  return (value: string, ctx: z.RefinementCtx): void => {
+    const message = problem(value);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  };
+}
+
+export const NetworkNameSchema = z.string().trim().superRefine(rule(networkNameProblem));
+export const BridgeNameSchema = z.string().trim().superRefine(rule(bridgeNameProblem));
+/** A card's own address: unicast, written lower case with colons. */
+export const MacSchema = z.string().transform(normalizeMac).superRefine(rule(macProblem));
+
+/**
+ * Where a card's cable goes. A NAT card has its own user-mode network (QEMU's slirp: the guest is
+ * 10.0.2.15) with its forwards; a card on a private network shares that network's switch (and
+ * its NAT and forwards, when it has them); bridged cards join a host bridge.
+ */
+export const NicAttachmentSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('nat'),
+    forwards: z.array(StoredPortForwardSchema).default([]),
+    /**
+     * false: the guest reaches only this computer, through its forwards (QEMU's restrict=on):
+     * for air-gapped labs and CI, where a guest must not fetch from the internet.
+     */
+    internet: z.boolean().default(true),
+  }),
+  z.object({ kind: z.literal('network'), network: NetworkNameSchema }),
+  z.object({ kind: z.literal('bridge'), bridge: BridgeNameSchema }),
+  z.object({ kind: z.literal('none') }),
+]);
+export type NicAttachment = z.infer<typeof NicAttachmentSchema>;
+
+export const NicConfigSchema = z.object({
+  model: z.enum(NIC_MODELS).default('virtio-net-pci'),
+  /** Generated once when the card is made and kept (clones get their own). */
+  mac: MacSchema,
+  attach: NicAttachmentSchema,
+});
+export type NicConfig = z.infer<typeof NicConfigSchema>;
+
 /**
  * A guest made from a cloud image: what its first boot is told (a NoCloud seed volume in the VM's
  * folder) and where its system disk came from. The password itself is kept only as a hash, in
@@ -174,22 +222,24 @@ export const VmConfigSchema = z.object({
   cdrom: AbsolutePathSchema.nullable().default(null),
   bootOrder: z.array(z.enum(BOOT_DEVICES)).min(1).default(['cdrom', 'disk']),
   kernelBoot: KernelBootSchema.nullable().default(null),
-  network: z
-    .object({
-      mode: z.enum(['user', 'none']).default('user'),
-      model: z.enum(NIC_MODELS).default('virtio-net-pci'),
-      mac: z
-        .string()
-        .regex(/^52:54:00(:[0-9a-f]{2}){3}$/)
-        .optional(),
-      portForwards: z.array(StoredPortForwardSchema).default([]),
-      /**
-       * false: the guest reaches only this computer, through its forwards (QEMU's restrict=on):
-       * for air-gapped labs and CI, where a guest must not fetch from the internet.
-       */
-      internet: z.boolean().default(true),
-    })
-    .default({ mode: 'user', model: 'virtio-net-pci', portForwards: [], internet: true }),
+  /** Network cards, in PCI order (the guest's eth0 first). Empty: no network at all. */
+  nics: z
+    .array(NicConfigSchema)
+    .max(NIC_MAX)
+    .default([])
+    .superRefine((nics, ctx) => {
+      const seen = new Set<string>();
+      nics.forEach((n, i) => {
+        if (seen.has(n.mac)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `Two cards have the MAC ${n.mac}`,
+            path: [i, 'mac'],
+          });
+        }
+        seen.add(n.mac);
+      });
+    }),
   video: z.enum(VIDEO_MODELS).default('std'),
   usbTablet: z.boolean().default(true),
   /** The guest's sound card. No host playback yet: QEMU's 'none' audio backend. */

@@ -1,6 +1,7 @@
 /** VMs: create, read, change, delete and the power lifecycle. */
 import { z } from 'zod';
 import { hostnameProblem, publicKeyProblem, userNameProblem } from '../rules/cloud-guest';
+import { parseAttachment } from '../rules/networks';
 import type { VmState } from '../vm-state';
 import {
   ACCELERATORS,
@@ -13,7 +14,6 @@ import {
   MACHINE_TYPES,
   MemoryMiBSchema,
   NIC_MODELS,
-  PortForwardSchema,
   SOUND_MODELS,
   SizeSchema,
   VIDEO_MODELS,
@@ -94,7 +94,18 @@ export const CreateVmRequestSchema = z
     firmware: z.enum(FIRMWARES).optional(),
     diskBus: z.enum(DISK_BUSES).optional(),
     nicModel: z.enum(NIC_MODELS).optional(),
-    network: z.enum(['user', 'none']).optional(),
+    /** The first card's cable: `nat` (default), `network:NAME`, `bridge:BR` or `none` (no card). */
+    network: z
+      .string()
+      .transform((spec, ctx) => {
+        const parsed = parseAttachment(spec);
+        if (!parsed.ok) {
+          ctx.addIssue({ code: 'custom', message: parsed.message });
+          return z.NEVER;
+        }
+        return parsed.value;
+      })
+      .optional(),
     /** false: the guest reaches only this computer (through its forwards), not the internet. */
     internet: z.boolean().optional(),
     video: z.enum(VIDEO_MODELS).optional(),
@@ -119,7 +130,7 @@ export const CreateVmRequestSchema = z
     message: 'A VM from a cloud image boots its disk: leave out the ISO and the kernel',
     path: ['cloud'],
   })
-  .refine((r) => !(r.cloud && r.network === 'none'), {
+  .refine((r) => !(r.cloud && r.network?.kind === 'none'), {
     message: 'A ready-to-use guest is reached over SSH: it needs a network',
     path: ['network'],
   });
@@ -137,10 +148,6 @@ export const VmPatchSchema = z
     firmware: z.enum(FIRMWARES),
     cdrom: AbsolutePathSchema.nullable(),
     bootOrder: z.array(z.enum(BOOT_DEVICES)).min(1),
-    nicModel: z.enum(NIC_MODELS),
-    networkMode: z.enum(['user', 'none']),
-    networkInternet: z.boolean(),
-    portForwards: z.array(PortForwardSchema),
     video: z.enum(VIDEO_MODELS),
     sound: z.enum(SOUND_MODELS),
     usbTablet: z.boolean(),

@@ -69,7 +69,8 @@ it('gets a cloud guest ready through the engine as fast as raw QEMU', async () =
     const args = plan.args
       .filter((a) => a !== '-S')
       .map((a) => (a === entry.files.pidFile ? pidFile : a));
-    const forward = vm.config.network.portForwards[0];
+    const nic = vm.config.nics[0];
+    const forward = nic?.attach.kind === 'nat' ? nic.attach.forwards[0] : undefined;
     if (!forward) throw new Error('no SSH forward');
     const t0 = performance.now();
     const child = spawn(plan.binary, args, { stdio: 'ignore', cwd: entry.files.run });

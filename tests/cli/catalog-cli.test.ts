@@ -229,7 +229,7 @@ describe('vivarium catalog / detect / download / media / create --os', () => {
     expect(vm).toMatchObject({ os: 'vivarium-test-guest', memoryMiB: 192 });
     expect(vm.config).toMatchObject({
       cdrom: join(home.dir, 'cache', 'media', sha, 'guest.iso'),
-      network: { model: 'e1000' },
+      nics: [expect.objectContaining({ model: 'e1000' })],
       disks: [],
     });
     const explicit = await run([
@@ -249,7 +249,7 @@ describe('vivarium catalog / detect / download / media / create --os', () => {
     expect(JSON.parse(explicit.stdout)).toMatchObject({
       os: 'debian',
       memoryMiB: 512,
-      config: { network: { model: 'virtio-net-pci' }, sound: 'hda' },
+      config: { nics: [expect.objectContaining({ model: 'virtio-net-pci' })], sound: 'hda' },
     });
     const typo = await run(['create', 'Typo', '--os', 'debain', '--iso', guest.iso]);
     expect(typo.code).toBe(1);

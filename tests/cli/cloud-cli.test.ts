@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VmConfig } from '../../common/contract';
 import { requireBuiltCli, runCli } from '../helpers/cli';
+import { natForwards } from '../../electron/engine/guest/ssh-access';
 import { guest, tempHome } from '../helpers/fixtures';
 
 let home: Awaited<ReturnType<typeof tempHome>>;
@@ -71,7 +72,7 @@ describe('vivarium create --cloud-image', () => {
     expect(config.disks).toEqual([
       { id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'virtio', readOnly: false },
     ]);
-    expect(config.network.portForwards).toEqual([
+    expect(natForwards(config)).toEqual([
       expect.objectContaining({
         protocol: 'tcp',
         hostAddress: '127.0.0.1',
@@ -117,9 +118,7 @@ describe('vivarium create --cloud-image', () => {
     expect(inputs).not.toContain('correct horse');
     expect((await readFile(join(vm.dir, 'cidata.iso'))).includes('correct horse')).toBe(false);
     // Another VM, another host port.
-    expect(vm.config.network.portForwards[0]?.hostPort).not.toBe(
-      config.network.portForwards[0]?.hostPort,
-    );
+    expect(natForwards(vm.config)[0]?.hostPort).not.toBe(natForwards(config)[0]?.hostPort);
   });
 
   it('refuses bad input, naming the flag, and leaves nothing behind', async () => {
@@ -157,8 +156,8 @@ describe('vivarium create --cloud-image', () => {
       userKeys: true,
     });
     expect(clone.config.cloudInit?.image.mode).toBe('copy');
-    const port = clone.config.network.portForwards[0]?.hostPort;
-    expect(port).not.toBe(config.network.portForwards[0]?.hostPort);
+    const port = natForwards(clone.config)[0]?.hostPort;
+    expect(port).not.toBe(natForwards(config)[0]?.hostPort);
     const seed = await readFile(join(clone.dir, 'cidata.iso'));
     expect(seed.includes(`instance-id: vivarium-${clone.config.id}`)).toBe(true);
     expect(seed.includes((await readFile(pubKey, 'utf8')).trim())).toBe(true);

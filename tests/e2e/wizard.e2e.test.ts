@@ -295,7 +295,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
         cpu: { count: 1 },
         cdrom: cached[0]!.file,
         bootOrder: ['cdrom', 'disk'],
-        network: { model: 'e1000' },
+        nics: [expect.objectContaining({ model: 'e1000' })],
         disks: [{ id: 'disk0', bus: 'virtio' }],
       });
       await waitForState(VERSION_NAME, 'running', BOOT_TIMEOUT);
@@ -437,7 +437,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
         memoryMiB: 384,
         cpu: { count: 1 },
         disks: [],
-        network: { model: 'e1000' },
+        nics: [expect.objectContaining({ model: 'e1000' })],
       });
       await expectBootedToBanner(vm, 'wizard-18-generic-running.png');
       await engine.call('vm.powerOff', { vm: vm.id });

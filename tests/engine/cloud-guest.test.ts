@@ -13,6 +13,7 @@ import type { VmSummary } from '../../common/contract';
 import { openEngine, type Engine } from '../../electron/engine';
 import { requireBuiltCli, runCli } from '../helpers/cli';
 import { debianImageMissingReason, requireDebianImage } from '../helpers/debian-image';
+import { natForwards } from '../../electron/engine/guest/ssh-access';
 import { tempHome, waitFor } from '../helpers/fixtures';
 import { finish } from '../helpers/guest-console';
 
@@ -115,8 +116,8 @@ describe.skipIf(missing !== null)('a ready-to-use guest from the Debian cloud im
     expect(c.cloudInit).toMatchObject({ user: 'dev', hostname: 'seeded-host', password: true });
     expect(c.cloudInit?.image).toMatchObject({ file: requireDebianImage().path, mode: 'overlay' });
     expect(c.guestAgent).toBe(true);
-    expect(c.network.internet).toBe(false);
-    const forward = c.network.portForwards[0];
+    expect(c.nics[0]?.attach).toMatchObject({ kind: 'nat', internet: false });
+    const forward = natForwards(c)[0];
     expect(forward).toMatchObject({ guestPort: 22, hostAddress: '127.0.0.1', auto: true });
     expect(forward?.hostPort).toBeGreaterThanOrEqual(2222);
     expect(vm.guest?.ssh?.command).toBe(`ssh -p ${forward?.hostPort} dev@127.0.0.1`);

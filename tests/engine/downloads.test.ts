@@ -482,7 +482,7 @@ describe('a VM from a catalogue entry', () => {
       firmware: 'bios',
       memoryMiB: 256,
       cpu: { count: 1 },
-      network: { model: 'e1000' },
+      nics: [expect.objectContaining({ model: 'e1000' })],
       sound: 'hda',
       usbTablet: true,
       cdrom: media.file,
@@ -500,7 +500,7 @@ describe('a VM from a catalogue entry', () => {
     });
     expect(custom.config).toMatchObject({
       memoryMiB: 192,
-      network: { model: 'rtl8139' },
+      nics: [expect.objectContaining({ model: 'rtl8139' })],
       disks: [],
     });
     await engine.call('vm.delete', { vm: custom.id });

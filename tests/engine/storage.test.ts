@@ -184,7 +184,8 @@ describe('clones', () => {
       progress: 1,
     });
     expect(info(join(clone.dir, 'disk0.qcow2'))['backing-filename']).toBeUndefined();
-    expect(clone.config.network.mac).toBeUndefined();
+    expect(clone.config.nics[0]?.mac).toMatch(/^52:54:00:/);
+    expect(clone.config.nics[0]?.mac).not.toBe(base.config.nics[0]?.mac);
     expect(await withGuest(clone.id, (con) => con.diskRead())).toBe('BASE2');
   });
 });

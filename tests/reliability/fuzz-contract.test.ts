@@ -330,7 +330,7 @@ const createParams = someOf(
     firmware: fc.constantFrom(...FIRMWARES),
     diskBus: fc.constantFrom(...DISK_BUSES),
     nicModel: fc.constantFrom(...NIC_MODELS),
-    network: fc.constantFrom('user', 'none'),
+    network: fc.constantFrom('nat', 'user', 'none', 'network:lab', 'bridge:br0', 'bogus:x'),
     video: fc.constantFrom(...VIDEO_MODELS),
     sound: fc.constantFrom(...SOUND_MODELS),
     usbTablet: fc.boolean(),

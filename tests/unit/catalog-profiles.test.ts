@@ -59,7 +59,7 @@ const host: HostInfo = {
 /** What engine.createVm builds from a request filled in by the profile. */
 function configFrom(d: CreateDefaults, overrides: Partial<VmConfig> = {}): VmConfig {
   return VmConfigSchema.parse({
-    configVersion: 1,
+    configVersion: 2,
     id: ID,
     name: `Profile ${d.entry}`,
     os: d.os,
@@ -74,7 +74,7 @@ function configFrom(d: CreateDefaults, overrides: Partial<VmConfig> = {}): VmCon
         : [],
     cdrom: '/isos/install.iso',
     bootOrder: ['cdrom', 'disk'],
-    network: { mode: 'user', model: d.nicModel },
+    nics: [{ model: d.nicModel, mac: '52:54:00:12:34:56', attach: { kind: 'nat' } }],
     video: d.video,
     sound: d.sound,
     usbTablet: d.usbTablet,
@@ -139,7 +139,7 @@ function signature(c: VmConfig): string {
     c.firmware,
     c.secureBoot,
     c.disks.map((d) => d.bus).join('+') || 'nodisk',
-    c.network.model,
+    c.nics[0]?.model ?? 'nonic',
     c.video,
     c.sound,
     c.usbTablet,

@@ -73,14 +73,20 @@ describe('ssh access to a cloud guest', () => {
   const files = vmFiles(enginePaths('/home/u/viv', '/run/viv'), 'a1b2c3d4e5f6');
   const config = (userKeys: boolean, hostAddress = '127.0.0.1') =>
     VmConfigSchema.parse({
-      configVersion: 1,
+      configVersion: 2,
       id: 'a1b2c3d4e5f6',
       name: 'dev',
       createdAt: '2026-01-01T00:00:00Z',
       memoryMiB: 512,
-      network: {
-        portForwards: [{ protocol: 'tcp', hostAddress, hostPort: 2225, guestPort: 22, auto: true }],
-      },
+      nics: [
+        {
+          mac: '52:54:00:12:34:56',
+          attach: {
+            kind: 'nat',
+            forwards: [{ protocol: 'tcp', hostAddress, hostPort: 2225, guestPort: 22, auto: true }],
+          },
+        },
+      ],
       cloudInit: {
         user: 'me',
         hostname: 'dev',
@@ -110,12 +116,18 @@ describe('ssh access to a cloud guest', () => {
     const b = VmConfigSchema.parse({
       ...a,
       id: 'b1b2c3d4e5f6',
-      network: {
-        portForwards: [
-          { protocol: 'udp', hostPort: 53, guestPort: 53 },
-          { protocol: 'tcp', hostPort: 8080, guestPort: 80 },
-        ],
-      },
+      nics: [
+        {
+          mac: '52:54:00:12:34:57',
+          attach: {
+            kind: 'nat',
+            forwards: [
+              { protocol: 'udp', hostPort: 53, guestPort: 53 },
+              { protocol: 'tcp', hostPort: 8080, guestPort: 80 },
+            ],
+          },
+        },
+      ],
     });
     expect([...promisedPorts([{ config: a }, { config: b }])].sort()).toEqual([2225, 8080]);
     expect([...promisedPorts([{ config: a }, { config: b }], a.id)]).toEqual([8080]);

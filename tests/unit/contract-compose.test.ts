@@ -8,6 +8,7 @@ import * as disks from '../../common/contract/disks';
 import * as errors from '../../common/contract/errors';
 import * as host from '../../common/contract/host';
 import * as media from '../../common/contract/media';
+import * as networks from '../../common/contract/networks';
 import * as snapshots from '../../common/contract/snapshots';
 import * as streams from '../../common/contract/streams';
 import * as tasks from '../../common/contract/tasks';
@@ -26,6 +27,7 @@ const domains: Record<string, Readonly<Record<string, z.ZodType>>> = {
   disks: disks.diskMethods,
   catalog: catalog.catalogMethods,
   media: media.mediaMethods,
+  networks: networks.networkMethods,
 };
 
 describe('the composed method table', () => {

@@ -10,11 +10,12 @@ import {
   VmConfigSchema,
   VmNameSchema,
   VmPatchSchema,
+  methods,
 } from '../../common/contract';
 import { isLoopbackAddress } from '../../common/rules/port-forwards';
 import { nameKey } from '../../common/rules/vm-names';
 import { parseForward } from '../../electron/cli/forward-option';
-import { draftOf, patchOf } from '../../renderer/src/features/vm/settings/draft';
+import { natForwards } from '../../electron/engine/guest/ssh-access';
 import { nameProblem } from '../../renderer/src/features/wizard/lib';
 
 const message = (r: { success: boolean; error?: { issues: { message: string }[] } }) =>
@@ -96,9 +97,12 @@ describe('port forwards', () => {
         public: true,
       });
     }
-    const patch = VmPatchSchema.safeParse({ portForwards: [{ ...fwd, hostAddress: '0.0.0.0' }] });
-    expect(patch.success).toBe(false);
-    expect(patch.error?.issues[0]?.path).toEqual(['portForwards', 0, 'hostAddress']);
+    const add = methods['forward.add'].safeParse({
+      vm: 'web',
+      forward: { ...fwd, hostAddress: '0.0.0.0' },
+    });
+    expect(add.success).toBe(false);
+    expect(add.error?.issues[0]?.path).toEqual(['forward', 'hostAddress']);
   });
 
   it('a stored config with an old 0.0.0.0 forward still loads', () => {
@@ -109,14 +113,16 @@ describe('port forwards', () => {
       createdAt: '2025-01-01T00:00:00.000Z',
       memoryMiB: 256,
       cpu: { count: 1 },
-      network: {
-        mode: 'user',
-        model: 'virtio-net-pci',
-        portForwards: [{ ...fwd, hostAddress: '0.0.0.0' }],
-      },
+      nics: [
+        {
+          mac: '52:54:00:12:34:56',
+          attach: { kind: 'nat', forwards: [{ ...fwd, hostAddress: '0.0.0.0' }] },
+        },
+      ],
     });
-    expect(config.network.portForwards[0]).toMatchObject({ hostAddress: '0.0.0.0' });
-    expect(config.network.portForwards[0]).not.toHaveProperty('public');
+    const [forward] = natForwards(config);
+    expect(forward).toMatchObject({ hostAddress: '0.0.0.0' });
+    expect(forward).not.toHaveProperty('public');
   });
 
   it('the CLI reads --forward rules', () => {
@@ -134,29 +140,5 @@ describe('port forwards', () => {
     });
     expect(() => parseForward('22')).toThrow(/HOSTPORT:GUESTPORT/);
     expect(() => parseForward('host:1:2')).toThrow(/HOSTPORT:GUESTPORT/);
-  });
-
-  it('Settings sends public only when the box is ticked, and no change for an untouched list', () => {
-    const config = VmConfigSchema.parse({
-      configVersion: VmConfigSchema.shape.configVersion.value,
-      id: '0123456789ab',
-      name: 'vm',
-      createdAt: '2025-01-01T00:00:00.000Z',
-      memoryMiB: 256,
-      cpu: { count: 1 },
-      network: {
-        mode: 'user',
-        model: 'virtio-net-pci',
-        portForwards: [{ ...fwd, hostAddress: '0.0.0.0', public: false }],
-      },
-    });
-    const draft = draftOf(config);
-    expect(patchOf(draft, config).patch).toEqual({});
-    draft.portForwards[0]!.public = true;
-    const { patch } = patchOf(draft, config);
-    expect(patch.portForwards).toEqual([
-      { protocol: 'tcp', hostAddress: '0.0.0.0', hostPort: 8080, guestPort: 80, public: true },
-    ]);
-    expect(VmPatchSchema.safeParse(patch).success).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VmConfigSchema, type VmConfig } from '../../common/contract';
+import { CONFIG_VERSION, VmConfigSchema, type VmConfig } from '../../common/contract';
 import {
   buildQemuArgs,
   escapeOptionValue,
@@ -12,9 +12,17 @@ import { vmFiles, enginePaths } from '../../electron/engine/paths';
 const GOLDEN_DIR = join(import.meta.dirname, '..', 'fixtures', 'argv');
 const ID = 'a1b2c3d4e5f6';
 
+const MAC = '52:54:00:d4:e5:f6';
+
+/** A card with its own NAT (the default cable). */
+function nat(model = 'virtio-net-pci', attach: Record<string, unknown> = {}): unknown[] {
+  return [{ model, mac: MAC, attach: { kind: 'nat', ...attach } }];
+}
+
 function config(overrides: Record<string, unknown> = {}): VmConfig {
   return VmConfigSchema.parse({
-    configVersion: 1,
+    configVersion: CONFIG_VERSION,
+    nics: nat(),
     id: ID,
     name: 'Test VM',
     createdAt: '2026-01-01T00:00:00.000Z',
@@ -51,7 +59,7 @@ const cases: Record<string, [VmConfig, LaunchContext]> = {
     config({
       machine: 'pc',
       disks: [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'ide' }],
-      network: { model: 'rtl8139' },
+      nics: nat('rtl8139'),
     }),
     ctx(),
   ],
@@ -62,14 +70,14 @@ const cases: Record<string, [VmConfig, LaunchContext]> = {
         { id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'sata' },
         { id: 'data', file: '/mnt/big disk/data.img', format: 'raw', bus: 'sata', readOnly: true },
       ],
-      network: { model: 'e1000' },
+      nics: nat('e1000'),
     }),
     ctx(),
   ],
   'q35-sata-ne2k-cirrus': [
     config({
       disks: [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'sata' }],
-      network: { model: 'ne2k_pci' },
+      nics: nat('ne2k_pci'),
       video: 'cirrus',
       usbTablet: false,
     }),
@@ -77,13 +85,12 @@ const cases: Record<string, [VmConfig, LaunchContext]> = {
   ],
   'pcnet-port-forwards': [
     config({
-      network: {
-        model: 'pcnet',
-        portForwards: [
+      nics: nat('pcnet', {
+        forwards: [
           { protocol: 'tcp', hostPort: 2222, guestPort: 22 },
           { protocol: 'udp', hostAddress: '0.0.0.0', hostPort: 5353, guestPort: 53 },
         ],
-      },
+      }),
     }),
     ctx(),
   ],
@@ -92,7 +99,7 @@ const cases: Record<string, [VmConfig, LaunchContext]> = {
       disks: [],
       cdrom: null,
       kernelBoot: { kernel: '/k/vmlinuz', initrd: '/k/initrd.img', append: 'console=ttyS0 quiet' },
-      network: { mode: 'none' },
+      nics: [],
     }),
     ctx(),
   ],
@@ -114,16 +121,31 @@ const cases: Record<string, [VmConfig, LaunchContext]> = {
     config({ extraArgs: ['-device', 'virtio-rng-pci', '-rtc', 'base=localtime'] }),
     ctx(),
   ],
+  'four-nics-nat-network-bridge-unplugged': [
+    config({
+      bootOrder: ['network', 'disk'],
+      nics: [
+        { model: 'e1000', mac: '52:54:00:00:00:01', attach: { kind: 'nat', internet: false } },
+        { model: 'rtl8139', mac: '52:54:00:00:00:02', attach: { kind: 'network', network: 'lab' } },
+        { model: 'pcnet', mac: '52:54:00:00:00:03', attach: { kind: 'bridge', bridge: 'br0' } },
+        { model: 'ne2k_pci', mac: '52:54:00:00:00:04', attach: { kind: 'none' } },
+      ],
+    }),
+    ctx({
+      networkSwitches: { lab: '/run/user/1000/vivarium/abcd1234/net/0123456789ab/switch' },
+      bridgeHelper: '/usr/lib/qemu/qemu-bridge-helper',
+    }),
+  ],
   'macos-hvf-no-sandbox': [config(), ctx({ accel: 'hvf', platform: 'darwin' })],
   'cloud-guest-seed-agent-no-internet': [
     config({
       cdrom: null,
       bootOrder: ['disk'],
       guestAgent: true,
-      network: {
+      nics: nat('virtio-net-pci', {
         internet: false,
-        portForwards: [{ protocol: 'tcp', hostPort: 2222, guestPort: 22, auto: true }],
-      },
+        forwards: [{ protocol: 'tcp', hostPort: 2222, guestPort: 22, auto: true }],
+      }),
       cloudInit: {
         user: 'dev',
         hostname: 'dev-box',
@@ -175,6 +197,15 @@ describe('argument safety', () => {
     const args = buildQemuArgs(config({ extraArgs: ['-smbios', 'type=1'] }), ctx());
     expect(args).toContain('-S');
     expect(args.slice(-2)).toEqual(['-smbios', 'type=1']);
+  });
+
+  it('refuses a card on a network whose switch is not running, and a bridge without its helper', () => {
+    const onLab = config({
+      nics: [{ mac: MAC, attach: { kind: 'network', network: 'lab' } }],
+    });
+    expect(() => buildQemuArgs(onLab, ctx())).toThrow(/"lab", whose switch is not running/);
+    const bridged = config({ nics: [{ mac: MAC, attach: { kind: 'bridge', bridge: 'br0' } }] });
+    expect(() => buildQemuArgs(bridged, ctx())).toThrow(/qemu-bridge-helper/);
   });
 
   it('refuses UEFI without firmware', () => {

@@ -15,17 +15,21 @@ import {
 
 function config(patch: Record<string, unknown> = {}): VmConfig {
   return VmConfigSchema.parse({
-    configVersion: 1,
+    configVersion: 2,
     id: 'abcdefabcdef',
     name: 'Build box',
     createdAt: '2026-01-01T00:00:00Z',
     memoryMiB: 1024,
     cpu: { model: 'max', count: 2 },
-    network: {
-      mode: 'user',
-      model: 'virtio-net-pci',
-      portForwards: [{ protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: 2222, guestPort: 22 }],
-    },
+    nics: [
+      {
+        mac: '52:54:00:12:34:56',
+        attach: {
+          kind: 'nat',
+          forwards: [{ protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: 2222, guestPort: 22 }],
+        },
+      },
+    ],
     kernelBoot: { kernel: '/boot/vmlinuz', append: 'console=ttyS0' },
     extraArgs: ['-device', 'virtio-rng-pci'],
     ...patch,
@@ -49,9 +53,6 @@ describe('draftOf', () => {
       initrd: '',
       append: 'console=ttyS0',
       extraArgs: '-device\nvirtio-rng-pci',
-      portForwards: [
-        { protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: '2222', guestPort: '22' },
-      ],
     });
   });
 
@@ -89,28 +90,6 @@ describe('patchOf', () => {
       cdrom: null,
       kernelBoot: null,
       extraArgs: ['-device', 'virtio-rng-pci', '-s'],
-    });
-  });
-
-  it('port forwards are parsed; a bad port is an error at its dotted path', () => {
-    const c = config();
-    const d = draftOf(c);
-    const { patch, errors } = patchOf(
-      {
-        ...d,
-        portForwards: [
-          { protocol: 'udp', hostAddress: '127.0.0.1', hostPort: '5353', guestPort: '53' },
-          { protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: 'http', guestPort: '80' },
-        ],
-      },
-      c,
-    );
-    expect(errors).toEqual({ 'portForwards.1.hostPort': 'Enter a whole number' });
-    expect(patch.portForwards?.[0]).toEqual({
-      protocol: 'udp',
-      hostAddress: '127.0.0.1',
-      hostPort: 5353,
-      guestPort: 53,
     });
   });
 });

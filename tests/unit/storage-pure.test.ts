@@ -137,7 +137,7 @@ describe('what an imported image may reach', () => {
 
 describe('linked clone preconditions', () => {
   const base = {
-    configVersion: 1,
+    configVersion: 2,
     id: 'abcdefabcdef',
     name: 'src',
     createdAt: 'now',

@@ -47,6 +47,7 @@ import { guestDefaults } from '../guest/guest-defaults';
 import { GuestWatcher } from '../guest/watcher';
 import { hostHandlers } from './host-handlers';
 import { mediaHandlers } from './media-handlers';
+import { networkHandlers } from './network-handlers';
 import { recoveries } from './recoveries';
 import { snapshotHandlers } from './snapshot-handlers';
 import { streamHandlers } from './stream-handlers';
@@ -147,6 +148,7 @@ export class Engine implements VivariumApi {
       ...snapshotHandlers(snapshots),
       ...catalogHandlers(catalog, host, tasks),
       ...mediaHandlers({ catalog, tasks, registry, lifecycle }),
+      ...networkHandlers(),
     };
   }
 

@@ -7,12 +7,13 @@ import type { VmConfig } from '../../../common/contract';
 import type { Vm } from '../library/vm';
 import { liveQemuPid } from '../qemu/pid-file';
 import { pickFreePort, tcpPortFree } from './host-ports';
+import { natForwards } from './ssh-access';
 
 export async function moveTakenAutoForwards(
   vm: Vm,
   promised: () => ReadonlySet<number>,
 ): Promise<void> {
-  const auto = vm.config.network.portForwards.filter((f) => f.auto && f.protocol === 'tcp');
+  const auto = natForwards(vm.config).filter((f) => f.auto && f.protocol === 'tcp');
   if (auto.length === 0) return;
   // A running QEMU holds these ports itself; the start will say it runs.
   if ((await liveQemuPid(vm.files.pidFile, vm.id)) !== null) return;
@@ -23,17 +24,25 @@ export async function moveTakenAutoForwards(
   if (taken.length === 0) return;
   await vm.update(async (c) => {
     const others = new Set(promised());
-    const forwards = [];
-    for (const f of c.network.portForwards) {
-      if (f.auto && f.protocol === 'tcp' && taken.includes(f.hostPort)) {
-        const hostPort = await pickFreePort(f.hostAddress, f.hostPort + 1, others);
-        others.add(hostPort);
-        forwards.push({ ...f, hostPort });
-      } else {
-        forwards.push(f);
+    const nics = [];
+    for (const nic of c.nics) {
+      if (nic.attach.kind !== 'nat') {
+        nics.push(nic);
+        continue;
       }
+      const forwards = [];
+      for (const f of nic.attach.forwards) {
+        if (f.auto && f.protocol === 'tcp' && taken.includes(f.hostPort)) {
+          const hostPort = await pickFreePort(f.hostAddress, f.hostPort + 1, others);
+          others.add(hostPort);
+          forwards.push({ ...f, hostPort });
+        } else {
+          forwards.push(f);
+        }
+      }
+      nics.push({ ...nic, attach: { ...nic.attach, forwards } });
     }
-    return { ...c, network: { ...c.network, portForwards: forwards } };
+    return { ...c, nics };
   });
 }
 
@@ -45,7 +54,7 @@ export function promisedPorts(
   return new Set(
     vms
       .filter((vm) => vm.config.id !== exceptVm)
-      .flatMap((vm) => vm.config.network.portForwards)
+      .flatMap((vm) => natForwards(vm.config))
       .filter((f) => f.protocol === 'tcp')
       .map((f) => f.hostPort),
   );

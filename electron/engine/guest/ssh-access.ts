@@ -8,13 +8,15 @@ import { SSH_GUEST_PORT } from '../../../common/rules/cloud-guest';
 import type { VmFiles } from '../paths';
 import { shellQuote, sshCommandLine } from '../ssh/command';
 
-/** The TCP forward to the guest's SSH port, if the VM has one. */
+/** The forwards of the VM's NAT cards (their own user-mode networks), first card first. */
+export function natForwards(config: VmConfig): PortForward[] {
+  return config.nics.flatMap((n) => (n.attach.kind === 'nat' ? n.attach.forwards : []));
+}
+
+/** The TCP forward to the guest's SSH port on a NAT card, if the VM has one. */
 export function sshForward(config: VmConfig): PortForward | null {
-  if (config.network.mode !== 'user') return null;
   return (
-    config.network.portForwards.find(
-      (f) => f.protocol === 'tcp' && f.guestPort === SSH_GUEST_PORT,
-    ) ?? null
+    natForwards(config).find((f) => f.protocol === 'tcp' && f.guestPort === SSH_GUEST_PORT) ?? null
   );
 }
 

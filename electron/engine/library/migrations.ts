@@ -1,8 +1,33 @@
 import { CONFIG_VERSION, VmConfigSchema, type VmConfig } from '../../../common/contract';
+import { macFromVmId } from '../../../common/rules/networks';
 import { VivariumError } from '../errors';
 
 /** Pure vN -> vN+1 steps, indexed by the version they upgrade from. */
-const steps: Record<number, (raw: Record<string, unknown>) => Record<string, unknown>> = {};
+const steps: Record<number, (raw: Record<string, unknown>) => Record<string, unknown>> = {
+  /**
+   * v1 had one `network` (user-mode NAT or none); v2 has a list of cards, each with its own MAC.
+   * A card that never had a MAC keeps the one QEMU was given, derived from the VM's id.
+   */
+  1: (raw) => {
+    const { network, ...rest } = raw;
+    const net = (typeof network === 'object' && network !== null ? network : {}) as Record<
+      string,
+      unknown
+    >;
+    if (net.mode === 'none') return { ...rest, configVersion: 2, nics: [] };
+    const mac = typeof net.mac === 'string' ? net.mac : macFromVmId(String(raw.id));
+    const nic = {
+      model: net.model ?? 'virtio-net-pci',
+      mac,
+      attach: {
+        kind: 'nat',
+        forwards: Array.isArray(net.portForwards) ? net.portForwards : [],
+        internet: net.internet ?? true,
+      },
+    };
+    return { ...rest, configVersion: 2, nics: [nic] };
+  },
+};
 
 /** Brings a stored config to the current version and validates it; refuses configs from a newer app. */
 export function migrateConfig(raw: unknown, source = 'vm.json'): VmConfig {

@@ -13,6 +13,10 @@ export interface LaunchContext {
   /** The control socket of a running swtpm (`swtpm socket --tpm2 --ctrl type=unixio,path=...`);
    * required for `tpm`. Whoever launches QEMU starts swtpm first. */
   tpmSocket?: string | null;
+  /** Each private network's switch socket folder, by network name; required for cards on one. */
+  networkSwitches?: Record<string, string>;
+  /** qemu-bridge-helper; required for bridged cards. */
+  bridgeHelper?: string | null;
   vmDir: string;
   files: {
     qmpSockets: string[];
@@ -214,33 +218,75 @@ function hostForward(f: PortForward): { str: string } {
   return { str: `${f.protocol}:${f.hostAddress}:${f.hostPort}-:${f.guestPort}` };
 }
 
-/** A stable MAC from the VM id, so the guest keeps its interface name and DHCP lease. */
-export function defaultMac(id: string): string {
-  const hex = id.padEnd(6, '0').slice(-6);
-  return `52:54:00:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}`;
+/** The netdev id of card `i`: live forwards (HMP hostfwd_add) and set_link name it. */
+export function nicNetdevId(i: number): string {
+  return `net${i}`;
 }
 
-const network: Section = (config) => {
-  const net = config.network;
-  if (net.mode === 'none') return [];
+/** The device id of card `i`. */
+export function nicDeviceId(i: number): string {
+  return `net${i}-dev`;
+}
+
+function nicBackend(
+  config: VmConfig,
+  ctx: LaunchContext,
+  i: number,
+): Record<string, unknown> | null {
+  const nic = config.nics[i];
+  if (!nic) return null;
+  const id = nicNetdevId(i);
+  const a = nic.attach;
+  switch (a.kind) {
+    case 'nat':
+      return {
+        type: 'user',
+        id,
+        ...(a.internet ? {} : { restrict: true }),
+        ...(a.forwards.length ? { hostfwd: a.forwards.map(hostForward) } : {}),
+      };
+    case 'network': {
+      const sock = ctx.networkSwitches?.[a.network];
+      if (!sock) {
+        throw new VivariumError(
+          'INVALID_REQUEST',
+          `Card ${i + 1} is on the network "${a.network}", whose switch is not running: start it first (the engine does when the VM starts)`,
+        );
+      }
+      return { type: 'vde', id, sock };
+    }
+    case 'bridge':
+      if (!ctx.bridgeHelper) {
+        throw new VivariumError(
+          'INVALID_REQUEST',
+          `Card ${i + 1} is bridged to ${a.bridge}, but qemu-bridge-helper was not found`,
+        );
+      }
+      return { type: 'bridge', id, br: a.bridge, helper: ctx.bridgeHelper };
+    case 'none':
+      // No netdev: the card is there with no cable (QEMU warns "nic has no peer"; the engine
+      // also sets its link down once QMP answers).
+      return null;
+  }
+}
+
+const network: Section = (config, ctx) => {
   const boot = bootIndex(config, 'network');
-  return [
-    '-netdev',
-    json({
-      type: 'user',
-      id: 'net0',
-      ...(net.internet ? {} : { restrict: true }),
-      ...(net.portForwards.length ? { hostfwd: net.portForwards.map(hostForward) } : {}),
-    }),
-    '-device',
-    json({
-      driver: net.model,
-      netdev: 'net0',
-      id: 'net0-dev',
-      mac: net.mac ?? defaultMac(config.id),
-      ...(boot === undefined ? {} : { bootindex: boot }),
-    }),
-  ];
+  return config.nics.flatMap((nic, i) => {
+    const backend = nicBackend(config, ctx, i);
+    return [
+      ...(backend ? ['-netdev', json(backend)] : []),
+      '-device',
+      json({
+        driver: nic.model,
+        ...(backend ? { netdev: nicNetdevId(i) } : {}),
+        id: nicDeviceId(i),
+        mac: nic.mac,
+        // PXE boots from the first card.
+        ...(boot === undefined || i > 0 ? {} : { bootindex: boot }),
+      }),
+    ];
+  });
 };
 
 /**

@@ -41,6 +41,7 @@ import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import type { VmFiles } from '../paths';
 import { diskPath } from '../qemu/args';
+import { newMac, usedMacs } from '../network/mac';
 import { liveQemuPid } from '../qemu/pid-file';
 import type { TaskContext, TaskManager } from '../tasks/task-manager';
 import type { LinkedCloneData } from './clone-recovery';
@@ -304,18 +305,29 @@ export class CloneService {
     disks: VmConfig['disks'] = src.config.disks,
     flattened = false,
   ): Promise<VmSummary> {
-    const { mac: _mac, ...network } = src.config.network;
     const cloud = src.config.cloudInit;
     const promised = promisedPorts(this.registry.list());
-    const forwards = [];
-    for (const f of network.portForwards) {
-      if (!f.auto) {
-        forwards.push(f);
+    const macs = usedMacs(this.registry.list().map((vm) => vm.config));
+    // Each card gets its own MAC; Vivarium's own SSH forward moves to a free port, the user's
+    // forwards are copied as they are (they clash only if both VMs run at once, said at start).
+    const nics = [];
+    for (const nic of src.config.nics) {
+      const mac = newMac(macs);
+      if (nic.attach.kind !== 'nat') {
+        nics.push({ ...nic, mac });
         continue;
       }
-      const hostPort = await pickFreePort(f.hostAddress, SSH_HOST_PORT_FIRST, promised);
-      promised.add(hostPort);
-      forwards.push({ ...f, hostPort });
+      const forwards = [];
+      for (const f of nic.attach.forwards) {
+        if (!f.auto) {
+          forwards.push(f);
+          continue;
+        }
+        const hostPort = await pickFreePort(f.hostAddress, SSH_HOST_PORT_FIRST, promised);
+        promised.add(hostPort);
+        forwards.push({ ...f, hostPort });
+      }
+      nics.push({ ...nic, mac, attach: { ...nic.attach, forwards } });
     }
     const config = VmConfigSchema.parse({
       ...src.config,
@@ -323,7 +335,7 @@ export class CloneService {
       name,
       createdAt: new Date().toISOString(),
       disks,
-      network: { ...network, portForwards: forwards },
+      nics,
       cloudInit: cloud
         ? {
             ...cloud,

@@ -6,6 +6,7 @@ import {
   VmConfigSchema,
   type ApiResults,
   type CloudInitConfig,
+  type NicConfig,
   type ParsedParams,
   type PortForward,
   type VmConfig,
@@ -39,6 +40,7 @@ import { hashPassword } from '../cloud-init/password';
 import { guestDefaults } from '../guest/guest-defaults';
 import { promisedPorts } from '../guest/auto-forwards';
 import { pickFreePort } from '../guest/host-ports';
+import { newMac, usedMacs } from '../network/mac';
 import type { VmFiles } from '../paths';
 import { checkReadableFile } from './file-checks';
 import { SEED_FILE, VM_KEY_FILE, writeCloudSeed } from './cloud-seeds';
@@ -154,12 +156,9 @@ export class VmLifecycle {
             append: req.append ?? '',
           }
         : null,
-      network: {
-        mode: req.network ?? 'user',
-        model: req.nicModel ?? 'virtio-net-pci',
-        portForwards: cloud ? [cloud.forward] : [],
-        internet: req.internet ?? this.newVmInternet,
-      },
+      nics: firstNic(req, cloud?.forward ?? null, this.newVmInternet, () =>
+        newMac(usedMacs(this.registry.list().map((vm) => vm.config))),
+      ),
       video: req.video ?? 'std',
       usbTablet: req.usbTablet ?? true,
       sound: req.sound ?? 'none',
@@ -355,6 +354,27 @@ export class VmLifecycle {
   }
 }
 
+/** A new VM's one card (none for `--network none`): NAT unless the request names its cable. */
+function firstNic(
+  req: ParsedParams<'vm.create'>,
+  forward: PortForward | null,
+  internet: boolean,
+  mac: () => string,
+): NicConfig[] {
+  const attach = req.network ?? { kind: 'nat' as const };
+  if (attach.kind === 'none') return [];
+  return [
+    {
+      model: req.nicModel ?? 'virtio-net-pci',
+      mac: mac(),
+      attach:
+        attach.kind === 'nat'
+          ? { kind: 'nat', forwards: forward ? [forward] : [], internet: req.internet ?? internet }
+          : attach,
+    },
+  ];
+}
+
 /** The config with `patch`'s fields in it (validated by the caller). */
 function applyPatch(c: VmConfig, patch: VmPatch): VmConfig {
   return VmConfigSchema.parse({
@@ -367,13 +387,6 @@ function applyPatch(c: VmConfig, patch: VmPatch): VmConfig {
     ...(patch.firmware !== undefined ? { firmware: patch.firmware } : {}),
     ...(patch.cdrom !== undefined ? { cdrom: patch.cdrom } : {}),
     ...(patch.bootOrder !== undefined ? { bootOrder: patch.bootOrder } : {}),
-    network: {
-      ...c.network,
-      ...(patch.nicModel !== undefined ? { model: patch.nicModel } : {}),
-      ...(patch.networkMode !== undefined ? { mode: patch.networkMode } : {}),
-      ...(patch.networkInternet !== undefined ? { internet: patch.networkInternet } : {}),
-      ...(patch.portForwards !== undefined ? { portForwards: patch.portForwards } : {}),
-    },
     ...(patch.video !== undefined ? { video: patch.video } : {}),
     ...(patch.sound !== undefined ? { sound: patch.sound } : {}),
     ...(patch.usbTablet !== undefined ? { usbTablet: patch.usbTablet } : {}),

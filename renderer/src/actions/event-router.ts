@@ -21,6 +21,10 @@ export function applyEvent(event: ApiEvent): void {
     case 'host.notice':
       addHostNotice(event.message);
       return;
+    case 'network.changed':
+    case 'network.removed':
+      // The Networks page reloads on these (its store lands with the page).
+      return;
     default:
       assertNever(event);
   }

@@ -10,6 +10,7 @@ import {
   plural,
 } from '../../../../../common/format';
 import { isGuestUp } from '../../../../../common/vm-state';
+import { formatAttachment } from '../../../../../common/rules/networks';
 import { useNow } from '../../../hooks/use-now';
 import { useHostStore } from '../../../stores/host';
 import { Icon, type IconName } from '../../../components/Icon';
@@ -163,33 +164,23 @@ export default function OverviewTab({ vm, active }: TabProps) {
 
         <Card title="Network" icon="globe">
           <Facts>
-            <Fact label="Mode">
-              {c.network.mode !== 'user'
-                ? 'No network'
-                : c.network.internet
-                  ? 'User-mode NAT (reaches the internet)'
-                  : 'User-mode NAT, no internet (this computer only, through its forwards)'}
-            </Fact>
-            {c.network.mode === 'user' ? (
-              <>
-                <Fact label="Card">{c.network.model}</Fact>
-                {c.network.mac ? <Fact label="MAC">{c.network.mac}</Fact> : null}
-                <Fact label="Port forwards">
-                  {c.network.portForwards.length === 0 ? (
-                    'None'
-                  ) : (
-                    <ul className="plain-list">
-                      {c.network.portForwards.map((f) => (
-                        <li key={`${f.protocol}-${f.hostAddress}-${f.hostPort}`}>
-                          {f.protocol.toUpperCase()} {f.hostAddress}:{f.hostPort} → guest{' '}
-                          {f.guestPort}
-                        </li>
-                      ))}
-                    </ul>
-                  )}
-                </Fact>
-              </>
-            ) : null}
+            {c.nics.length === 0 ? <Fact label="Cards">No network</Fact> : null}
+            {c.nics.map((n, i) => (
+              <Fact key={n.mac} label={`Card ${i + 1}`}>
+                {n.model} · {n.mac} · {formatAttachment(n.attach)}
+                {n.attach.kind === 'nat' && !n.attach.internet ? ' (no internet)' : ''}
+                {n.attach.kind === 'nat' && n.attach.forwards.length > 0 ? (
+                  <ul className="plain-list">
+                    {n.attach.forwards.map((f) => (
+                      <li key={`${f.protocol}-${f.hostAddress}-${f.hostPort}`}>
+                        {f.protocol.toUpperCase()} {f.hostAddress}:{f.hostPort} → guest{' '}
+                        {f.guestPort}
+                      </li>
+                    ))}
+                  </ul>
+                ) : null}
+              </Fact>
+            ))}
           </Facts>
         </Card>
 

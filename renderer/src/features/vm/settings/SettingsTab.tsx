@@ -16,7 +16,6 @@ import { BootSection } from './sections/boot';
 import { DangerSection } from './sections/danger';
 import { GeneralSection } from './sections/general';
 import { MachineSection } from './sections/machine';
-import { NetworkSection } from './sections/network';
 import { ProcessorSection } from './sections/processor';
 import { SecuritySection } from './sections/security';
 
@@ -107,7 +106,6 @@ export default function SettingsTab({ vm }: TabProps) {
         <MachineSection form={form} />
         <SecuritySection form={form} />
         <BootSection form={form} />
-        <NetworkSection form={form} />
         <AdvancedSection form={form} />
         <DangerSection vmId={vm.id} off={off} />
       </div>

@@ -3,7 +3,7 @@
  * user types), and a draft becomes the patch vm.update takes (only what changed) with one error
  * per field. The rules are the engine's own, from common/rules.
  */
-import type { HostInfo, PortForward, VmConfig, VmPatch } from '../../../../../common/contract';
+import type { HostInfo, VmConfig, VmPatch } from '../../../../../common/contract';
 import {
   fieldsNeedingStop,
   hostCpuProblem,
@@ -16,15 +16,6 @@ import { VmPatchSchema, type BOOT_DEVICES } from '../../../lib/schemas';
 
 export type Boot = (typeof BOOT_DEVICES)[number];
 
-export interface ForwardDraft {
-  protocol: 'tcp' | 'udp';
-  hostAddress: string;
-  hostPort: string;
-  guestPort: string;
-  /** The user's yes to a non-loopback address (other computers can reach the port). */
-  public?: boolean;
-}
-
 /** The form's state: text where the user types, parsed into a patch on every change. */
 export interface Draft {
   name: string;
@@ -36,9 +27,6 @@ export interface Draft {
   firmware: VmConfig['firmware'];
   cdrom: string;
   bootOrder: Boot[];
-  networkMode: VmConfig['network']['mode'];
-  nicModel: VmConfig['network']['model'];
-  portForwards: ForwardDraft[];
   video: VmConfig['video'];
   sound: VmConfig['sound'];
   usbTablet: boolean;
@@ -63,15 +51,6 @@ export function draftOf(c: VmConfig): Draft {
     firmware: c.firmware,
     cdrom: c.cdrom ?? '',
     bootOrder: [...c.bootOrder],
-    networkMode: c.network.mode,
-    nicModel: c.network.model,
-    portForwards: c.network.portForwards.map((f) => ({
-      protocol: f.protocol,
-      hostAddress: f.hostAddress,
-      hostPort: String(f.hostPort),
-      guestPort: String(f.guestPort),
-      public: f.public === true,
-    })),
     video: c.video,
     sound: c.sound,
     usbTablet: c.usbTablet,
@@ -112,20 +91,6 @@ export function patchOf(d: Draft, c: VmConfig): { patch: VmPatch; errors: Record
   const cdrom = d.cdrom.trim() === '' ? null : d.cdrom.trim();
   if (cdrom !== c.cdrom) patch.cdrom = cdrom;
   if (!same(d.bootOrder, c.bootOrder)) patch.bootOrder = d.bootOrder;
-  if (d.networkMode !== c.network.mode) patch.networkMode = d.networkMode;
-  if (d.nicModel !== c.network.model) patch.nicModel = d.nicModel;
-  const forwards: PortForward[] = d.portForwards.map((f, i) => ({
-    protocol: f.protocol,
-    hostAddress: f.hostAddress.trim(),
-    hostPort: int(f.hostPort, `portForwards.${i}.hostPort`),
-    guestPort: int(f.guestPort, `portForwards.${i}.guestPort`),
-    ...(f.public ? { public: true } : {}),
-  }));
-  // A stored `public: false` and an absent one mean the same: compare without it.
-  const stored = c.network.portForwards.map(({ public: pub, ...rest }) =>
-    pub ? { ...rest, public: true } : rest,
-  );
-  if (!same(forwards, stored)) patch.portForwards = forwards;
   if (d.video !== c.video) patch.video = d.video;
   if (d.sound !== c.sound) patch.sound = d.sound;
   if (d.usbTablet !== c.usbTablet) patch.usbTablet = d.usbTablet;
