@@ -6,7 +6,7 @@
  * which goes first. Goal: engine <= 1.05x raw.
  */
 import { spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../../electron/engine';
 import { sshBanner } from '../../electron/engine/ssh/probe';
@@ -72,11 +72,18 @@ it('gets a cloud guest ready through the engine as fast as raw QEMU', async () =
     const nic = vm.config.nics[0];
     const forward = nic?.attach.kind === 'nat' ? nic.attach.forwards[0] : undefined;
     if (!forward) throw new Error('no SSH forward');
+    // The engine makes the VM's runtime folder (sockets) when it starts a VM; here nobody does.
+    await mkdir(entry.files.run, { recursive: true, mode: 0o700 });
     const t0 = performance.now();
     const child = spawn(plan.binary, args, { stdio: 'ignore', cwd: entry.files.run });
+    let failed: Error | null = null;
+    child.once('error', (err) => (failed = err));
     try {
       await waitFor(
-        () => sshBanner('127.0.0.1', forward.hostPort, 1000).then((b) => b !== null),
+        () => {
+          if (failed) throw failed;
+          return sshBanner('127.0.0.1', forward.hostPort, 1000).then((b) => b !== null);
+        },
         'raw QEMU guest to answer over SSH',
         READY_MS,
       );
