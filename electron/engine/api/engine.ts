@@ -35,6 +35,7 @@ import { CloneService } from '../storage/clones';
 import { DiskService } from '../storage/disks';
 import { StreamBridge } from '../streams/bridge';
 import { TaskManager } from '../tasks/task-manager';
+import { NetworkService } from '../network/service';
 import { LaunchPlanner } from '../vms/launch-plan';
 import { VmLifecycle } from '../vms/lifecycle';
 import { VmScreen } from '../vms/screen';
@@ -83,6 +84,8 @@ export class Engine implements VivariumApi {
   readonly streams = new StreamBridge();
   readonly tasks: TaskManager;
   readonly catalog: CatalogService;
+  /** Private networks (the card and forward handlers use it too). */
+  readonly networks: NetworkService;
   private readonly events = new EventBus();
   private readonly registry: VmRegistry;
   private readonly launcher: LaunchPlanner;
@@ -110,8 +113,13 @@ export class Engine implements VivariumApi {
     catalog.media.users = () => mediaUsers(registry.list());
 
     const uefiVars = new UefiVarsStore(host);
-    const launcher = new LaunchPlanner(host, uefiVars, (exceptVm) =>
-      promisedPorts(registry.list(), exceptVm),
+    const networks = new NetworkService(paths, registry, events, host);
+    this.networks = networks;
+    const launcher = new LaunchPlanner(
+      host,
+      uefiVars,
+      (exceptVm) => promisedPorts(registry.list(), exceptVm),
+      networks,
     );
     this.launcher = launcher;
     const journal = new IntentJournal(journalDir(paths));
@@ -139,16 +147,33 @@ export class Engine implements VivariumApi {
       if (registry.has(event.vm.id)) guests.track(registry.resolve(event.vm.id));
     });
 
+    const vms = vmHandlers({ registry, lifecycle, launcher, screen, guests });
+    // Interim until the card and forward handlers land.
+    const later = (): Promise<never> =>
+      Promise.reject(new VivariumError('INTERNAL', 'Cards and forwards are not in this build yet'));
     this.handlers = {
       ...taskHandlers(tasks),
       ...hostHandlers(host, registry, () => this.notices(), guestDefaults),
-      ...vmHandlers({ registry, lifecycle, launcher, screen, guests }),
+      ...vms,
+      // A card on a network that does not exist would only fail at its first start.
+      'vm.create': async (req) => {
+        if (req.network?.kind === 'network') await networks.requireNetwork(req.network.network);
+        return vms['vm.create'](req);
+      },
       ...streamHandlers(registry, streams),
       ...diskHandlers(disks, clones),
       ...snapshotHandlers(snapshots),
       ...catalogHandlers(catalog, host, tasks),
       ...mediaHandlers({ catalog, tasks, registry, lifecycle }),
-      ...networkHandlers(),
+      ...networkHandlers(networks),
+      'nic.list': later,
+      'nic.add': later,
+      'nic.update': later,
+      'nic.remove': later,
+      'forward.list': later,
+      'forward.add': later,
+      'forward.remove': later,
+      'forward.ssh': later,
     };
   }
 
