@@ -4,6 +4,7 @@
  * Every request is validated here, once.
  */
 import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   isMethod,
   methods,
@@ -37,6 +38,8 @@ import { StreamBridge } from '../streams/bridge';
 import { TaskManager } from '../tasks/task-manager';
 import { NetworkService } from '../network/service';
 import { LaunchPlanner } from '../vms/launch-plan';
+import { ForwardService } from '../network/forwards';
+import { NicService } from '../network/nics';
 import { VmLifecycle } from '../vms/lifecycle';
 import { VmScreen } from '../vms/screen';
 import { UefiVarsStore } from '../vms/uefi-vars';
@@ -49,6 +52,7 @@ import { GuestWatcher } from '../guest/watcher';
 import { hostHandlers } from './host-handlers';
 import { mediaHandlers } from './media-handlers';
 import { networkHandlers } from './network-handlers';
+import { nicHandlers } from './nic-handlers';
 import { recoveries } from './recoveries';
 import { snapshotHandlers } from './snapshot-handlers';
 import { streamHandlers } from './stream-handlers';
@@ -124,14 +128,8 @@ export class Engine implements VivariumApi {
     this.launcher = launcher;
     const journal = new IntentJournal(journalDir(paths));
     this.journal = journal;
-    const lifecycle = new VmLifecycle(
-      registry,
-      host,
-      catalog,
-      uefiVars,
-      journal,
-      opts.guestInternet ?? process.env.VIVARIUM_GUEST_INTERNET !== '0',
-    );
+    const guestInternet = opts.guestInternet ?? process.env.VIVARIUM_GUEST_INTERNET !== '0';
+    const lifecycle = new VmLifecycle(registry, host, catalog, uefiVars, journal, guestInternet);
     const screen = new VmScreen(registry);
     const disks = new DiskService(registry, host, tasks, journal);
     const clones = new CloneService(registry, host, tasks, journal);
@@ -148,9 +146,9 @@ export class Engine implements VivariumApi {
     });
 
     const vms = vmHandlers({ registry, lifecycle, launcher, screen, guests });
-    // Interim until the card and forward handlers land.
-    const later = (): Promise<never> =>
-      Promise.reject(new VivariumError('INTERNAL', 'Cards and forwards are not in this build yet'));
+    const forwards = new ForwardService(registry, networks);
+    const nics = new NicService(registry, networks, forwards, guestInternet);
+
     this.handlers = {
       ...taskHandlers(tasks),
       ...hostHandlers(host, registry, () => this.notices(), guestDefaults),
@@ -166,14 +164,7 @@ export class Engine implements VivariumApi {
       ...catalogHandlers(catalog, host, tasks),
       ...mediaHandlers({ catalog, tasks, registry, lifecycle }),
       ...networkHandlers(networks),
-      'nic.list': later,
-      'nic.add': later,
-      'nic.update': later,
-      'nic.remove': later,
-      'forward.list': later,
-      'forward.add': later,
-      'forward.remove': later,
-      'forward.ssh': later,
+      ...nicHandlers(nics, forwards),
     };
   }
 
