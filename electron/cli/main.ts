@@ -11,6 +11,7 @@ import { registerCloudCommands } from './cloud-commands';
 import { registerConsoleCommands } from './console-commands';
 import { closeEngine } from './engine-access';
 import { createKit } from './kit';
+import { registerNetworkCommands } from './network-commands';
 import { registerNicCommands } from './nic-commands';
 import { flush, jsonMode, oneLine, printJson, PROG, reportError, UsageError } from './output';
 import { registerServeCommand } from './serve-command';
@@ -34,6 +35,7 @@ function buildProgram(): Command {
   registerCatalogCommands(kit);
   registerVmCommands(kit);
   registerNicCommands(kit);
+  registerNetworkCommands(kit);
   registerConsoleCommands(kit);
   registerCloudCommands(kit);
   registerDeleteCommand(kit);

@@ -4,7 +4,6 @@
  * Every request is validated here, once.
  */
 import { chmod, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   isMethod,
   methods,
@@ -70,6 +69,11 @@ export interface EngineOptions {
   guestInternet?: boolean;
   /** Extra catalogue files and the osinfo-db folder (default: VIVARIUM_CATALOG_EXTRA, /usr/share/osinfo). */
   catalog?: CatalogOptions;
+  /**
+   * The bridge.conf bridge-check reads (default: VIVARIUM_BRIDGE_CONF or /etc/qemu/bridge.conf).
+   * qemu-bridge-helper itself always reads /etc/qemu/bridge.conf: this is for tests.
+   */
+  bridgeConf?: string;
 }
 
 export async function openEngine(opts: EngineOptions = {}): Promise<Engine> {
@@ -117,7 +121,9 @@ export class Engine implements VivariumApi {
     catalog.media.users = () => mediaUsers(registry.list());
 
     const uefiVars = new UefiVarsStore(host);
-    const networks = new NetworkService(paths, registry, events, host);
+    const networks = new NetworkService(paths, registry, events, host, {
+      bridge: { conf: opts.bridgeConf ?? process.env.VIVARIUM_BRIDGE_CONF },
+    });
     this.networks = networks;
     const launcher = new LaunchPlanner(
       host,
@@ -143,6 +149,12 @@ export class Engine implements VivariumApi {
     events.on((event) => {
       if (event.type !== 'vm.state' && event.type !== 'vm.added') return;
       if (registry.has(event.vm.id)) guests.track(registry.resolve(event.vm.id));
+    });
+    // A network's switch and router serve running VMs only: the last one on it stopping ends them.
+    events.on((event) => {
+      if (event.type !== 'vm.state' || isLive(event.vm.runtime.state)) return;
+      if (!event.vm.config.nics.some((n) => n.attach.kind === 'network')) return;
+      networks.releaseUnused().catch(() => undefined);
     });
 
     const vms = vmHandlers({ registry, lifecycle, launcher, screen, guests });
@@ -189,6 +201,8 @@ export class Engine implements VivariumApi {
       );
     }
     for (const message of this.recovered) this.events.emit({ type: 'host.notice', message });
+    // VMs that stopped while no app ran leave their networks' switches behind.
+    await this.networks.releaseUnused().catch(() => undefined);
   }
 
   /** host.info's notices about the library: recovered work, pending work, folders set aside. */
@@ -245,6 +259,7 @@ export class Engine implements VivariumApi {
     if (this.closed) return;
     this.closed = true;
     this.guests.close();
+    this.networks.close();
     this.registry.close();
     await this.streams.close();
     this.events.clear();

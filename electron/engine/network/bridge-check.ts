@@ -52,7 +52,7 @@ function shellQuote(s: string): string {
 }
 
 /** The readiness of `bridge` from the facts: each missing piece with its root command. Pure. */
-export function decideBridge(bridge: string, facts: BridgeFacts): BridgeCheck {
+export function decideBridge(bridge: string, facts: BridgeFacts, conf = BRIDGE_CONF): BridgeCheck {
   const problems: BridgeProblem[] = [];
   const br = shellQuote(bridge);
   if (!facts.bridges.includes(bridge)) {
@@ -86,14 +86,14 @@ export function decideBridge(bridge: string, facts: BridgeFacts): BridgeCheck {
     problems.push(
       deniedByName
         ? {
-            what: `${BRIDGE_CONF} denies ${bridge} ("deny ${bridge}").`,
-            fix: `sudo sed -i '/^[[:space:]]*deny[[:space:]]\\+${bridge.replace(/\./g, '\\.')}[[:space:]]*$/d' ${BRIDGE_CONF}`,
+            what: `${conf} denies ${bridge} ("deny ${bridge}").`,
+            fix: `sudo sed -i '/^[[:space:]]*deny[[:space:]]\\+${bridge.replace(/\./g, '\\.')}[[:space:]]*$/d' ${conf}`,
           }
         : {
             what: facts.acl
-              ? `${BRIDGE_CONF} does not allow ${bridge}.`
-              : `${BRIDGE_CONF} does not exist, so no bridge is allowed.`,
-            fix: `${facts.acl ? '' : 'sudo mkdir -p /etc/qemu && '}echo 'allow ${bridge}' | sudo tee -a ${BRIDGE_CONF}`,
+              ? `${conf} does not allow ${bridge}.`
+              : `${conf} does not exist, so no bridge is allowed.`,
+            fix: `${facts.acl ? '' : `sudo mkdir -p ${dirname(conf)} && `}echo 'allow ${bridge}' | sudo tee -a ${conf}`,
           },
     );
   }
@@ -149,10 +149,15 @@ async function readAcl(file: string, depth = 0): Promise<BridgeAcl | null> {
   return acl;
 }
 
+/** Where the facts are read (tests point them at files of their own). */
+export interface BridgeFactSources {
+  helperPaths?: string[] | undefined;
+  conf?: string | undefined;
+  sysNet?: string | undefined;
+}
+
 /** This host's facts for `decideBridge`. */
-export async function readBridgeFacts(
-  opts: { helperPaths?: string[]; conf?: string; sysNet?: string } = {},
-): Promise<BridgeFacts> {
+export async function readBridgeFacts(opts: BridgeFactSources = {}): Promise<BridgeFacts> {
   let helper: string | null = null;
   let helperSetuid = false;
   for (const path of opts.helperPaths ?? BRIDGE_HELPER_PATHS) {
@@ -184,6 +189,9 @@ export async function readBridgeFacts(
   };
 }
 
-export async function checkBridge(bridge: string): Promise<BridgeCheck> {
-  return decideBridge(bridge, await readBridgeFacts());
+export async function checkBridge(
+  bridge: string,
+  sources: BridgeFactSources = {},
+): Promise<BridgeCheck> {
+  return decideBridge(bridge, await readBridgeFacts(sources), sources.conf);
 }

@@ -16,6 +16,12 @@ import { escapeOptionValue } from '../qemu/args';
 import { liveQemuPid } from '../qemu/pid-file';
 import { readTail } from '../qemu/process-info';
 import { connectWhenReady } from '../qmp/client';
+import {
+  hostfwdAddProblem,
+  hostfwdRemoveOutcome,
+  parseUsernet,
+  type UsernetForward,
+} from './hostfwd';
 import { terminate, type NetworkRunFiles } from './switch';
 
 /** The router's user-mode netdev: what `hostfwd_add` names. */
@@ -137,11 +143,11 @@ export async function stopRouter(
   await rm(files.routerPid, { force: true });
 }
 
-/** One HMP command on the router, whose reply text is its error (empty: done). */
+/** One HMP command on the router: its reply text (HMP reports failures as text). */
 async function routerHmp(files: NetworkRunFiles, command: string): Promise<string> {
   const qmp = await connectWhenReady(files.routerQmp, { deadlineMs: 5000 });
   try {
-    return (await qmp.hmp(command)).trim();
+    return await qmp.hmp(command);
   } finally {
     qmp.close();
   }
@@ -149,22 +155,38 @@ async function routerHmp(files: NetworkRunFiles, command: string): Promise<strin
 
 /** Adds a forward to the running router; a port in use is an error and changes nothing. */
 export async function routerAddForward(files: NetworkRunFiles, f: NetworkForward): Promise<void> {
-  const reply = await routerHmp(files, `hostfwd_add ${ROUTER_NETDEV} ${routerHostForward(f)}`);
-  if (reply) {
+  const problem = hostfwdAddProblem(
+    await routerHmp(files, `hostfwd_add ${ROUTER_NETDEV} ${routerHostForward(f)}`),
+  );
+  if (problem) {
     throw new VivariumError(
       'BUSY',
-      `Host port ${f.hostPort} (${f.protocol}) on ${f.hostAddress} cannot be forwarded: it is in use. Pick another port.`,
+      `Host port ${f.hostPort} (${f.protocol}) on ${f.hostAddress} cannot be forwarded (${problem}): pick another port.`,
       { hostPort: 'This port is in use' },
     );
   }
 }
 
+/** Removes a forward from the running router; one that is not there is already gone. */
 export async function routerRemoveForward(
   files: NetworkRunFiles,
   f: Pick<NetworkForward, 'protocol' | 'hostAddress' | 'hostPort'>,
 ): Promise<void> {
-  await routerHmp(
-    files,
-    `hostfwd_remove ${ROUTER_NETDEV} ${f.protocol}:${f.hostAddress}:${f.hostPort}`,
+  const outcome = hostfwdRemoveOutcome(
+    await routerHmp(
+      files,
+      `hostfwd_remove ${ROUTER_NETDEV} ${f.protocol}:${f.hostAddress}:${f.hostPort}`,
+    ),
   );
+  if (typeof outcome === 'object') {
+    throw new VivariumError(
+      'QMP_ERROR',
+      `The router could not remove the forward ${f.protocol} ${f.hostAddress}:${f.hostPort}: ${outcome.problem}`,
+    );
+  }
+}
+
+/** The router's live forwards (`info usernet`), to show which stored ones are active. */
+export async function routerLiveForwards(files: NetworkRunFiles): Promise<UsernetForward[]> {
+  return parseUsernet(await routerHmp(files, 'info usernet')).get(ROUTER_NETDEV) ?? [];
 }

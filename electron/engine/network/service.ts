@@ -6,7 +6,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
-import { rm } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VmConfig } from '../../../common/contract';
 import type {
@@ -33,7 +33,7 @@ import { requireQemuBinary } from '../host/require';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import type { EnginePaths } from '../paths';
-import { bridgeNotReadyMessage, checkBridge } from './bridge-check';
+import { bridgeNotReadyMessage, checkBridge, type BridgeFactSources } from './bridge-check';
 import {
   liveRouter,
   needsRouter,
@@ -44,6 +44,9 @@ import {
 } from './router';
 import { NetworkStore, networkDir, networkKey } from './store';
 import { ensureSwitch, liveSwitch, networkRunFiles, stopSwitch, VDE_SWITCH } from './switch';
+
+/** How long after a VM was given a network's switch its QEMU may take to be seen running. */
+const START_GRACE_MS = 15_000;
 
 /** What a VM's start needs from the networks: its cards' switches, the bridge helper. */
 export interface NetworkPreparer {
@@ -111,6 +114,24 @@ export function hostPortFree(
   });
 }
 
+export interface NetworkServiceOptions {
+  /** Default: vde_switch on the PATH. */
+  switchBinary?: string;
+  /** Where bridge-check reads the host's facts (default: /etc/qemu/bridge.conf, /sys/class/net). */
+  bridge?: BridgeFactSources;
+}
+
+/**
+ * Whether the VM's QEMU runs now. A oneshot engine (a CLI command) has not looked yet, so a
+ * state that says stopped is checked against the pid file; one that says live is trusted (keeping
+ * a network up by mistake costs little, pulling it from under a VM does not).
+ */
+async function liveNow(vm: Vm): Promise<boolean> {
+  if (isLive(vm.supervisor.current.state)) return true;
+  await vm.safeRefresh();
+  return isLive(vm.supervisor.current.state);
+}
+
 export class NetworkService implements NetworkPreparer {
   readonly store: NetworkStore;
 
@@ -119,7 +140,7 @@ export class NetworkService implements NetworkPreparer {
     private readonly registry: VmRegistry,
     private readonly events: EventBus,
     private readonly host: HostService,
-    private readonly switchBinary = VDE_SWITCH,
+    private readonly opts: NetworkServiceOptions = {},
   ) {
     this.store = new NetworkStore(paths);
   }
@@ -161,7 +182,7 @@ export class NetworkService implements NetworkPreparer {
     const wiring =
       next.subnet !== before.subnet || next.dhcp !== before.dhcp || next.nat !== before.nat;
     if (wiring) {
-      const running = this.members(before).filter((m) => m.running);
+      const running = (await this.members(before)).filter((m) => m.running);
       if (running.length) {
         throw new VivariumError(
           'BAD_STATE',
@@ -216,7 +237,7 @@ export class NetworkService implements NetworkPreparer {
     detach: boolean,
   ): Promise<{ deleted: true; detached: { vmName: string; nic: number }[] }> {
     const config = await this.requireNetwork(ref);
-    const members = this.members(config);
+    const members = await this.members(config);
     const running = members.filter((m) => m.running);
     const names = (list: NetworkMember[]): string =>
       [...new Set(list.map((m) => `"${m.vmName}"`))].join(', ');
@@ -229,7 +250,7 @@ export class NetworkService implements NetworkPreparer {
     if (members.length && !detach) {
       throw new VivariumError(
         'BAD_STATE',
-        `The network "${config.name}" is in use by ${names(members)}: move their cards to another network, or delete with detach (\`vivarium network delete ${config.name} --detach\`) to unplug them.`,
+        `The network "${config.name}" is in use by ${names(members)}: move their cards to another network, or delete with detach (\`vivarium network rm ${config.name} --detach\`) to unplug them.`,
       );
     }
     const detached: { vmName: string; nic: number }[] = [];
@@ -265,7 +286,52 @@ export class NetworkService implements NetworkPreparer {
   }
 
   bridgeCheck(bridge: string): Promise<BridgeCheck> {
-    return checkBridge(bridge);
+    return checkBridge(bridge, this.opts.bridge);
+  }
+
+  /**
+   * Stops the switch and router of each network no running VM is on any more (a VM stopped,
+   * a card moved): nothing would use them. Under the library lock, like their start.
+   */
+  releaseUnused(): Promise<string[]> {
+    // One at a time: stop events come in bursts.
+    const next = this.releasing.then(() => this.releaseNow());
+    this.releasing = next.catch(() => undefined);
+    return next;
+  }
+
+  private releasing: Promise<unknown> = Promise.resolve();
+  private recheck: NodeJS.Timeout | null = null;
+
+  private async releaseNow(): Promise<string[]> {
+    const released: string[] = [];
+    for (const config of await this.store.list()) {
+      const files = networkRunFiles(this.paths, config.id);
+      const up = (await liveSwitch(files)) !== null || (await liveRouter(config, files)) !== null;
+      if (!up) continue;
+      let used = false;
+      for (const vm of this.vmsOn(config)) used ||= await liveNow(vm);
+      if (used) continue;
+      // A VM that has just been given the network is not running yet (its QEMU is starting, in
+      // this process or another): look again once it has had time to.
+      const prepared = await stat(files.prepared).catch(() => null);
+      const wait = prepared ? prepared.mtimeMs + START_GRACE_MS - Date.now() : 0;
+      if (wait > 0) {
+        this.recheckIn(wait);
+        continue;
+      }
+      const stopped = await this.registry.locks.library(async () => {
+        for (const vm of this.vmsOn(config)) if (isLive(vm.supervisor.current.state)) return false;
+        await stopRouter(config, files);
+        await stopSwitch(files);
+        return true;
+      });
+      if (stopped) {
+        released.push(config.name);
+        await this.announce(config);
+      }
+    }
+    return released;
   }
 
   /** Starts the network's switch (and router) unless they run; returns the switch's folder. */
@@ -275,7 +341,8 @@ export class NetworkService implements NetworkPreparer {
     const wasRunning = await this.isRunning(config);
     // Under the library lock: two VMs starting at once in two processes make one switch.
     const dir = await this.registry.locks.library(async () => {
-      const sock = await ensureSwitch(files, this.switchBinary);
+      const sock = await ensureSwitch(files, this.opts.switchBinary ?? VDE_SWITCH);
+      await writeFile(files.prepared, `${Date.now()}\n`, { mode: 0o600 });
       if (needsRouter(config) && (await liveRouter(config, files)) === null) {
         await this.startRouterFor(config);
       }
@@ -296,7 +363,7 @@ export class NetworkService implements NetworkPreparer {
       if (a.kind === 'network' && !(a.network in networkSwitches)) {
         networkSwitches[a.network] = await this.ensureRunning(a.network);
       } else if (a.kind === 'bridge') {
-        const check = await checkBridge(a.bridge);
+        const check = await checkBridge(a.bridge, this.opts.bridge);
         if (!check.ok) throw new VivariumError('BAD_STATE', bridgeNotReadyMessage(check, i));
         bridgeHelper = check.helper;
       }
@@ -382,6 +449,21 @@ export class NetworkService implements NetworkPreparer {
     return found;
   }
 
+  private recheckIn(ms: number): void {
+    if (this.recheck) return;
+    this.recheck = setTimeout(() => {
+      this.recheck = null;
+      this.releaseUnused().catch(() => undefined);
+    }, ms + 100);
+    this.recheck.unref();
+  }
+
+  /** Stops the timers (the engine is closing); the networks keep running. */
+  close(): void {
+    if (this.recheck) clearTimeout(this.recheck);
+    this.recheck = null;
+  }
+
   /** Where a host port is forwarded already (a network's or a VM's NAT card), or null. */
   private async portOwner(f: { protocol: string; hostPort: number }): Promise<string | null> {
     for (const n of await this.store.list()) {
@@ -417,12 +499,13 @@ export class NetworkService implements NetworkPreparer {
     return this.registry.list().filter((vm) => cardsOn(vm.config, config.name).length > 0);
   }
 
-  private members(config: NetworkConfig): NetworkMember[] {
+  private async members(config: NetworkConfig): Promise<NetworkMember[]> {
     const subnet = subnetOf(config);
     const vms = this.vmsOn(config).sort((a, b) => a.config.name.localeCompare(b.config.name));
-    return vms.flatMap((vm) => {
+    const live = await Promise.all(vms.map(liveNow));
+    return vms.flatMap((vm, i) => {
       const summary = vm.summary();
-      const running = isLive(summary.runtime.state);
+      const running = live[i] ?? false;
       const addresses = running
         ? (summary.guest?.agent?.addresses ?? []).filter((a) => subnetContains(subnet, a))
         : [];
@@ -442,7 +525,7 @@ export class NetworkService implements NetworkPreparer {
       config,
       running: await this.isRunning(config),
       gateway: needsRouter(config) ? hostAddress(subnetOf(config), GATEWAY_HOST) : null,
-      members: this.members(config),
+      members: await this.members(config),
     };
   }
 

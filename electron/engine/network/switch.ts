@@ -4,6 +4,7 @@
  * app (like the VMs on it), and found again by that pid file and its control socket.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { VivariumError } from '../errors';
@@ -19,6 +20,8 @@ export interface NetworkRunFiles {
   switchPid: string;
   routerPid: string;
   routerQmp: string;
+  /** Touched when a VM is given the switch: it is starting, leave the network up. */
+  prepared: string;
 }
 
 export function networkRunFiles(paths: EnginePaths, id: string): NetworkRunFiles {
@@ -29,6 +32,7 @@ export function networkRunFiles(paths: EnginePaths, id: string): NetworkRunFiles
     switchPid: join(run, 'switch.pid'),
     routerPid: join(run, 'router.pid'),
     routerQmp: join(run, 'router.sock'),
+    prepared: join(run, 'prepared'),
   };
 }
 
@@ -55,7 +59,7 @@ async function isSocket(file: string): Promise<boolean> {
  * switch someone else runs, must not be taken for it. Without /proc, trust the private pid file.
  */
 async function isOurSwitch(pid: number, dir: string): Promise<boolean> {
-  if (!processAlive(pid)) return false;
+  if (!processRunning(pid)) return false;
   if (process.platform !== 'linux') return true;
   try {
     const [st, exe, cmdline] = await Promise.all([
@@ -132,6 +136,21 @@ export async function stopSwitch(files: NetworkRunFiles): Promise<void> {
   await rm(files.switchPid, { force: true });
 }
 
+/**
+ * Whether `pid` still runs. A daemon that ended stays a zombie until its new parent (init)
+ * reaps it, which some inits do late or never: on Linux a zombie counts as gone.
+ */
+export function processRunning(pid: number): boolean {
+  if (!processAlive(pid)) return false;
+  if (process.platform !== 'linux') return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** SIGTERM, then SIGKILL after `graceMs`. */
 export async function terminate(pid: number, graceMs = 3000): Promise<void> {
   const kill = (signal: NodeJS.Signals): void => {
@@ -143,7 +162,7 @@ export async function terminate(pid: number, graceMs = 3000): Promise<void> {
   };
   kill('SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-  if (processAlive(pid)) kill('SIGKILL');
-  while (processAlive(pid)) await new Promise((r) => setTimeout(r, 10));
+  while (processRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  if (processRunning(pid)) kill('SIGKILL');
+  while (processRunning(pid)) await new Promise((r) => setTimeout(r, 10));
 }
