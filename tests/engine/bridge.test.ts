@@ -4,10 +4,11 @@
  * a VM bridged to a bridge that does not exist is refused before QEMU starts, saying what to run.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../../electron/engine';
+import { readBridgeFacts } from '../../electron/engine/network/bridge-check';
 import { errorOf, guest, requireGuest, tempHome } from '../helpers/fixtures';
 
 const BR = 'vivtestbr0';
@@ -83,5 +84,15 @@ describe.skipIf(!root)('bridged cards', () => {
     );
     const after = await engine.call('vm.get', { vm: vm.id });
     expect(after.runtime.state).toBe('stopped');
+  });
+
+  it('takes a helper given CAP_NET_ADMIN instead of setuid, as libcap reports it', async () => {
+    const plain = join(home?.dir ?? '', 'helper-plain');
+    const capped = join(home?.dir ?? '', 'helper-capped');
+    await copyFile('/usr/lib/qemu/qemu-bridge-helper', plain);
+    await copyFile(plain, capped);
+    execFileSync('setcap', ['cap_net_admin+ep', capped]);
+    expect((await readBridgeFacts({ helperPaths: [plain] })).helperSetuid).toBe(false);
+    expect((await readBridgeFacts({ helperPaths: [capped] })).helperSetuid).toBe(true);
   });
 });

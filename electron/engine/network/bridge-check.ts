@@ -4,6 +4,7 @@
  * /etc/qemu/bridge.conf, and the bridge must exist. The decision is pure (facts in, problems and
  * the exact one-time root commands out); `readBridgeFacts` gathers the facts from this host.
  */
+import { execFile } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { BridgeCheck, BridgeProblem } from '../../../common/contract/networks';
@@ -26,7 +27,7 @@ export interface BridgeAcl {
 export interface BridgeFacts {
   /** The helper's path, or null when none is installed. */
   helper: string | null;
-  /** Setuid and owned by root. */
+  /** Setuid and owned by root, or given CAP_NET_ADMIN (`setcap`): either lets it plug a tap in. */
   helperSetuid: boolean;
   /** Vivarium (so QEMU and the helper) runs as root: no setuid needed. */
   root: boolean;
@@ -77,7 +78,7 @@ export function decideBridge(bridge: string, facts: BridgeFacts, conf = BRIDGE_C
   }
   if (!facts.root && (!facts.helper || !facts.helperSetuid)) {
     problems.push({
-      what: `${helper} is not setuid root, so QEMU running as you cannot plug a card into a bridge.`,
+      what: `${helper} is not setuid root (nor given CAP_NET_ADMIN), so QEMU running as you cannot plug a card into a bridge.`,
       fix: `sudo chmod u+s ${helper}`,
     });
   }
@@ -156,6 +157,15 @@ export interface BridgeFactSources {
   sysNet?: string | undefined;
 }
 
+/** Whether `getcap` (libcap) reports CAP_NET_ADMIN on the file; false when it cannot tell. */
+function hasNetAdmin(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile('getcap', [file], { timeout: 3000 }, (err, stdout) => {
+      resolve(!err && /cap_net_admin/i.test(stdout));
+    });
+  });
+}
+
 /** This host's facts for `decideBridge`. */
 export async function readBridgeFacts(opts: BridgeFactSources = {}): Promise<BridgeFacts> {
   let helper: string | null = null;
@@ -164,7 +174,7 @@ export async function readBridgeFacts(opts: BridgeFactSources = {}): Promise<Bri
     const st = await stat(path).catch(() => null);
     if (st?.isFile()) {
       helper = path;
-      helperSetuid = (st.mode & 0o4000) !== 0 && st.uid === 0;
+      helperSetuid = ((st.mode & 0o4000) !== 0 && st.uid === 0) || (await hasNetAdmin(path));
       break;
     }
   }
