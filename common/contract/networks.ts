@@ -11,6 +11,7 @@ import {
   NetworkNameSchema,
   NicAttachmentSchema,
   PortForwardSchema,
+  PortSchema,
   StoredPortForwardSchema,
   VmRefSchema,
   type NicConfig,
@@ -110,7 +111,7 @@ export const networkMethods = {
     vm: VmRefSchema,
     nic: NicIndexSchema.optional(),
     protocol: z.enum(['tcp', 'udp']).default('tcp'),
-    hostPort: z.number().int().min(1).max(65535),
+    hostPort: PortSchema,
   }),
   /** Forwards a free host port (from 2222 up) to the guest's port 22. */
   'forward.ssh': z.object({ vm: VmRefSchema, nic: NicIndexSchema.optional() }),

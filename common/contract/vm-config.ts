@@ -112,6 +112,14 @@ export const KernelBootSchema = z.object({
   append: z.string().max(4096).default(''),
 });
 
+const PORT_RANGE = 'Use a port from 1 to 65535';
+/** A TCP/UDP port number, refused with the range to use. */
+export const PortSchema = z
+  .number()
+  .int(PORT_RANGE)
+  .min(1, `Out of range: ${PORT_RANGE.toLowerCase()}`)
+  .max(65535, `Out of range: ${PORT_RANGE.toLowerCase()}`);
+
 /**
  * A forward as a stored config holds it. `public` (absent means false) is the user's explicit yes
  * to a host address other computers can reach; configs saved before it existed still load.
@@ -119,8 +127,8 @@ export const KernelBootSchema = z.object({
 export const StoredPortForwardSchema = z.object({
   protocol: z.enum(['tcp', 'udp']).default('tcp'),
   hostAddress: z.ipv4().default('127.0.0.1'),
-  hostPort: z.number().int().min(1).max(65535),
-  guestPort: z.number().int().min(1).max(65535),
+  hostPort: PortSchema,
+  guestPort: PortSchema,
   public: z.boolean().optional(),
   /** Vivarium picked the host port (a ready-to-use guest's SSH): taken at start, it moves to a free one. */
   auto: z.boolean().optional(),

@@ -11,6 +11,8 @@ import { registerCloudCommands } from './cloud-commands';
 import { registerConsoleCommands } from './console-commands';
 import { closeEngine } from './engine-access';
 import { createKit } from './kit';
+import { registerNetworkCommands } from './network-commands';
+import { registerNicCommands } from './nic-commands';
 import { flush, jsonMode, oneLine, printJson, PROG, reportError, UsageError } from './output';
 import { registerServeCommand } from './serve-command';
 import { registerStorageCommands } from './storage-commands';
@@ -32,6 +34,8 @@ function buildProgram(): Command {
   registerStorageCommands(kit);
   registerCatalogCommands(kit);
   registerVmCommands(kit);
+  registerNicCommands(kit);
+  registerNetworkCommands(kit);
   registerConsoleCommands(kit);
   registerCloudCommands(kit);
   registerDeleteCommand(kit);

@@ -354,9 +354,6 @@ const patch = someOf(
     firmware: fc.constantFrom(...FIRMWARES),
     cdrom: fc.option(fileRef, { nil: null }),
     bootOrder: fc.array(fc.constantFrom(...BOOT_DEVICES), { minLength: 1, maxLength: 4 }),
-    nicModel: fc.constantFrom(...NIC_MODELS),
-    networkMode: fc.constantFrom('user', 'none'),
-    portForwards: fc.array(portForward, { maxLength: 3 }),
     video: fc.constantFrom(...VIDEO_MODELS),
     sound: fc.constantFrom(...SOUND_MODELS),
     usbTablet: fc.boolean(),
@@ -371,6 +368,35 @@ const patch = someOf(
   },
   5,
 );
+
+/** A card as nic.add/nic.update give it; its MAC and cable are where user values reach argv. */
+const nicRequest = someOf(
+  {},
+  {
+    model: fc.constantFrom(...NIC_MODELS),
+    mac: fc.constantFrom(
+      '52:54:00:12:34:56',
+      '52-54-00-AB-CD-EF',
+      '01:00:5e:00:00:01',
+      '00:00:00:00:00:00',
+      '52:54:00:12:34',
+    ),
+    attach: fc.constantFrom(
+      { kind: 'nat' },
+      { kind: 'nat', internet: false },
+      { kind: 'nat', forwards: [{ hostPort: 8080, guestPort: 80 }] },
+      { kind: 'none' },
+      { kind: 'network', network: 'lab' },
+      { kind: 'network', network: 'lab,sock=/tmp/x' },
+      { kind: 'bridge', bridge: 'br0' },
+      { kind: 'bridge', bridge: 'br0,helper=/bin/sh' },
+    ),
+  },
+  3,
+);
+const nicIndex = fc.integer({ min: 0, max: 3 });
+/** Mostly the first card, which most VMs have, so that forwards get past "no such card". */
+const forwardNic = fc.constantFrom(0, 0, 0, 1, 3);
 
 type Template = Record<string, unknown>;
 
@@ -470,7 +496,43 @@ const VALID: Record<string, fc.Arbitrary<Template>> = {
   }),
   'media.partials': fc.constant({}),
   'media.discardPartial': fc.record({ key: fc.oneof(fc.constantFrom('x', 'a.b'), nastyString) }),
+  'nic.list': fc.record({ vm: vmRef }),
+  'nic.add': fc.record({ vm: vmRef, nic: nicRequest }),
+  'nic.update': fc.record({ vm: vmRef, index: nicIndex, patch: nicRequest }),
+  'nic.remove': fc.record({ vm: vmRef, index: nicIndex }),
+  'forward.list': fc.record({ vm: vmRef }),
+  'forward.add': fc.record(
+    {
+      vm: vmRef,
+      nic: forwardNic,
+      forward: portForward.chain((f) =>
+        fc.boolean().map((pub) => (pub ? { ...f, public: true } : f)),
+      ),
+      guestAddress: fc.constantFrom('10.0.2.15', '10.0.2.15', '10.13.1.20', '999.1.1.1'),
+    },
+    { requiredKeys: ['vm', 'forward'] },
+  ),
+  'forward.remove': fc.record(
+    {
+      vm: vmRef,
+      nic: nicIndex,
+      protocol: fc.constantFrom('tcp', 'udp'),
+      hostPort: fc.integer({ min: 1, max: 65_535 }),
+    },
+    { requiredKeys: ['vm', 'hostPort'] },
+  ),
+  'forward.ssh': fc.record({ vm: vmRef, nic: forwardNic }, { requiredKeys: ['vm'] }),
 };
+
+/** Methods that change a VM's cards or forwards: their result is not the VM, but its argv changed. */
+const CHANGES_CARDS = new Set([
+  'nic.add',
+  'nic.update',
+  'nic.remove',
+  'forward.add',
+  'forward.remove',
+  'forward.ssh',
+]);
 
 /** One field of `t` changed to junk, dropped, or a prototype key added; or `t` as it is. */
 function mutate(t: Template): fc.Arbitrary<Template> {
@@ -506,6 +568,9 @@ const WEIGHT: Record<string, number> = {
   'vm.create': 8,
   'vm.update': 10,
   'disk.add': 3,
+  'nic.add': 3,
+  'nic.update': 2,
+  'forward.add': 3,
   'vm.clone': 2,
   'disk.import': 1,
 };
@@ -691,6 +756,15 @@ function mustBeInvalid(method: string, params: unknown): boolean {
   return !methods[method].safeParse(params ?? {}).success;
 }
 
+/** The pool's VM a request's `vm` names (by id, or by name in any case and padding). */
+function poolVm(ref: unknown): PoolVm | undefined {
+  const text = String(ref);
+  return (
+    pool.vms.find((v) => [v.id, v.name].includes(text)) ??
+    pool.vms.find((v) => v.name.toLowerCase() === text.trim().toLowerCase())
+  );
+}
+
 function isTask(v: unknown): v is TaskInfo {
   return !!v && typeof v === 'object' && 'kind' in v && 'state' in v && 'cancellable' in v;
 }
@@ -812,16 +886,12 @@ async function send(req: Request, out: Outcome): Promise<void> {
   if (!('result' in reply)) return;
   stats.ok++;
   if (isSummary(reply.result)) out.touched.push(reply.result.id);
+  if (CHANGES_CARDS.has(method)) {
+    const vm = poolVm((params as Template).vm);
+    if (vm) out.touched.push(vm.id);
+  }
   if (method === 'vm.delete') {
-    const vm = pool.vms.find((v) => [v.id, v.name].includes(String((params as Template).vm)));
-    const byName = pool.vms.find(
-      (v) =>
-        v.name.toLowerCase() ===
-        String((params as Template).vm)
-          .trim()
-          .toLowerCase(),
-    );
-    const gone = vm ?? byName;
+    const gone = poolVm((params as Template).vm);
     if (gone) out.deleted.push(gone.id);
   }
   if (isTask(reply.result)) out.tasks.push(reply.result.id);

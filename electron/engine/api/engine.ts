@@ -35,7 +35,10 @@ import { CloneService } from '../storage/clones';
 import { DiskService } from '../storage/disks';
 import { StreamBridge } from '../streams/bridge';
 import { TaskManager } from '../tasks/task-manager';
+import { NetworkService } from '../network/service';
 import { LaunchPlanner } from '../vms/launch-plan';
+import { ForwardService } from '../network/forwards';
+import { NicService } from '../network/nics';
 import { VmLifecycle } from '../vms/lifecycle';
 import { VmScreen } from '../vms/screen';
 import { UefiVarsStore } from '../vms/uefi-vars';
@@ -48,6 +51,7 @@ import { GuestWatcher } from '../guest/watcher';
 import { hostHandlers } from './host-handlers';
 import { mediaHandlers } from './media-handlers';
 import { networkHandlers } from './network-handlers';
+import { nicHandlers } from './nic-handlers';
 import { recoveries } from './recoveries';
 import { snapshotHandlers } from './snapshot-handlers';
 import { streamHandlers } from './stream-handlers';
@@ -65,6 +69,11 @@ export interface EngineOptions {
   guestInternet?: boolean;
   /** Extra catalogue files and the osinfo-db folder (default: VIVARIUM_CATALOG_EXTRA, /usr/share/osinfo). */
   catalog?: CatalogOptions;
+  /**
+   * The bridge.conf bridge-check reads (default: VIVARIUM_BRIDGE_CONF or /etc/qemu/bridge.conf).
+   * qemu-bridge-helper itself always reads /etc/qemu/bridge.conf: this is for tests.
+   */
+  bridgeConf?: string;
 }
 
 export async function openEngine(opts: EngineOptions = {}): Promise<Engine> {
@@ -83,6 +92,8 @@ export class Engine implements VivariumApi {
   readonly streams = new StreamBridge();
   readonly tasks: TaskManager;
   readonly catalog: CatalogService;
+  /** Private networks (the card and forward handlers use it too). */
+  readonly networks: NetworkService;
   private readonly events = new EventBus();
   private readonly registry: VmRegistry;
   private readonly launcher: LaunchPlanner;
@@ -110,20 +121,21 @@ export class Engine implements VivariumApi {
     catalog.media.users = () => mediaUsers(registry.list());
 
     const uefiVars = new UefiVarsStore(host);
-    const launcher = new LaunchPlanner(host, uefiVars, (exceptVm) =>
-      promisedPorts(registry.list(), exceptVm),
+    const networks = new NetworkService(paths, registry, events, host, {
+      bridge: { conf: opts.bridgeConf ?? process.env.VIVARIUM_BRIDGE_CONF },
+    });
+    this.networks = networks;
+    const launcher = new LaunchPlanner(
+      host,
+      uefiVars,
+      (exceptVm) => promisedPorts(registry.list(), exceptVm),
+      networks,
     );
     this.launcher = launcher;
     const journal = new IntentJournal(journalDir(paths));
     this.journal = journal;
-    const lifecycle = new VmLifecycle(
-      registry,
-      host,
-      catalog,
-      uefiVars,
-      journal,
-      opts.guestInternet ?? process.env.VIVARIUM_GUEST_INTERNET !== '0',
-    );
+    const guestInternet = opts.guestInternet ?? process.env.VIVARIUM_GUEST_INTERNET !== '0';
+    const lifecycle = new VmLifecycle(registry, host, catalog, uefiVars, journal, guestInternet);
     const screen = new VmScreen(registry);
     const disks = new DiskService(registry, host, tasks, journal);
     const clones = new CloneService(registry, host, tasks, journal);
@@ -138,17 +150,33 @@ export class Engine implements VivariumApi {
       if (event.type !== 'vm.state' && event.type !== 'vm.added') return;
       if (registry.has(event.vm.id)) guests.track(registry.resolve(event.vm.id));
     });
+    // A network's switch and router serve running VMs only: the last one on it stopping ends them.
+    events.on((event) => {
+      if (event.type !== 'vm.state' || isLive(event.vm.runtime.state)) return;
+      if (!event.vm.config.nics.some((n) => n.attach.kind === 'network')) return;
+      networks.releaseUnused().catch(() => undefined);
+    });
+
+    const vms = vmHandlers({ registry, lifecycle, launcher, screen, guests });
+    const forwards = new ForwardService(registry, networks);
+    const nics = new NicService(registry, networks, forwards, guestInternet);
 
     this.handlers = {
       ...taskHandlers(tasks),
       ...hostHandlers(host, registry, () => this.notices(), guestDefaults),
-      ...vmHandlers({ registry, lifecycle, launcher, screen, guests }),
+      ...vms,
+      // A card on a network that does not exist would only fail at its first start.
+      'vm.create': async (req) => {
+        if (req.network?.kind === 'network') await networks.requireNetwork(req.network.network);
+        return vms['vm.create'](req);
+      },
       ...streamHandlers(registry, streams),
       ...diskHandlers(disks, clones),
       ...snapshotHandlers(snapshots),
       ...catalogHandlers(catalog, host, tasks),
       ...mediaHandlers({ catalog, tasks, registry, lifecycle }),
-      ...networkHandlers(),
+      ...networkHandlers(networks),
+      ...nicHandlers(nics, forwards),
     };
   }
 
@@ -173,6 +201,8 @@ export class Engine implements VivariumApi {
       );
     }
     for (const message of this.recovered) this.events.emit({ type: 'host.notice', message });
+    // VMs that stopped while no app ran leave their networks' switches behind.
+    await this.networks.releaseUnused().catch(() => undefined);
   }
 
   /** host.info's notices about the library: recovered work, pending work, folders set aside. */
@@ -229,6 +259,7 @@ export class Engine implements VivariumApi {
     if (this.closed) return;
     this.closed = true;
     this.guests.close();
+    this.networks.close();
     this.registry.close();
     await this.streams.close();
     this.events.clear();
