@@ -115,7 +115,7 @@ describe.skipIf(!HAVE_QEMU)('the test guest on every NIC model', () => {
         );
         running.add(child);
         let stderr = '';
-        child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         try {
           const log = await Promise.race([
