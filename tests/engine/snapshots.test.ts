@@ -376,7 +376,8 @@ describe('UEFI guests', () => {
       iso: guest.iso,
       firmware: 'uefi',
       machine: 'q35',
-      memoryMiB: 256,
+      // GRUB under OVMF cannot place the fixture's full Debian kernel (63 MiB unpacked) in 256 MiB.
+      memoryMiB: 384,
       cpus: 1,
       diskSize: '64M',
     });

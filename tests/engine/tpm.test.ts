@@ -32,7 +32,8 @@ function create(name: string, secureBoot: boolean, tpm = true, diskSize = '0'): 
     iso: guest.iso,
     firmware: 'uefi',
     machine: 'q35',
-    memoryMiB: 256,
+    // GRUB under OVMF cannot place the fixture's full Debian kernel (63 MiB unpacked) in 256 MiB.
+    memoryMiB: 384,
     cpus: 1,
     diskSize,
     tpm,
