@@ -194,6 +194,13 @@ export interface GuestSsh {
 }
 
 /** What the guest agent says about the guest. */
+export interface GuestInterfaceFacts {
+  name: string;
+  /** Lower case with colons, as the card's config has it; null when the agent did not say. */
+  mac: string | null;
+  addresses: string[];
+}
+
 export interface GuestAgentInfo {
   os: {
     name: string;
@@ -204,6 +211,11 @@ export interface GuestAgentInfo {
   hostname: string | null;
   /** Non-loopback, non-link-local addresses, IPv4 first. */
   addresses: string[];
+  /**
+   * The same addresses per guest interface with its MAC, so each network card shows its own
+   * (absent in what older versions saved).
+   */
+  interfaces?: GuestInterfaceFacts[];
   /** ISO time of the agent's last answer. */
   seenAt: string;
 }

@@ -43,3 +43,15 @@ export function hostMemoryProblem(memoryMiB: number, hostTotalMiB: number): stri
 export function hostCpuProblem(cpuCount: number, hostCpus: number): string | null {
   return cpuCount > hostCpus ? `This computer has ${hostCpus} CPUs` : null;
 }
+
+/**
+ * Network cards are hardware: QEMU wires them at start. Forwards on a NAT card are rules in its
+ * user-mode network, which QEMU changes while the guest runs.
+ */
+export const NICS_NEED_STOP =
+  'Shut the VM down to add or change network cards; forwards change while it runs.';
+
+/** How people number cards (the UI's "Card 1", the CLI's N): from 1, where the contract counts from 0. */
+export function nicLabel(index: number): string {
+  return `Card ${index + 1}`;
+}

@@ -140,7 +140,7 @@ async function cmdSsh(kit: CliKit, ref: string, command: string[], opts: SshOpts
   if (!vm.guest?.ssh) {
     throw new VivariumError(
       'BAD_STATE',
-      `"${vm.name}" has no SSH forward to port 22: add one (${PROG} set ${shellQuote(vm.name)} --forward 2222:22) or use its console (${PROG} console ${shellQuote(vm.name)}).`,
+      `"${vm.name}" has no SSH forward to port 22: add one (${PROG} forward ssh ${shellQuote(vm.name)}) or use its console (${PROG} console ${shellQuote(vm.name)}).`,
     );
   }
   let told = false;

@@ -11,6 +11,7 @@ import { registerCloudCommands } from './cloud-commands';
 import { registerConsoleCommands } from './console-commands';
 import { closeEngine } from './engine-access';
 import { createKit } from './kit';
+import { registerNicCommands } from './nic-commands';
 import { flush, jsonMode, oneLine, printJson, PROG, reportError, UsageError } from './output';
 import { registerServeCommand } from './serve-command';
 import { registerStorageCommands } from './storage-commands';
@@ -32,6 +33,7 @@ function buildProgram(): Command {
   registerStorageCommands(kit);
   registerCatalogCommands(kit);
   registerVmCommands(kit);
+  registerNicCommands(kit);
   registerConsoleCommands(kit);
   registerCloudCommands(kit);
   registerDeleteCommand(kit);

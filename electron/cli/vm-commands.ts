@@ -8,10 +8,10 @@ import { Option } from 'commander';
 import {
   FIRMWARES,
   MACHINE_TYPES,
+  NIC_MODELS,
   SOUND_MODELS,
   type HostInfo,
   type Params,
-  type PortForward,
   type VmSummary,
 } from '../../common/contract';
 import { formatMiB } from '../../common/format';
@@ -26,8 +26,8 @@ import {
   wantsCloud,
   type CloudOpts,
 } from './cloud-commands';
-import { collectForward } from './forward-option';
 import type { CliKit } from './kit';
+import { cardLines } from './nic-commands';
 import { parseMemory, parseNumber } from './options';
 import {
   formatBytes,
@@ -169,6 +169,8 @@ interface CreateOpts extends JsonOpt, CloudOpts {
   sound?: (typeof SOUND_MODELS)[number];
   tpm?: boolean;
   secureBoot?: boolean;
+  network?: string;
+  nicModel?: (typeof NIC_MODELS)[number];
 }
 
 async function cmdCreate(kit: CliKit, name: string, opts: CreateOpts): Promise<void> {
@@ -201,6 +203,8 @@ async function cmdCreate(kit: CliKit, name: string, opts: CreateOpts): Promise<v
     ...(opts.sound !== undefined && { sound: opts.sound }),
     ...(opts.tpm !== undefined && { tpm: opts.tpm }),
     ...(opts.secureBoot !== undefined && { secureBoot: opts.secureBoot }),
+    ...(opts.network !== undefined && { network: opts.network }),
+    ...(opts.nicModel !== undefined && { nicModel: opts.nicModel }),
     ...(cloud && { cloud: cloud.cloud }),
     ...(cloud?.os !== undefined && opts.os === undefined && { os: cloud.os }),
   };
@@ -220,6 +224,8 @@ async function cmdCreate(kit: CliKit, name: string, opts: CreateOpts): Promise<v
     sound: '--sound',
     tpm: '--tpm',
     secureBoot: '--secure-boot',
+    network: '--network',
+    nicModel: '--nic-model',
   });
   const c = vm.config;
   const cpus = `${c.cpu.count} CPU${c.cpu.count === 1 ? '' : 's'}`;
@@ -250,7 +256,8 @@ interface SetOpts extends JsonOpt {
   sound?: (typeof SOUND_MODELS)[number];
   tpm?: boolean;
   secureBoot?: boolean;
-  forward?: PortForward[];
+  /** Gone from `set`: forwards are `forward add|rm` now (they change live). */
+  forward?: string;
   forwards?: boolean;
   public?: boolean;
 }
@@ -265,17 +272,16 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
     ...(opts.sound !== undefined && { sound: opts.sound }),
     ...(opts.tpm !== undefined && { tpm: opts.tpm }),
     ...(opts.secureBoot !== undefined && { secureBoot: opts.secureBoot }),
-    ...(opts.forward !== undefined && {
-      portForwards: opts.forward.map((f) => (opts.public ? { ...f, public: true } : f)),
-    }),
-    ...(opts.forwards === false && { portForwards: [] }),
   };
-  if (opts.public && opts.forward === undefined) {
-    throw new UsageError('--public goes with --forward: it lets other computers reach them');
+  if (opts.forward !== undefined || opts.forwards === false || opts.public) {
+    const vm = shellQuote(ref);
+    throw new UsageError(
+      `Port forwards have their own commands, which also change them while the VM runs: ${PROG} forward add ${vm} RULE [--public], ${PROG} forward rm ${vm} HOSTPORT, ${PROG} forward list ${vm}`,
+    );
   }
   if (Object.keys(patch).length === 0) {
     throw new UsageError(
-      'Nothing to change: give --name, --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm, --secure-boot/--no-secure-boot or --forward/--no-forwards',
+      'Nothing to change: give --name, --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm or --secure-boot/--no-secure-boot (cards: vivarium nic; forwards: vivarium forward)',
     );
   }
   const vm = await call(
@@ -291,7 +297,6 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
       'patch.sound': '--sound',
       'patch.tpm': '--tpm',
       'patch.secureBoot': '--secure-boot',
-      'patch.portForwards': '--forward',
     },
   );
   const c = vm.config;
@@ -305,7 +310,8 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
 
 async function cmdStatus(ref: string, opts: JsonOpt): Promise<void> {
   const vm = await call('vm.get', { vm: ref }, { vm: 'NAME' });
-  if (opts.json) return printJson(vmJson(vm));
+  const cards = await call('nic.list', { vm: vm.id });
+  if (opts.json) return printJson({ ...vmJson(vm), nics: cards });
   const rt = vm.runtime;
   const c = vm.config;
   const lines = [`Name:    ${vm.name}`, `Id:      ${vm.id}`, `State:   ${describeState(vm)}`];
@@ -330,6 +336,11 @@ async function cmdStatus(ref: string, opts: JsonOpt): Promise<void> {
   if (os) lines.push(`Guest:   ${os.prettyName ?? `${os.name} ${os.version ?? ''}`.trim()}`);
   if (guest?.agent?.addresses.length) lines.push(`Address: ${guest.agent.addresses.join(', ')}`);
   if (c.kernelBoot) lines.push(`Kernel:  ${c.kernelBoot.kernel}`);
+  // Aligned with the other facts: "Card 1:  ..." with its forwards below.
+  if (cards.length === 0) lines.push('Network: no network cards');
+  for (const l of cards.length ? cardLines(cards) : []) {
+    lines.push(l.startsWith(' ') ? `       ${l}` : l.replace(/^(Card \d+:) /, '$1  '));
+  }
   lines.push(`Folder:  ${vm.dir}`);
   if (rt.accelNotice) lines.push(`Notice:  ${oneLine(rt.accelNotice)}`);
   if (rt.lastExit && rt.state === 'crashed') {
@@ -470,6 +481,13 @@ export function registerVmCommands(kit: CliKit): void {
     .option('--password-stdin', "read the login's password from stdin")
     .option('--hostname <name>', "the cloud guest's host name (default: from the VM name)")
     .option('--copy', 'copy the cloud image instead of a thin overlay on it')
+    .option(
+      '--network <where>',
+      'where its first card goes: nat (default), network:NAME, bridge:BRIDGE or none (no card); more cards: vivarium nic add',
+    )
+    .addOption(
+      new Option('--nic-model <model>', 'the first card the guest sees').choices(NIC_MODELS),
+    )
     .action(run((name: string, o: CreateOpts) => cmdCreate(kit, name, o)));
 
   cmd('set', "rename a VM or change a stopped VM's hardware")
@@ -484,13 +502,10 @@ export function registerVmCommands(kit: CliKit): void {
     .option('--no-tpm', 'take its TPM away (its state is kept for when it comes back)')
     .option('--secure-boot', 'turn UEFI Secure Boot on (needs --firmware uefi, q35)')
     .option('--no-secure-boot', 'turn Secure Boot off')
-    .option(
-      '--forward <rule>',
-      'forward a host port to the guest, [tcp:|udp:][ADDRESS:]HOSTPORT:GUESTPORT (repeat it; replaces the forwards)',
-      collectForward,
-    )
-    .option('--no-forwards', 'remove every port forward')
-    .option('--public', 'let --forward listen on a non-loopback address (every network)')
+    // Forwards moved to `forward add|rm`: these only say so.
+    .addOption(new Option('--forward <rule>').hideHelp())
+    .addOption(new Option('--no-forwards').hideHelp())
+    .addOption(new Option('--public').hideHelp())
     .action(run(cmdSet));
   cmd('start', 'start a VM and wait until it runs').argument('<name>').action(run(cmdStart));
   cmd('status', 'show a VM and its state').argument('<name>').action(run(cmdStatus));

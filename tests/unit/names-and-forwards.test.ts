@@ -14,7 +14,11 @@ import {
 } from '../../common/contract';
 import { isLoopbackAddress } from '../../common/rules/port-forwards';
 import { nameKey } from '../../common/rules/vm-names';
-import { parseForward } from '../../electron/cli/forward-option';
+import {
+  parseCardNumber,
+  parseForwardRef,
+  parseForwardRule,
+} from '../../electron/cli/forward-option';
 import { natForwards } from '../../electron/engine/guest/ssh-access';
 import { nameProblem } from '../../renderer/src/features/wizard/lib';
 
@@ -125,20 +129,39 @@ describe('port forwards', () => {
     expect(forward).not.toHaveProperty('public');
   });
 
-  it('the CLI reads --forward rules', () => {
-    expect(parseForward('2222:22')).toEqual({
+  it("the CLI reads forward rules with common's parser, card numbers from 1", () => {
+    expect(parseForwardRule('2222:22')).toEqual({
       protocol: 'tcp',
       hostAddress: '127.0.0.1',
       hostPort: 2222,
       guestPort: 22,
     });
-    expect(parseForward('udp:0.0.0.0:5353:53')).toEqual({
+    expect(parseForwardRule('udp:0.0.0.0:5353:53')).toEqual({
       protocol: 'udp',
       hostAddress: '0.0.0.0',
       hostPort: 5353,
       guestPort: 53,
     });
-    expect(() => parseForward('22')).toThrow(/HOSTPORT:GUESTPORT/);
-    expect(() => parseForward('host:1:2')).toThrow(/HOSTPORT:GUESTPORT/);
+    expect(parseForwardRule('8080:10.13.1.15:80')).toEqual({
+      protocol: 'tcp',
+      hostAddress: '127.0.0.1',
+      hostPort: 8080,
+      guestAddress: '10.13.1.15',
+      guestPort: 80,
+    });
+    expect(() => parseForwardRule('22')).toThrow(/HOSTPORT:\[GUESTADDR:\]GUESTPORT/);
+    expect(() => parseForwardRule('host:1:2')).toThrow(/is not a forward/);
+    expect(() => parseForwardRule('8080:0')).toThrow(
+      'The guest port 0 is out of range: use 1 to 65535',
+    );
+    expect(parseForwardRef('8080')).toEqual({ protocol: 'tcp', hostPort: 8080 });
+    expect(parseForwardRef('udp:5353')).toEqual({ protocol: 'udp', hostPort: 5353 });
+    expect(parseForwardRef('udp:127.0.0.1:5353:53')).toEqual({ protocol: 'udp', hostPort: 5353 });
+    expect(() => parseForwardRef('70000')).toThrow(/out of range/);
+    expect(parseCardNumber('1')).toBe(0);
+    expect(parseCardNumber('4')).toBe(3);
+    for (const bad of ['0', '5', 'x', '1.5']) {
+      expect(() => parseCardNumber(bad)).toThrow('A card number is 1 to 4 (card 1 is the first)');
+    }
   });
 });

@@ -4,6 +4,7 @@
  * Every request is validated here, once.
  */
 import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   isMethod,
   methods,
@@ -36,6 +37,9 @@ import { DiskService } from '../storage/disks';
 import { StreamBridge } from '../streams/bridge';
 import { TaskManager } from '../tasks/task-manager';
 import { LaunchPlanner } from '../vms/launch-plan';
+import { ForwardService } from '../network/forwards';
+import { NicService } from '../network/nics';
+import { StoredNetworks } from '../network/stored-networks';
 import { VmLifecycle } from '../vms/lifecycle';
 import { VmScreen } from '../vms/screen';
 import { UefiVarsStore } from '../vms/uefi-vars';
@@ -48,6 +52,7 @@ import { GuestWatcher } from '../guest/watcher';
 import { hostHandlers } from './host-handlers';
 import { mediaHandlers } from './media-handlers';
 import { networkHandlers } from './network-handlers';
+import { nicHandlers } from './nic-handlers';
 import { recoveries } from './recoveries';
 import { snapshotHandlers } from './snapshot-handlers';
 import { streamHandlers } from './stream-handlers';
@@ -116,14 +121,8 @@ export class Engine implements VivariumApi {
     this.launcher = launcher;
     const journal = new IntentJournal(journalDir(paths));
     this.journal = journal;
-    const lifecycle = new VmLifecycle(
-      registry,
-      host,
-      catalog,
-      uefiVars,
-      journal,
-      opts.guestInternet ?? process.env.VIVARIUM_GUEST_INTERNET !== '0',
-    );
+    const guestInternet = opts.guestInternet ?? process.env.VIVARIUM_GUEST_INTERNET !== '0';
+    const lifecycle = new VmLifecycle(registry, host, catalog, uefiVars, journal, guestInternet);
     const screen = new VmScreen(registry);
     const disks = new DiskService(registry, host, tasks, journal);
     const clones = new CloneService(registry, host, tasks, journal);
@@ -139,6 +138,11 @@ export class Engine implements VivariumApi {
       if (registry.has(event.vm.id)) guests.track(registry.resolve(event.vm.id));
     });
 
+    // INTEGRATION: the network service replaces StoredNetworks here once it is merged.
+    const networks = new StoredNetworks(join(paths.home, 'networks'));
+    const forwards = new ForwardService(registry, networks);
+    const nics = new NicService(registry, networks, forwards, guestInternet);
+
     this.handlers = {
       ...taskHandlers(tasks),
       ...hostHandlers(host, registry, () => this.notices(), guestDefaults),
@@ -149,6 +153,7 @@ export class Engine implements VivariumApi {
       ...catalogHandlers(catalog, host, tasks),
       ...mediaHandlers({ catalog, tasks, registry, lifecycle }),
       ...networkHandlers(),
+      ...nicHandlers(nics, forwards),
     };
   }
 

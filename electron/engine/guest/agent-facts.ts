@@ -2,8 +2,9 @@
  * What the engine asks the QEMU guest agent, each in one short connection (QEMU serves one client
  * on the channel at a time, and every Vivarium process may ask).
  */
-import type { GuestAgentInfo } from '../../../common/contract';
-import { guestAddresses, withGuestAgent } from '../guest-agent/client';
+import type { GuestAgentInfo, GuestInterfaceFacts } from '../../../common/contract';
+import { normalizeMac } from '../../../common/rules/networks';
+import { guestAddresses, withGuestAgent, type GuestInterface } from '../guest-agent/client';
 
 const QUICK_MS = 3000;
 /** A freeze flushes every filesystem first: give it time on a busy guest. */
@@ -21,10 +22,7 @@ export function agentFacts(socket: string): Promise<GuestAgentInfo> {
     socket,
     async (agent) => {
       const os = await agent.osInfo().catch(() => null);
-      const addresses = await agent
-        .networkInterfaces()
-        .then(guestAddresses)
-        .catch(() => []);
+      const interfaces = await agent.networkInterfaces().catch(() => []);
       const hostname = await agent
         .execute('guest-get-host-name')
         .then((r) => {
@@ -42,12 +40,22 @@ export function agentFacts(socket: string): Promise<GuestAgentInfo> {
             }
           : null,
         hostname,
-        addresses,
+        addresses: guestAddresses(interfaces),
+        interfaces: interfaceFacts(interfaces),
         seenAt: new Date().toISOString(),
       };
     },
     { timeoutMs: QUICK_MS },
   );
+}
+
+/** Each interface's MAC and addresses (IPv4 first), to match the VM's cards by MAC. Pure. */
+export function interfaceFacts(interfaces: readonly GuestInterface[]): GuestInterfaceFacts[] {
+  return interfaces.map((i) => ({
+    name: i.name,
+    mac: i.hardwareAddress ? normalizeMac(i.hardwareAddress) : null,
+    addresses: i.addresses.map((a) => a.address),
+  }));
 }
 
 /** Asks the guest to power off by its own init system; false when the agent did not take it. */

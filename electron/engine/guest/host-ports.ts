@@ -1,4 +1,5 @@
 /** Free host ports for forwards Vivarium picks itself (a ready-to-use guest's SSH). */
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
 /** Whether a TCP port can be listened on at `address` now (nothing else holds it). */
@@ -10,6 +11,28 @@ export function tcpPortFree(address: string, port: number): Promise<boolean> {
       server.close(() => resolve(true));
     });
   });
+}
+
+/** Whether a UDP port can be bound at `address` now. */
+export function udpPortFree(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket({ type: 'udp4', reuseAddr: false });
+    socket.once('error', () => {
+      try {
+        socket.close();
+      } catch {
+        // Never bound: nothing to close.
+      }
+      resolve(false);
+    });
+    socket.bind({ address, port, exclusive: true }, () => {
+      socket.close(() => resolve(true));
+    });
+  });
+}
+
+export function portFree(protocol: 'tcp' | 'udp', address: string, port: number): Promise<boolean> {
+  return protocol === 'udp' ? udpPortFree(address, port) : tcpPortFree(address, port);
 }
 
 /**

@@ -29,6 +29,11 @@ export interface LaunchPlan {
   paused?: boolean;
   /** swtpm to start before QEMU (whose argv already points at its socket). */
   tpm?: TpmLaunch;
+  /**
+   * Network devices (ids) whose link is set down before the guest runs: cards with no cable,
+   * which QEMU would otherwise show as connected (its argv cannot say so).
+   */
+  linksDown?: string[];
 }
 
 interface PersistedRuntime {
@@ -449,6 +454,9 @@ export class VmSupervisor {
         signal: exited.signal,
       });
       this.useQmp(qmp);
+      for (const name of plan.linksDown ?? []) {
+        await qmp.execute('set_link', { name, up: false });
+      }
       if (!plan.paused) await qmp.execute('cont');
       starting = false;
       const running = new Date().toISOString();

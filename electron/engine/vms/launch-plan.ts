@@ -4,7 +4,7 @@ import { resolveAccelerator } from '../host/resolve';
 import { requireQemuBinary, requireSecureBootFirmware, requireSwtpm } from '../host/require';
 import { moveTakenAutoForwards } from '../guest/auto-forwards';
 import type { Vm } from '../library/vm';
-import { buildQemuArgs, diskPath } from '../qemu/args';
+import { buildQemuArgs, diskPath, nicDeviceId } from '../qemu/args';
 import type { LaunchPlan } from '../qemu/supervisor';
 import { checkReadableFile } from './file-checks';
 import type { UefiVarsStore } from './uefi-vars';
@@ -63,6 +63,14 @@ export class LaunchPlanner {
           log: vm.files.tpmLog,
         }
       : undefined;
-    return { binary, args, accel, accelNotice: notice, ...(tpm ? { tpm } : {}) };
+    const linksDown = c.nics.flatMap((n, i) => (n.attach.kind === 'none' ? [nicDeviceId(i)] : []));
+    return {
+      binary,
+      args,
+      accel,
+      accelNotice: notice,
+      ...(tpm ? { tpm } : {}),
+      ...(linksDown.length ? { linksDown } : {}),
+    };
   }
 }
