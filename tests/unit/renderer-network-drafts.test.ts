@@ -10,7 +10,7 @@ import {
   type NetworkSummary,
   type NicConfig,
 } from '../../common/contract';
-import { ATTACHMENT_HELP, ATTACHMENT_KINDS } from '../../common/rules/networks';
+import { ATTACHMENT_HELP, ATTACHMENT_KINDS, macProblem } from '../../common/rules/networks';
 import {
   ATTACHMENT_LABELS,
   NIC_MODELS,
@@ -25,8 +25,10 @@ import {
   forwardErrors,
   forwardRequest,
   forwardsApply,
+  generateMac,
   networkDraft,
   networkErrors,
+  suggestedSubnet,
   updateNetworkPatch,
   type ForwardDraft,
 } from '../../renderer/src/lib/network-drafts';
@@ -202,11 +204,37 @@ describe('forwards', () => {
   });
 });
 
+describe('generateMac', () => {
+  it('uses QEMU’s prefix and skips addresses the VM’s cards have', () => {
+    const rolls = [
+      [0xab, 0xcd, 0xef],
+      [0x01, 0x02, 0x03],
+    ];
+    let i = 0;
+    const random = () => rolls[i++] ?? [0, 0, 0];
+    const mac = generateMac(random, ['52:54:00:AB:CD:EF']);
+    expect(mac).toBe('52:54:00:01:02:03');
+    expect(macProblem(mac)).toBeNull();
+  });
+
+  it('gives up loudly on a random source that repeats', () => {
+    expect(() => generateMac(() => [1, 2, 3], ['52:54:00:01:02:03'])).toThrow(/64 tries/);
+  });
+});
+
 describe('networks', () => {
   const nets = [network('lab', '10.13.1.0/24', { id: 'aaaaaaaaaaa1' })];
 
+  it('a new network comes with the first free subnet filled in', () => {
+    expect(emptyNetworkDraft().subnet).toBe('10.13.1.0/24');
+    expect(emptyNetworkDraft(nets).subnet).toBe('10.13.2.0/24');
+    expect(suggestedSubnet([...nets, network('b', '10.13.2.0/23', { id: 'aaaaaaaaaaa2' })])).toBe(
+      '10.13.4.0/24',
+    );
+  });
+
   it('an empty subnet is left to the engine', () => {
-    const d = { ...emptyNetworkDraft(), name: 'dmz' };
+    const d = { ...emptyNetworkDraft(), subnet: '', name: 'dmz' };
     expect(networkErrors(d, nets, null)).toEqual({});
     expect(createNetworkRequest(d)).toEqual({ name: 'dmz', dhcp: true, nat: false });
     expect(createNetworkRequest({ ...d, subnet: ' 10.13.9.0/24 ' }).subnet).toBe('10.13.9.0/24');

@@ -6,7 +6,9 @@ import type { NetworkSummary, NicInfo, ForwardInfo } from '../../../common/contr
 import type { NicAttachment, NicConfig } from '../../../common/contract/vm-config';
 import {
   bridgeNameProblem,
+  freeSubnet,
   ipv4ToNumber,
+  macFromBytes,
   macProblem,
   networkNameProblem,
   normalizeMac,
@@ -15,6 +17,8 @@ import {
   type AttachmentKind,
 } from '../../../common/rules/networks';
 import { isLoopbackAddress } from '../../../common/rules/port-forwards';
+import { NICS_NEED_STOP } from '../../../common/rules/vm-settings';
+import { isOff, type VmState } from '../../../common/vm-state';
 
 export type NicModel = NicConfig['model'];
 
@@ -53,10 +57,9 @@ export function attachmentSummary(a: NicAttachment): string {
   }
 }
 
-/** Why the cards of a VM cannot change now, or null while it is shut down. */
-export function cardsLockedReason(state: string): string | null {
-  if (state === 'stopped' || state === 'crashed') return null;
-  return 'Shut the VM down to add, remove or change cards (port forwards change while it runs).';
+/** Why the cards of a VM cannot change now (the engine's rule and words), or null while it is off. */
+export function cardsLockedReason(state: VmState): string | null {
+  return isOff(state) ? null : NICS_NEED_STOP;
 }
 
 /**
@@ -124,6 +127,19 @@ export function cardErrors(draft: CardDraft, otherMacs: readonly string[]): Card
     }
   }
   return errors;
+}
+
+/**
+ * A new address for the MAC field: QEMU's prefix with random bytes from `random`, never one in
+ * `taken` (the engine still checks the whole library when the card is saved).
+ */
+export function generateMac(random: () => readonly number[], taken: readonly string[]): string {
+  const used = new Set(taken.map(normalizeMac));
+  for (let i = 0; i < 64; i++) {
+    const mac = macFromBytes(random());
+    if (!used.has(mac)) return mac;
+  }
+  throw new Error('No free MAC address came out of 64 tries: the random source repeats itself');
 }
 
 /** The attachment a draft asks for; a NAT card that stays NAT keeps its forwards and internet. */
@@ -282,8 +298,18 @@ export interface NetworkDraft {
 
 export type NetworkErrors = Partial<Record<'name' | 'subnet', string>>;
 
-export function emptyNetworkDraft(): NetworkDraft {
-  return { name: '', subnet: '', dhcp: true, nat: false };
+/** A new network's form, its subnet filled in with the first one no other network overlaps. */
+export function emptyNetworkDraft(networks: readonly NetworkSummary[] = []): NetworkDraft {
+  return { name: '', subnet: suggestedSubnet(networks), dhcp: true, nat: false };
+}
+
+/** The first free /24 in 10.13.0.0/16 (the engine's own default) given the networks there are. */
+export function suggestedSubnet(networks: readonly NetworkSummary[]): string {
+  const taken = networks.flatMap((n) => {
+    const parsed = parseSubnet(n.config.subnet);
+    return parsed.ok ? [parsed.value] : [];
+  });
+  return freeSubnet(taken);
 }
 
 export function networkDraft(n: NetworkSummary): NetworkDraft {

@@ -12,7 +12,7 @@ import {
 } from '../../../../../common/rules/networks';
 import { isGuestUp } from '../../../../../common/vm-state';
 import { checkBridge, updateNic, type Outcome } from '../../../actions/networks';
-import { openNetworks } from '../../../actions/ui';
+import { NetworkForm } from '../../networks/NetworkForm';
 import { CopyCommand } from '../../../components/CopyCommand';
 import { Icon } from '../../../components/Icon';
 import {
@@ -24,6 +24,7 @@ import {
   cardErrors,
   cardPatch,
   forwardsApply,
+  generateMac,
   type CardDraft,
   type NicModel,
 } from '../../../lib/network-drafts';
@@ -140,17 +141,38 @@ export function NicCard({
             MAC address
             {locked ? <Icon name="lock" size={12} /> : null}
           </label>
-          <input
-            id={`${id}-mac`}
-            className="mono"
-            value={draft.mac}
-            disabled={locked !== null}
-            title={locked ?? undefined}
-            spellCheck={false}
-            autoComplete="off"
-            aria-invalid={errors.mac ? true : undefined}
-            onChange={(e) => set('mac', e.target.value)}
-          />
+          <div className="nic__mac">
+            <input
+              id={`${id}-mac`}
+              className="mono"
+              value={draft.mac}
+              disabled={locked !== null}
+              title={locked ?? undefined}
+              spellCheck={false}
+              autoComplete="off"
+              aria-invalid={errors.mac ? true : undefined}
+              onChange={(e) => set('mac', e.target.value)}
+            />
+            <button
+              type="button"
+              className="btn btn--compact"
+              data-testid="generate-mac"
+              disabled={locked !== null}
+              title={
+                locked ??
+                'A new random address (52:54:00:…); a guest may see a new interface after the change'
+              }
+              onClick={() =>
+                set(
+                  'mac',
+                  generateMac(() => [...crypto.getRandomValues(new Uint8Array(3))], otherMacs),
+                )
+              }
+            >
+              <Icon name="refresh" size={13} />
+              Generate
+            </button>
+          </div>
         </div>
       </div>
       {errors.mac ? (
@@ -269,6 +291,9 @@ export function NicCard({
   );
 }
 
+/** The option that opens the new-network form instead of choosing a network. */
+const CREATE = '\u0000create';
+
 function NetworkPicker({
   id,
   value,
@@ -284,6 +309,7 @@ function NetworkPicker({
   locked: string | null;
   onChange: (v: string) => void;
 }) {
+  const [creating, setCreating] = useState(false);
   const names = (networks ?? []).map((n) => n.config.name);
   // A card may name a network that was deleted meanwhile: keep it selectable, marked.
   const missing = value !== '' && networks !== null && !names.includes(value);
@@ -291,12 +317,18 @@ function NetworkPicker({
     <div className={`field nic__sub${error ? ' field--error' : ''}`}>
       <label htmlFor={id}>Network</label>
       {names.length === 0 && !missing ? (
-        <p className="field__hint">
-          There are no private networks yet.{' '}
-          <button type="button" className="linkish" onClick={openNetworks}>
-            Create one on the Networks page
+        <p className="field__hint nic__nonets">
+          There are no private networks yet.
+          <button
+            type="button"
+            className="btn btn--compact"
+            data-testid="create-network-inline"
+            disabled={locked !== null}
+            onClick={() => setCreating(true)}
+          >
+            <Icon name="plus" size={13} />
+            Create network…
           </button>
-          .
         </p>
       ) : (
         <select
@@ -304,7 +336,11 @@ function NetworkPicker({
           value={value}
           disabled={locked !== null}
           aria-invalid={error ? true : undefined}
-          onChange={(e) => onChange(e.target.value)}
+          data-testid="network-select"
+          onChange={(e) => {
+            if (e.target.value === CREATE) setCreating(true);
+            else onChange(e.target.value);
+          }}
         >
           {value === '' ? <option value="">Choose a network…</option> : null}
           {missing ? <option value={value}>{value} (does not exist)</option> : null}
@@ -314,12 +350,21 @@ function NetworkPicker({
               {n.config.nat ? ' · NAT' : ''}
             </option>
           ))}
+          <option value={CREATE}>Create network…</option>
         </select>
       )}
       {error && names.length > 0 ? (
         <p className="field__error" role="alert">
           {error}
         </p>
+      ) : null}
+      {creating ? (
+        <NetworkForm
+          editing={null}
+          networks={networks ?? []}
+          onClose={() => setCreating(false)}
+          onDone={(n) => onChange(n.config.name)}
+        />
       ) : null}
     </div>
   );
