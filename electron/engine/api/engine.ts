@@ -36,10 +36,10 @@ import { CloneService } from '../storage/clones';
 import { DiskService } from '../storage/disks';
 import { StreamBridge } from '../streams/bridge';
 import { TaskManager } from '../tasks/task-manager';
+import { NetworkService } from '../network/service';
 import { LaunchPlanner } from '../vms/launch-plan';
 import { ForwardService } from '../network/forwards';
 import { NicService } from '../network/nics';
-import { StoredNetworks } from '../network/stored-networks';
 import { VmLifecycle } from '../vms/lifecycle';
 import { VmScreen } from '../vms/screen';
 import { UefiVarsStore } from '../vms/uefi-vars';
@@ -88,6 +88,8 @@ export class Engine implements VivariumApi {
   readonly streams = new StreamBridge();
   readonly tasks: TaskManager;
   readonly catalog: CatalogService;
+  /** Private networks (the card and forward handlers use it too). */
+  readonly networks: NetworkService;
   private readonly events = new EventBus();
   private readonly registry: VmRegistry;
   private readonly launcher: LaunchPlanner;
@@ -115,8 +117,13 @@ export class Engine implements VivariumApi {
     catalog.media.users = () => mediaUsers(registry.list());
 
     const uefiVars = new UefiVarsStore(host);
-    const launcher = new LaunchPlanner(host, uefiVars, (exceptVm) =>
-      promisedPorts(registry.list(), exceptVm),
+    const networks = new NetworkService(paths, registry, events, host);
+    this.networks = networks;
+    const launcher = new LaunchPlanner(
+      host,
+      uefiVars,
+      (exceptVm) => promisedPorts(registry.list(), exceptVm),
+      networks,
     );
     this.launcher = launcher;
     const journal = new IntentJournal(journalDir(paths));
@@ -138,21 +145,25 @@ export class Engine implements VivariumApi {
       if (registry.has(event.vm.id)) guests.track(registry.resolve(event.vm.id));
     });
 
-    // INTEGRATION: the network service replaces StoredNetworks here once it is merged.
-    const networks = new StoredNetworks(join(paths.home, 'networks'));
+    const vms = vmHandlers({ registry, lifecycle, launcher, screen, guests });
     const forwards = new ForwardService(registry, networks);
     const nics = new NicService(registry, networks, forwards, guestInternet);
 
     this.handlers = {
       ...taskHandlers(tasks),
       ...hostHandlers(host, registry, () => this.notices(), guestDefaults),
-      ...vmHandlers({ registry, lifecycle, launcher, screen, guests }),
+      ...vms,
+      // A card on a network that does not exist would only fail at its first start.
+      'vm.create': async (req) => {
+        if (req.network?.kind === 'network') await networks.requireNetwork(req.network.network);
+        return vms['vm.create'](req);
+      },
       ...streamHandlers(registry, streams),
       ...diskHandlers(disks, clones),
       ...snapshotHandlers(snapshots),
       ...catalogHandlers(catalog, host, tasks),
       ...mediaHandlers({ catalog, tasks, registry, lifecycle }),
-      ...networkHandlers(),
+      ...networkHandlers(networks),
       ...nicHandlers(nics, forwards),
     };
   }

@@ -1,5 +1,5 @@
-/** The contract's network, card and forward methods, on the network services. */
-import { VivariumError } from '../errors';
+/** The contract's network methods, on the network service. */
+import type { NetworkService } from '../network/service';
 import type { HandlerGroup } from './handlers';
 
 export type NetworkMethod =
@@ -8,35 +8,15 @@ export type NetworkMethod =
   | 'network.create'
   | 'network.update'
   | 'network.delete'
-  | 'network.bridgeCheck'
-  | 'nic.list'
-  | 'nic.add'
-  | 'nic.update'
-  | 'nic.remove'
-  | 'forward.list'
-  | 'forward.add'
-  | 'forward.remove'
-  | 'forward.ssh';
+  | 'network.bridgeCheck';
 
-// Interim: the network services land in the next steps of this change.
-const later = (): Promise<never> =>
-  Promise.reject(new VivariumError('INTERNAL', 'Networks are being built: not in this build yet'));
-
-export function networkHandlers(): HandlerGroup<NetworkMethod> {
+export function networkHandlers(networks: NetworkService): HandlerGroup<NetworkMethod> {
   return {
-    'network.list': later,
-    'network.get': later,
-    'network.create': later,
-    'network.update': later,
-    'network.delete': later,
-    'network.bridgeCheck': later,
-    'nic.list': later,
-    'nic.add': later,
-    'nic.update': later,
-    'nic.remove': later,
-    'forward.list': later,
-    'forward.add': later,
-    'forward.remove': later,
-    'forward.ssh': later,
+    'network.list': () => networks.list(),
+    'network.get': ({ network }) => networks.get(network),
+    'network.create': (req) => networks.create(req),
+    'network.update': ({ network, patch }) => networks.update(network, patch),
+    'network.delete': ({ network, detach }) => networks.delete(network, detach),
+    'network.bridgeCheck': ({ bridge }) => networks.bridgeCheck(bridge),
   };
 }

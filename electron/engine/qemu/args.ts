@@ -421,9 +421,12 @@ const qmp: Section = (_config, ctx) =>
     `chardev=qmp${i},mode=control`,
   ]);
 
-const processControl: Section = (_config, ctx) => {
+const processControl: Section = (config, ctx) => {
   const args = ['-pidfile', ctx.files.pidFile, '-S'];
-  if (ctx.platform === 'linux') {
+  // A bridged card runs qemu-bridge-helper, setuid root, from inside QEMU: the sandbox forbids
+  // spawning it, and its filter (no_new_privs) would keep the helper from gaining root anyway.
+  const bridged = config.nics.some((n) => n.attach.kind === 'bridge');
+  if (ctx.platform === 'linux' && !bridged) {
     args.push(
       '-sandbox',
       'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',

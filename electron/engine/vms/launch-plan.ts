@@ -4,6 +4,7 @@ import { resolveAccelerator } from '../host/resolve';
 import { requireQemuBinary, requireSecureBootFirmware, requireSwtpm } from '../host/require';
 import { moveTakenAutoForwards } from '../guest/auto-forwards';
 import type { Vm } from '../library/vm';
+import type { NetworkPreparer } from '../network/service';
 import { buildQemuArgs, diskPath, nicDeviceId } from '../qemu/args';
 import type { LaunchPlan } from '../qemu/supervisor';
 import { checkReadableFile } from './file-checks';
@@ -15,6 +16,8 @@ export class LaunchPlanner {
     private readonly uefiVars: UefiVarsStore,
     /** Host ports other VMs' forwards are promised (the library's). */
     private readonly promisedPorts: (exceptVm: string) => ReadonlySet<number>,
+    /** Starts the private networks the cards are on; checks their bridges (before QEMU). */
+    private readonly networks: NetworkPreparer,
   ) {}
 
   /** Checks the files the config points at (so the error names them) before QEMU would. */
@@ -43,6 +46,7 @@ export class LaunchPlanner {
       await checkReadableFile(diskPath(vm.files.dir, disk), `disk ${disk.id}`);
     }
     if (c.firmware === 'uefi') await this.uefiVars.ensure(vm);
+    const { networkSwitches, bridgeHelper } = await this.networks.prepare(c);
     const { accel, notice } = resolveAccelerator(host, c.accel);
     const swtpm = c.tpm ? requireSwtpm(host) : null;
     const args = buildQemuArgs(c, {
@@ -53,6 +57,8 @@ export class LaunchPlanner {
       tpmSocket: swtpm ? vm.files.tpmSock : null,
       vmDir: vm.files.dir,
       files: vm.files,
+      networkSwitches,
+      bridgeHelper,
     });
     const tpm = swtpm
       ? {
