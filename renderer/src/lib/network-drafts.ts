@@ -22,14 +22,20 @@ import { isOff, type VmState } from '../../../common/vm-state';
 
 export type NicModel = NicConfig['model'];
 
-/** What each model is, for the model picker. */
-export const NIC_MODEL_LABELS: Record<NicModel, string> = {
-  'virtio-net-pci': 'virtio-net (fastest; Linux, BSD, Windows with drivers)',
-  e1000: 'Intel E1000 (older systems, Windows out of the box)',
-  e1000e: 'Intel 82574 E1000e (Windows 8 and later)',
-  rtl8139: 'Realtek RTL8139 (very old systems)',
-  ne2k_pci: 'NE2000 PCI (DOS and the oldest systems)',
-  pcnet: 'AMD PCnet (old systems)',
+/** Each model's name in the picker and the one line under it: which guests have its driver. */
+export const NIC_MODEL_LABELS: Record<NicModel, { name: string; help: string }> = {
+  'virtio-net-pci': {
+    name: 'virtio-net',
+    help: 'Fastest. Linux and BSD have the driver; Windows needs the virtio-win drivers.',
+  },
+  e1000: {
+    name: 'Intel E1000',
+    help: 'Works without extra drivers in most systems, Windows XP and later included.',
+  },
+  e1000e: { name: 'Intel 82574 (E1000e)', help: 'For Windows 8 and later and current Linux.' },
+  rtl8139: { name: 'Realtek RTL8139', help: 'For old systems: Windows 98 to 2000, old Linux.' },
+  ne2k_pci: { name: 'NE2000 PCI', help: 'For DOS and the oldest systems.' },
+  pcnet: { name: 'AMD PCnet', help: 'For old systems: Windows 95 to 2000, old BSD.' },
 };
 
 /** The models in the picker's order (the contract's, which the record above must cover). */

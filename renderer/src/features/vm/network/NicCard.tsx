@@ -131,10 +131,13 @@ export function NicCard({
           >
             {NIC_MODELS.map((m) => (
               <option key={m} value={m}>
-                {NIC_MODEL_LABELS[m]}
+                {NIC_MODEL_LABELS[m].name}
               </option>
             ))}
           </select>
+          <p className="field__hint" data-testid="model-help">
+            {NIC_MODEL_LABELS[draft.model].help}
+          </p>
         </div>
         <div className={`field${errors.mac ? ' field--error' : ''}`}>
           <label htmlFor={`${id}-mac`}>
