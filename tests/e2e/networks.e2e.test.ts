@@ -12,10 +12,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import { type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine';
-import { browserSkipReason, startE2e, type E2e } from '../helpers/e2e';
+import { ARTIFACTS, browserSkipReason, startE2e, type E2e } from '../helpers/e2e';
 import { guest, guestMissingReason, waitFor } from '../helpers/fixtures';
 
 const VM_NAME = 'Net guest';
@@ -263,6 +264,9 @@ describe.skipIf(skipReason !== null)('Networks (server mode, Chromium, fixture g
         .getByTestId('forward-live')
         .waitFor();
       await e2e.shot('networks-tab-running-light.png');
+      // The page scrolls inside the app: each card whole, as a person scrolls to it.
+      await nic(page, 0).screenshot({ path: join(ARTIFACTS, 'networks-card1-running-light.png') });
+      await nic(page, 1).screenshot({ path: join(ARTIFACTS, 'networks-card2-running-light.png') });
 
       // Removed live too.
       await row.getByRole('button', { name: /Remove forward/ }).click();
