@@ -133,7 +133,7 @@ export function NetworkForwards({ network: n }: { network: NetworkSummary }) {
                 <input
                   aria-label="Guest address"
                   className="mono"
-                  placeholder={target?.addresses[0] ?? 'its address'}
+                  placeholder={target?.addresses[0] ?? 'its address there'}
                   value={draft.guestAddress}
                   spellCheck={false}
                   aria-invalid={shown.guestAddress ? true : undefined}
@@ -157,9 +157,7 @@ export function NetworkForwards({ network: n }: { network: NetworkSummary }) {
               <td>
                 <button
                   type="button"
-                  className="icon-btn"
-                  aria-label="Add forward"
-                  title="Add forward"
+                  className="btn btn--compact btn--primary"
                   data-testid="network-forward-add"
                   disabled={busy}
                   onClick={add}
@@ -167,8 +165,9 @@ export function NetworkForwards({ network: n }: { network: NetworkSummary }) {
                   {busy ? (
                     <span className="spinner spinner--small" />
                   ) : (
-                    <Icon name="plus" size={15} />
+                    <Icon name="plus" size={14} />
                   )}
+                  Add
                 </button>
               </td>
             </tr>

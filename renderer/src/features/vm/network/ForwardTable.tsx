@@ -167,7 +167,8 @@ export function ForwardTable({
                 <input
                   aria-label="Guest address"
                   className="mono"
-                  placeholder={info.addresses[0] ?? 'its address'}
+                  placeholder={info.addresses[0] ?? 'automatic'}
+                  title="Empty: the address the guest agent reports on this network"
                   value={draft.guestAddress}
                   aria-invalid={shownErrors.guestAddress ? true : undefined}
                   onChange={(e) => set('guestAddress', e.target.value)}
