@@ -187,5 +187,6 @@ export function NetworkForm({
 
 /** The option's help without its leading "DHCP: " (the checkbox's name is beside it). */
 function optionHelp(key: keyof typeof NETWORK_OPTION_HELP): string {
-  return NETWORK_OPTION_HELP[key].replace(/^[^:]+:\s*/, '');
+  const rest = NETWORK_OPTION_HELP[key].replace(/^[^:]+:\s*/, '');
+  return rest.charAt(0).toUpperCase() + rest.slice(1);
 }

@@ -310,9 +310,6 @@ function DeleteNetwork({ network: n, onClose }: { network: NetworkSummary; onClo
               {stopped.map((m) => m.vmName).join(', ')}.
             </p>
           ) : null}
-          {running.length > 0 ? (
-            <p>Shut down {running.map((m) => m.vmName).join(', ')} first.</p>
-          ) : null}
         </div>
       ) : null}
     </Modal>

@@ -32,7 +32,8 @@ import { ForwardTable } from './ForwardTable';
 
 /** The help line without its leading "NAT: " (the picker shows the name beside it). */
 function helpLine(kind: keyof typeof ATTACHMENT_HELP): string {
-  return ATTACHMENT_HELP[kind].replace(/^[^:]+:\s*/, '');
+  const rest = ATTACHMENT_HELP[kind].replace(/^[^:]+:\s*/, '');
+  return rest.charAt(0).toUpperCase() + rest.slice(1);
 }
 
 /** One network card: model, MAC, attachment (with its readiness), addresses and forwards. */
