@@ -179,6 +179,17 @@ describe.skipIf(skipReason !== null)('Networks (server mode, Chromium, fixture g
     await page.goBack();
     await page.getByTestId('network-tab').waitFor();
     const card = nic(page, 1);
+    // Bridged: the readiness check lists what is missing, each fix a root command to copy.
+    await card.getByRole('radio', { name: /Bridged/ }).check();
+    await card.getByRole('combobox', { name: 'Host bridge' }).fill('vivbr9');
+    const check = card.getByTestId('bridge-not-ready');
+    await check.waitFor();
+    const expected = await engine.call('network.bridgeCheck', { bridge: 'vivbr9' });
+    expect(expected.ok).toBe(false);
+    for (const p of expected.problems) expect(await check.textContent()).toContain(p.what);
+    expect(await check.getByTestId('copy-command').count()).toBe(expected.commands.length);
+    await card.screenshot({ path: join(ARTIFACTS, 'networks-card-bridge-light.png') });
+
     await card.getByRole('radio', { name: /Private network/ }).check();
     const select = card.getByTestId('network-select');
     await expect.poll(() => select.inputValue()).toBe('lab');
