@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { type ConsoleMessage, type Page } from 'playwright-core';
+import { type ConsoleMessage, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine';
 import { ARTIFACTS, browserSkipReason, startE2e, type E2e } from '../helpers/e2e';
@@ -67,6 +67,17 @@ async function freePort(): Promise<number> {
   const port = (s.address() as { port: number }).port;
   await new Promise((r) => s.close(r));
   return port;
+}
+
+/**
+ * One card whole: the app scrolls inside its own pane, so a tall card is cut at the viewport's
+ * bottom unless the viewport holds it for the moment of the shot.
+ */
+async function cardShot(card: Locator, name: string): Promise<void> {
+  const before = page.viewportSize();
+  await page.setViewportSize({ width: before?.width ?? 1280, height: 1800 });
+  await card.screenshot({ path: join(ARTIFACTS, name) });
+  if (before) await page.setViewportSize(before);
 }
 
 async function headerState(p: Page, state: string, timeout = 30_000) {
@@ -188,7 +199,7 @@ describe.skipIf(skipReason !== null)('Networks (server mode, Chromium, fixture g
     expect(expected.ok).toBe(false);
     for (const p of expected.problems) expect(await check.textContent()).toContain(p.what);
     expect(await check.getByTestId('copy-command').count()).toBe(expected.commands.length);
-    await card.screenshot({ path: join(ARTIFACTS, 'networks-card-bridge-light.png') });
+    await cardShot(card, 'networks-card-bridge-light.png');
 
     await card.getByRole('radio', { name: /Private network/ }).check();
     const select = card.getByTestId('network-select');
@@ -276,8 +287,8 @@ describe.skipIf(skipReason !== null)('Networks (server mode, Chromium, fixture g
         .waitFor();
       await e2e.shot('networks-tab-running-light.png');
       // The page scrolls inside the app: each card whole, as a person scrolls to it.
-      await nic(page, 0).screenshot({ path: join(ARTIFACTS, 'networks-card1-running-light.png') });
-      await nic(page, 1).screenshot({ path: join(ARTIFACTS, 'networks-card2-running-light.png') });
+      await cardShot(nic(page, 0), 'networks-card1-running-light.png');
+      await cardShot(nic(page, 1), 'networks-card2-running-light.png');
 
       // Removed live too.
       await row.getByRole('button', { name: /Remove forward/ }).click();
