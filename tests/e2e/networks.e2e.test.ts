@@ -200,6 +200,8 @@ describe.skipIf(skipReason !== null)('Networks (server mode, Chromium, fixture g
     for (const p of expected.problems) expect(await check.textContent()).toContain(p.what);
     expect(await check.getByTestId('copy-command').count()).toBe(expected.commands.length);
     await cardShot(card, 'networks-card-bridge-light.png');
+    await check.getByTestId('bridge-check-again').click();
+    await check.waitFor();
 
     await card.getByRole('radio', { name: /Private network/ }).check();
     const select = card.getByTestId('network-select');

@@ -389,6 +389,8 @@ function BridgePicker({
   onChange: (v: string) => void;
 }) {
   const [check, setCheck] = useState<{ for: string; result: Outcome<BridgeCheck> } | null>(null);
+  // After running the root commands the person asks again; the name has not changed then.
+  const [round, setRound] = useState(0);
   const name = value.trim();
   const valid = name !== '' && bridgeNameProblem(name) === null;
   useEffect(() => {
@@ -404,7 +406,7 @@ function BridgePicker({
       current = false;
       clearTimeout(t);
     };
-  }, [name, valid]);
+  }, [name, valid, round]);
   const shown = valid && check?.for === name ? check.result : null;
   const bridges = shown?.ok ? shown.value.bridges : [];
   return (
@@ -438,12 +440,20 @@ function BridgePicker({
         </p>
       ) : null}
       {shown && !shown.ok ? <p className="field__error">{shown.message}</p> : null}
-      {shown?.ok ? <BridgeReadiness check={shown.value} /> : null}
+      {shown?.ok ? (
+        <BridgeReadiness
+          check={shown.value}
+          onAgain={() => {
+            setCheck(null);
+            setRound((r) => r + 1);
+          }}
+        />
+      ) : null}
     </div>
   );
 }
 
-function BridgeReadiness({ check }: { check: BridgeCheck }) {
+function BridgeReadiness({ check, onAgain }: { check: BridgeCheck; onAgain: () => void }) {
   if (check.ok) {
     return (
       <p className="bridge-ok" data-testid="bridge-ready">
@@ -475,6 +485,15 @@ function BridgeReadiness({ check }: { check: BridgeCheck }) {
           </div>
         </>
       ) : null}
+      <button
+        type="button"
+        className="btn btn--compact bridge-check__again"
+        data-testid="bridge-check-again"
+        onClick={onAgain}
+      >
+        <Icon name="refresh" size={13} />
+        Check again
+      </button>
     </div>
   );
 }
