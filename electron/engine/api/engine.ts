@@ -4,7 +4,6 @@
  * Every request is validated here, once.
  */
 import { chmod, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   isMethod,
   methods,

@@ -6,7 +6,7 @@ import { navigate } from '../../../actions/ui';
 import { Icon } from '../../../components/Icon';
 import { attachmentSummary } from '../../../lib/network-drafts';
 import { useNetworksStore } from '../../../stores/networks';
-import { Card, Fact, Facts } from './OverviewTab';
+import { Card, Fact, Facts } from './facts';
 
 /** The cards in one line each, with the addresses the engine knows; the Network tab has the rest. */
 export function NetworkCard({ vm, active }: { vm: VmSummary; active: boolean }) {

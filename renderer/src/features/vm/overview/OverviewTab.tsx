@@ -12,11 +12,12 @@ import {
 import { isGuestUp } from '../../../../../common/vm-state';
 import { useNow } from '../../../hooks/use-now';
 import { useHostStore } from '../../../stores/host';
-import { Icon, type IconName } from '../../../components/Icon';
+import { Icon } from '../../../components/Icon';
 import { StateBadge } from '../../../components/StateBadge';
 import { EjectInstallMedia } from '../../wizard/EjectInstallMedia';
 import type { TabProps } from '../tab-props';
 import { GuestCard } from './GuestCard';
+import { Card, Fact, Facts } from './facts';
 import { NetworkCard } from './NetworkCard';
 
 const FIRMWARE = { bios: 'BIOS (SeaBIOS)', uefi: 'UEFI (OVMF)' } as const;
@@ -216,41 +217,6 @@ function AccelWhy({ vm }: { vm: VmSummary }) {
           {a.reason ? `: ${a.reason}` : '.'}
         </p>
       ))}
-    </div>
-  );
-}
-
-export function Card({
-  title,
-  icon,
-  children,
-  className = '',
-}: {
-  title: string;
-  icon: IconName;
-  children: ReactNode;
-  className?: string;
-}) {
-  return (
-    <section className={`card ${className}`}>
-      <h2 className="card__title">
-        <Icon name={icon} size={16} />
-        {title}
-      </h2>
-      {children}
-    </section>
-  );
-}
-
-export function Facts({ children }: { children: ReactNode }) {
-  return <dl className="facts">{children}</dl>;
-}
-
-export function Fact({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <div>
-      <dt>{label}</dt>
-      <dd>{children}</dd>
     </div>
   );
 }
