@@ -340,6 +340,11 @@ describe.skipIf(skipReason !== null)('Networks (server mode, Chromium, fixture g
     await dark.page.getByTestId('network-tab').waitFor();
     await dark.page.getByTestId('forwards-0').getByTestId('forward-row').first().waitFor();
     await e2e.shot('networks-tab-running-dark.png', { page: dark.page });
+    // The Overview lists the cards in a line each and leads to the tab.
+    await dark.page.getByRole('tab', { name: 'Overview', exact: true }).click();
+    await dark.page.getByTestId('overview-nic-1').waitFor();
+    expect(await dark.page.getByTestId('overview-nic-1').textContent()).toContain('“lab”');
+    await e2e.shot('networks-overview-dark.png', { page: dark.page });
     await dark.page.goto(`${e2e.server.url}#/networks`);
     await dark.page.locator('[data-testid="network-card"][data-network="lab"]').waitFor();
     await e2e.shot('networks-page-dark.png', { page: dark.page });
