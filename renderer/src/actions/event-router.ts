@@ -2,6 +2,7 @@ import type { ApiEvent } from '../../../common/contract';
 import { assertNever } from '../lib/assert-never';
 import { addHostNotice } from './host';
 import { applyVmEvent } from './library';
+import { applyNetworkEvent } from './networks';
 import { applyTaskEvent } from './tasks';
 
 /**
@@ -23,7 +24,7 @@ export function applyEvent(event: ApiEvent): void {
       return;
     case 'network.changed':
     case 'network.removed':
-      // The Networks page reloads on these (its store lands with the page).
+      applyNetworkEvent(event);
       return;
     default:
       assertNever(event);

@@ -52,6 +52,11 @@ export function openHost(): void {
   navigate({ view: 'host' });
 }
 
+/** The Networks page: private networks between VMs and which VMs are on them. */
+export function openNetworks(): void {
+  navigate({ view: 'networks' });
+}
+
 let routerStarted = false;
 
 /** Keeps the route in step with the hash (Back/Forward, a typed address). */

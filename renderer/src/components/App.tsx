@@ -11,6 +11,7 @@ import { VmView } from '../features/vm/VmView';
 
 /** Loaded when first opened (it brings the OS logos and its own styles). */
 const HostView = lazy(() => import('../features/host/HostView'));
+const NetworksView = lazy(() => import('../features/networks/NetworksView'));
 
 export function App() {
   const route = useUiStore((s) => s.route);
@@ -19,6 +20,7 @@ export function App() {
   useEffect(() => {
     if (view === 'library') document.title = 'Vivarium';
     else if (view === 'host') document.title = 'Host · Vivarium';
+    else if (view === 'networks') document.title = 'Networks · Vivarium';
   }, [view]);
 
   return (
@@ -31,7 +33,7 @@ export function App() {
         <div className="app">
           <Header />
           <HostBanners />
-          {route.view === 'host' ? (
+          {route.view === 'host' || route.view === 'networks' ? (
             <Suspense
               fallback={
                 <div className="vm-loading" aria-busy="true">
@@ -39,7 +41,7 @@ export function App() {
                 </div>
               }
             >
-              <HostView />
+              {route.view === 'host' ? <HostView /> : <NetworksView />}
             </Suspense>
           ) : (
             <Library />

@@ -1,4 +1,4 @@
-import { openHost } from '../actions/ui';
+import { openHost, openNetworks } from '../actions/ui';
 import { useHostStore } from '../stores/host';
 import { useUiStore } from '../stores/ui';
 import { accelLabel, formatMemory, plural } from '../../../common/format';
@@ -9,6 +9,7 @@ export function Header() {
   const connection = useHostStore((s) => s.connection);
   const bridgeKind = useHostStore((s) => s.bridgeKind);
   const onHost = useUiStore((s) => s.route.view === 'host');
+  const onNetworks = useUiStore((s) => s.route.view === 'networks');
   const qemu = info?.qemu.binaries[0];
 
   const facts = info
@@ -47,6 +48,16 @@ export function Header() {
                 : 'Reconnecting…'}
           </span>
         ) : null}
+        <button
+          type="button"
+          className={`btn btn--ghost app-header__nav${onNetworks ? ' is-on' : ''}`}
+          aria-current={onNetworks ? 'page' : undefined}
+          title="Private networks between your VMs"
+          onClick={openNetworks}
+        >
+          <Icon name="globe" size={16} />
+          Networks
+        </button>
         <button
           type="button"
           className={`btn btn--ghost app-header__nav${onHost ? ' is-on' : ''}`}

@@ -13,7 +13,7 @@ export const SHORTCUTS: ReadonlyArray<{ keys: string[]; what: string; where: str
   { keys: ['/'], what: 'Search machines', where: 'Library' },
   { keys: ['N'], what: 'New VM', where: 'Library' },
   { keys: ['H'], what: 'Host: QEMU, accelerators and install media', where: 'Everywhere' },
-  { keys: ['Esc'], what: 'Back to the library', where: 'VM window, Host' },
+  { keys: ['Esc'], what: 'Back to the library', where: 'VM window, Host, Networks' },
   { keys: ['1', '…', String(VM_TABS.length)], what: 'Switch tabs', where: 'VM window' },
   { keys: ['S'], what: 'Start or resume the VM', where: 'VM window' },
   { keys: ['P'], what: 'Pause or resume the VM', where: 'VM window' },
@@ -55,7 +55,7 @@ export function useGlobalShortcuts(): void {
         }
         return;
       }
-      if (route.view === 'host') {
+      if (route.view === 'host' || route.view === 'networks') {
         if (key === 'Escape') {
           e.preventDefault();
           openLibrary();

@@ -3,10 +3,14 @@
  * and a bookmark land in the same place. No server routes: the hash never reaches the server.
  */
 export type Route =
-  { view: 'library' } | { view: 'host' } | { view: 'vm'; vmId: string; tab: string };
+  | { view: 'library' }
+  | { view: 'host' }
+  | { view: 'networks' }
+  | { view: 'vm'; vmId: string; tab: string };
 
 export const LIBRARY: Route = { view: 'library' };
 export const HOST: Route = { view: 'host' };
+export const NETWORKS: Route = { view: 'networks' };
 
 export function parseHash(hash: string): Route {
   const parts = hash
@@ -24,12 +28,14 @@ export function parseHash(hash: string): Route {
     return { view: 'vm', vmId: parts[1], tab: parts[2] ?? 'overview' };
   }
   if (parts[0] === 'host') return HOST;
+  if (parts[0] === 'networks') return NETWORKS;
   return LIBRARY;
 }
 
 export function formatHash(route: Route): string {
   if (route.view === 'library') return '#/';
   if (route.view === 'host') return '#/host';
+  if (route.view === 'networks') return '#/networks';
   return `#/vm/${encodeURIComponent(route.vmId)}/${encodeURIComponent(route.tab)}`;
 }
 

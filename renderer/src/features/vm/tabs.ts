@@ -22,6 +22,12 @@ export const VM_TABS: readonly VmTab[] = [
     load: () => import('./snapshots/SnapshotsTab'),
   },
   {
+    id: 'network',
+    label: 'Network',
+    icon: 'globe',
+    load: () => import('./network/NetworkTab'),
+  },
+  {
     id: 'settings',
     label: 'Settings',
     icon: 'sliders',

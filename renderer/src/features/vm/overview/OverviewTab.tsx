@@ -10,14 +10,15 @@ import {
   plural,
 } from '../../../../../common/format';
 import { isGuestUp } from '../../../../../common/vm-state';
-import { formatAttachment } from '../../../../../common/rules/networks';
 import { useNow } from '../../../hooks/use-now';
 import { useHostStore } from '../../../stores/host';
-import { Icon, type IconName } from '../../../components/Icon';
+import { Icon } from '../../../components/Icon';
 import { StateBadge } from '../../../components/StateBadge';
 import { EjectInstallMedia } from '../../wizard/EjectInstallMedia';
 import type { TabProps } from '../tab-props';
 import { GuestCard } from './GuestCard';
+import { Card, Fact, Facts } from './facts';
+import { NetworkCard } from './NetworkCard';
 
 const FIRMWARE = { bios: 'BIOS (SeaBIOS)', uefi: 'UEFI (OVMF)' } as const;
 const BOOT = { disk: 'Disk', cdrom: 'CD-ROM', network: 'Network' } as const;
@@ -162,27 +163,7 @@ export default function OverviewTab({ vm, active }: TabProps) {
           </Facts>
         </Card>
 
-        <Card title="Network" icon="globe">
-          <Facts>
-            {c.nics.length === 0 ? <Fact label="Cards">No network</Fact> : null}
-            {c.nics.map((n, i) => (
-              <Fact key={n.mac} label={`Card ${i + 1}`}>
-                {n.model} · {n.mac} · {formatAttachment(n.attach)}
-                {n.attach.kind === 'nat' && !n.attach.internet ? ' (no internet)' : ''}
-                {n.attach.kind === 'nat' && n.attach.forwards.length > 0 ? (
-                  <ul className="plain-list">
-                    {n.attach.forwards.map((f) => (
-                      <li key={`${f.protocol}-${f.hostAddress}-${f.hostPort}`}>
-                        {f.protocol.toUpperCase()} {f.hostAddress}:{f.hostPort} → guest{' '}
-                        {f.guestPort}
-                      </li>
-                    ))}
-                  </ul>
-                ) : null}
-              </Fact>
-            ))}
-          </Facts>
-        </Card>
+        <NetworkCard vm={vm} active={active} />
 
         <Card title="About" icon="folder">
           <Facts>
@@ -236,41 +217,6 @@ function AccelWhy({ vm }: { vm: VmSummary }) {
           {a.reason ? `: ${a.reason}` : '.'}
         </p>
       ))}
-    </div>
-  );
-}
-
-function Card({
-  title,
-  icon,
-  children,
-  className = '',
-}: {
-  title: string;
-  icon: IconName;
-  children: ReactNode;
-  className?: string;
-}) {
-  return (
-    <section className={`card ${className}`}>
-      <h2 className="card__title">
-        <Icon name={icon} size={16} />
-        {title}
-      </h2>
-      {children}
-    </section>
-  );
-}
-
-function Facts({ children }: { children: ReactNode }) {
-  return <dl className="facts">{children}</dl>;
-}
-
-function Fact({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <div>
-      <dt>{label}</dt>
-      <dd>{children}</dd>
     </div>
   );
 }
