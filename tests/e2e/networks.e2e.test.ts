@@ -20,6 +20,9 @@ import { ARTIFACTS, browserSkipReason, startE2e, type E2e } from '../helpers/e2e
 import { guest, guestMissingReason, waitFor } from '../helpers/fixtures';
 
 const VM_NAME = 'Net guest';
+const PEER_NAME = 'Net peer';
+/** The fixture guest takes a lease on its first card and serves a page naming its MAC. */
+const APPEND = `${guest.append} viv.net=dhcp viv.httpd=80`;
 const BOOT_TIMEOUT = 90_000;
 
 function vdeMissingReason(): string | null {
@@ -38,6 +41,7 @@ let e2e: E2e;
 let engine: Engine;
 let page: Page;
 let vmId = '';
+let peerId = '';
 let busyPort: Server | null = null;
 
 function consoleWithSource(msg: ConsoleMessage): string {
@@ -99,16 +103,35 @@ describe.skipIf(skipReason !== null)('Networks (server mode, Chromium, fixture g
       name: VM_NAME,
       kernel: guest.kernel,
       initrd: guest.initrd,
-      append: guest.append,
+      append: APPEND,
       memoryMiB: 256,
       cpus: 1,
       diskSize: '0',
     });
     vmId = vm.id;
+    const peer = await engine.call('vm.create', {
+      name: PEER_NAME,
+      kernel: guest.kernel,
+      initrd: guest.initrd,
+      append: guest.append,
+      memoryMiB: 256,
+      cpus: 1,
+      diskSize: '0',
+    });
+    peerId = peer.id;
   }, 60_000);
 
   afterAll(async () => {
     if (busyPort) await new Promise((r) => busyPort?.close(r));
+    // Networks outlive the app by design: power the guest off and delete them, or their switch
+    // and router would stay behind the test's removed home.
+    const eng = (e2e as E2e | undefined)?.engine;
+    if (eng && vmId) await eng.call('vm.powerOff', { vm: vmId }).catch(() => undefined);
+    for (const n of (await eng?.call('network.list', {}).catch(() => [])) ?? []) {
+      await eng
+        ?.call('network.delete', { network: n.config.name, detach: true })
+        .catch(() => undefined);
+    }
     await (e2e as E2e | undefined)?.close();
   });
 
@@ -228,6 +251,19 @@ describe.skipIf(skipReason !== null)('Networks (server mode, Chromium, fixture g
       .toEqual({ kind: 'network', network: 'lab' });
     await expect.poll(() => card.getAttribute('data-attach')).toBe('network');
     await e2e.shot('networks-tab-attached-light.png');
+
+    // The second VM joins the same network: its only card moves from NAT to "lab".
+    await page.goto(`${e2e.server.url}#/vm/${encodeURIComponent(peerId)}/network`);
+    const peerCard = nic(page, 0);
+    await peerCard.waitFor();
+    await peerCard.getByRole('radio', { name: /Private network/ }).check();
+    await peerCard.getByTestId('network-select').selectOption('lab');
+    await peerCard.getByTestId('save-card').click();
+    await expect
+      .poll(async () => (await engine.call('nic.list', { vm: peerId }))[0]?.config.attach)
+      .toEqual({ kind: 'network', network: 'lab' });
+    await page.goto(`${e2e.server.url}#/vm/${encodeURIComponent(vmId)}/network`);
+    await nic(page, 1).waitFor();
   });
 
   it(
@@ -259,6 +295,20 @@ describe.skipIf(skipReason !== null)('Networks (server mode, Chromium, fixture g
       await row.getByTestId('forward-live').waitFor();
       const listed = await engine.call('forward.list', { vm: vmId });
       expect(listed.find((f) => f.hostPort === port)?.live).toBe(true);
+      // Through it, the guest's own web server answers, naming the card's MAC.
+      const mac = (await nics())[0]?.config.mac ?? '';
+      let body = '';
+      await waitFor(
+        async () => {
+          body = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(3000) })
+            .then((r) => r.text())
+            .catch(() => '');
+          return body.includes('VIVARIUM-GUEST-HTTP');
+        },
+        'the guest page through the forward',
+        BOOT_TIMEOUT,
+      );
+      expect(body).toContain(mac);
 
       // A host port something else listens on: the engine's message, inline, nothing added.
       busyPort = await listenSomewhere();
@@ -312,6 +362,10 @@ describe.skipIf(skipReason !== null)('Networks (server mode, Chromium, fixture g
     await member.waitFor({ timeout: 30_000 });
     await expect.poll(() => member.textContent(), { timeout: 30_000 }).toContain('Running');
     await expect.poll(() => card.textContent()).toContain('Card 2');
+    // Both VMs are on it: the running one and the peer, shut down.
+    const peer = card.locator(`[data-testid="network-member"][data-vm="${PEER_NAME}"]`);
+    await peer.waitFor();
+    expect(await peer.textContent()).not.toContain('Running');
     await card.getByTestId('network-forwards').waitFor();
     await e2e.shot('networks-page-light.png');
 

@@ -39,14 +39,15 @@ import {
 } from './hostfwd';
 
 /**
- * What the forwards need of the private networks (helper E's NetworkService has these): a NAT
+ * What the forwards need of the private networks (the NetworkService): a NAT
  * network keeps its own forwards, to guest addresses on it.
  */
 export interface NetworkPort {
   /** Throws NOT_FOUND, saying how to create it, when there is no such network. */
   requireNetwork(name: string): Promise<unknown>;
-  get(name: string): Promise<NetworkSummary>;
-  list(): Promise<NetworkSummary[]>;
+  /** Members as last known: callers hold VM queues, which a refresh would wait on. */
+  get(name: string, opts: { refresh: false }): Promise<NetworkSummary>;
+  list(opts: { refresh: false }): Promise<NetworkSummary[]>;
   addForward(network: string, forward: NetworkForward): Promise<{ live: boolean }>;
   removeForward(
     network: string,
@@ -62,6 +63,8 @@ export interface VmSource {
 }
 
 type Protocol = 'tcp' | 'udp';
+
+const NO_REFRESH = { refresh: false } as const;
 
 /** The live rules of each of a running VM's user-mode networks; null: unknown (QEMU unreachable). */
 type LiveRules = Map<string, UsernetForward[]> | null;
@@ -92,7 +95,7 @@ export class ForwardService {
       );
     }
     if (nic.attach.kind === 'network') {
-      const summary = await this.networks.get(nic.attach.network).catch(() => null);
+      const summary = await this.networks.get(nic.attach.network, NO_REFRESH).catch(() => null);
       if (!summary) return [];
       return summary.config.forwards
         .filter((f) => f.vmId === vm.id)
@@ -149,7 +152,7 @@ export class ForwardService {
           if (f) return { removed: await this.removeOnNat(vm, index, f) };
         } else if (nic?.attach.kind === 'network') {
           const name = nic.attach.network;
-          const summary = await this.networks.get(name).catch(() => null);
+          const summary = await this.networks.get(name, NO_REFRESH).catch(() => null);
           const f = summary?.config.forwards.find(
             (x) => x.vmId === vm.id && matches(x, req.protocol, req.hostPort),
           );
@@ -255,7 +258,7 @@ export class ForwardService {
     forward: PortForward,
     given: string | undefined,
   ): Promise<ForwardInfo> {
-    const summary = await this.networks.get(network);
+    const summary = await this.networks.get(network, NO_REFRESH);
     if (!summary.config.nat) {
       throw new VivariumError(
         'INVALID_REQUEST',
@@ -301,7 +304,7 @@ export class ForwardService {
     for (let i = 0; i < nics.length; i++) {
       const a = nics[i]?.attach;
       if (a?.kind !== 'network') continue;
-      const summary = await this.networks.get(a.network).catch(() => null);
+      const summary = await this.networks.get(a.network, NO_REFRESH).catch(() => null);
       if (summary?.config.nat) return i;
     }
     throw new VivariumError(
@@ -335,7 +338,7 @@ export class ForwardService {
         }
       }
     }
-    for (const net of await this.networks.list()) {
+    for (const net of await this.networks.list(NO_REFRESH)) {
       const f = net.config.forwards.find((x) => forwardsClash(x, probe));
       if (!f) continue;
       const vm = f.vmId ? this.vms.list().find((v) => v.id === f.vmId) : undefined;
@@ -353,7 +356,7 @@ export class ForwardService {
         for (const f of n.attach.forwards) if (f.protocol === protocol) ports.add(f.hostPort);
       }
     }
-    for (const net of await this.networks.list()) {
+    for (const net of await this.networks.list(NO_REFRESH)) {
       for (const f of net.config.forwards) if (f.protocol === protocol) ports.add(f.hostPort);
     }
     return ports;

@@ -107,12 +107,13 @@ export class NicService {
   ): Promise<NicInfo[]> {
     const vm = this.vms.resolve(ref);
     await vm.safeRefresh();
-    return vm.supervisor.serialize(async () => {
+    await vm.supervisor.serialize(async () => {
       await assertShutDown(vm);
       const change = await plan(vm);
       await vm.update(change);
-      return this.infos(vm);
     });
+    // Outside the VM's queue: a card's network summary refreshes its members, this VM among them.
+    return this.infos(vm);
   }
 
   private async infos(vm: Vm): Promise<NicInfo[]> {
@@ -125,7 +126,7 @@ export class NicService {
       if (!config) continue;
       const summary =
         config.attach.kind === 'network'
-          ? await this.networks.get(config.attach.network).catch(() => null)
+          ? await this.networks.get(config.attach.network, { refresh: false }).catch(() => null)
           : null;
       const member = summary?.members.find((m) => m.vmId === vm.id && m.nic === index) ?? null;
       out.push({

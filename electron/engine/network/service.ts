@@ -126,6 +126,11 @@ export interface NetworkServiceOptions {
  * state that says stopped is checked against the pid file; one that says live is trusted (keeping
  * a network up by mistake costs little, pulling it from under a VM does not).
  */
+export interface SummaryOptions {
+  /** Check each member VM's QEMU first (default), or trust its last known state. */
+  refresh?: boolean;
+}
+
 async function liveNow(vm: Vm): Promise<boolean> {
   if (isLive(vm.supervisor.current.state)) return true;
   await vm.safeRefresh();
@@ -145,13 +150,17 @@ export class NetworkService implements NetworkPreparer {
     this.store = new NetworkStore(paths);
   }
 
-  async list(): Promise<NetworkSummary[]> {
+  /**
+   * `refresh: false` trusts each member VM's last known state: callers that hold a VM's queue
+   * (cards, forwards) must not wait on it, nor on another VM's, which may be waiting on theirs.
+   */
+  async list(opts: SummaryOptions = {}): Promise<NetworkSummary[]> {
     const configs = await this.store.list();
-    return Promise.all(configs.map((c) => this.summary(c)));
+    return Promise.all(configs.map((c) => this.summary(c, opts)));
   }
 
-  async get(name: string): Promise<NetworkSummary> {
-    return this.summary(await this.requireNetwork(name));
+  async get(name: string, opts: SummaryOptions = {}): Promise<NetworkSummary> {
+    return this.summary(await this.requireNetwork(name), opts);
   }
 
   /** The network called `name`, or the error that says how to create it. */
@@ -499,10 +508,12 @@ export class NetworkService implements NetworkPreparer {
     return this.registry.list().filter((vm) => cardsOn(vm.config, config.name).length > 0);
   }
 
-  private async members(config: NetworkConfig): Promise<NetworkMember[]> {
+  private async members(config: NetworkConfig, refresh = true): Promise<NetworkMember[]> {
     const subnet = subnetOf(config);
     const vms = this.vmsOn(config).sort((a, b) => a.config.name.localeCompare(b.config.name));
-    const live = await Promise.all(vms.map(liveNow));
+    const live = refresh
+      ? await Promise.all(vms.map(liveNow))
+      : vms.map((vm) => isLive(vm.supervisor.current.state));
     return vms.flatMap((vm, i) => {
       const summary = vm.summary();
       const running = live[i] ?? false;
@@ -520,12 +531,12 @@ export class NetworkService implements NetworkPreparer {
     });
   }
 
-  private async summary(config: NetworkConfig): Promise<NetworkSummary> {
+  private async summary(config: NetworkConfig, opts: SummaryOptions = {}): Promise<NetworkSummary> {
     return {
       config,
       running: await this.isRunning(config),
       gateway: needsRouter(config) ? hostAddress(subnetOf(config), GATEWAY_HOST) : null,
-      members: await this.members(config),
+      members: await this.members(config, opts.refresh ?? true),
     };
   }
 
