@@ -4,6 +4,7 @@
  */
 import type { BridgeCheck, NetworkSummary } from '../../common/contract';
 import { NETWORK_OPTION_HELP } from '../../common/rules/networks';
+import { Option } from 'commander';
 import type { CliKit } from './kit';
 import { PROG, shellQuote, UsageError, type JsonOpt } from './output';
 
@@ -67,8 +68,9 @@ export function bridgeCheckLines(check: BridgeCheck): string[] {
 
 interface CreateOpts extends JsonOpt {
   subnet?: string;
-  dhcp: boolean;
-  nat: boolean;
+  dhcp?: boolean;
+  nat?: boolean;
+  isolated?: boolean;
 }
 
 interface SetOpts extends JsonOpt {
@@ -118,13 +120,20 @@ export function registerNetworkCommands(kit: CliKit): void {
       '--subnet <cidr>',
       'its addresses, like 10.13.5.0/24 (default: a free /24 in 10.13.0.0/16)',
     )
-    .option('--no-dhcp', `no DHCP: ${NETWORK_OPTION_HELP.dhcp}`)
-    .option('--nat', `NAT on: ${NETWORK_OPTION_HELP.nat}`, false)
+    .option('--dhcp', `DHCP on (the default): ${NETWORK_OPTION_HELP.dhcp}`)
+    .option('--no-dhcp', 'DHCP off: guests take static addresses')
+    .addOption(new Option('--nat', `NAT on: ${NETWORK_OPTION_HELP.nat}`).conflicts('isolated'))
+    .option('--isolated', 'NAT off (the default): the VMs on it reach each other and nothing else')
     .action(
       kit.run(async (name: string, o: CreateOpts) => {
         const n = await call(
           'network.create',
-          { name, dhcp: o.dhcp, nat: o.nat, ...(o.subnet !== undefined && { subnet: o.subnet }) },
+          {
+            name,
+            dhcp: o.dhcp ?? true,
+            nat: o.nat === true,
+            ...(o.subnet !== undefined && { subnet: o.subnet }),
+          },
           NETWORK_FLAGS,
         );
         if (o.json) return kit.printJson(n);

@@ -62,6 +62,16 @@ describe('vivarium network', () => {
     const noDhcp = await viv('network', 'create', 'three', '--nat', '--no-dhcp');
     expect(noDhcp.code).not.toBe(0);
     expect(noDhcp.stderr).toMatch(/keep DHCP on, or turn NAT off/);
+    const both = await viv('network', 'create', 'four', '--nat', '--isolated');
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toMatch(
+      /--isolated.*cannot be used with.*--nat|--nat.*cannot be used with.*--isolated/,
+    );
+    const isolated = await viv('network', 'create', 'five', '--isolated', '--dhcp', '--json');
+    expect((JSON.parse(isolated.stdout) as NetworkSummary).config).toMatchObject({
+      dhcp: true,
+      nat: false,
+    });
   });
 
   it('reports a bridge that is not there with the root commands, and exits 1', async () => {
