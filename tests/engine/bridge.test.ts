@@ -51,7 +51,7 @@ afterAll(async () => {
   if (!root) return;
   guestConsole?.close();
   nsServer?.kill('SIGKILL');
-  if (engine) await powerOffAll(engine);
+  await powerOffAll(engine);
   for (const args of [
     ['netns', 'del', NS],
     ['link', 'del', 'vivtestv0'],
