@@ -320,7 +320,7 @@ it('first display frame after Start vs the first serial line', async () => {
   await engine.call('host.info', {});
   const vm = await engine.call('vm.create', {
     name: 'display bench',
-    kernel: guest.kernel,
+    kernel: guest.bzImage,
     initrd: guest.initrd,
     append: `console=tty0 ${guest.append}`,
     memoryMiB: 256,

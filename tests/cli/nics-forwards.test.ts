@@ -123,7 +123,7 @@ describe.skipIf(why !== null)('vivarium nic / forward', () => {
     expect(cards.map((c) => c.config.attach.kind)).toEqual(['nat', 'none']);
     expect(cards[1]?.config.mac).not.toBe(cards[0]?.config.mac);
     expect(await fails(['nic', 'add', 'off', '--attach', 'network:nope'])).toBe(
-      'vivarium: There is no network called "nope": create it first, or attach the card elsewhere',
+      'vivarium: There is no network called "nope": create it first with `vivarium network create nope` (or on the Networks page).',
     );
     expect(await fails(['nic', 'add', 'off', '--mac', '01:00:5e:00:00:01'])).toBe(
       'vivarium: 01:00:5e:00:00:01 is a multicast address: a card needs a unicast one (even first byte) (--mac 01:00:5e:00:00:01)',

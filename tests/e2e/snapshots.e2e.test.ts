@@ -113,7 +113,7 @@ describe.skipIf(skipReason !== null)(
 
       const vm = await engine.call('vm.create', {
         name: 'Snapshot guest',
-        kernel: guest.kernel,
+        kernel: guest.bzImage,
         initrd: guest.initrd,
         append: guest.append,
         memoryMiB: 256,

@@ -170,7 +170,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     await page.getByText('No virtual machines yet').waitFor();
     const created = await engine.call('vm.create', {
       name: VM_NAME,
-      kernel: guest.kernel,
+      kernel: guest.bzImage,
       initrd: guest.initrd,
       // tty0 too: the kernel's messages would otherwise never reach the screen.
       append: `console=tty0 ${guest.append}`,

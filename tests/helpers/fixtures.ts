@@ -10,6 +10,8 @@ export const guest = {
   /**
    * The kernel uncompressed (an ELF QEMU boots through its PVH entry point): the bzImage's xz
    * decompressor costs seconds per boot under TCG. BIOS firmware only; UEFI takes `bzImage`.
+   * A PVH boot leaves the VGA screen blank (no text console is handed over): tests that look
+   * at the display take `bzImage` too.
    */
   kernel: join(CACHE, 'vmlinux'),
   /** The same kernel as Debian ships it (what the ISO's GRUB boots). */
