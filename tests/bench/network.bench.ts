@@ -1,25 +1,30 @@
 /**
  * Networks: what a Vivarium network costs beside the plainest QEMU wiring that does the same job.
- * (a) Guest-to-guest TCP throughput on a private network (two guests on one vde_switch, as the
- *     engine wires a `network:NAME` card) vs two guests joined point to point by QEMU's socket
- *     netdev. A guest serves a 32 MiB file with busybox httpd, the other fetches it with wget to
- *     /dev/null; timed from the command typed on its serial console to the marker it prints.
- *     Goal: >= 0.8x the raw throughput.
- * (b) Round trips through a port forward added live on a NAT card (QMP human-monitor-command
- *     hostfwd_add, as Vivarium does) vs a forward fixed at QEMU's start (-netdev user,hostfwd=).
- *     Sequential HTTP GETs from the host to the guest's httpd. Goal: <= 1.1x raw.
- * The Vivarium side runs QEMU with the argv electron/engine/qemu/args.ts writes for such cards
- * (JSON -netdev/-device, ids net0/net0-dev) and the switch the network service starts, not
- * through the engine: the network service is not on this branch yet.
+ * (a) Guest-to-guest TCP throughput on a private network (two engine VMs whose card is on a
+ *     `network:NAME` network: the engine starts its switch) vs two guests joined point to point
+ *     by QEMU's socket netdev. A guest serves a 32 MiB file with busybox httpd, the other fetches
+ *     it with wget to /dev/null; timed from the command typed on its serial console to the marker
+ *     it prints. Goal: >= 0.8x the raw throughput.
+ * (b) Round trips through a port forward added live (forward.add) on an engine VM's NAT card vs a
+ *     forward fixed at QEMU's start (-netdev user,hostfwd=). Sequential HTTP GETs from the host
+ *     to the guest's httpd. Goal: <= 1.1x raw.
+ * The Vivarium side goes through the engine (openEngine, network.create, vm.create, vm.start,
+ * forward.add, vm.powerOff), TCG. The raw side runs each engine VM's twin by hand: the argv the
+ * engine builds for the same config (buildQemuArgs), card 1's netdev swapped for the raw wiring,
+ * so the two sides differ in the wiring alone, not in machine or devices.
  * Rounds alternate which side goes first; at most two guests run at a time.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { VmConfig, VmSummary } from '../../common/contract';
+import { buildQemuArgs, type LaunchContext } from '../../electron/engine/qemu/args';
+import { openEngine, type Engine } from '../../electron/engine';
 import { guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
+import { GuestConsole } from '../helpers/guest-console';
 import { median, printTable } from './stats';
 
 const ROUNDS = Number(process.env.NET_BENCH_ROUNDS ?? 3);
@@ -27,8 +32,10 @@ const FETCHES_PER_BOOT = 6;
 const FILE_MIB = 32;
 const ROUND_TRIPS = Number(process.env.NET_BENCH_ROUND_TRIPS ?? 200);
 const FORWARD_ROUNDS = Number(process.env.NET_BENCH_FORWARD_ROUNDS ?? 5);
+const NETWORK = 'benchnet';
 
-let home: Awaited<ReturnType<typeof tempHome>>;
+let home: Awaited<ReturnType<typeof tempHome>> | undefined;
+let engine: Engine | undefined;
 const children = new Set<ChildProcess>();
 let guestCount = 0;
 
@@ -38,15 +45,36 @@ beforeAll(async () => {
     throw new Error('vde_switch is missing: install the Debian package vde2');
   }
   home = await tempHome('viv-bench-net-');
+  engine = await openEngine({ home: home.dir, role: 'owner' });
+  await engine.call('network.create', {
+    name: NETWORK,
+    subnet: '10.77.0.0/24',
+    dhcp: false,
+    nat: false,
+  });
 });
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
-  await home.remove();
-});
+  if (engine) {
+    const e = engine;
+    // Networks outlive the app by design: without this their switches would stay behind.
+    const list = await e.call('vm.list', {}).catch(() => []);
+    for (const vm of list) await e.call('vm.powerOff', { vm: vm.id }).catch(() => undefined);
+    const nets = await e.call('network.list', {}).catch(() => []);
+    for (const n of nets) {
+      await e
+        .call('network.delete', { network: n.config.name, detach: true })
+        .catch(() => undefined);
+    }
+    await e.close();
+  }
+  await home?.remove();
+}, 120_000);
 
-function json(value: object): string {
-  return JSON.stringify(value);
+function requireEngine(): Engine {
+  if (!engine) throw new Error('the engine did not open');
+  return engine;
 }
 
 function freePort(): Promise<number> {
@@ -64,13 +92,13 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A booted guest: its serial console (typed into, read back) and, when asked, its QMP socket. */
-interface Guest {
-  child: ChildProcess;
-  dir: string;
-  /** Types `command`; resolves with the ms until `marker` follows on the console. */
+/** A guest's serial console: types `command`, resolves with the ms until `marker` follows. */
+interface Shell {
   run(command: string, marker: string, timeoutMs?: number): Promise<number>;
-  hmp(command: string): Promise<string>;
+}
+
+/** A raw guest: QEMU run by hand, its serial console typed into and read back. */
+interface RawGuest extends Shell {
   stop(): Promise<void>;
 }
 
@@ -88,44 +116,61 @@ async function connectWhenThere(path: string): Promise<Socket> {
   );
 }
 
-async function bootGuest(netArgs: string[], append: string, opts: { qmp?: boolean } = {}) {
-  const dir = join(home.dir, `g${++guestCount}`);
-  spawnSync('mkdir', ['-p', dir]);
-  const serialSock = join(dir, 'serial.sock');
-  const serialLog = join(dir, 'serial.log');
-  const qmpSock = join(dir, 'qmp.sock');
-  const child = spawn(
-    'qemu-system-x86_64',
-    [
-      '-accel',
-      'tcg',
-      '-m',
-      '256',
-      '-nodefaults',
-      '-display',
-      'none',
-      '-no-reboot',
-      '-kernel',
-      guest.kernel,
-      '-initrd',
-      guest.initrd,
-      '-append',
-      `${guest.append} ${append}`,
-      '-chardev',
-      `socket,id=ser0,path=${serialSock},server=on,wait=off,logfile=${serialLog}`,
-      '-serial',
-      'chardev:ser0',
-      ...(opts.qmp ? ['-qmp', `unix:${qmpSock},server=on,wait=off`] : []),
-      ...netArgs,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+/**
+ * The raw twin of an engine VM: the very argv the engine builds for its config (same machine,
+ * devices and kernel line), with its own sockets and logs, not paused at start, and the wiring
+ * under test swapped in for card 1's netdev. Only the wiring differs between the two sides.
+ */
+function twinArgs(
+  config: VmConfig,
+  dir: string,
+  netdev: Record<string, unknown>,
+): RawFiles & {
+  argv: string[];
+} {
+  const files = {
+    qmpSockets: [join(dir, 'qmp.sock')],
+    qgaSock: join(dir, 'qga.sock'),
+    vncSock: join(dir, 'vnc.sock'),
+    serialSock: join(dir, 'serial.sock'),
+    monitorSock: join(dir, 'monitor.sock'),
+    pidFile: join(dir, 'qemu.pid'),
+    serialLog: join(dir, 'serial.log'),
+    nvram: join(dir, 'vars.fd'),
+  };
+  const ctx: LaunchContext = {
+    accel: 'tcg',
+    platform: process.platform,
+    ovmfCode: null,
+    networkSwitches: { [NETWORK]: join(dir, 'unused-switch') },
+    vmDir: dir,
+    files,
+  };
+  const argv = buildQemuArgs(config, ctx).filter((a) => a !== '-S');
+  const at = argv.findIndex((a, i) => argv[i - 1] === '-netdev' && a.includes('"id":"net0"'));
+  if (at < 0) throw new Error(`no card 1 netdev in ${argv.join(' ')}`);
+  argv[at] = JSON.stringify({ id: 'net0', ...netdev });
+  return { argv, serialSock: files.serialSock, serialLog: files.serialLog };
+}
+
+interface RawFiles {
+  serialSock: string;
+  serialLog: string;
+}
+
+/** Boots a raw twin (see twinArgs) of the engine VM `vm` wired by `netdev`. */
+async function bootRaw(vm: VmSummary, netdev: Record<string, unknown>): Promise<RawGuest> {
+  if (!home) throw new Error('no home');
+  const dir = join(home.dir, `raw${++guestCount}`);
+  mkdirSync(dir, { recursive: true });
+  const { argv, serialSock, serialLog } = twinArgs(vm.config, dir, netdev);
+  const child = spawn('qemu-system-x86_64', argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await Promise.race([
-    waitForText(serialLog, guest.banner, 120_000),
+    waitForText(serialLog, guest.banner, 150_000),
     exited.then(() => {
       throw new Error(`QEMU exited early: ${stderr}`);
     }),
@@ -136,33 +181,7 @@ async function bootGuest(netArgs: string[], append: string, opts: { qmp?: boolea
   const serial = await connectWhenThere(serialSock);
   let output = '';
   serial.on('data', (c: Buffer) => (output += c.toString()));
-  let qmp: Socket | undefined;
-  let qmpText = '';
-  const qmpReplies: Array<(r: { return?: unknown; error?: { desc: string } }) => void> = [];
-  if (opts.qmp) {
-    qmp = await connectWhenThere(qmpSock);
-    qmp.on('data', (c: Buffer) => {
-      qmpText += c.toString();
-      let nl;
-      while ((nl = qmpText.indexOf('\n')) >= 0) {
-        const line = qmpText.slice(0, nl).trim();
-        qmpText = qmpText.slice(nl + 1);
-        if (!line) continue;
-        const msg = JSON.parse(line) as { return?: unknown; error?: { desc: string } };
-        if ('return' in msg || 'error' in msg) qmpReplies.shift()?.(msg);
-      }
-    });
-  }
-  const qmpCall = (execute: string, args?: object) =>
-    new Promise<unknown>((resolve, reject) => {
-      qmpReplies.push((r) => (r.error ? reject(new Error(r.error.desc)) : resolve(r.return)));
-      qmp!.write(`${json({ execute, ...(args ? { arguments: args } : {}) })}\n`);
-    });
-  if (qmp) await qmpCall('qmp_capabilities');
-
-  const g: Guest = {
-    child,
-    dir,
+  return {
     async run(command, marker, timeoutMs = 120_000) {
       const from = output.length;
       const t0 = performance.now();
@@ -177,98 +196,122 @@ async function bootGuest(netArgs: string[], append: string, opts: { qmp?: boolea
       }
       return performance.now() - t0;
     },
-    async hmp(commandLine) {
-      return String(await qmpCall('human-monitor-command', { 'command-line': commandLine }));
-    },
     async stop() {
       serial.destroy();
-      qmp?.destroy();
       child.kill('SIGKILL');
       await exited;
       children.delete(child);
     },
   };
-  return g;
 }
 
-/** What args.ts writes for card 0 with the given netdev backend. */
-function card(backend: object, mac: string): string[] {
-  return [
-    '-netdev',
-    json({ ...backend, id: 'net0' }),
-    '-device',
-    json({ driver: 'virtio-net-pci', netdev: 'net0', id: 'net0-dev', mac }),
-  ];
+/** An engine VM's serial console (GuestConsole), timed the same way as a raw one. */
+function engineShell(guestConsole: GuestConsole): Shell {
+  return {
+    async run(command, marker, timeoutMs = 120_000) {
+      const t0 = performance.now();
+      // Only on a line of its own: the echoed command holds `$((...))`, never the marker.
+      await guestConsole.run(command, new RegExp(`\\n${marker}\\b`), timeoutMs);
+      return performance.now() - t0;
+    },
+  };
 }
 
-const SERVER_MAC = '52:54:00:be:00:01';
-const CLIENT_MAC = '52:54:00:be:00:02';
+function serialLog(vm: VmSummary): string {
+  return join(vm.dir, 'logs', 'serial.log');
+}
 
-/** Boots a server/client pair wired by `wire`, fetches the file FETCHES_PER_BOOT times. */
-async function throughput(w: { server: string[]; client: string[] }): Promise<number[]> {
-  const server = await bootGuest(w.server, 'viv.net=10.77.0.1/24 viv.httpd=80');
-  let client: Guest | undefined;
+/** An engine VM as these benches make them: the fixture guest, TCG like the raw side. */
+function createVm(name: string, cmdline: string, network?: string): Promise<VmSummary> {
+  return requireEngine().call('vm.create', {
+    name,
+    kernel: guest.kernel,
+    initrd: guest.initrd,
+    append: `${guest.append} ${cmdline}`,
+    memoryMiB: 256,
+    cpus: 1,
+    diskSize: '0',
+    accel: 'tcg',
+    ...(network ? { network } : {}),
+  });
+}
+
+/** Starts an engine VM and waits for its guest's banner (and `alsoWait`) on its serial log. */
+async function startVm(vm: VmSummary, alsoWait?: string): Promise<void> {
+  await requireEngine().call('vm.start', { vm: vm.id });
+  const log = await waitForText(serialLog(vm), guest.banner, 150_000);
+  if (!log.includes('NET-UP ')) {
+    throw new Error(`the guest's network did not come up in ${vm.name}:\n${log}`);
+  }
+  if (alsoWait) await waitForText(serialLog(vm), alsoWait, 30_000);
+}
+
+/** The server makes the file, the client fetches it FETCHES_PER_BOOT times: MiB/s each. */
+async function fetches(server: Shell, client: Shell): Promise<number[]> {
+  await server.run(
+    `dd if=/dev/zero of=/www/big bs=1M count=${FILE_MIB} 2>/dev/null; echo BIG-$((1000+1))`,
+    'BIG-1001',
+  );
+  // The first contact also settles ARP: not part of any figure.
+  await client.run(
+    'timeout 30 wget -q -O /dev/null http://10.77.0.1/ && echo WARM-$((1000+1))',
+    'WARM-1001',
+    40_000,
+  );
+  const mibPerSecond: number[] = [];
+  for (let i = 0; i < FETCHES_PER_BOOT; i++) {
+    const n = 2000 + i;
+    const ms = await client.run(
+      `timeout 100 wget -q -O /dev/null http://10.77.0.1/big && echo XFER-$((${n}+0))`,
+      `XFER-${n}`,
+      110_000,
+    );
+    mibPerSecond.push(FILE_MIB / (ms / 1000));
+  }
+  return mibPerSecond;
+}
+
+let pair: { server: VmSummary; client: VmSummary } | undefined;
+
+/** The two engine VMs on the private network (their raw twins share their configs). */
+async function thePair(): Promise<{ server: VmSummary; client: VmSummary }> {
+  pair ??= {
+    server: await createVm('net-server', 'viv.net=10.77.0.1/24 viv.httpd=80', `network:${NETWORK}`),
+    client: await createVm('net-client', 'viv.net=10.77.0.2/24', `network:${NETWORK}`),
+  };
+  return pair;
+}
+
+/** The engine pair, started for the round and powered off after it. */
+async function privateNetwork(): Promise<number[]> {
+  const e = requireEngine();
+  const { server, client } = await thePair();
+  const consoles: GuestConsole[] = [];
   try {
-    client = await bootGuest(w.client, 'viv.net=10.77.0.2/24');
-    await server.run(
-      `dd if=/dev/zero of=/www/big bs=1M count=${FILE_MIB} 2>/dev/null; echo BIG-$((1000+1))`,
-      'BIG-1001',
-    );
-    // The first contact also settles ARP: not part of any figure.
-    await client.run(
-      'timeout 30 wget -q -O /dev/null http://10.77.0.1/ && echo WARM-$((1000+1))',
-      'WARM-1001',
-      40_000,
-    );
-    const mibPerSecond: number[] = [];
-    for (let i = 0; i < FETCHES_PER_BOOT; i++) {
-      const n = 2000 + i;
-      const ms = await client.run(
-        `timeout 100 wget -q -O /dev/null http://10.77.0.1/big && echo XFER-$((${n}+0))`,
-        `XFER-${n}`,
-        110_000,
-      );
-      mibPerSecond.push(FILE_MIB / (ms / 1000));
-    }
-    return mibPerSecond;
+    await Promise.all([startVm(server, 'HTTPD-UP 80'), startVm(client)]);
+    consoles.push(await GuestConsole.open(e, server.id), await GuestConsole.open(e, client.id));
+    const [s, c] = consoles as [GuestConsole, GuestConsole];
+    return await fetches(engineShell(s), engineShell(c));
+  } finally {
+    for (const c of consoles) c.close();
+    await e.call('vm.powerOff', { vm: client.id }).catch(() => undefined);
+    await e.call('vm.powerOff', { vm: server.id }).catch(() => undefined);
+  }
+}
+
+/** The pair's raw twins, joined point to point by QEMU's socket netdev. */
+async function pointToPoint(): Promise<number[]> {
+  const { server: s, client: c } = await thePair();
+  const port = await freePort();
+  const server = await bootRaw(s, { type: 'socket', listen: `127.0.0.1:${port}` });
+  let client: RawGuest | undefined;
+  try {
+    client = await bootRaw(c, { type: 'socket', connect: `127.0.0.1:${port}` });
+    return await fetches(server, client);
   } finally {
     await client?.stop();
     await server.stop();
   }
-}
-
-async function privateNetwork(): Promise<number[]> {
-  const dir = join(home.dir, `sw${++guestCount}`);
-  const pidFile = `${dir}.pid`;
-  const started = spawnSync('vde_switch', ['-s', dir, '-d', '-p', pidFile], { encoding: 'utf8' });
-  if (started.status !== 0) throw new Error(`vde_switch did not start: ${started.stderr}`);
-  try {
-    return await throughput({
-      server: card({ type: 'vde', sock: dir }, SERVER_MAC),
-      client: card({ type: 'vde', sock: dir }, CLIENT_MAC),
-    });
-  } finally {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    if (pid > 0) process.kill(pid, 'SIGTERM');
-  }
-}
-
-async function pointToPoint(): Promise<number[]> {
-  const port = await freePort();
-  return throughput({
-    server: [
-      '-netdev',
-      `socket,id=n0,listen=127.0.0.1:${port}`,
-      '-device',
-      `virtio-net-pci,netdev=n0,mac=${SERVER_MAC}`,
-    ],
-    client: [
-      '-netdev',
-      `socket,id=n0,connect=127.0.0.1:${port}`,
-      '-device',
-      `virtio-net-pci,netdev=n0,mac=${CLIENT_MAC}`,
-    ],
-  });
 }
 
 function httpGet(port: number): Promise<void> {
@@ -315,8 +358,8 @@ it('carries guest-to-guest traffic on a private network nearly as fast as a raw 
   const r = median(raw);
   printTable(
     `network bench (a): ${FILE_MIB} MiB over HTTP guest to guest, ${ROUNDS} alternating rounds x ` +
-      `${FETCHES_PER_BOOT} fetches, medians in MiB/s, TCG, virtio-net; vivarium = engine-equivalent ` +
-      'argv on a vde_switch (not through the engine), raw = -netdev socket listen/connect',
+      `${FETCHES_PER_BOOT} fetches, medians in MiB/s, TCG, virtio-net; vivarium = two engine VMs ` +
+      `on the private network "${NETWORK}" (its vde_switch), raw = the same two guests' argv with -netdev socket listen/connect`,
     ['measure', 'vivarium', 'raw qemu', 'ratio', 'goal'],
     [['guest-to-guest throughput', v, r, `${(v / r).toFixed(3)}x`, '>= 0.8x']],
   );
@@ -325,24 +368,26 @@ it('carries guest-to-guest traffic on a private network nearly as fast as a raw 
 });
 
 it('answers through a forward added live as fast as through one fixed at start', async () => {
+  const e = requireEngine();
   const livePort = await freePort();
   const fixedPort = await freePort();
   const append = 'viv.net=dhcp viv.httpd=80';
-  const [live, fixed] = await Promise.all([
-    bootGuest(card({ type: 'user' }, SERVER_MAC), append, { qmp: true }),
-    bootGuest(
-      [
-        '-netdev',
-        `user,id=n0,hostfwd=tcp:127.0.0.1:${fixedPort}-:80`,
-        '-device',
-        `virtio-net-pci,netdev=n0,mac=${CLIENT_MAC}`,
-      ],
-      append,
-    ),
-  ]);
+  // The default card: NAT of its own (QEMU's user netdev), no network.
+  const vm = await createVm('net-forward', append);
+  let fixed: RawGuest | undefined;
   try {
-    // An empty reply is success; a refused rule is a successful reply with text in it.
-    expect(await live.hmp(`hostfwd_add net0 tcp:127.0.0.1:${livePort}-:80`)).toBe('');
+    [, fixed] = await Promise.all([
+      startVm(vm, 'HTTPD-UP 80'),
+      bootRaw(vm, {
+        type: 'user',
+        hostfwd: [{ str: `tcp:127.0.0.1:${fixedPort}-:80` }],
+      }),
+    ]);
+    const added = await e.call('forward.add', {
+      vm: vm.id,
+      forward: { protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: livePort, guestPort: 80 },
+    });
+    expect(added).toMatchObject({ hostPort: livePort, guestPort: 80, live: true });
     // Warm both paths (slirp's first connections, the guest's httpd forks) before any figure.
     for (let i = 0; i < 50; i++) {
       await httpGet(livePort);
@@ -364,7 +409,7 @@ it('answers through a forward added live as fast as through one fixed at start',
     printTable(
       `network bench (b): HTTP GET round trips to the guest's httpd through a host forward, ` +
         `${FORWARD_ROUNDS} alternating rounds of ${ROUND_TRIPS}, medians in ms, TCG; vivarium = ` +
-        'hostfwd_add over QMP on the NAT card, raw = -netdev user,hostfwd= at start',
+        "forward.add on an engine VM running with its NAT card, raw = the same guest's argv with -netdev user,hostfwd= at start",
       ['measure', 'vivarium', 'raw qemu', 'ratio', 'goal'],
       [['forwarded round trip', v, r, `${(v / r).toFixed(3)}x`, '<= 1.1x']],
     );
@@ -375,6 +420,7 @@ it('answers through a forward added live as fast as through one fixed at start',
     );
     expect(viv).toHaveLength(FORWARD_ROUNDS);
   } finally {
-    await Promise.all([live.stop(), fixed.stop()]);
+    await e.call('vm.powerOff', { vm: vm.id }).catch(() => undefined);
+    await fixed?.stop();
   }
 });
