@@ -99,6 +99,27 @@ describe('cards', () => {
     });
   });
 
+  it('turns a NAT card’s internet off and on, keeping its forwards', () => {
+    const withForward = NicConfigSchema.parse({
+      mac: '52:54:00:12:34:58',
+      attach: {
+        kind: 'nat',
+        forwards: [{ protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: 8080, guestPort: 80 }],
+      },
+    });
+    const attach = withForward.attach;
+    if (attach.kind !== 'nat') throw new Error('a NAT card');
+    expect(cardDraft(withForward).internet).toBe(true);
+    const off = { ...cardDraft(withForward), internet: false };
+    expect(cardPatch(off, withForward)).toEqual({ attach: { ...attach, internet: false } });
+    const closed = { ...withForward, attach: { ...attach, internet: false } };
+    expect(cardDraft(closed).internet).toBe(false);
+    expect(cardPatch(cardDraft(closed), closed)).toBeNull();
+    expect(cardPatch({ ...cardDraft(closed), internet: true }, closed)).toEqual({
+      attach: { ...attach, internet: true },
+    });
+  });
+
   it('refuses multicast, malformed and duplicate MACs, an unnamed network and a bad bridge', () => {
     const d = cardDraft(natCard);
     expect(cardErrors({ ...d, mac: '01:00:5e:00:00:01' }, []).mac).toMatch(/multicast/);

@@ -96,6 +96,8 @@ export interface CardDraft {
   network: string;
   /** The host bridge (kind 'bridge'). */
   bridge: string;
+  /** Kind 'nat': whether the guest may reach the host's networks (off: only forwards come in). */
+  internet: boolean;
 }
 
 export type CardErrors = Partial<Record<'mac' | 'network' | 'bridge', string>>;
@@ -107,6 +109,7 @@ export function cardDraft(nic: NicConfig): CardDraft {
     kind: nic.attach.kind,
     network: nic.attach.kind === 'network' ? nic.attach.network : '',
     bridge: nic.attach.kind === 'bridge' ? nic.attach.bridge : '',
+    internet: nic.attach.kind === 'nat' ? nic.attach.internet : true,
   };
 }
 
@@ -148,11 +151,13 @@ export function generateMac(random: () => readonly number[], taken: readonly str
   throw new Error('No free MAC address came out of 64 tries: the random source repeats itself');
 }
 
-/** The attachment a draft asks for; a NAT card that stays NAT keeps its forwards and internet. */
+/** The attachment a draft asks for; a NAT card that stays NAT keeps its forwards. */
 export function draftAttachment(draft: CardDraft, current: NicAttachment): NicAttachment {
   switch (draft.kind) {
     case 'nat':
-      return current.kind === 'nat' ? current : { kind: 'nat', forwards: [], internet: true };
+      return current.kind === 'nat'
+        ? { ...current, internet: draft.internet }
+        : { kind: 'nat', forwards: [], internet: draft.internet };
     case 'network':
       return { kind: 'network', network: draft.network };
     case 'bridge':
@@ -166,6 +171,7 @@ function sameAttachment(a: NicAttachment, b: NicAttachment): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'network' && b.kind === 'network') return a.network === b.network;
   if (a.kind === 'bridge' && b.kind === 'bridge') return a.bridge === b.bridge;
+  if (a.kind === 'nat' && b.kind === 'nat') return a.internet === b.internet;
   return true;
 }
 

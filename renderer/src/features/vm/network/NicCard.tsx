@@ -210,6 +210,24 @@ export function NicCard({
         ))}
       </fieldset>
 
+      {draft.kind === 'nat' ? (
+        <label className="check network-form__opt nic__sub" title={locked ?? undefined}>
+          <input
+            type="checkbox"
+            data-testid="nat-internet"
+            checked={draft.internet}
+            disabled={locked !== null}
+            onChange={(e) => set('internet', e.target.checked)}
+          />
+          <span>
+            <strong>Internet</strong>
+            <span className="network-form__help">
+              The guest reaches the host and the internet through QEMU’s NAT. Off: it reaches
+              nothing outside; forwards still come in.
+            </span>
+          </span>
+        </label>
+      ) : null}
       {draft.kind === 'network' ? (
         <NetworkPicker
           id={`${id}-network`}
