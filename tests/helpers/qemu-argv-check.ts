@@ -95,7 +95,10 @@ const OPTION_RULES: Readonly<Record<string, OptionRule>> = {
       'name',
     ],
   },
-  '-netdev': { implied: 'type', keys: ['type', 'id', 'hostfwd', 'restrict'] },
+  '-netdev': {
+    implied: 'type',
+    keys: ['type', 'id', 'hostfwd', 'restrict', 'sock', 'br', 'helper'],
+  },
   '-chardev': { implied: 'backend', keys: ['backend', 'id', 'path', 'server', 'wait', 'logfile'] },
   '-vnc': { implied: 'vnc', keys: ['vnc'] },
   '-machine': { implied: 'type', keys: ['type', 'smm', 'pflash0', 'pflash1'] },

@@ -38,6 +38,8 @@ import {
 import { openEngine, VivariumError, type Engine } from '../../electron/engine';
 import { resolveAccelerator } from '../../electron/engine/host/resolve';
 import { vmFiles, type VmFiles } from '../../electron/engine/paths';
+import { networkKey } from '../../electron/engine/network/store';
+import { networkRunFiles } from '../../electron/engine/network/switch';
 import { buildQemuArgs } from '../../electron/engine/qemu/args';
 import { startServer } from '../../electron/server';
 import { guest } from '../helpers/fixtures';
@@ -170,6 +172,12 @@ afterAll(async () => {
   }>;
   opened.client?.close();
   await opened.server?.close();
+  // Planning a launch starts the networks' switches, which outlive the engine by design.
+  for (const n of (await opened.engine?.call('network.list', {}).catch(() => [])) ?? []) {
+    await opened.engine
+      ?.call('network.delete', { network: n.config.id, detach: true })
+      .catch((err: unknown) => console.log(`network ${n.config.name} left behind: ${String(err)}`));
+  }
   await opened.engine?.close();
   delete process.env.VIVARIUM_HOME;
   if (root) await rm(root, { recursive: true, force: true });
@@ -400,6 +408,25 @@ const forwardNic = fc.constantFrom(0, 0, 0, 1, 3);
 
 type Template = Record<string, unknown>;
 
+/** Mostly the network the cards above name, so that cards and networks meet. */
+const networkRef = fc.oneof(
+  { arbitrary: fc.constantFrom('lab', 'lab', 'dmz', 'Lab', 'lab,sock=/tmp/x'), weight: 4 },
+  { arbitrary: nastyString, weight: 1 },
+);
+const subnet = fc.oneof(
+  fc.constantFrom(
+    '10.13.1.0/24',
+    '10.13.2.0/24',
+    '10.13.1.128/25',
+    '10.0.2.0/24',
+    '192.168.7.0/30',
+    '10.13.1.0/33',
+    '300.1.1.0/24',
+    '10.13.1.5/24',
+  ),
+  nastyString,
+);
+
 /** Each method's valid-ish params (placeholders unresolved). */
 const VALID: Record<string, fc.Arbitrary<Template>> = {
   'vm.list': fc.constant({}),
@@ -496,6 +523,23 @@ const VALID: Record<string, fc.Arbitrary<Template>> = {
   }),
   'media.partials': fc.constant({}),
   'media.discardPartial': fc.record({ key: fc.oneof(fc.constantFrom('x', 'a.b'), nastyString) }),
+  'network.list': fc.constant({}),
+  'network.get': fc.record({ network: networkRef }),
+  'network.create': fc.record(
+    { name: networkRef, subnet, dhcp: fc.boolean(), nat: fc.boolean() },
+    { requiredKeys: ['name'] },
+  ),
+  'network.update': fc.record({
+    network: networkRef,
+    patch: fc.record(
+      { name: networkRef, subnet, dhcp: fc.boolean(), nat: fc.boolean() },
+      { requiredKeys: [] },
+    ),
+  }),
+  'network.delete': fc.record({ network: networkRef, detach: fc.boolean() }),
+  'network.bridgeCheck': fc.record({
+    bridge: fc.oneof(fc.constantFrom('br0', 'virbr0', 'lo', 'br0,helper=/bin/sh'), nastyString),
+  }),
   'nic.list': fc.record({ vm: vmRef }),
   'nic.add': fc.record({ vm: vmRef, nic: nicRequest }),
   'nic.update': fc.record({ vm: vmRef, index: nicIndex, patch: nicRequest }),
@@ -569,6 +613,7 @@ const WEIGHT: Record<string, number> = {
   'vm.update': 10,
   'disk.add': 3,
   'nic.add': 3,
+  'network.create': 3,
   'nic.update': 2,
   'forward.add': 3,
   'vm.clone': 2,
@@ -890,6 +935,8 @@ async function send(req: Request, out: Outcome): Promise<void> {
     const vm = poolVm((params as Template).vm);
     if (vm) out.touched.push(vm.id);
   }
+  // Deleting a network with detach unplugs the cards on it, in any VM of the pool.
+  if (method === 'network.delete') out.touched.push(...pool.vms.map((v) => v.id));
   if (method === 'vm.delete') {
     const gone = poolVm((params as Template).vm);
     if (gone) out.deleted.push(gone.id);
@@ -933,8 +980,29 @@ async function refreshPool(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // The argv property
 
-function launchContext(config: VmConfig, files: VmFiles) {
+/**
+ * The switch folder of each network the cards name, found the way the engine finds a network
+ * (id, name, then name in any case); a card on a network that does not exist gets none, and
+ * both sides must then refuse.
+ */
+async function networkSwitches(config: VmConfig): Promise<Record<string, string>> {
+  const nets = (await engine.call('network.list', {})).map((n) => n.config);
+  const switches: Record<string, string> = {};
+  for (const nic of config.nics) {
+    if (nic.attach.kind !== 'network') continue;
+    const ref = nic.attach.network;
+    const net =
+      nets.find((n) => n.id === ref) ??
+      nets.find((n) => n.name === ref) ??
+      nets.find((n) => networkKey(n.name) === networkKey(ref));
+    if (net) switches[ref] = networkRunFiles(engine.paths, net.id).switchDir;
+  }
+  return switches;
+}
+
+async function launchContext(config: VmConfig, files: VmFiles) {
   return {
+    networkSwitches: await networkSwitches(config),
     accel: resolveAccelerator(host, config.accel).accel,
     platform: process.platform,
     ovmfCode: host.firmware.ovmfCode,
@@ -958,7 +1026,7 @@ async function checkArgv(id: string): Promise<void> {
   const config = VmConfigSchema.parse(JSON.parse(await readFile(files.config, 'utf8')));
   let expected: string[] | null = null;
   try {
-    expected = buildQemuArgs(config, launchContext(config, files));
+    expected = buildQemuArgs(config, await launchContext(config, files));
   } catch (err) {
     typedCode(err, `buildQemuArgs of ${id}`);
   }
