@@ -57,7 +57,7 @@ export function savedToChangeMessage(blocked: readonly string[]): string {
  * to the disks exactly as they were) or make a state that would not include the saved memory.
  */
 export const SAVED_REFUSES = {
-  snapshot: 'take, revert or delete snapshots',
+  snapshot: 'take a snapshot or revert to one',
   clone: 'clone it',
   disks: 'add, remove, resize or import disks',
   nics: 'add or change network cards',
