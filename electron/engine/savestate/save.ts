@@ -64,6 +64,8 @@ export async function saveStateToFile(
       await handle.close();
     }
     const { size } = await stat(files.savedStatePartial);
+    // The last moment a cancel is heard: after the rename the VM is as good as saved.
+    opts.signal.throwIfAborted();
     await rename(files.savedStatePartial, files.savedState);
     await syncDir(files.savedStateDir);
     return size;
@@ -101,7 +103,10 @@ async function listen(sock: string, file: string): Promise<Receiver> {
     failWith = reject;
   });
   failed.catch(() => undefined);
+  let giveUp: () => void = () => undefined;
   const done = new Promise<void>((resolve, reject) => {
+    // Aborted before QEMU connected: nothing will come.
+    giveUp = () => reject(new Error('The save was abandoned before QEMU connected'));
     server.once('connection', (socket) => {
       conn = socket;
       // One save, one writer: anything else that connects is turned away.
@@ -132,8 +137,12 @@ async function listen(sock: string, file: string): Promise<Receiver> {
     writeError: () => writeError,
     abort: () => {
       const c: Socket | null = conn;
-      if (c) c.destroy();
-      else server.close();
+      if (c) {
+        c.destroy();
+      } else {
+        server.close();
+        giveUp();
+      }
     },
     close: () => server.close(),
   };
