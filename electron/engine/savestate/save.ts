@@ -53,7 +53,7 @@ export async function saveStateToFile(
     await qmp.execute('stop');
     await qmp.execute('migrate', { uri: `unix:${files.saveSock}` });
     migrating = true;
-    await followMigration(qmp, opts, receiver.failed);
+    await followMigration(qmp, opts, receiver.failed, receiver.done);
     migrating = false;
     // QEMU closes its end once it completed: the receiver has everything after that.
     await receiver.done;
@@ -153,7 +153,9 @@ async function followMigration(
   qmp: QmpClient,
   opts: { signal: AbortSignal; report: (p: SaveProgress) => void },
   failed: Promise<never>,
+  received: Promise<void>,
 ): Promise<void> {
+  const finished = received.catch(() => undefined);
   for (;;) {
     if (opts.signal.aborted) {
       await qmp.execute('migrate_cancel').catch(() => undefined);
@@ -183,7 +185,8 @@ async function followMigration(
       default:
         break;
     }
-    await Promise.race([sleep(POLL_MS), failed]);
+    // QEMU closes the socket as it completes: ask again at once instead of at the next tick.
+    await Promise.race([sleep(POLL_MS), finished, failed]);
   }
 }
 
