@@ -13,6 +13,7 @@ export const VM_STATES = [
   'restoring',
   'stopping',
   'crashed',
+  'saved',
 ] as const;
 export type VmState = (typeof VM_STATES)[number];
 
@@ -35,7 +36,17 @@ export function isTransitional(state: VmState): boolean {
  * use, so hardware changes, deletion and disk operations must wait.
  */
 export function isLive(state: VmState): boolean {
-  return state !== 'stopped' && state !== 'crashed';
+  return state !== 'stopped' && state !== 'crashed' && state !== 'saved';
+}
+
+/**
+ * Suspended to disk: no QEMU, but its memory and device state wait in a file in the VM's folder
+ * and Start resumes the guest where it was. That state only fits the hardware and disks it was
+ * saved with, so they stay as they are (see common/rules/vm-settings.ts) until it is resumed or
+ * its saved state discarded.
+ */
+export function isSaved(state: VmState): boolean {
+  return state === 'saved';
 }
 
 /**
@@ -46,7 +57,10 @@ export function isGuestUp(state: VmState): boolean {
   return state === 'running' || state === 'paused';
 }
 
-/** Settled with no QEMU: the VM can be started, edited, cloned or deleted. */
+/**
+ * Settled with no QEMU and nothing saved: the VM can be started, edited, cloned or deleted. A
+ * saved VM is not off: it can be started (resumed) or deleted, and only its name and notes change.
+ */
 export function isOff(state: VmState): boolean {
-  return !isLive(state);
+  return state === 'stopped' || state === 'crashed';
 }

@@ -1,7 +1,8 @@
 /**
  * The Electron shell: one window, menus, security handlers, and the IPC adapter. Everything a user
  * can do is an engine call; this file only wires the engine to a window. Quitting leaves VMs
- * running: the next start re-attaches to them.
+ * running (the next start re-attaches to them), or saves them to disk first when the user's
+ * setting says "When Vivarium quits: suspend them".
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,7 +127,11 @@ function createWindow(from: RendererSource): void {
   });
 }
 
-/** Close the engine (VMs keep running) before the process goes away. */
+/**
+ * Before the process goes away: the running VMs are saved to disk if the onQuit setting asks
+ * for it (those that cannot be saved keep running, and the user is told why), then the engine
+ * closes (VMs left running keep running).
+ */
 function installQuitHandler(): void {
   let closing = false;
   app.on('before-quit', (event) => {
@@ -137,7 +142,18 @@ function installQuitHandler(): void {
     disposeIpc?.();
     disposeIpc = null;
     current
-      .close()
+      .quitting()
+      .then(({ failed }) => {
+        if (failed.length === 0) return;
+        dialog.showErrorBox(
+          'Some VMs keep running',
+          failed.map((f) => `${f.name}: ${f.reason}`).join('\n\n'),
+        );
+      })
+      .catch((err: unknown) => {
+        console.error('Vivarium could not save the running VMs to disk:', err);
+      })
+      .then(() => current.close())
       .catch((err: unknown) => {
         console.error('Vivarium engine did not close cleanly:', err);
       })

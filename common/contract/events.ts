@@ -1,5 +1,6 @@
 /** Events: what the engine announces to every front door, in order. */
 import type { NetworkSummary } from './networks';
+import type { AppSettings } from './settings';
 import type { TaskInfo } from './tasks';
 import type { VmSummary } from './vm';
 
@@ -10,4 +11,5 @@ export type ApiEvent =
   | { type: 'network.changed'; network: NetworkSummary }
   | { type: 'network.removed'; id: string }
   | { type: 'host.notice'; message: string }
-  | { type: 'task'; task: TaskInfo };
+  | { type: 'task'; task: TaskInfo }
+  | { type: 'settings'; settings: AppSettings };

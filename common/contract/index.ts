@@ -14,10 +14,11 @@ import type { ApiEvent } from './events';
 import { hostMethods, type HostResults } from './host';
 import { mediaMethods, type MediaResults } from './media';
 import { networkMethods, type NetworkResults } from './networks';
+import { settingsMethods, type SettingsResults } from './settings';
 import { snapshotMethods, type SnapshotResults, type SnapshotTaskResults } from './snapshots';
 import { streamMethods, type StreamResults } from './streams';
 import { taskMethods, type TaskResults } from './tasks';
-import { vmMethods, type VmResults } from './vm';
+import { vmMethods, type VmResults, type VmTaskResults } from './vm';
 
 export * from './catalog';
 export * from './disks';
@@ -26,6 +27,7 @@ export * from './events';
 export * from './host';
 export * from './media';
 export * from './networks';
+export * from './settings';
 export * from './snapshots';
 export * from './streams';
 export * from './tasks';
@@ -45,6 +47,7 @@ export const methods = composeMethods(
   catalogMethods,
   mediaMethods,
   networkMethods,
+  settingsMethods,
 );
 
 export type Method = keyof typeof methods;
@@ -66,10 +69,14 @@ export interface ApiResults
     DiskResults,
     CatalogResults,
     MediaResults,
-    NetworkResults {}
+    NetworkResults,
+    SettingsResults {}
 
 /** `task.result` of finished storage and snapshot tasks, by task kind. */
 export interface StorageTaskResults extends SnapshotTaskResults, DiskTaskResults {}
+
+/** `task.result` of every finished task the contract names, by task kind. */
+export interface TaskResultsByKind extends StorageTaskResults, VmTaskResults {}
 
 /** The one interface every front door offers the renderer and the CLI. */
 export interface VivariumApi {

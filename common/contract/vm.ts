@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { hostnameProblem, publicKeyProblem, userNameProblem } from '../rules/cloud-guest';
 import { parseAttachment } from '../rules/networks';
 import type { VmState } from '../vm-state';
+import type { TaskInfo } from './tasks';
 import {
   ACCELERATORS,
   AbsolutePathSchema,
@@ -180,6 +181,11 @@ export interface VmRuntime {
   lastExit: { code: number | null; signal: string | null; stderrTail: string } | null;
   /** Shown in the UI when an operation failed or needs a decision. */
   lastError: string | null;
+  /**
+   * For `saved`: ISO time the memory and device state were saved to disk (the UI's "Saved 2 min
+   * ago"); null in every other state.
+   */
+  savedAt: string | null;
 }
 
 /** How to reach a ready guest over SSH (through its forward on the host). */
@@ -271,6 +277,16 @@ export const vmMethods = {
     timeoutMs: z.number().int().min(0).max(600_000).default(60_000),
   }),
   'vm.powerOff': Ref,
+  /**
+   * Suspend to disk: memory and device state go to a file in the VM's folder, then QEMU ends and
+   * the VM is `saved`. Returns a task at once (kind 'vm.suspend'; `task` events carry bytes
+   * done/total; cancellable: the VM keeps running). Refused, naming the device, when something in
+   * the VM cannot be saved (e.g. the clipboard channel). The task's result is the VmSummary.
+   * `vm.start` on a saved VM resumes it and removes the file once the guest runs.
+   */
+  'vm.suspend': Ref,
+  /** Deletes a saved VM's saved state: its next start boots fresh. Refused while QEMU runs. */
+  'vm.discardState': Ref,
 } as const;
 
 export interface VmResults {
@@ -285,4 +301,11 @@ export interface VmResults {
   'vm.reset': VmSummary;
   'vm.shutdown': ShutdownResult;
   'vm.powerOff': VmSummary;
+  'vm.suspend': TaskInfo;
+  'vm.discardState': VmSummary;
+}
+
+/** `task.result` of finished VM tasks, by task kind. */
+export interface VmTaskResults {
+  'vm.suspend': VmSummary;
 }

@@ -25,6 +25,54 @@ export function stopToChangeMessage(blocked: readonly string[]): string {
   return `Shut the VM down to change ${blocked.join(', ')}: they cannot change while it runs.`;
 }
 
+/**
+ * Fields that may change while the VM is saved to disk. The saved memory and device state only
+ * load into the same hardware over the same disks, so the same few as while it runs.
+ */
+export const SAVED_EDITABLE_FIELDS: ReadonlySet<string> = LIVE_EDITABLE_FIELDS;
+
+export function canChangeWhileSaved(field: string): boolean {
+  return SAVED_EDITABLE_FIELDS.has(field);
+}
+
+/** The fields of a change that a saved VM refuses, in the order given. */
+export function fieldsNeedingDiscard(fields: Iterable<string>): string[] {
+  return [...fields].filter((f) => !canChangeWhileSaved(f));
+}
+
+/** What a saved VM offers instead of a change it refuses. */
+const SAVED_WAY_OUT =
+  'Start it (it resumes where it was) and shut it down, or discard its saved state ' +
+  '(vivarium discard-state), first.';
+
+export function savedToChangeMessage(blocked: readonly string[]): string {
+  return (
+    `The VM is saved to disk, so ${blocked.join(', ')} cannot change: its saved memory only ` +
+    `fits the hardware it was saved with. ${SAVED_WAY_OUT}`
+  );
+}
+
+/**
+ * Operations a saved VM refuses, because they change or copy its disks (the saved memory refers
+ * to the disks exactly as they were) or make a state that would not include the saved memory.
+ */
+export const SAVED_REFUSES = {
+  snapshot: 'take a snapshot or revert to one',
+  clone: 'clone it',
+  disks: 'add, remove, resize or import disks',
+  nics: 'add or change network cards',
+  firmware: 'change its firmware or TPM',
+} as const;
+export type SavedRefusal = keyof typeof SAVED_REFUSES;
+
+/** Why a saved VM refuses `what`, and what the user does about it. */
+export function savedRefusalMessage(what: SavedRefusal): string {
+  return (
+    `The VM is saved to disk, so you cannot ${SAVED_REFUSES[what]} now: its saved memory ` +
+    `expects its disks and hardware as they are. ${SAVED_WAY_OUT}`
+  );
+}
+
 /** Secure Boot runs only on UEFI firmware on the q35 machine (OVMF's SMM build). */
 export function secureBootFits(c: { firmware: string; machine: string }): boolean {
   return c.firmware === 'uefi' && c.machine === 'q35';

@@ -14,6 +14,7 @@ import { createKit } from './kit';
 import { registerNetworkCommands } from './network-commands';
 import { registerNicCommands } from './nic-commands';
 import { flush, jsonMode, oneLine, printJson, PROG, reportError, UsageError } from './output';
+import { registerSaveStateCommands } from './savestate-commands';
 import { registerServeCommand } from './serve-command';
 import { registerStorageCommands } from './storage-commands';
 import { registerDeleteCommand, registerVmCommands } from './vm-commands';
@@ -34,6 +35,7 @@ function buildProgram(): Command {
   registerStorageCommands(kit);
   registerCatalogCommands(kit);
   registerVmCommands(kit);
+  registerSaveStateCommands(kit);
   registerNicCommands(kit);
   registerNetworkCommands(kit);
   registerConsoleCommands(kit);

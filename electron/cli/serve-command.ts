@@ -31,6 +31,12 @@ async function cmdServe(opts: ServeOpts): Promise<void> {
   if (opts.json) writeOut(JSON.stringify({ url, port: server.port, token: server.token }));
   else writeOut(url);
   await waitForSignal();
+  // "When Vivarium quits: suspend them": the running VMs go to disk before the server goes.
+  const { saved, failed } = await eng.quitting();
+  for (const name of saved) process.stderr.write(`Saved ${name} to disk.\n`);
+  for (const f of failed) {
+    process.stderr.write(`Could not save ${f.name} to disk (it keeps running): ${f.reason}\n`);
+  }
   await server.close();
 }
 

@@ -28,6 +28,7 @@ import {
 } from './cloud-commands';
 import type { CliKit } from './kit';
 import { cardLines } from './nic-commands';
+import { savedAgo } from './savestate-commands';
 import { parseMemory, parseNumber } from './options';
 import {
   formatBytes,
@@ -51,6 +52,8 @@ function vmJson(vm: VmSummary) {
     pid: rt.pid ?? null,
     accel: rt.accel ?? null,
     startedAt: rt.startedAt ?? null,
+    /** When a `saved` VM was saved to disk. */
+    savedAt: rt.savedAt ?? null,
     os: config.os,
     cpus: config.cpu.count,
     memoryMiB: config.memoryMiB,
@@ -146,7 +149,9 @@ async function cmdList(opts: JsonOpt): Promise<void> {
       ['NAME', 'STATE', 'CPUS', 'MEMORY', 'OS'],
       vms.map((vm) => [
         vm.name,
-        vm.runtime.state,
+        vm.runtime.state === 'saved'
+          ? `saved ${savedAgo(vm.runtime.savedAt)}`.trim()
+          : vm.runtime.state,
         String(vm.config.cpu.count),
         formatMiB(vm.config.memoryMiB),
         vm.config.os,
@@ -378,7 +383,10 @@ async function cmdSimple(method: SimpleOp, ref: string, opts: JsonOpt): Promise<
  */
 async function cmdStart(ref: string, opts: JsonOpt): Promise<void> {
   try {
-    await cmdSimple('vm.start', ref, opts);
+    const before = await call('vm.get', { vm: ref }, { vm: 'NAME' });
+    if (before.runtime.state !== 'saved') return await cmdSimple('vm.start', ref, opts);
+    const vm = await call('vm.start', { vm: ref }, { vm: 'NAME' });
+    printVm(vm, opts, `${vm.name} resumed from its saved state: ${describeState(vm)}`);
   } catch (err) {
     if (!(err instanceof VivariumError) || err.code !== 'BAD_STATE') throw err;
     const vm = await call('vm.get', { vm: ref }, { vm: 'NAME' });
@@ -396,6 +404,16 @@ async function cmdStop(ref: string, opts: StopOpts): Promise<void> {
   const before = await call('vm.get', { vm: ref }, { vm: 'NAME' });
   if (before.runtime.state === 'stopped') {
     printVm(before, opts, `${before.name} is already stopped`);
+    return;
+  }
+  if (before.runtime.state === 'saved') {
+    const name = shellQuote(before.name);
+    printVm(
+      before,
+      opts,
+      `${before.name} is saved to disk, not running: ${PROG} start ${name} resumes it, ` +
+        `${PROG} discard-state ${name} drops the saved state.`,
+    );
     return;
   }
   if (opts.force) {

@@ -89,6 +89,16 @@ export interface VmFiles {
   /** The key pair Vivarium made for a cloud guest, and the guest's SSH host keys as first seen. */
   sshDir: string;
   knownHosts: string;
+  /**
+   * Suspend to disk (saved-state/): the memory and device state being written (`.partial`, never
+   * read back), the finished one, and its description, whose presence makes the VM `saved`.
+   */
+  savedStateDir: string;
+  savedStatePartial: string;
+  savedState: string;
+  savedStateMeta: string;
+  /** The socket QEMU streams a save into (the engine listens and writes the file). */
+  saveSock: string;
 }
 
 export function vmFiles(paths: EnginePaths, id: string): VmFiles {
@@ -121,5 +131,10 @@ export function vmFiles(paths: EnginePaths, id: string): VmFiles {
     guestState: join(run, 'guest.json'),
     sshDir: join(dir, 'ssh'),
     knownHosts: join(dir, 'ssh', 'known_hosts'),
+    savedStateDir: join(dir, 'saved-state'),
+    savedStatePartial: join(dir, 'saved-state', 'state.partial'),
+    savedState: join(dir, 'saved-state', 'state.vmstate'),
+    savedStateMeta: join(dir, 'saved-state', 'state.json'),
+    saveSock: join(run, 'save.sock'),
   };
 }

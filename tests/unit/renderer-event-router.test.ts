@@ -30,6 +30,7 @@ function vm(id: string, state: VmState = 'stopped', name = `VM ${id}`): VmSummar
       startedAt: null,
       accelNotice: null,
       lastExit: null,
+      savedAt: null,
       lastError: null,
     },
   };

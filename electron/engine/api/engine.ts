@@ -30,6 +30,8 @@ import { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import { enginePaths, type EnginePaths } from '../paths';
 import type { EngineRole, LaunchPlan } from '../qemu/supervisor';
+import { SaveStateService } from '../savestate/service';
+import { AppSettingsStore, appSettingsFile } from '../settings/app-settings';
 import { SnapshotService } from '../snapshots/service';
 import { CloneService } from '../storage/clones';
 import { DiskService } from '../storage/disks';
@@ -53,6 +55,7 @@ import { mediaHandlers } from './media-handlers';
 import { networkHandlers } from './network-handlers';
 import { nicHandlers } from './nic-handlers';
 import { recoveries } from './recoveries';
+import { saveStateHandlers, settingsHandlers } from './savestate-handlers';
 import { snapshotHandlers } from './snapshot-handlers';
 import { streamHandlers } from './stream-handlers';
 import { taskHandlers } from './task-handlers';
@@ -98,6 +101,9 @@ export class Engine implements VivariumApi {
   private readonly registry: VmRegistry;
   private readonly launcher: LaunchPlanner;
   private readonly guests: GuestWatcher;
+  private readonly saves: SaveStateService;
+  /** App settings (settings.json in the home folder): what to do with running VMs at quit. */
+  readonly settings: AppSettingsStore;
   private readonly handlers: Handlers;
   private readonly journal: IntentJournal;
   private readonly recoveries: Recoveries;
@@ -157,7 +163,10 @@ export class Engine implements VivariumApi {
       networks.releaseUnused().catch(() => undefined);
     });
 
-    const vms = vmHandlers({ registry, lifecycle, launcher, screen, guests });
+    const saves = new SaveStateService(registry, host, tasks);
+    this.saves = saves;
+    this.settings = new AppSettingsStore(appSettingsFile(paths.home));
+    const vms = vmHandlers({ registry, lifecycle, launcher, screen, guests, saves });
     const forwards = new ForwardService(registry, networks);
     const nics = new NicService(registry, networks, forwards, guestInternet);
 
@@ -177,6 +186,8 @@ export class Engine implements VivariumApi {
       ...mediaHandlers({ catalog, tasks, registry, lifecycle }),
       ...networkHandlers(networks),
       ...nicHandlers(nics, forwards),
+      ...saveStateHandlers(saves),
+      ...settingsHandlers(this.settings, (event) => events.emit(event)),
     };
   }
 
@@ -253,6 +264,17 @@ export class Engine implements VivariumApi {
   /** How `vm` would be started now (benchmarks time QEMU from this plan). */
   launchPlan(vm: Vm): Promise<LaunchPlan> {
     return this.launcher.plan(vm);
+  }
+
+  /**
+   * The app or `vivarium serve` is quitting: with the onQuit setting 'suspend', every running
+   * or paused VM is saved to disk first (one after another); with 'keep', nothing happens.
+   * Returns what was saved and what could not be (those keep running).
+   */
+  async quitting(): Promise<{ saved: string[]; failed: { name: string; reason: string }[] }> {
+    const { onQuit } = await this.settings.get();
+    if (onQuit !== 'suspend') return { saved: [], failed: [] };
+    return this.saves.suspendAll();
   }
 
   async close(): Promise<void> {

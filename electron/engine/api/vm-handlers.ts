@@ -6,6 +6,7 @@ import type { GuestWatcher } from '../guest/watcher';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import { readTail } from '../qemu/process-info';
+import type { SaveStateService } from '../savestate/service';
 import type { LaunchPlanner } from '../vms/launch-plan';
 import type { VmLifecycle } from '../vms/lifecycle';
 import type { VmScreen } from '../vms/screen';
@@ -33,10 +34,12 @@ export interface VmHandlerDeps {
   launcher: LaunchPlanner;
   screen: VmScreen;
   guests: GuestWatcher;
+  /** A saved VM's start resumes it from its saved state. */
+  saves: SaveStateService;
 }
 
 export function vmHandlers(deps: VmHandlerDeps): HandlerGroup<VmMethod> {
-  const { registry, lifecycle, launcher, screen, guests } = deps;
+  const { registry, lifecycle, launcher, screen, guests, saves } = deps;
   /** A CLI command's engine does not watch: it looks at the guest when asked. */
   const look = async (vm: Vm): Promise<void> => {
     if (registry.role === 'oneshot') await guests.look(vm);
@@ -73,7 +76,7 @@ export function vmHandlers(deps: VmHandlerDeps): HandlerGroup<VmMethod> {
     'vm.delete': ({ vm, keepDisks }) => lifecycle.delete(vm, keepDisks),
     'vm.start': async ({ vm }) => {
       const entry = registry.resolve(vm);
-      await entry.supervisor.start(await launcher.plan(entry));
+      await entry.supervisor.start(await saves.planStart(entry, await launcher.plan(entry)));
       return entry.summary();
     },
     'vm.pause': async ({ vm }) => after(vm, (e) => e.supervisor.pause()),

@@ -33,7 +33,7 @@ export class LibraryWatch {
    * must not set off a sync at every write. A sync follows a new watch, for what happened in the
    * folder before it.
    */
-  watchDirs(dirs: ReadonlyArray<{ dir: string; only?: string }>): void {
+  watchDirs(dirs: ReadonlyArray<{ dir: string; only?: string | readonly string[] }>): void {
     if (this.closed) return;
     let added = false;
     const wanted = new Map(dirs.map((d) => [d.dir, d.only]));
@@ -49,7 +49,7 @@ export class LibraryWatch {
       if (ino === null) continue; // not there yet: a later sync, or the safety poll, sees it
       try {
         const watcher = watch(dir, { persistent: false }, (_event, file) => {
-          if (only === undefined || file === null || file === only) this.trigger();
+          if (only === undefined || file === null || [only].flat().includes(file)) this.trigger();
         });
         watcher.on('error', () => {
           watcher.close();

@@ -8,13 +8,14 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { nameKey } from '../../../common/rules/vm-names';
 import type { VmConfig } from '../../../common/contract';
-import { isLive } from '../../../common/vm-state';
+import { isLive, isSaved } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
 import type { EventBus } from '../events/event-bus';
 import { vmFiles, type EnginePaths, type VmFiles } from '../paths';
 import { readPidFile } from '../qemu/pid-file';
 import { processAlive } from '../qemu/process-info';
 import type { EngineRole } from '../qemu/supervisor';
+import { hasSavedStateFiles } from '../savestate/state-file';
 import { readJsonFile } from './atomic-file';
 import { removeLeftovers } from './leftovers';
 import { LibraryWatch } from './library-watch';
@@ -246,7 +247,9 @@ export class VmRegistry {
       const live = isLive(vm.supervisor.current.state);
       const pid = await readPidFile(vm.files.pidFile);
       if (pid !== null && processAlive(pid)) withPid.push(vm);
-      if (pid !== null || live) await vm.safeRefresh();
+      // Saved to disk or resumed by another process: the saved-state files say which.
+      const saved = isSaved(vm.supervisor.current.state) || (await hasSavedStateFiles(vm.files));
+      if (pid !== null || live || saved) await vm.safeRefresh();
     }
     this.watchFolders();
     // QEMU may not listen on QMP yet when its pid file appears: look again soon. (A pid file
@@ -266,8 +269,10 @@ export class VmRegistry {
     this.watch.watchDirs([
       { dir: this.paths.vmsDir },
       { dir: this.paths.runtimeDir },
-      ...files.map((f) => ({ dir: f.dir, only: basename(f.config) })),
+      ...files.map((f) => ({ dir: f.dir, only: [basename(f.config), basename(f.savedStateDir)] })),
       ...files.map((f) => ({ dir: f.run, only: basename(f.pidFile) })),
+      // Exists while a VM is saved (or being saved): its description appearing or going.
+      ...files.map((f) => ({ dir: f.savedStateDir, only: basename(f.savedStateMeta) })),
     ]);
   }
 }

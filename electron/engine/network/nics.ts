@@ -12,8 +12,8 @@ import type {
   VmConfig,
 } from '../../../common/contract';
 import { NIC_MAX } from '../../../common/rules/networks';
-import { NICS_NEED_STOP, nicLabel } from '../../../common/rules/vm-settings';
-import { isGuestUp, isLive } from '../../../common/vm-state';
+import { NICS_NEED_STOP, nicLabel, savedRefusalMessage } from '../../../common/rules/vm-settings';
+import { isGuestUp, isLive, isSaved } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
 import type { Vm } from '../library/vm';
 import { liveQemuPid } from '../qemu/pid-file';
@@ -192,6 +192,7 @@ export class NicService {
 /** Cards change only with no QEMU on the VM, whoever started it. */
 async function assertShutDown(vm: Vm): Promise<void> {
   const state = vm.supervisor.current.state;
+  if (isSaved(state)) throw new VivariumError('BAD_STATE', savedRefusalMessage('nics'));
   const qemu = isLive(state) ? null : await liveQemuPid(vm.files.pidFile, vm.id);
   if (isLive(state) || qemu !== null) {
     throw new VivariumError(

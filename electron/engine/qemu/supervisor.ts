@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { Accelerator, ShutdownResult, VmRuntime, VmState } from '../../../common/contract';
-import { isLive } from '../../../common/vm-state';
+import { isLive, isSaved } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
 import type { VmFiles } from '../paths';
 import {
@@ -14,6 +14,7 @@ import {
   type RunJobOptions,
 } from '../qmp/client';
 import { ensurePrivateDir } from '../host/runtime-dir';
+import { readSavedState, removeSavedState } from '../savestate/state-file';
 import { processAlive, readTail } from './process-info';
 import { isOurQemu, liveQemuPid, readPidFile } from './pid-file';
 import { startSwtpm, stopSwtpm, type TpmLaunch } from './swtpm';
@@ -34,6 +35,13 @@ export interface LaunchPlan {
    * which QEMU would otherwise show as connected (its argv cannot say so).
    */
   linksDown?: string[];
+  /**
+   * Start QEMU waiting for incoming state instead of booting. `fd`: a saved state file, opened
+   * here and handed to QEMU as its fd 3 (`-incoming fd:3`, which works under the sandbox's
+   * spawn=deny); it is removed once the guest runs again. `defer`: `-incoming defer` plus
+   * `-object` arguments (a live migration's TLS credentials); the migration service drives it.
+   */
+  incoming?: { kind: 'fd'; path: string } | { kind: 'defer'; objects: string[] };
 }
 
 interface PersistedRuntime {
@@ -97,6 +105,7 @@ export class VmSupervisor {
     accelNotice: null,
     lastExit: null,
     lastError: null,
+    savedAt: null,
   };
   private qmp: QmpClient | null = null;
   private child: ChildProcess | null = null;
@@ -175,10 +184,12 @@ export class VmSupervisor {
     const persisted = await this.readPersisted();
     const pid = await readPidFile(this.files.pidFile);
     if (pid === null) {
+      const saved = await readSavedState(this.files);
       this.set({
-        state: persisted?.lastExit ? 'crashed' : 'stopped',
+        state: saved ? 'saved' : persisted?.lastExit ? 'crashed' : 'stopped',
         pid: null,
         lastExit: persisted?.lastExit ?? null,
+        savedAt: saved?.savedAt ?? null,
       });
       return this.current;
     }
@@ -202,6 +213,12 @@ export class VmSupervisor {
     this.useQmp(qmp);
     const status = await qmp.execute<{ status: string }>('query-status');
     this.sawShutdown = false;
+    // A guest that runs on from a saved state makes that state stale (its disks moved on): the
+    // process that resumed it ended before it could remove it. While a save is still being
+    // finished QEMU is in postmigrate, never running, so a save in progress is left alone.
+    if (status.status === 'running' && (await readSavedState(this.files))) {
+      await removeSavedState(this.files);
+    }
     this.set({
       state: stateFromQmpStatus(status.status),
       pid,
@@ -209,6 +226,7 @@ export class VmSupervisor {
       accelNotice: persisted?.accelNotice ?? null,
       startedAt: persisted?.startedAt ?? null,
       lastExit: null,
+      savedAt: null,
     });
   }
 
@@ -294,7 +312,14 @@ export class VmSupervisor {
       await rm(this.files.runtimeState, { force: true });
       await rm(this.files.pidFile, { force: true });
       await this.logEvent(`QEMU exited${code !== null ? ` with status ${code}` : ''}`);
-      this.set({ state: 'stopped', pid: null, startedAt: null, lastExit: null });
+      const saved = await readSavedState(this.files);
+      this.set({
+        state: saved ? 'saved' : 'stopped',
+        pid: null,
+        startedAt: null,
+        lastExit: null,
+        savedAt: saved?.savedAt ?? null,
+      });
     } else {
       const stderrTail = await readTail(this.files.qemuLog, STDERR_TAIL_BYTES);
       const lastExit = { code, signal, stderrTail };
@@ -305,12 +330,15 @@ export class VmSupervisor {
         this.files.qemuLog,
         `${new Date().toISOString()} vivarium: QEMU ${how}; the VM is marked crashed\n`,
       ).catch(() => undefined);
+      // A QEMU that died while loading a saved state leaves that state as it was: still saved.
+      const saved = await readSavedState(this.files);
       this.set({
-        state: 'crashed',
+        state: saved ? 'saved' : 'crashed',
         pid: null,
         startedAt: null,
         lastExit,
         lastError: `QEMU ${how}. See the VM's log for details.`,
+        savedAt: saved?.savedAt ?? null,
       });
     }
     this.exits.emit('exit');
@@ -394,14 +422,26 @@ export class VmSupervisor {
       await startSwtpm(plan.tpm);
       await appendFile(f.qemuLog, `${startedAt} vivarium: swtpm listening on ${plan.tpm.socket}\n`);
     }
+    const restoring = plan.incoming?.kind === 'fd' ? plan.incoming : null;
+    // Opened before QEMU starts so a missing or unreadable file is this start's clear error.
+    const stateFile = restoring
+      ? await open(restoring.path, 'r').catch((err: unknown) => {
+          throw new VivariumError(
+            'FILE_NOT_FOUND',
+            `Could not read the VM's saved state (${restoring.path}): ${errorText(err)}. ` +
+              'Discard the saved state (vivarium discard-state) to boot the VM fresh.',
+          );
+        })
+      : null;
     const log = await open(f.qemuLog, 'a');
     let child: ChildProcess;
     let spawnOutcome: Promise<Error | null>;
     try {
+      const args = stateFile ? [...plan.args, '-incoming', 'fd:3'] : plan.args;
       // Detached with its output in a file: the VM keeps running when the app quits.
-      child = spawn(plan.binary, plan.args, {
+      child = spawn(plan.binary, args, {
         detached: true,
-        stdio: ['ignore', log.fd, log.fd],
+        stdio: stateFile ? ['ignore', log.fd, log.fd, stateFile.fd] : ['ignore', log.fd, log.fd],
         cwd: f.run,
       });
       // 'spawn' fires on the next tick: listen before awaiting anything else.
@@ -411,6 +451,8 @@ export class VmSupervisor {
       });
     } finally {
       await log.close();
+      // QEMU has its own copy of the descriptor.
+      await stateFile?.close();
     }
     const spawned = await spawnOutcome;
     if (spawned) {
@@ -454,10 +496,21 @@ export class VmSupervisor {
         signal: exited.signal,
       });
       this.useQmp(qmp);
-      for (const name of plan.linksDown ?? []) {
-        await qmp.execute('set_link', { name, up: false });
+      if (restoring) {
+        // The cards' link state is part of the saved state: nothing to set here.
+        this.set({ state: 'restoring' });
+        await waitWhileIncoming(qmp, exited.signal);
+      } else {
+        for (const name of plan.linksDown ?? []) {
+          await qmp.execute('set_link', { name, up: false });
+        }
       }
       if (!plan.paused) await qmp.execute('cont');
+      if (restoring) {
+        // Only now: until the guest runs, a failed resume can be tried again from the file.
+        await removeSavedState(f);
+        await this.logEvent('resumed from the saved state; saved state removed');
+      }
       starting = false;
       const running = new Date().toISOString();
       await this.persist({
@@ -466,7 +519,7 @@ export class VmSupervisor {
         accelNotice: plan.accelNotice,
         startedAt: running,
       });
-      this.set({ state: plan.paused ? 'paused' : 'running', startedAt: running });
+      this.set({ state: plan.paused ? 'paused' : 'running', startedAt: running, savedAt: null });
     } catch (err) {
       // `starting` stays true: this exit belongs to the failed start, not to a crash.
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -483,8 +536,18 @@ export class VmSupervisor {
       if (plan.tpm) await stopSwtpm(plan.tpm.pidFile);
       const tail = (await readTail(f.qemuLog, 2048)).trim().split('\n');
       const reason = lastQemuError(tail) ?? errorText(err);
-      const message = `QEMU could not start the VM: ${reason}`;
-      this.set({ state: 'stopped', pid: null, lastError: message });
+      const saved = await readSavedState(f);
+      const message =
+        restoring && saved
+          ? `QEMU could not resume the VM from its saved state: ${reason}. The saved state is ` +
+            'kept: try again, or discard it (vivarium discard-state) to boot the VM fresh.'
+          : `QEMU could not start the VM: ${reason}`;
+      this.set({
+        state: saved ? 'saved' : 'stopped',
+        pid: null,
+        lastError: message,
+        savedAt: saved?.savedAt ?? null,
+      });
       await this.logEvent(message);
       throw new VivariumError('QEMU_FAILED', message);
     }
@@ -678,6 +741,86 @@ export class VmSupervisor {
     }
   }
 
+  /**
+   * Suspend to disk: `save` writes the memory and device state to the VM's saved-state file
+   * (the VM shown as `saving`), then QEMU is told to quit and the VM is `saved`. When `save`
+   * fails or is cancelled the guest goes on as it was (running or paused). A VM already saved is
+   * left as it is (a second click, or another process that got there first).
+   */
+  suspend(save: (qmp: QmpClient, wasPaused: boolean) => Promise<void>): Promise<VmRuntime> {
+    return this.serialize(async () => {
+      const now = await this.refreshNow();
+      if (isSaved(now.state)) return this.current;
+      if (now.state !== 'running' && now.state !== 'paused') {
+        throw new VivariumError(
+          'BAD_STATE',
+          `The VM is ${now.state}; it must be running or paused to be saved.`,
+        );
+      }
+      const qmp = this.requireQmp();
+      const before = now.state;
+      this.set({ state: 'saving', lastError: null });
+      try {
+        await save(qmp, before === 'paused');
+      } catch (err) {
+        await this.resumeAfterFailedSave(qmp, before);
+        throw err;
+      }
+      await this.logEvent('saved to disk; quitting QEMU');
+      this.expectingExit = true;
+      const pid = this.runtime.pid;
+      try {
+        await qmp.execute('quit', undefined, { timeoutMs: 3000 });
+      } catch {
+        // QEMU may close the socket before answering quit.
+      }
+      if (!(await this.waitForExit(10_000)) && pid && processAlive(pid)) {
+        process.kill(pid, 'SIGKILL');
+        await this.waitForExit(5000);
+      }
+      if (isLive(this.runtime.state)) await this.concludeExit(null, null, true);
+      this.expectingExit = false;
+      return this.current;
+    });
+  }
+
+  /** A save that did not finish: the guest goes on as it was before it. */
+  private async resumeAfterFailedSave(qmp: QmpClient, before: VmState): Promise<void> {
+    // QEMU ended meanwhile: the exit handling has set the state (or will).
+    const stillSaving = (): boolean => this.runtime.state === 'saving';
+    if (!stillSaving() || qmp.closed) return;
+    try {
+      const { status } = await qmp.execute<{ status: string }>('query-status');
+      // A migration that failed after completing (the file could not be kept) leaves QEMU in
+      // postmigrate; a cancelled one puts the guest back as it found it (the save paused it).
+      if (before === 'running' && status !== 'running') await qmp.execute('cont');
+      const after = await qmp.execute<{ status: string }>('query-status');
+      if (stillSaving()) this.set({ state: stateFromQmpStatus(after.status) });
+    } catch {
+      if (stillSaving() && this.attached) this.set({ state: before });
+    }
+  }
+
+  /**
+   * Deletes the saved state: the next start boots fresh. Refused while QEMU runs (resuming or
+   * saving uses the file); a VM with nothing saved is left as it is.
+   */
+  discardSavedState(): Promise<VmRuntime> {
+    return this.serialize(async () => {
+      const now = await this.refreshNow();
+      if (isLive(now.state)) {
+        throw new VivariumError(
+          'BAD_STATE',
+          `The VM is ${now.state}: only a VM saved to disk (not running) has a saved state to discard.`,
+        );
+      }
+      await removeSavedState(this.files);
+      await this.logEvent('saved state discarded');
+      if (isSaved(now.state)) this.set({ state: 'stopped', savedAt: null, lastExit: null });
+      return this.current;
+    });
+  }
+
   private requireQmp(): QmpClient {
     if (!this.qmp || this.qmp.closed) {
       throw new VivariumError('BAD_STATE', 'The VM is not running: start it first.');
@@ -740,6 +883,19 @@ export function lastQemuError(lines: string[]): string | null {
     if (m?.[1]) return m[1];
   }
   return null;
+}
+
+/**
+ * Waits while QEMU loads incoming state (`inmigrate`); it ends in `paused` (the argv's -S) or,
+ * when the state does not load, QEMU exits (the abort signal) with its reason on stderr.
+ */
+async function waitWhileIncoming(qmp: QmpClient, exited: AbortSignal): Promise<void> {
+  for (;;) {
+    if (exited.aborted) throw new Error('QEMU ended while loading the saved state');
+    const { status } = await qmp.execute<{ status: string }>('query-status');
+    if (status !== 'inmigrate') return;
+    await sleep(5);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

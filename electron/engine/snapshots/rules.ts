@@ -10,7 +10,8 @@ import type {
   VmConfig,
   VmState,
 } from '../../../common/contract';
-import { isGuestUp, isTransitional } from '../../../common/vm-state';
+import { savedRefusalMessage } from '../../../common/rules/vm-settings';
+import { isGuestUp, isSaved, isTransitional } from '../../../common/vm-state';
 import { diskPath } from '../qemu/args';
 
 /** A block node that holds internal snapshots: a disk (node = disk id) or the UEFI vars. */
@@ -61,6 +62,8 @@ export interface CanSnapshotInput {
 }
 
 export function canSnapshot({ config, state, freeBytes }: CanSnapshotInput): CanSnapshot {
+  // The saved memory refers to the disks as they are; a snapshot of them would not hold it.
+  if (isSaved(state)) return { ok: false, reason: savedRefusalMessage('snapshot') };
   if (isTransitional(state)) {
     return { ok: false, reason: `The VM is ${state}: wait until it is running, paused or off.` };
   }
@@ -139,6 +142,7 @@ export function canRevert(node: NodeFacts, state: VmState, config: VmConfig): Ve
         'Some of the disks no longer hold this snapshot, so reverting would mix two moments. Remove it from the list.',
     };
   }
+  if (isSaved(state)) return { ok: false, reason: savedRefusalMessage('snapshot') };
   if (isTransitional(state)) return { ok: false, reason: `The VM is ${state}: wait a moment.` };
   if (node.kind === 'disk' && isGuestUp(state)) {
     return {

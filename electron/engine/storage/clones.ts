@@ -26,7 +26,8 @@ import {
   type VmConfig,
   type VmSummary,
 } from '../../../common/contract';
-import { isLive } from '../../../common/vm-state';
+import { savedRefusalMessage } from '../../../common/rules/vm-settings';
+import { isLive, isSaved } from '../../../common/vm-state';
 import { hostnameFromName, SSH_HOST_PORT_FIRST } from '../../../common/rules/cloud-guest';
 import { VivariumError } from '../errors';
 import { promisedPorts } from '../guest/auto-forwards';
@@ -353,6 +354,7 @@ export class CloneService {
 
   private assertOff(vm: Vm, seen?: 'running'): void {
     const state = seen ?? vm.supervisor.current.state;
+    if (isSaved(state)) throw new VivariumError('BAD_STATE', savedRefusalMessage('clone'));
     if (isLive(state)) {
       throw new VivariumError(
         'BAD_STATE',

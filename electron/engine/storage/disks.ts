@@ -14,7 +14,8 @@ import {
   type VmStorage,
   type VmSummary,
 } from '../../../common/contract';
-import { isLive } from '../../../common/vm-state';
+import { savedRefusalMessage } from '../../../common/rules/vm-settings';
+import { isLive, isSaved } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
 import type { HostService } from '../host/host-service';
 import { requireQemuImg } from '../host/require';
@@ -208,6 +209,9 @@ export class DiskService {
     const img = await this.img();
     const work = async (): Promise<DiskCheckReport[]> => {
       const live = isLive(vm.supervisor.current.state);
+      if (isSaved(vm.supervisor.current.state) && repair !== 'none') {
+        throw new VivariumError('BAD_STATE', savedRefusalMessage('disks'));
+      }
       if (live && repair !== 'none') {
         throw new VivariumError(
           'BAD_STATE',
@@ -398,6 +402,7 @@ export class DiskService {
 
   private assertOff(vm: Vm, what: string): void {
     const state = vm.supervisor.current.state;
+    if (isSaved(state)) throw new VivariumError('BAD_STATE', savedRefusalMessage('disks'));
     if (isLive(state)) {
       throw new VivariumError(
         'BAD_STATE',

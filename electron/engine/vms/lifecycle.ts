@@ -14,7 +14,9 @@ import {
 } from '../../../common/contract';
 import {
   SECURE_BOOT_NEEDS,
+  fieldsNeedingDiscard,
   fieldsNeedingStop,
+  savedToChangeMessage,
   secureBootFits,
   stopToChangeMessage,
 } from '../../../common/rules/vm-settings';
@@ -23,7 +25,7 @@ import {
   SSH_HOST_PORT_FIRST,
   hostnameFromName,
 } from '../../../common/rules/cloud-guest';
-import { isLive } from '../../../common/vm-state';
+import { isLive, isSaved } from '../../../common/vm-state';
 import type { CatalogService } from '../catalog/service';
 import { VivariumError } from '../errors';
 import type { HostService } from '../host/host-service';
@@ -261,6 +263,10 @@ export class VmLifecycle {
       const blocked = fieldsNeedingStop(Object.keys(patch));
       if ((isLive(runtime.state) || isLive(seen.state)) && blocked.length) {
         throw new VivariumError('BAD_STATE', stopToChangeMessage(blocked));
+      }
+      const frozen = fieldsNeedingDiscard(Object.keys(patch));
+      if ((isSaved(runtime.state) || isSaved(seen.state)) && frozen.length) {
+        throw new VivariumError('BAD_STATE', savedToChangeMessage(frozen));
       }
       if (patch.name !== undefined) this.registry.assertNameFree(patch.name, vm.config.id);
       if (patch.memoryMiB !== undefined) {
