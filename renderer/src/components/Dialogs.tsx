@@ -4,6 +4,7 @@ import { closeDialog } from '../actions/ui';
 import { assertNever } from '../lib/assert-never';
 import { SHORTCUTS } from '../hooks/use-shortcuts';
 import { DeleteMediaDialog } from '../features/host/DeleteMediaDialog';
+import { DiscardStateDialog } from '../features/savestate/DiscardStateDialog';
 import { useLibraryStore } from '../stores/library';
 import { useUiStore, type Dialog } from '../stores/ui';
 import { ConfirmModal, Modal } from './Modal';
@@ -32,6 +33,8 @@ function DialogFor({ dialog }: { dialog: Dialog }) {
       return <ShortcutsDialog />;
     case 'deleteMedia':
       return <DeleteMediaDialog sha256={dialog.sha256} />;
+    case 'discardState':
+      return <DiscardStateDialog vmId={dialog.vmId} />;
     default:
       return assertNever(dialog);
   }

@@ -18,8 +18,9 @@ import { useThumbnailStore } from '../../stores/thumbnails';
 import { Icon } from '../../components/Icon';
 import { StateBadge } from '../../components/StateBadge';
 import { OPS, OpButton } from '../../components/VmActions';
+import { SavedSince, SuspendProgress } from '../savestate/SaveState';
 
-const PRIMARY = [OPS.start, OPS.pause, OPS.resume];
+const PRIMARY = [OPS.start, OPS.pause, OPS.resume, OPS.suspend];
 const STOP = [OPS.shutdown, OPS.powerOff];
 
 export function bootLabel(vm: VmSummary): string {
@@ -66,7 +67,10 @@ export const VmCard = memo(function VmCard({ vm }: { vm: VmSummary }) {
                 <GuestHint vm={vm} />
               </p>
             </div>
-            <StateBadge state={state} />
+            <div className="vm-card__state">
+              <StateBadge state={state} />
+              <SavedSince vm={vm} />
+            </div>
           </header>
 
           <dl className="vm-specs">
@@ -120,6 +124,7 @@ export const VmCard = memo(function VmCard({ vm }: { vm: VmSummary }) {
         </details>
       ) : null}
 
+      <SuspendProgress vmId={vm.id} compact />
       <footer className="vm-actions">
         <div className="btn-group">
           {PRIMARY.map((spec) => (
