@@ -13,6 +13,7 @@ import { diskMethods, type DiskResults, type DiskTaskResults } from './disks';
 import type { ApiEvent } from './events';
 import { hostMethods, type HostResults } from './host';
 import { mediaMethods, type MediaResults } from './media';
+import { migrationMethods, type MigrationResults } from './migration';
 import { networkMethods, type NetworkResults } from './networks';
 import { snapshotMethods, type SnapshotResults, type SnapshotTaskResults } from './snapshots';
 import { streamMethods, type StreamResults } from './streams';
@@ -25,6 +26,7 @@ export * from './errors';
 export * from './events';
 export * from './host';
 export * from './media';
+export * from './migration';
 export * from './networks';
 export * from './snapshots';
 export * from './streams';
@@ -45,6 +47,7 @@ export const methods = composeMethods(
   catalogMethods,
   mediaMethods,
   networkMethods,
+  migrationMethods,
 );
 
 export type Method = keyof typeof methods;
@@ -66,7 +69,8 @@ export interface ApiResults
     DiskResults,
     CatalogResults,
     MediaResults,
-    NetworkResults {}
+    NetworkResults,
+    MigrationResults {}
 
 /** `task.result` of finished storage and snapshot tasks, by task kind. */
 export interface StorageTaskResults extends SnapshotTaskResults, DiskTaskResults {}

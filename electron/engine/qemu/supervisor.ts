@@ -34,6 +34,12 @@ export interface LaunchPlan {
    * which QEMU would otherwise show as connected (its argv cannot say so).
    */
   linksDown?: string[];
+  /**
+   * Start waiting for a VM's state instead of booting it: 'fd' restores a saved state file
+   * passed as the child's fd 3; 'defer' waits for `migrate-incoming` (a live migration), with
+   * the `-object` JSON arguments it needs (the migration's TLS credentials). QEMU stays paused.
+   */
+  incoming?: { kind: 'fd'; path: string } | { kind: 'defer'; objects: string[] };
 }
 
 interface PersistedRuntime {
@@ -394,12 +400,21 @@ export class VmSupervisor {
       await startSwtpm(plan.tpm);
       await appendFile(f.qemuLog, `${startedAt} vivarium: swtpm listening on ${plan.tpm.socket}\n`);
     }
+    const args =
+      plan.incoming?.kind === 'defer'
+        ? [
+            ...plan.args,
+            ...plan.incoming.objects.flatMap((o) => ['-object', o]),
+            '-incoming',
+            'defer',
+          ]
+        : plan.args;
     const log = await open(f.qemuLog, 'a');
     let child: ChildProcess;
     let spawnOutcome: Promise<Error | null>;
     try {
       // Detached with its output in a file: the VM keeps running when the app quits.
-      child = spawn(plan.binary, plan.args, {
+      child = spawn(plan.binary, args, {
         detached: true,
         stdio: ['ignore', log.fd, log.fd],
         cwd: f.run,
@@ -598,6 +613,11 @@ export class VmSupervisor {
       this.expectingExit = false;
       return this.current;
     });
+  }
+
+  /** The live QEMU's QMP events (migration, block jobs), until its connection ends. */
+  watchQmp(listener: (event: QmpEvent) => void): () => void {
+    return this.requireQmp().onEvent(listener);
   }
 
   /** A QMP command on the live VM (screendump, send-key, ...). */
