@@ -11,6 +11,8 @@ import { ConfirmModal, Modal } from './Modal';
 
 /** The New-VM wizard, loaded with its own chunk. */
 const NewVmWizard = lazy(() => import('../features/wizard/Wizard'));
+/** The Migrate dialog validates with the contract's schemas: its own chunk too. */
+const MigrateDialog = lazy(() => import('../features/migrate/MigrateDialog'));
 
 /** The one open dialog, if any. */
 export function Dialogs() {
@@ -35,6 +37,12 @@ function DialogFor({ dialog }: { dialog: Dialog }) {
       return <DeleteMediaDialog sha256={dialog.sha256} />;
     case 'discardState':
       return <DiscardStateDialog vmId={dialog.vmId} />;
+    case 'migrate':
+      return (
+        <Suspense fallback={null}>
+          <MigrateDialog vmId={dialog.vmId} />
+        </Suspense>
+      );
     default:
       return assertNever(dialog);
   }

@@ -18,7 +18,7 @@ export const OPS: Record<VmOperation, OpSpec> = {
   start: { op: 'start', label: 'Start', icon: 'play', variant: 'primary' },
   pause: { op: 'pause', label: 'Pause', icon: 'pause', variant: 'secondary' },
   resume: { op: 'resume', label: 'Resume', icon: 'play', variant: 'secondary' },
-  suspend: { op: 'suspend', label: 'Suspend', icon: 'download', variant: 'secondary' },
+  suspend: { op: 'suspend', label: 'Suspend', icon: 'moon', variant: 'secondary' },
   shutdown: { op: 'shutdown', label: 'Shut down', icon: 'power', variant: 'secondary' },
   powerOff: { op: 'powerOff', label: 'Power off', icon: 'stop', variant: 'danger' },
   reset: { op: 'reset', label: 'Reset', icon: 'refresh', variant: 'secondary' },
@@ -40,12 +40,15 @@ export function OpButton({
   spec,
   hint,
   small = false,
+  iconOnly = false,
 }: {
   vmId: string;
   state: VmState;
   spec: OpSpec;
   hint?: string | undefined;
   small?: boolean;
+  /** Only the icon (a narrow row); the label becomes its accessible name and tooltip. */
+  iconOnly?: boolean;
 }) {
   const pending = useUiStore((s) => s.pending[vmId]);
   const busy = pending === spec.op;
@@ -54,15 +57,16 @@ export function OpButton({
   return (
     <button
       type="button"
-      className={`btn btn--${spec.variant}${busy ? ' btn--busy' : ''}${small ? ' btn--compact' : ''}`}
+      className={`btn btn--${spec.variant}${busy ? ' btn--busy' : ''}${small ? ' btn--compact' : ''}${iconOnly ? ' btn--icon' : ''}`}
       disabled={!canRun(state, spec.op, pending)}
       aria-busy={busy || undefined}
       data-op={spec.op}
-      title={hint ? `${title} (${hint})` : title}
+      aria-label={iconOnly ? label : undefined}
+      title={`${iconOnly ? `${label}: ` : ''}${hint ? `${title} (${hint})` : title}`}
       onClick={() => void runVmOperation(vmId, spec.op)}
     >
       <Icon name={spec.icon} size={14} filled={spec.icon !== 'power' && spec.icon !== 'refresh'} />
-      {label}
+      {iconOnly ? null : label}
     </button>
   );
 }

@@ -18,7 +18,8 @@ export type Dialog =
   | { type: 'deleteVm'; vmId: string }
   | { type: 'shortcuts' }
   | { type: 'deleteMedia'; sha256: string }
-  | { type: 'discardState'; vmId: string };
+  | { type: 'discardState'; vmId: string }
+  | { type: 'migrate'; vmId: string };
 
 export interface UiState {
   route: Route;

@@ -10,6 +10,7 @@ import { HostBanners } from '../../components/HostBanners';
 import { Icon } from '../../components/Icon';
 import { StateBadge } from '../../components/StateBadge';
 import { allowedOps, OpButton } from '../../components/VmActions';
+import { MigrateButton } from '../migrate/MigrateButton';
 import { DiscardStateButton, SavedSince, SuspendProgress } from '../savestate/SaveState';
 import { findTab, tabComponent, VM_TABS } from './tabs';
 
@@ -161,6 +162,7 @@ function VmHeader({ vm }: { vm: VmSummary }) {
           <OpButton key={spec.op} vmId={vm.id} state={state} spec={spec} hint={HINTS[spec.op]} />
         ))}
         <DiscardStateButton vm={vm} />
+        <MigrateButton vm={vm} />
       </div>
     </header>
   );
