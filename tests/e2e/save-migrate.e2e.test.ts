@@ -153,6 +153,18 @@ describe.skipIf(skipReason !== null)('Suspend, Saved and Resume (server mode, Ch
     await lock.waitFor();
     expect(await lock.textContent()).toContain('saved memory only fits the hardware');
     await e2e.shot('save-settings-locked-light.png', { page });
+
+    // Snapshots and network cards say why not, in the engine's words.
+    await page.goto(`${e2e.server.url}#/vm/${vm.id}/snapshots`);
+    await expect
+      .poll(() => page.getByTestId('snapshot-cannot').textContent(), { timeout: 30_000 })
+      .toContain('saved to disk');
+    expect(await page.getByTestId('snapshot-take').isDisabled()).toBe(true);
+    await e2e.shot('save-snapshots-why-light.png', { page });
+    await page.goto(`${e2e.server.url}#/vm/${vm.id}/network`);
+    await expect
+      .poll(() => page.getByTestId('cards-locked').textContent())
+      .toContain('saved to disk');
   });
 
   it('resumes from the library card: the guest did not reboot and keeps counting', async () => {

@@ -14,6 +14,7 @@ import { useNow } from '../../../hooks/use-now';
 import { useHostStore } from '../../../stores/host';
 import { Icon } from '../../../components/Icon';
 import { opLabel } from '../../../lib/save-state';
+import { SavedSince } from '../../savestate/SaveState';
 import { StateBadge } from '../../../components/StateBadge';
 import { EjectInstallMedia } from '../../wizard/EjectInstallMedia';
 import type { TabProps } from '../tab-props';
@@ -37,6 +38,7 @@ export default function OverviewTab({ vm, active }: TabProps) {
         <Card title="Status" icon="info" className="card--status">
           <div className="status-line">
             <StateBadge state={r.state} />
+            <SavedSince vm={vm} />
             {live && !Number.isNaN(startedAt) ? (
               <span className="status-line__uptime" data-testid="overview-uptime">
                 <Icon name="clock" size={14} />
