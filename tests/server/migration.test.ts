@@ -18,7 +18,7 @@ import type {
 } from '../../common/contract';
 import { openEngine, type Engine } from '../../electron/engine';
 import { startServer } from '../../electron/server';
-import { CLI, requireBuiltCli, ROOT } from '../helpers/cli';
+import { CLI, requireBuiltCli, ROOT, runCli } from '../helpers/cli';
 import { errorOf, guest, requireGuest, waitFor, waitForText } from '../helpers/fixtures';
 import { GuestConsole } from '../helpers/guest-console';
 
@@ -240,17 +240,14 @@ describe('live migration between two engines', () => {
   }, 240_000);
 });
 
-describe('a destination killed mid-way', () => {
+describe('a `vivarium serve` destination', () => {
   let serve: ChildProcess | null = null;
   let home: string;
+  let url: string;
 
-  afterAll(() => {
-    if (serve && serve.exitCode === null) serve.kill('SIGKILL');
-  });
-
-  it('leaves the source running with its disk intact', async () => {
+  beforeAll(async () => {
     requireBuiltCli();
-    home = join(root, 'killed');
+    home = join(root, 'served');
     serve = spawn(process.execPath, [CLI, 'serve', '--json'], {
       cwd: ROOT,
       env: { ...process.env, VIVARIUM_HOME: home, NO_COLOR: '1' },
@@ -259,8 +256,40 @@ describe('a destination killed mid-way', () => {
     let out = '';
     serve.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
     await waitFor(() => out.includes('"url"'), 'vivarium serve to print its URL', 30_000);
-    const url = (JSON.parse(out.trim().split('\n')[0] ?? '{}') as { url: string }).url;
+    url = (JSON.parse(out.trim().split('\n')[0] ?? '{}') as { url: string }).url;
+  });
 
+  afterAll(() => {
+    for (const pid of qemuPidsUnder(home)) process.kill(pid, 'SIGKILL');
+    if (serve && serve.exitCode === null) serve.kill('SIGKILL');
+  });
+
+  it('vivarium migrate --json moves a VM there and prints the downtime and total time', async () => {
+    const { con } = await countingGuest(source, 'by-cli');
+    con.close();
+    const r = await runCli(
+      ['migrate', 'by-cli', '--to', url, '--json'],
+      { VIVARIUM_HOME: join(root, 'src') },
+      120_000,
+    );
+    expect(r.stderr).toMatch(/"phase":"memory"/);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as MigrationResult;
+    expect(out.name).toBe('by-cli');
+    expect(out.downtimeMs).toBeGreaterThanOrEqual(0);
+    expect(out.totalMs).toBeGreaterThan(out.downtimeMs);
+    expect(out.transferredBytes).toBeGreaterThan(0);
+    const there = await runCli(['list', '--json'], { VIVARIUM_HOME: home });
+    const listed = JSON.parse(there.stdout) as VmSummary[];
+    expect(listed.find((v) => v.name === 'by-cli')?.runtime.state).toBe('running');
+    await waitFor(
+      async () => !(await source.call('vm.list', {})).some((v) => v.name === 'by-cli'),
+      'the source library to drop the VM',
+      30_000,
+    );
+  }, 240_000);
+
+  it('killed mid-way (kill -9) leaves the source running with its disk intact', async () => {
     const { vm, con } = await countingGuest(source, 'orphaned');
     let task: TaskInfo | null = null;
     const killDestination = () => {
