@@ -242,12 +242,18 @@ export class IncomingMigrations {
       }
       await new Promise((r) => setTimeout(r, 2));
     }
-    await sup.command('nbd-server-stop');
     clearTimeout(entry.lease);
     this.incoming.delete(vmId);
+    // The guest is paused until this `cont`: what can wait (the NBD server, whose client the
+    // source already removed, and the key) goes after it.
     if (resume) await sup.resume();
-    await entry.creds.remove();
-    return entry.vm.summary();
+    const summary = entry.vm.summary();
+    void sup
+      .command('nbd-server-stop')
+      .catch(() => undefined)
+      .then(() => entry.creds.remove())
+      .catch(() => undefined);
+    return summary;
   }
 
   async abort(vmId: string): Promise<ApiResults['migration.abortIncoming']> {

@@ -307,7 +307,8 @@ export class OutgoingMigrations {
     let expected: number | null = null;
     let iterations = 0;
     const report = () => {
-      const done = disk.transferred + (ram?.transferred ?? 0);
+      // Progress counts what is across (memory QEMU need not send, zero pages, included).
+      const done = disk.transferred + (ram ? ram.total - ram.remaining : 0);
       const total = disk.total + (ram?.total ?? 0);
       ctx.report({
         bytesDone: done,
@@ -345,7 +346,11 @@ export class OutgoingMigrations {
     };
     const events: QmpEvent[] = [];
     const wake = new Set<() => void>();
+    let migrating = false;
+    /** When the guest was paused for the switch-over (the STOP event's arrival). */
+    const pause: { at: number | null } = { at: null };
     const offEvents = sup.watchQmp((e) => {
+      if (e.event === 'STOP' && migrating) pause.at ??= performance.now();
       events.push(e);
       for (const w of [...wake]) w();
     });
@@ -369,7 +374,6 @@ export class OutgoingMigrations {
     const nodes: string[] = [];
     const jobs: string[] = [];
     let destVmId: string | null = null;
-    let migrating = false;
     let handedOver = false;
     let renew: NodeJS.Timeout | null = null;
     try {
@@ -447,17 +451,14 @@ export class OutgoingMigrations {
       });
       stopped();
       events.length = 0;
-      await q('migrate', { uri: `tcp:${uriHost(plan.host)}:${plan.migratePort}` });
       migrating = true;
+      await q('migrate', { uri: `tcp:${uriHost(plan.host)}:${plan.migratePort}` });
       let raisedAt = performance.now();
-      let pausedAt: number | null = null;
       for (;;) {
         stopped();
-        const stopEvent = events.find((e) => e.event === 'STOP');
-        if (stopEvent && pausedAt === null) pausedAt = performance.now();
         const info = await q<MigrateInfo>('query-migrate');
         if (info.status === 'pre-switchover') {
-          pausedAt ??= performance.now();
+          pause.at ??= performance.now();
           break;
         }
         if (info.status === 'failed' || info.status === 'cancelled') {
@@ -525,7 +526,7 @@ export class OutgoingMigrations {
       const summary = await remote.call('migration.finishIncoming', { vmId, resume: wasRunning });
       handedOver = true;
       const endedAt = performance.now();
-      const downtimeMs = Math.round(endedAt - pausedAt);
+      const downtimeMs = Math.round(endedAt - pause.at);
       const transferredBytes = disk.transferred + (final.ram?.transferred ?? 0);
       const sourceFolder = await this.retire(vm, destination, deleteSource);
       return {
