@@ -317,7 +317,12 @@ function MigrationRun({
         )
       }
     >
-      <div className="migrate" data-testid="migrate-run" data-state={task.state}>
+      <div
+        className="migrate"
+        data-testid="migrate-run"
+        data-state={task.state}
+        data-phase={progress?.phase}
+      >
         {task.state === 'running' ? (
           <>
             <ol className="migrate__phases" aria-label="Phases">
