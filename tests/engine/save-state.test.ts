@@ -223,6 +223,59 @@ describe('a counting guest saved to disk', () => {
   });
 });
 
+describe('a save and other processes', () => {
+  let env: GuestEngine;
+  let engine: Engine;
+  let vm: VmSummary;
+
+  beforeAll(async () => {
+    env = await openGuestEngine('viv-save-two-');
+    ({ engine } = env);
+    vm = await createGuest(engine, 'shared');
+  });
+
+  afterAll(async () => {
+    await env.close();
+  });
+
+  it('never uses a half-written state file a killed process left behind', async () => {
+    await mkdir(join(vm.dir, 'saved-state'), { recursive: true });
+    writeFileSync(join(vm.dir, 'saved-state', 'state.partial'), 'QEVM half a save');
+    expect((await engine.call('vm.get', { vm: vm.id })).runtime.state).toBe('stopped');
+    const con = await boot(engine, vm);
+    con.close();
+    expect(serialLog(vm)).toContain(guest.banner);
+  });
+
+  it('gives one saved state when two processes suspend the VM at once', async () => {
+    const other = await openEngine({ home: env.home.dir, role: 'oneshot' });
+    try {
+      const [mine, theirs] = await Promise.allSettled([
+        suspend(engine, vm.id),
+        suspend(other, vm.id),
+      ]);
+      // One of them saves; the other finds it saved, or is told it is under way.
+      const outcomes = [mine, theirs].map((r) =>
+        r.status === 'fulfilled' ? r.value.runtime.state : (r.reason as { code: string }).code,
+      );
+      expect(outcomes).toContain('saved');
+      for (const o of outcomes) expect(['saved', 'BUSY', 'BAD_STATE']).toContain(o);
+      expect((await other.call('vm.get', { vm: vm.id })).runtime.state).toBe('saved');
+    } finally {
+      await other.close();
+    }
+    await waitFor(
+      async () => (await engine.call('vm.get', { vm: vm.id })).runtime.state === 'saved',
+      'the owner to see it saved',
+    );
+    expect(stateFiles(vm).sort()).toEqual(['state.json', 'state.vmstate']);
+    const started = await engine.call('vm.start', { vm: vm.id });
+    expect(started.runtime.state).toBe('running');
+    expect(serialLog(vm)).not.toContain(guest.banner);
+    await engine.call('vm.powerOff', { vm: vm.id });
+  });
+});
+
 describe('saves that cannot happen', () => {
   let env: GuestEngine;
 

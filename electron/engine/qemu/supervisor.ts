@@ -805,9 +805,16 @@ export class VmSupervisor {
     if (!stillSaving() || qmp.closed) return;
     try {
       const { status } = await qmp.execute<{ status: string }>('query-status');
+      const migration = await qmp.execute<{ status?: string }>('query-migrate');
+      // Another process's save or migration under way decides about the guest, not this one.
+      const othersAtWork = ['setup', 'active', 'device', 'pre-switchover', 'cancelling'].includes(
+        migration.status ?? 'none',
+      );
       // A migration that failed after completing (the file could not be kept) leaves QEMU in
       // postmigrate; a cancelled one puts the guest back as it found it (the save paused it).
-      if (before === 'running' && status !== 'running') await qmp.execute('cont');
+      if (before === 'running' && status !== 'running' && !othersAtWork) {
+        await qmp.execute('cont');
+      }
       const after = await qmp.execute<{ status: string }>('query-status');
       if (stillSaving()) this.set({ state: stateFromQmpStatus(after.status) });
     } catch {
@@ -908,7 +915,7 @@ async function waitWhileIncoming(qmp: QmpClient, exited: AbortSignal): Promise<v
     if (exited.aborted) throw new Error('QEMU ended while loading the saved state');
     const { status } = await qmp.execute<{ status: string }>('query-status');
     if (status !== 'inmigrate') return;
-    await sleep(5);
+    await sleep(2);
   }
 }
 

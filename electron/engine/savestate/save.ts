@@ -17,6 +17,8 @@ import { syncDir } from './state-file';
 /** Far above any disk: QEMU's own cap (128 MiB/s) would make a save of a few GiB take minutes. */
 export const SAVE_MAX_BANDWIDTH = 10 * 1024 ** 3;
 const POLL_MS = 50;
+/** query-migrate statuses with no migration under way. */
+const IDLE_STATUSES: ReadonlySet<string> = new Set(['none', 'completed', 'failed', 'cancelled']);
 
 export interface SaveProgress {
   bytesDone: number;
@@ -40,6 +42,14 @@ export async function saveStateToFile(
   files: VmFiles,
   opts: { signal: AbortSignal; report: (p: SaveProgress) => void },
 ): Promise<number> {
+  // Another process saving or migrating this VM owns the files and the socket: leave them be.
+  const before = await qmp.execute<MigrateInfo>('query-migrate');
+  if (before.status && !IDLE_STATUSES.has(before.status)) {
+    throw new VivariumError(
+      'BUSY',
+      'The VM is already being saved or migrated (by another Vivarium window or command): wait for it to finish.',
+    );
+  }
   await mkdir(files.savedStateDir, { recursive: true, mode: 0o700 });
   // Leftovers of a save that a killed process never finished: never read, now replaced.
   await Promise.all(
@@ -53,7 +63,7 @@ export async function saveStateToFile(
     await qmp.execute('stop');
     await qmp.execute('migrate', { uri: `unix:${files.saveSock}` });
     migrating = true;
-    await followMigration(qmp, opts, receiver.failed);
+    await followMigration(qmp, opts, receiver.failed, receiver.done);
     migrating = false;
     // QEMU closes its end once it completed: the receiver has everything after that.
     await receiver.done;
@@ -70,7 +80,10 @@ export async function saveStateToFile(
     await syncDir(files.savedStateDir);
     return size;
   } catch (err) {
-    if (migrating) await qmp.execute('migrate_cancel').catch(() => undefined);
+    if (migrating) {
+      await qmp.execute('migrate_cancel').catch(() => undefined);
+      await untilSettled(qmp);
+    }
     receiver.abort();
     await receiver.done.catch(() => undefined);
     await Promise.all(
@@ -153,7 +166,9 @@ async function followMigration(
   qmp: QmpClient,
   opts: { signal: AbortSignal; report: (p: SaveProgress) => void },
   failed: Promise<never>,
+  received: Promise<void>,
 ): Promise<void> {
+  const finished = received.catch(() => undefined);
   for (;;) {
     if (opts.signal.aborted) {
       await qmp.execute('migrate_cancel').catch(() => undefined);
@@ -183,7 +198,18 @@ async function followMigration(
       default:
         break;
     }
-    await Promise.race([sleep(POLL_MS), failed]);
+    // QEMU closes the socket as it completes: ask again at once instead of at the next tick.
+    await Promise.race([sleep(POLL_MS), finished, failed]);
+  }
+}
+
+/** Waits (a few seconds at most) for a cancelled migration to be over in QEMU. */
+async function untilSettled(qmp: QmpClient): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const info = await qmp.execute<MigrateInfo>('query-migrate').catch(() => null);
+    if (!info?.status || IDLE_STATUSES.has(info.status)) return;
+    await sleep(5);
   }
 }
 
