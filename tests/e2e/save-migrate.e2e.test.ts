@@ -147,6 +147,10 @@ describe.skipIf(skipReason !== null)('Suspend, Saved and Resume (server mode, Ch
     await expect.poll(() => c.locator('[data-op="start"]').textContent()).toContain('Resume');
     expect(await c.locator('[data-op="suspend"]').isDisabled()).toBe(true);
     await e2e.shot('save-library-light.png', { page });
+    const dark = await e2e.openPage('dark', `${e2e.server.url}#/`);
+    e2e.defer(() => dark.context.close());
+    await card(dark.page, vm.id).getByTestId('saved-since').waitFor();
+    await e2e.shot('save-library-dark.png', { page: dark.page });
 
     await page.goto(`${e2e.server.url}#/vm/${vm.id}/settings`);
     const lock = page.getByTestId('settings-saved-lock');
@@ -339,6 +343,9 @@ describe.skipIf(skipReason !== null)('The Migrate dialog (two servers on 127.0.0
     await page.getByTestId('migrate-check').click();
     await page.getByTestId('migrate-ready').waitFor({ timeout: 60_000 });
     await e2e.shot('migrate-ready-light.png', { page });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await e2e.shot('migrate-ready-dark.png', { page });
+    await page.emulateMedia({ colorScheme: 'light' });
   }, 150_000);
 
   it('migrates with live progress and shows the measured downtime; the VM leaves this library', async () => {
