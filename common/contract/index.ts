@@ -13,6 +13,7 @@ import { diskMethods, type DiskResults, type DiskTaskResults } from './disks';
 import type { ApiEvent } from './events';
 import { hostMethods, type HostResults } from './host';
 import { mediaMethods, type MediaResults } from './media';
+import { migrationMethods, type MigrationResults } from './migration';
 import { networkMethods, type NetworkResults } from './networks';
 import { settingsMethods, type SettingsResults } from './settings';
 import { snapshotMethods, type SnapshotResults, type SnapshotTaskResults } from './snapshots';
@@ -26,6 +27,7 @@ export * from './errors';
 export * from './events';
 export * from './host';
 export * from './media';
+export * from './migration';
 export * from './networks';
 export * from './settings';
 export * from './snapshots';
@@ -48,6 +50,7 @@ export const methods = composeMethods(
   mediaMethods,
   networkMethods,
   settingsMethods,
+  migrationMethods,
 );
 
 export type Method = keyof typeof methods;
@@ -70,7 +73,8 @@ export interface ApiResults
     CatalogResults,
     MediaResults,
     NetworkResults,
-    SettingsResults {}
+    SettingsResults,
+    MigrationResults {}
 
 /** `task.result` of finished storage and snapshot tasks, by task kind. */
 export interface StorageTaskResults extends SnapshotTaskResults, DiskTaskResults {}

@@ -24,6 +24,11 @@ export interface TaskInfo {
   etaSeconds: number | null;
   message: string | null;
   error: ApiErrorBody | null;
+  /**
+   * Progress beyond bytes, by task kind (absent for most): 'migration.start' gives a
+   * MigrationProgress (see migration.ts).
+   */
+  detail?: unknown;
   /** What the finished task produced (a file path, a VM id...). */
   result: unknown;
   cancellable: boolean;

@@ -11,6 +11,7 @@ import { registerCloudCommands } from './cloud-commands';
 import { registerConsoleCommands } from './console-commands';
 import { closeEngine } from './engine-access';
 import { createKit } from './kit';
+import { registerMigrateCommand } from './migrate-command';
 import { registerNetworkCommands } from './network-commands';
 import { registerNicCommands } from './nic-commands';
 import { flush, jsonMode, oneLine, printJson, PROG, reportError, UsageError } from './output';
@@ -41,6 +42,7 @@ function buildProgram(): Command {
   registerConsoleCommands(kit);
   registerCloudCommands(kit);
   registerDeleteCommand(kit);
+  registerMigrateCommand(kit);
   registerServeCommand(kit);
   return program;
 }

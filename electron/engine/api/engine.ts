@@ -52,6 +52,9 @@ import { guestDefaults } from '../guest/guest-defaults';
 import { GuestWatcher } from '../guest/watcher';
 import { hostHandlers } from './host-handlers';
 import { mediaHandlers } from './media-handlers';
+import { migrationHandlers } from './migration-handlers';
+import { IncomingMigrations } from '../migration/incoming';
+import { OutgoingMigrations } from '../migration/outgoing';
 import { networkHandlers } from './network-handlers';
 import { nicHandlers } from './nic-handlers';
 import { recoveries } from './recoveries';
@@ -107,6 +110,7 @@ export class Engine implements VivariumApi {
   private readonly handlers: Handlers;
   private readonly journal: IntentJournal;
   private readonly recoveries: Recoveries;
+  private readonly incoming: IncomingMigrations;
   /** What this engine's open recovered from operations a killed process left half done. */
   private recovered: string[] = [];
   private closed = false;
@@ -170,6 +174,9 @@ export class Engine implements VivariumApi {
     const forwards = new ForwardService(registry, networks);
     const nics = new NicService(registry, networks, forwards, guestInternet);
 
+    this.incoming = new IncomingMigrations(registry, host, launcher);
+    const outgoing = new OutgoingMigrations(registry, tasks, (id) => lifecycle.delete(id, false));
+
     this.handlers = {
       ...taskHandlers(tasks),
       ...hostHandlers(host, registry, () => this.notices(), guestDefaults),
@@ -188,6 +195,7 @@ export class Engine implements VivariumApi {
       ...nicHandlers(nics, forwards),
       ...saveStateHandlers(saves),
       ...settingsHandlers(this.settings, (event) => events.emit(event)),
+      ...migrationHandlers(outgoing, this.incoming),
     };
   }
 
@@ -280,6 +288,8 @@ export class Engine implements VivariumApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A VM half come in is of no use without its source: it goes.
+    await this.incoming.close().catch(() => undefined);
     this.guests.close();
     this.networks.close();
     this.registry.close();

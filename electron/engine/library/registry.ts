@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { nameKey } from '../../../common/rules/vm-names';
 import type { VmConfig } from '../../../common/contract';
 import { isLive, isSaved } from '../../../common/vm-state';
@@ -21,6 +21,7 @@ import { removeLeftovers } from './leftovers';
 import { LibraryWatch } from './library-watch';
 import { LibraryLocks } from './locks';
 import { migrateConfig } from './migrations';
+import { KEPT_DISKS_MARKER } from './orphans';
 import { Vm, writeVmConfig } from './vm';
 
 const VM_DIR = /^[a-f0-9]{12}$/;
@@ -213,7 +214,16 @@ export class VmRegistry {
         (s) => s.mtimeMs,
         () => null,
       );
-      if (mtime === null) continue;
+      if (mtime === null) {
+        // Left without its config on purpose (deleted with its disks kept, or migrated away by
+        // another process): no VM any more, so one held from before goes.
+        const kept = await stat(join(files.dir, KEPT_DISKS_MARKER)).then(
+          () => true,
+          () => false,
+        );
+        if (kept) seen.delete(dirent.name);
+        continue;
+      }
       const known = this.vms.get(dirent.name);
       if (known && known.configMtimeMs === mtime) continue;
       try {

@@ -8,6 +8,9 @@ export interface QmpLike {
   execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T>;
 }
 
+/** The name the migration side uses for the same thing. */
+export type QmpRunner = QmpLike;
+
 interface Known {
   match: RegExp;
   say: (m: RegExpExecArray) => string;

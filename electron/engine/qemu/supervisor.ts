@@ -433,11 +433,20 @@ export class VmSupervisor {
           );
         })
       : null;
+    const launchArgs =
+      plan.incoming?.kind === 'defer'
+        ? [
+            ...plan.args,
+            ...plan.incoming.objects.flatMap((o) => ['-object', o]),
+            '-incoming',
+            'defer',
+          ]
+        : plan.args;
     const log = await open(f.qemuLog, 'a');
     let child: ChildProcess;
     let spawnOutcome: Promise<Error | null>;
     try {
-      const args = stateFile ? [...plan.args, '-incoming', 'fd:3'] : plan.args;
+      const args = stateFile ? [...launchArgs, '-incoming', 'fd:3'] : launchArgs;
       // Detached with its output in a file: the VM keeps running when the app quits.
       child = spawn(plan.binary, args, {
         detached: true,
@@ -661,6 +670,11 @@ export class VmSupervisor {
       this.expectingExit = false;
       return this.current;
     });
+  }
+
+  /** The live QEMU's QMP events (migration, block jobs), until its connection ends. */
+  watchQmp(listener: (event: QmpEvent) => void): () => void {
+    return this.requireQmp().onEvent(listener);
   }
 
   /** A QMP command on the live VM (screendump, send-key, ...). */

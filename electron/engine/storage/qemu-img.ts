@@ -57,6 +57,11 @@ export async function createQcow2(imgPath: string, file: string, sizeBytes: numb
   await qemuImg(imgPath, ['create', '-q', '-f', 'qcow2', file, String(sizeBytes)]);
 }
 
+/** A sparse raw image of `sizeBytes` (a migration's destination disk, filled over NBD). */
+export async function createRaw(imgPath: string, file: string, sizeBytes: number): Promise<void> {
+  await qemuImg(imgPath, ['create', '-q', '-f', 'raw', file, String(sizeBytes)]);
+}
+
 /** A per-VM UEFI variable store, converted to qcow2 so live snapshots can include it. */
 export async function createNvram(
   imgPath: string,

@@ -7,6 +7,8 @@ export interface TaskProgress {
   bytesDone?: number | null;
   bytesTotal?: number | null;
   message?: string | null;
+  /** Kind-specific progress (TaskInfo.detail). */
+  detail?: unknown;
 }
 
 export interface TaskContext {
@@ -118,6 +120,7 @@ export class TaskManager {
     const report = (p: TaskProgress) => {
       if (info.state !== 'running') return;
       if (p.message !== undefined) info.message = p.message;
+      if (p.detail !== undefined) info.detail = p.detail;
       if (p.bytesTotal !== undefined) info.bytesTotal = p.bytesTotal;
       if (p.bytesDone !== undefined && p.bytesDone !== null) {
         const now = Date.now();

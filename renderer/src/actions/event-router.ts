@@ -3,6 +3,7 @@ import { assertNever } from '../lib/assert-never';
 import { addHostNotice } from './host';
 import { applyVmEvent } from './library';
 import { applyNetworkEvent } from './networks';
+import { applySettingsEvent } from './settings';
 import { applyTaskEvent } from './tasks';
 
 /**
@@ -25,6 +26,9 @@ export function applyEvent(event: ApiEvent): void {
     case 'network.changed':
     case 'network.removed':
       applyNetworkEvent(event);
+      return;
+    case 'settings':
+      applySettingsEvent(event.settings);
       return;
     default:
       assertNever(event);

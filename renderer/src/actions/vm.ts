@@ -3,12 +3,14 @@ import { getBridge, type ApiError, toApiError } from '../bridge';
 import { findVm, upsertVm, useLibraryStore } from '../stores/library';
 import { useUiStore, type VmOperation } from '../stores/ui';
 import { notify, notifyError } from './notifications';
+import { applyTaskEvent } from './tasks';
 import { openLibrary, openVm } from './ui';
 
 const VERBS: Record<VmOperation, string> = {
   start: 'start',
   pause: 'pause',
   resume: 'resume',
+  suspend: 'save to disk',
   shutdown: 'shut down',
   powerOff: 'power off',
   reset: 'reset',
@@ -38,6 +40,11 @@ export async function runVmOperation(vmId: string, op: VmOperation): Promise<voi
       }
       return;
     }
+    if (op === 'suspend') {
+      // A task: its progress and end arrive as task events, the new state as vm.state events.
+      applyTaskEvent(await api.call('vm.suspend', { vm: vmId }));
+      return;
+    }
     const method = (
       {
         start: 'vm.start',
@@ -60,6 +67,23 @@ export async function runVmOperation(vmId: string, op: VmOperation): Promise<voi
       delete pending[vmId];
       return { pending };
     });
+  }
+}
+
+/** Drops a saved VM's saved state (after the user confirmed): its next start boots fresh. */
+export async function discardSavedState(vmId: string): Promise<boolean> {
+  const name = findVm(vmId)?.name ?? vmId;
+  try {
+    const vm = await getBridge().call('vm.discardState', { vm: vmId });
+    useLibraryStore.setState((s) => ({ vms: upsertVm(s.vms, vm) }));
+    notify(
+      { kind: 'info', title: `Discarded the saved state of “${name}”`, message: 'It boots fresh.' },
+      4000,
+    );
+    return true;
+  } catch (err) {
+    notifyError(`Couldn’t discard the saved state of “${name}”`, err);
+    return false;
   }
 }
 

@@ -4,12 +4,15 @@ import { closeDialog } from '../actions/ui';
 import { assertNever } from '../lib/assert-never';
 import { SHORTCUTS } from '../hooks/use-shortcuts';
 import { DeleteMediaDialog } from '../features/host/DeleteMediaDialog';
+import { DiscardStateDialog } from '../features/savestate/DiscardStateDialog';
 import { useLibraryStore } from '../stores/library';
 import { useUiStore, type Dialog } from '../stores/ui';
 import { ConfirmModal, Modal } from './Modal';
 
 /** The New-VM wizard, loaded with its own chunk. */
 const NewVmWizard = lazy(() => import('../features/wizard/Wizard'));
+/** The Migrate dialog validates with the contract's schemas: its own chunk too. */
+const MigrateDialog = lazy(() => import('../features/migrate/MigrateDialog'));
 
 /** The one open dialog, if any. */
 export function Dialogs() {
@@ -32,6 +35,14 @@ function DialogFor({ dialog }: { dialog: Dialog }) {
       return <ShortcutsDialog />;
     case 'deleteMedia':
       return <DeleteMediaDialog sha256={dialog.sha256} />;
+    case 'discardState':
+      return <DiscardStateDialog vmId={dialog.vmId} />;
+    case 'migrate':
+      return (
+        <Suspense fallback={null}>
+          <MigrateDialog vmId={dialog.vmId} />
+        </Suspense>
+      );
     default:
       return assertNever(dialog);
   }

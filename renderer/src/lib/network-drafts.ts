@@ -17,8 +17,8 @@ import {
   type AttachmentKind,
 } from '../../../common/rules/networks';
 import { isLoopbackAddress } from '../../../common/rules/port-forwards';
-import { NICS_NEED_STOP } from '../../../common/rules/vm-settings';
-import { isOff, type VmState } from '../../../common/vm-state';
+import { NICS_NEED_STOP, savedRefusalMessage } from '../../../common/rules/vm-settings';
+import { isOff, isSaved, type VmState } from '../../../common/vm-state';
 
 export type NicModel = NicConfig['model'];
 
@@ -65,6 +65,7 @@ export function attachmentSummary(a: NicAttachment): string {
 
 /** Why the cards of a VM cannot change now (the engine's rule and words), or null while it is off. */
 export function cardsLockedReason(state: VmState): string | null {
+  if (isSaved(state)) return savedRefusalMessage('nics');
   return isOff(state) ? null : NICS_NEED_STOP;
 }
 

@@ -12,6 +12,7 @@ export {
   CreateVmRequestSchema,
   FIRMWARES,
   MACHINE_TYPES,
+  migrationMethods,
   NIC_MODELS,
   SOUND_MODELS,
   VIDEO_MODELS,

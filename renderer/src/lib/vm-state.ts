@@ -5,7 +5,7 @@
 import type { VmState } from '../../../common/vm-state';
 import type { VmOperation } from '../stores/ui';
 
-export type StateTone = 'neutral' | 'good' | 'busy' | 'paused' | 'bad';
+export type StateTone = 'neutral' | 'good' | 'busy' | 'paused' | 'saved' | 'bad';
 
 interface StateInfo {
   tone: StateTone;
@@ -17,16 +17,18 @@ interface StateInfo {
 export const STATES: Record<VmState, StateInfo> = {
   stopped: { tone: 'neutral', allowed: ['start'] },
   starting: { tone: 'busy', allowed: [] },
-  running: { tone: 'good', allowed: ['pause', 'shutdown', 'powerOff', 'reset'] },
+  running: { tone: 'good', allowed: ['pause', 'suspend', 'shutdown', 'powerOff', 'reset'] },
   pausing: { tone: 'busy', allowed: [] },
   // The engine resumes a paused guest before pressing its power button.
-  paused: { tone: 'paused', allowed: ['resume', 'shutdown', 'powerOff', 'reset'] },
+  paused: { tone: 'paused', allowed: ['resume', 'suspend', 'shutdown', 'powerOff', 'reset'] },
   resuming: { tone: 'busy', allowed: [] },
   saving: { tone: 'busy', allowed: [] },
   restoring: { tone: 'busy', allowed: [] },
   // A guest that ignores the power button stays here: forcing it off is the way out.
   stopping: { tone: 'busy', allowed: ['powerOff'] },
   crashed: { tone: 'bad', allowed: ['start'] },
+  // Start resumes it from its saved state (the buttons say Resume, see startLabel).
+  saved: { tone: 'saved', allowed: ['start'] },
 };
 
 /**

@@ -3,7 +3,8 @@ import { parseHash, type Route } from '../lib/route';
 import { isString, isStringArray, readStored } from '../lib/storage';
 
 /** What a user can ask a VM to do from the library and the VM window. */
-export type VmOperation = 'start' | 'pause' | 'resume' | 'shutdown' | 'powerOff' | 'reset';
+export type VmOperation =
+  'start' | 'pause' | 'resume' | 'suspend' | 'shutdown' | 'powerOff' | 'reset';
 
 export const SORTS = ['name', 'state', 'created', 'memory'] as const;
 export type LibrarySort = (typeof SORTS)[number];
@@ -16,7 +17,9 @@ export type Dialog =
   | { type: 'newVm' }
   | { type: 'deleteVm'; vmId: string }
   | { type: 'shortcuts' }
-  | { type: 'deleteMedia'; sha256: string };
+  | { type: 'deleteMedia'; sha256: string }
+  | { type: 'discardState'; vmId: string }
+  | { type: 'migrate'; vmId: string };
 
 export interface UiState {
   route: Route;

@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import type { AcceleratorReport, HostInfo, NodePlatform } from '../../../../common/contract';
 import { loadHost, probeHost } from '../../actions/host';
 import { loadMedia, watchMedia } from '../../actions/media';
+import { loadSettings } from '../../actions/settings';
 import { setTheme } from '../../actions/theme';
 import { BackButton } from '../../components/BackButton';
 import { Icon } from '../../components/Icon';
@@ -9,6 +10,7 @@ import { accelLabel, formatBytes, formatMemory, plural } from '../../../../commo
 import { useHostStore } from '../../stores/host';
 import { useThemeStore, type ThemeChoice } from '../../stores/theme';
 import { MediaCard } from './MediaCard';
+import { OnQuitCard } from './OnQuitCard';
 import { Card, Fact, Facts, Path } from './parts';
 import './host.css';
 
@@ -39,6 +41,7 @@ export default function HostView() {
 
   useEffect(() => {
     void loadMedia();
+    void loadSettings();
     return watchMedia();
   }, []);
 
@@ -79,6 +82,7 @@ export default function HostView() {
 
       <MediaCard />
       <AppearanceCard />
+      <OnQuitCard />
     </main>
   );
 }

@@ -18,7 +18,13 @@ const SORT_LABELS: Record<LibrarySort, string> = {
 /** Cards in the first render: more than any screen shows. */
 const FIRST_BATCH = 24;
 
-const STATE_RANK: Record<string, number> = { running: 0, paused: 1, crashed: 3, stopped: 4 };
+const STATE_RANK: Record<string, number> = {
+  running: 0,
+  paused: 1,
+  saved: 2,
+  crashed: 3,
+  stopped: 4,
+};
 
 /** One collator: `localeCompare` with options builds a new one per call (slow for 100 VMs). */
 const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });

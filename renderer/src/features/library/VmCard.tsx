@@ -1,5 +1,5 @@
 import { memo, useEffect, useRef, type CSSProperties } from 'react';
-import type { VmSummary } from '../../../../common/contract';
+import type { VmState, VmSummary } from '../../../../common/contract';
 import { forgetThumbnail, watchThumbnail } from '../../actions/thumbnails';
 import { openVm } from '../../actions/ui';
 import {
@@ -11,15 +11,22 @@ import {
   osVersion,
   plural,
 } from '../../../../common/format';
-import { isGuestUp } from '../../../../common/vm-state';
+import { isGuestUp, isSaved } from '../../../../common/vm-state';
 import { guestPhase } from '../../lib/guest';
 import { useHostStore } from '../../stores/host';
 import { useThumbnailStore } from '../../stores/thumbnails';
 import { Icon } from '../../components/Icon';
 import { StateBadge } from '../../components/StateBadge';
 import { OPS, OpButton } from '../../components/VmActions';
+import { SavedSince, SuspendProgress } from '../savestate/SaveState';
 
-const PRIMARY = [OPS.start, OPS.pause, OPS.resume];
+/**
+ * Start, Pause, Resume. On a saved VM Start is the one that resumes (and says so), so the
+ * pause-resume button, which could not apply anyway, leaves room.
+ */
+function primaryOps(state: VmState) {
+  return isSaved(state) ? [OPS.start, OPS.pause] : [OPS.start, OPS.pause, OPS.resume];
+}
 const STOP = [OPS.shutdown, OPS.powerOff];
 
 export function bootLabel(vm: VmSummary): string {
@@ -66,7 +73,10 @@ export const VmCard = memo(function VmCard({ vm }: { vm: VmSummary }) {
                 <GuestHint vm={vm} />
               </p>
             </div>
-            <StateBadge state={state} />
+            <div className="vm-card__state">
+              <StateBadge state={state} />
+              <SavedSince vm={vm} />
+            </div>
           </header>
 
           <dl className="vm-specs">
@@ -120,11 +130,13 @@ export const VmCard = memo(function VmCard({ vm }: { vm: VmSummary }) {
         </details>
       ) : null}
 
+      <SuspendProgress vmId={vm.id} compact />
       <footer className="vm-actions">
         <div className="btn-group">
-          {PRIMARY.map((spec) => (
+          {primaryOps(state).map((spec) => (
             <OpButton key={spec.op} vmId={vm.id} state={state} spec={spec} small />
           ))}
+          <OpButton vmId={vm.id} state={state} spec={OPS.suspend} small iconOnly />
         </div>
         <div className="btn-group">
           {STOP.map((spec) => (

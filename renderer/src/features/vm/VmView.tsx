@@ -10,6 +10,8 @@ import { HostBanners } from '../../components/HostBanners';
 import { Icon } from '../../components/Icon';
 import { StateBadge } from '../../components/StateBadge';
 import { allowedOps, OpButton } from '../../components/VmActions';
+import { MigrateButton } from '../migrate/MigrateButton';
+import { DiscardStateButton, SavedSince, SuspendProgress } from '../savestate/SaveState';
 import { findTab, tabComponent, VM_TABS } from './tabs';
 
 const HINTS: Partial<Record<string, string>> = { start: 'S', resume: 'S', pause: 'P' };
@@ -56,6 +58,9 @@ export function VmView({ vmId, tab }: { vmId: string; tab: string }) {
   return (
     <div className="vm-view" data-testid="vm-view" data-vm-id={vm.id}>
       <VmHeader vm={vm} />
+      <div className="vm-topbar__task">
+        <SuspendProgress vmId={vm.id} />
+      </div>
       <HostBanners />
       <nav className="tabs" role="tablist" aria-label="VM views">
         {VM_TABS.map((t, i) => (
@@ -145,6 +150,7 @@ function VmHeader({ vm }: { vm: VmSummary }) {
           </p>
         </div>
         <StateBadge state={state} />
+        <SavedSince vm={vm} />
       </div>
       <div className="vm-topbar__actions">
         {ops.length === 0 && isTransitional(state) ? (
@@ -155,6 +161,8 @@ function VmHeader({ vm }: { vm: VmSummary }) {
         {ops.map((spec) => (
           <OpButton key={spec.op} vmId={vm.id} state={state} spec={spec} hint={HINTS[spec.op]} />
         ))}
+        <DiscardStateButton vm={vm} />
+        <MigrateButton vm={vm} />
       </div>
     </header>
   );

@@ -2,6 +2,7 @@ import { isTransitional, type VmState } from '../../../../../common/vm-state';
 import { runVmOperation } from '../../../actions/vm';
 import { navigate } from '../../../actions/ui';
 import { Icon } from '../../../components/Icon';
+import { opLabel } from '../../../lib/save-state';
 
 /** What the display area shows while there is no screen: off, crashed, or on its way. */
 export function NotRunning({ vmId, state }: { vmId: string; state: VmState }) {
@@ -20,6 +21,11 @@ export function NotRunning({ vmId, state }: { vmId: string; state: VmState }) {
           <h3>QEMU stopped unexpectedly</h3>
           <p>The Overview shows what it said. Start the VM again when it is fixed.</p>
         </>
+      ) : state === 'saved' ? (
+        <>
+          <h3>The VM is saved to disk</h3>
+          <p>Resume it to see its screen here, where it was.</p>
+        </>
       ) : (
         <>
           <h3>The VM is off</h3>
@@ -34,7 +40,7 @@ export function NotRunning({ vmId, state }: { vmId: string; state: VmState }) {
             onClick={() => void runVmOperation(vmId, 'start')}
           >
             <Icon name="play" size={14} filled />
-            Start
+            {opLabel('start', state, 'Start')}
           </button>
           {state === 'crashed' ? (
             <button

@@ -13,6 +13,8 @@ import { isGuestUp } from '../../../../../common/vm-state';
 import { useNow } from '../../../hooks/use-now';
 import { useHostStore } from '../../../stores/host';
 import { Icon } from '../../../components/Icon';
+import { opLabel } from '../../../lib/save-state';
+import { SavedSince } from '../../savestate/SaveState';
 import { StateBadge } from '../../../components/StateBadge';
 import { EjectInstallMedia } from '../../wizard/EjectInstallMedia';
 import type { TabProps } from '../tab-props';
@@ -36,6 +38,7 @@ export default function OverviewTab({ vm, active }: TabProps) {
         <Card title="Status" icon="info" className="card--status">
           <div className="status-line">
             <StateBadge state={r.state} />
+            <SavedSince vm={vm} />
             {live && !Number.isNaN(startedAt) ? (
               <span className="status-line__uptime" data-testid="overview-uptime">
                 <Icon name="clock" size={14} />
@@ -88,14 +91,14 @@ export default function OverviewTab({ vm, active }: TabProps) {
                   Open console
                 </button>
               </>
-            ) : r.state === 'stopped' || r.state === 'crashed' ? (
+            ) : r.state === 'stopped' || r.state === 'crashed' || r.state === 'saved' ? (
               <button
                 type="button"
                 className="btn btn--primary"
                 onClick={() => void runVmOperation(vm.id, 'start')}
               >
                 <Icon name="play" size={14} filled />
-                Start
+                {opLabel('start', r.state, 'Start')}
               </button>
             ) : null}
           </div>

@@ -2,11 +2,15 @@ import { useId, useMemo, useState } from 'react';
 import type { VmConfig } from '../../../../../common/contract';
 import {
   canChangeWhileRunning,
+  canChangeWhileSaved,
+  savedToChangeMessage,
   stopToChangeMessage,
 } from '../../../../../common/rules/vm-settings';
-import { isGuestUp, isOff } from '../../../../../common/vm-state';
+import { isGuestUp, isOff, isSaved } from '../../../../../common/vm-state';
 import { runVmOperation, updateVm } from '../../../actions/vm';
 import { Icon } from '../../../components/Icon';
+import { settingsLockReason } from '../../../lib/save-state';
+import { DiscardStateButton } from '../../savestate/SaveState';
 import { useHostStore } from '../../../stores/host';
 import type { TabProps } from '../tab-props';
 import { checkDraft, draftOf, type Draft } from './draft';
@@ -24,7 +28,9 @@ export default function SettingsTab({ vm }: TabProps) {
   const config = vm.config;
   const state = vm.runtime.state;
   const off = isOff(state);
-  const lockedReason = off ? null : `“${vm.name}” is ${state}: shut it down to change this.`;
+  const saved = isSaved(state);
+  const lockedReason = settingsLockReason(vm.name, state, off);
+  const canChange = saved ? canChangeWhileSaved : canChangeWhileRunning;
   const host = useHostStore((s) => s.info);
   const [draft, setDraft] = useState<Draft>(() => draftOf(config));
   const [base, setBase] = useState<VmConfig>(config);
@@ -66,7 +72,7 @@ export default function SettingsTab({ vm }: TabProps) {
       if (Object.keys(serverErrors).length) setServerErrors({});
     },
     err: (key) => allErrors[key],
-    locked: (key) => !canChangeWhileRunning(key) && lockedReason !== null,
+    locked: (key) => !canChange(key) && lockedReason !== null,
     lockedReason,
   };
 
@@ -80,7 +86,13 @@ export default function SettingsTab({ vm }: TabProps) {
         void save();
       }}
     >
-      {lockedReason ? (
+      {saved ? (
+        <div className="callout callout--info settings__lock" data-testid="settings-saved-lock">
+          <Icon name="lock" size={16} />
+          <span>{lockedReason} Its name and notes can change.</span>
+          <DiscardStateButton vm={vm} compact />
+        </div>
+      ) : lockedReason ? (
         <div className="callout callout--info settings__lock">
           <Icon name="lock" size={16} />
           <span>
@@ -107,7 +119,7 @@ export default function SettingsTab({ vm }: TabProps) {
         <SecuritySection form={form} />
         <BootSection form={form} />
         <AdvancedSection form={form} />
-        <DangerSection vmId={vm.id} off={off} />
+        <DangerSection vmId={vm.id} off={off || saved} />
       </div>
 
       <div className={`savebar${dirty ? ' savebar--dirty' : ''}`}>
@@ -115,7 +127,9 @@ export default function SettingsTab({ vm }: TabProps) {
           {!dirty
             ? 'No changes'
             : blocked.length
-              ? stopToChangeMessage(blocked)
+              ? saved
+                ? savedToChangeMessage(blocked)
+                : stopToChangeMessage(blocked)
               : !valid
                 ? 'Fix the fields marked in red.'
                 : `${changed.length} change${changed.length === 1 ? '' : 's'} not saved`}
