@@ -8,7 +8,9 @@ import * as disks from '../../common/contract/disks';
 import * as errors from '../../common/contract/errors';
 import * as host from '../../common/contract/host';
 import * as media from '../../common/contract/media';
+import * as migration from '../../common/contract/migration';
 import * as networks from '../../common/contract/networks';
+import * as settings from '../../common/contract/settings';
 import * as snapshots from '../../common/contract/snapshots';
 import * as streams from '../../common/contract/streams';
 import * as tasks from '../../common/contract/tasks';
@@ -28,6 +30,8 @@ const domains: Record<string, Readonly<Record<string, z.ZodType>>> = {
   catalog: catalog.catalogMethods,
   media: media.mediaMethods,
   networks: networks.networkMethods,
+  migration: migration.migrationMethods,
+  settings: settings.settingsMethods,
 };
 
 describe('the composed method table', () => {
