@@ -255,11 +255,12 @@ export class IncomingMigrations {
     }
     clearTimeout(entry.lease);
     this.incoming.delete(vmId);
+    // Complete now: a kill from here on must not get it swept as half received (an unlink,
+    // cheap beside the pause).
     await rm(join(entry.vm.files.dir, INCOMING_MARKER), { force: true });
-    // The guest is paused until this `cont`: what can wait (the NBD server, whose client the
-    // source already removed, and the key) goes after it.
-    // `cont` itself, not the queued resume: the guest waits for it, and the RESUME event moves
-    // the VM to running as it does for any resume.
+    // The guest is paused until this `cont`, so it goes first and alone: not the queued resume
+    // (the RESUME event moves the VM to running as for any resume), and what can wait (the NBD
+    // server, whose client the source already removed, and the key) goes after it.
     if (resume) await sup.command('cont');
     const summary = entry.vm.summary();
     void sup
