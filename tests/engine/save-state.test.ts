@@ -223,6 +223,41 @@ describe('a counting guest saved to disk', () => {
   });
 });
 
+describe('a paused guest saved to disk', () => {
+  let env: GuestEngine;
+
+  beforeAll(async () => {
+    env = await openGuestEngine('viv-save-paused-');
+  });
+
+  afterAll(async () => {
+    await env.close();
+  });
+
+  it('resumes paused, then counts on when resumed', async () => {
+    const { engine } = env;
+    const vm = await createGuest(engine, 'paused');
+    const con = await boot(engine, vm);
+    await con.run(COUNTER, /COUNT:3\r?\n/);
+    con.close();
+    await engine.call('vm.pause', { vm: vm.id });
+    const saved = await suspend(engine, vm.id);
+    expect(saved.runtime.state).toBe('saved');
+    const last = Math.max(...counts(serialLog(vm)));
+    const started = await engine.call('vm.start', { vm: vm.id });
+    expect(started.runtime.state).toBe('paused');
+    expect(stateFiles(vm)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(counts(serialLog(vm))).toEqual([]);
+    await engine.call('vm.resume', { vm: vm.id });
+    const again = await GuestConsole.open(engine, vm.id);
+    await again.waitFor(new RegExp(`COUNT:${last + 3}\\r?\\n`), 0, 30_000);
+    expect(Math.min(...counts(serialLog(vm)))).toBeGreaterThan(last);
+    again.close();
+    await engine.call('vm.powerOff', { vm: vm.id });
+  });
+});
+
 describe('a save and other processes', () => {
   let env: GuestEngine;
   let engine: Engine;
@@ -256,10 +291,12 @@ describe('a save and other processes', () => {
       ]);
       // One of them saves; the other finds it saved, or is told it is under way.
       const outcomes = [mine, theirs].map((r) =>
-        r.status === 'fulfilled' ? r.value.runtime.state : (r.reason as { code: string }).code,
+        r.status === 'fulfilled'
+          ? r.value.runtime.state
+          : `${(r.reason as { code: string }).code}: ${(r.reason as Error).message}`,
       );
       expect(outcomes).toContain('saved');
-      for (const o of outcomes) expect(['saved', 'BUSY', 'BAD_STATE']).toContain(o);
+      for (const o of outcomes) expect(o).toMatch(/^(saved|BUSY: |BAD_STATE: .*already saved)/);
       expect((await other.call('vm.get', { vm: vm.id })).runtime.state).toBe('saved');
     } finally {
       await other.close();

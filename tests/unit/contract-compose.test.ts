@@ -9,6 +9,7 @@ import * as errors from '../../common/contract/errors';
 import * as host from '../../common/contract/host';
 import * as media from '../../common/contract/media';
 import * as networks from '../../common/contract/networks';
+import * as settings from '../../common/contract/settings';
 import * as snapshots from '../../common/contract/snapshots';
 import * as streams from '../../common/contract/streams';
 import * as tasks from '../../common/contract/tasks';
@@ -28,6 +29,7 @@ const domains: Record<string, Readonly<Record<string, z.ZodType>>> = {
   catalog: catalog.catalogMethods,
   media: media.mediaMethods,
   networks: networks.networkMethods,
+  settings: settings.settingsMethods,
 };
 
 describe('the composed method table', () => {

@@ -777,7 +777,10 @@ export class VmSupervisor {
       try {
         await save(qmp, before === 'paused');
       } catch (err) {
-        await this.resumeAfterFailedSave(qmp, before);
+        // BUSY: another process is saving it and this one touched nothing; its save decides.
+        if (err instanceof VivariumError && err.code === 'BUSY')
+          await this.settleToQemu(qmp, before);
+        else await this.resumeAfterFailedSave(qmp, before);
         throw err;
       }
       await this.logEvent('saved to disk; quitting QEMU');
@@ -796,6 +799,17 @@ export class VmSupervisor {
       this.expectingExit = false;
       return this.current;
     });
+  }
+
+  /** The state as QEMU reports it, after a save this process did not make. */
+  private async settleToQemu(qmp: QmpClient, before: VmState): Promise<void> {
+    const stillSaving = (): boolean => this.runtime.state === 'saving';
+    try {
+      const { status } = await qmp.execute<{ status: string }>('query-status');
+      if (stillSaving()) this.set({ state: stateFromQmpStatus(status) });
+    } catch {
+      if (stillSaving() && this.attached) this.set({ state: before });
+    }
   }
 
   /** A save that did not finish: the guest goes on as it was before it. */

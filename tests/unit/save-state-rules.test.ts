@@ -1,0 +1,110 @@
+/**
+ * The pure parts of suspend to disk: what may change while saved, the blockers in the user's
+ * words, the hash that tells a changed VM from the one that was saved, and the app settings file.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { VmConfigSchema } from '../../common/contract';
+import {
+  canChangeWhileSaved,
+  fieldsNeedingDiscard,
+  savedRefusalMessage,
+  savedToChangeMessage,
+} from '../../common/rules/vm-settings';
+import { isLive, isOff, isSaved, isTransitional } from '../../common/vm-state';
+import { describeBlocker } from '../../electron/engine/migration/blockers';
+import { hardwareHash } from '../../electron/engine/savestate/state-file';
+import { AppSettingsStore } from '../../electron/engine/settings/app-settings';
+import { tempHome } from '../helpers/fixtures';
+
+describe('the saved state', () => {
+  it('has no QEMU, is neither off nor in transit, and only name and notes change', () => {
+    expect(isSaved('saved')).toBe(true);
+    expect(isLive('saved')).toBe(false);
+    expect(isOff('saved')).toBe(false);
+    expect(isTransitional('saved')).toBe(false);
+    expect(isOff('stopped') && isOff('crashed')).toBe(true);
+    expect(canChangeWhileSaved('name') && canChangeWhileSaved('notes')).toBe(true);
+    expect(fieldsNeedingDiscard(['name', 'memoryMiB', 'notes', 'cdrom'])).toEqual([
+      'memoryMiB',
+      'cdrom',
+    ]);
+    expect(savedToChangeMessage(['memoryMiB'])).toMatch(
+      /saved to disk, so memoryMiB cannot change.*discard its saved state \(vivarium discard-state\)/,
+    );
+    expect(savedRefusalMessage('clone')).toMatch(/cannot clone it now.*Start it/);
+  });
+});
+
+describe('migration blockers in the user words', () => {
+  it('names the clipboard channel and the shared folder, and says what to do', () => {
+    expect(describeBlocker("The vdagent chardev doesn't yet support migration")).toMatch(
+      /^Clipboard sharing \(the qemu-vdagent channel\).*restart the VM/,
+    );
+    expect(
+      describeBlocker(
+        "Migration is disabled when VirtFS export path '/srv/share' is mounted in the guest using mount_tag 'share'",
+      ),
+    ).toBe(
+      'The shared folder "share" (/srv/share, 9p) is mounted in the guest: unmount it in the guest (umount), then try again.',
+    );
+    expect(describeBlocker('Something new.')).toBe(
+      'QEMU cannot save or migrate this VM: Something new. Remove what it names from the VM, restart the VM, then try again.',
+    );
+  });
+});
+
+describe('the hardware hash', () => {
+  const config = (patch: Record<string, unknown> = {}) =>
+    VmConfigSchema.parse({
+      configVersion: 2,
+      id: 'a1b2c3d4e5f6',
+      name: 'dev',
+      createdAt: '2026-01-01T00:00:00Z',
+      memoryMiB: 512,
+      nics: [
+        {
+          mac: '52:54:00:12:34:56',
+          attach: {
+            kind: 'nat',
+            forwards: [
+              { protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: 2225, guestPort: 22 },
+            ],
+          },
+        },
+      ],
+      ...patch,
+    });
+
+  it('ignores the name, the notes and port forwards; sees memory and cards', () => {
+    const base = hardwareHash(config());
+    expect(hardwareHash(config({ name: 'other', notes: 'hello' }))).toBe(base);
+    const moved = config();
+    const nic = moved.nics[0];
+    if (nic?.attach.kind === 'nat') nic.attach.forwards = [];
+    expect(hardwareHash(moved)).toBe(base);
+    expect(hardwareHash(config({ memoryMiB: 1024 }))).not.toBe(base);
+    expect(hardwareHash(config({ nics: [] }))).not.toBe(base);
+  });
+});
+
+describe('app settings', () => {
+  let home: Awaited<ReturnType<typeof tempHome>> | undefined;
+  afterEach(async () => home?.remove());
+
+  it('defaults to keep, keeps what is set, and reads a damaged file as the defaults', async () => {
+    home = await tempHome('viv-settings-');
+    const file = join(home.dir, 'settings.json');
+    const store = new AppSettingsStore(file);
+    expect(await store.get()).toEqual({ onQuit: 'keep' });
+    expect(await store.update({ onQuit: 'suspend' })).toEqual({ onQuit: 'suspend' });
+    expect(await new AppSettingsStore(file).get()).toEqual({ onQuit: 'suspend' });
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ onQuit: 'suspend' });
+    await writeFile(file, '{"onQuit": "hibernate"');
+    expect(await store.get()).toEqual({ onQuit: 'keep' });
+    await writeFile(file, '{"onQuit": "hibernate"}');
+    expect(await store.get()).toEqual({ onQuit: 'keep' });
+    expect(() => store.update({ onQuit: 'hibernate' as 'keep' })).toThrow();
+  });
+});
