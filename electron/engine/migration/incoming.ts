@@ -246,7 +246,9 @@ export class IncomingMigrations {
     this.incoming.delete(vmId);
     // The guest is paused until this `cont`: what can wait (the NBD server, whose client the
     // source already removed, and the key) goes after it.
-    if (resume) await sup.resume();
+    // `cont` itself, not the queued resume: the guest waits for it, and the RESUME event moves
+    // the VM to running as it does for any resume.
+    if (resume) await sup.command('cont');
     const summary = entry.vm.summary();
     void sup
       .command('nbd-server-stop')

@@ -368,6 +368,15 @@ export class OutgoingMigrations {
         stop.signal.addEventListener('abort', done);
       });
 
+    /** The first event seen (since the last reset of `events`) that `match` accepts. */
+    const eventSeen = async (match: (e: QmpEvent) => boolean): Promise<QmpEvent> => {
+      for (;;) {
+        stopped();
+        const found = events.find(match);
+        if (found) return found;
+        await nap(1000);
+      }
+    };
     let remote: RemoteVivarium | null = null;
     let creds: PskDir | null = null;
     let credsAdded = false;
@@ -415,6 +424,9 @@ export class OutgoingMigrations {
           server: { type: 'inet', host: plan.host, port: String(plan.nbdPort) },
           export: plan.exports[d.id] ?? d.id,
           'tls-creds': creds.credsId,
+          // The guest's pause flushes every node: a flush over the network would lengthen it,
+          // and the destination's own disks take the guest's flushes once it runs there.
+          cache: { 'no-flush': true },
         });
         nodes.push(node);
         await q('blockdev-mirror', { 'job-id': node, device: d.id, target: node, sync: 'full' });
@@ -454,8 +466,14 @@ export class OutgoingMigrations {
       migrating = true;
       await q('migrate', { uri: `tcp:${uriHost(plan.host)}:${plan.migratePort}` });
       let raisedAt = performance.now();
+      const preSwitchover = (e: QmpEvent) =>
+        e.event === 'MIGRATION' && (e.data as { status?: string }).status === 'pre-switchover';
       for (;;) {
         stopped();
+        if (events.some(preSwitchover)) {
+          pause.at ??= performance.now();
+          break;
+        }
         const info = await q<MigrateInfo>('query-migrate');
         if (info.status === 'pre-switchover') {
           pause.at ??= performance.now();
@@ -490,42 +508,46 @@ export class OutgoingMigrations {
           raisedAt = performance.now();
           await q('migrate-set-parameters', { 'downtime-limit': limit });
         }
-        await nap(info.status === 'device' ? 1 : 20);
+        if (events.some(preSwitchover)) continue;
+        await nap();
       }
 
       // The guest is paused now: the mirrors finish what it last wrote, then let go.
+      // Every step of the pause waits on QEMU's events rather than polling: each poll would add
+      // a round trip to the guest's pause.
       phase = 'switchover';
-      report();
-      for (const job of jobs) await q('block-job-cancel', { device: job });
-      for (;;) {
-        const left = (await q<BlockJob[]>('query-block-jobs')).filter((j) =>
-          jobs.includes(j.device),
+      await Promise.all(jobs.map((job) => q('block-job-cancel', { device: job })));
+      for (const job of jobs) {
+        await eventSeen(
+          (e) =>
+            e.event === 'BLOCK_JOB_COMPLETED' && (e.data as { device?: string }).device === job,
         );
-        if (left.length === 0) break;
-        await nap(1);
       }
       const failedJob = jobErrors(events);
       if (failedJob) throw new VivariumError('QEMU_FAILED', `A disk copy failed: ${failedJob}.`);
       jobs.length = 0;
-      for (const node of nodes.splice(0)) await q('blockdev-del', { 'node-name': node });
       stopped();
       await q('migrate-continue', { state: 'pre-switchover' });
-      let final: MigrateInfo;
-      for (;;) {
-        final = await q<MigrateInfo>('query-migrate');
-        if (final.status === 'completed') break;
-        if (final.status === 'failed' || final.status === 'cancelled') {
-          throw new VivariumError(
-            'QEMU_FAILED',
-            `The switch-over failed: ${final['error-desc'] ?? final.status}.`,
-          );
-        }
-        await nap(1);
+      const ended = await eventSeen((e) => {
+        const status = e.event === 'MIGRATION' ? (e.data as { status?: string }).status : null;
+        return status === 'completed' || status === 'failed' || status === 'cancelled';
+      });
+      if ((ended.data as { status?: string }).status !== 'completed') {
+        const info = await q<MigrateInfo>('query-migrate');
+        throw new VivariumError(
+          'QEMU_FAILED',
+          `The switch-over failed: ${info['error-desc'] ?? info.status ?? 'QEMU gave no reason'}.`,
+        );
       }
       // From here the destination holds the only up-to-date guest: a cancel no longer applies.
       const summary = await remote.call('migration.finishIncoming', { vmId, resume: wasRunning });
       handedOver = true;
       const endedAt = performance.now();
+      report();
+      const final = await q<MigrateInfo>('query-migrate');
+      for (const node of nodes.splice(0)) {
+        await q('blockdev-del', { 'node-name': node }).catch(() => undefined);
+      }
       const downtimeMs = Math.round(endedAt - pause.at);
       const transferredBytes = disk.transferred + (final.ram?.transferred ?? 0);
       const sourceFolder = await this.retire(vm, destination, deleteSource);
