@@ -8,6 +8,7 @@ import * as disks from '../../common/contract/disks';
 import * as errors from '../../common/contract/errors';
 import * as host from '../../common/contract/host';
 import * as media from '../../common/contract/media';
+import * as migration from '../../common/contract/migration';
 import * as networks from '../../common/contract/networks';
 import * as settings from '../../common/contract/settings';
 import * as snapshots from '../../common/contract/snapshots';
@@ -30,6 +31,7 @@ const domains: Record<string, Readonly<Record<string, z.ZodType>>> = {
   media: media.mediaMethods,
   networks: networks.networkMethods,
   settings: settings.settingsMethods,
+  migration: migration.migrationMethods,
 };
 
 describe('the composed method table', () => {
