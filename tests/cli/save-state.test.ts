@@ -4,7 +4,7 @@
  * `discard-state`, `settings --on-quit`, and `serve` saving its running VMs on SIGTERM.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, requireBuiltCli, runCli, type CliResult } from '../helpers/cli';
@@ -111,6 +111,43 @@ describe('vivarium suspend / discard-state', () => {
     const notRunning = await runCli(['suspend', 'sleeper'], env());
     expect(notRunning.code).toBe(1);
     expect(notRunning.stderr).toContain('only a running or paused VM can be saved');
+  });
+
+  it('a suspend killed half-way leaves the guest running, and the next one saves it', async () => {
+    await ok(['start', 'sleeper']);
+    const { dir } = await vmJson('sleeper');
+    await waitForText(join(dir, 'logs', 'serial.log'), guest.banner);
+    const child = spawn(process.execPath, [CLI, 'suspend', 'sleeper', '--json'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env(), NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
+    // At its first progress line the save is under way: freeze it (it stops reading what QEMU
+    // sends, so it cannot finish), then kill it.
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        err += d;
+        if (err.includes('"bytesDone":') && !err.includes('"bytesDone":null')) {
+          child.kill('SIGSTOP');
+          resolve();
+        }
+      });
+      child.once('exit', () => reject(new Error(`suspend ended first: ${err}`)));
+    });
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    const after = await vmJson('sleeper');
+    expect(after.state).toBe('running');
+    expect(existsSync(join(dir, 'saved-state', 'state.json'))).toBe(false);
+    // The killed process's claim and partial file are taken over by the next save.
+    const saved = await ok(['suspend', 'sleeper', '--json']);
+    expect((JSON.parse(saved.stdout) as VmJson).state).toBe('saved');
+    expect(readdirSync(join(dir, 'saved-state')).sort()).toEqual(['state.json', 'state.vmstate']);
+    const resumed = await ok(['start', 'sleeper']);
+    expect(resumed.stdout).toContain('resumed from its saved state');
+    await ok(['stop', 'sleeper', '--force']);
   });
 
   it('settings --on-quit, and serve saves its running VMs on SIGTERM', async () => {

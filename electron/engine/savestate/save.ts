@@ -19,6 +19,8 @@ import { syncDir } from './state-file';
 
 /** Far above any disk: QEMU's own cap (128 MiB/s) would make a save of a few GiB take minutes. */
 export const SAVE_MAX_BANDWIDTH = 10 * 1024 ** 3;
+/** QEMU's limit is 2000 s; a minute makes it stop the guest after its first pass over memory. */
+export const SAVE_DOWNTIME_LIMIT_MS = 60_000;
 const POLL_MS = 50;
 /** query-migrate statuses with no migration under way. */
 const IDLE_STATUSES: ReadonlySet<string> = new Set(['none', 'completed', 'failed', 'cancelled']);
@@ -28,6 +30,11 @@ export interface SaveProgress {
   bytesTotal: number;
 }
 
+interface MigrateParameters {
+  'max-bandwidth'?: number;
+  'downtime-limit'?: number;
+}
+
 interface MigrateInfo {
   status?: string;
   'error-desc'?: string;
@@ -35,10 +42,12 @@ interface MigrateInfo {
 }
 
 /**
- * Streams the VM's state into `files.savedState`; returns its size. The guest is paused first
- * (as libvirt's save does): memory is then copied once, and the file holds one consistent
- * picture. On failure or cancel the partial file is removed and QEMU's migration is cancelled;
- * putting the guest back is the caller's (the supervisor's) part.
+ * Streams the VM's state into `files.savedState`; returns its size. The guest is not paused by
+ * this process: QEMU stops it itself once the rest fits the (very long) downtime limit, which is
+ * right after the first pass over memory. So a save that fails in any way, even this process
+ * being killed, leaves QEMU with the guest as it was, running. On failure or cancel the partial
+ * file is removed, QEMU's migration is cancelled and its parameters put back; putting the guest
+ * back (after a failure past QEMU's stop) is the caller's (the supervisor's) part.
  */
 export async function saveStateToFile(
   qmp: QmpClient,
@@ -68,10 +77,14 @@ async function saveClaimed(
   );
   const receiver = await listen(files.saveSock, files.savedStatePartial);
   let migrating = false;
+  const previous = await qmp.execute<MigrateParameters>('query-migrate-parameters');
   try {
-    await qmp.execute('migrate-set-parameters', { 'max-bandwidth': SAVE_MAX_BANDWIDTH });
+    await qmp.execute('migrate-set-parameters', {
+      'max-bandwidth': SAVE_MAX_BANDWIDTH,
+      // The VM ends after a save: the pause at the end is no one's downtime.
+      'downtime-limit': SAVE_DOWNTIME_LIMIT_MS,
+    });
     opts.signal.throwIfAborted();
-    await qmp.execute('stop');
     await qmp.execute('migrate', { uri: `unix:${files.saveSock}` });
     migrating = true;
     await followMigration(qmp, opts, receiver.failed, receiver.done);
@@ -95,6 +108,13 @@ async function saveClaimed(
       await qmp.execute('migrate_cancel').catch(() => undefined);
       await untilSettled(qmp);
     }
+    // A later migration (to another computer) must not inherit a save's settings.
+    await qmp
+      .execute('migrate-set-parameters', {
+        'max-bandwidth': previous['max-bandwidth'],
+        'downtime-limit': previous['downtime-limit'],
+      })
+      .catch(() => undefined);
     receiver.abort();
     await receiver.done.catch(() => undefined);
     await Promise.all(
