@@ -313,6 +313,22 @@ describe('a `vivarium serve` destination', () => {
     const checked = qemuImgCheck(join(vm.dir, 'disk0.qcow2'));
     expect(checked.out).toMatch(/No errors were found/);
     expect(checked.code).toBe(0);
+
+    // The killed destination, opened again, removes the VM it had half received.
+    const half = JSON.parse(
+      (await runCli(['list', '--json'], { VIVARIUM_HOME: home })).stdout,
+    ) as Array<{ name: string }>;
+    expect(half.map((v) => v.name)).toContain('orphaned');
+    const reopened = await openEngine({ home, role: 'owner' });
+    try {
+      const names = (await reopened.call('vm.list', {})).map((v) => v.name);
+      expect(names).not.toContain('orphaned');
+      expect(names).toContain('by-cli');
+      const { notices } = await reopened.call('host.info', {});
+      expect(notices.join(' ')).toMatch(/"orphaned".*interrupted/);
+    } finally {
+      await reopened.close();
+    }
   }, 240_000);
 });
 

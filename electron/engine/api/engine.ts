@@ -212,6 +212,11 @@ export class Engine implements VivariumApi {
       [this.paths.vmsDir, this.paths.cacheDir].map((dir) => chmod(dir, 0o700).catch(() => {})),
     );
     this.recovered = await recoverInterrupted(this.paths, this.journal, this.recoveries);
+    for (const name of await this.incoming.sweep()) {
+      this.recovered.push(
+        `Removed "${name}", a VM whose migration to this computer was interrupted (its disks were incomplete); it still runs on the computer it came from: migrate it again.`,
+      );
+    }
     const freed = await this.catalog.media.removeUnrecorded();
     if (freed.length) {
       const bytes = freed.reduce((a, b) => a + b, 0);

@@ -6,7 +6,7 @@
  * memory. When the source is done it stops NBD and lets the guest run; when the source gives up
  * (or stops renewing its lease: it died) the half-made VM is removed.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   VmConfigSchema,
@@ -25,12 +25,19 @@ import { requireQemuBinary, requireQemuImg } from '../host/require';
 import { runProgram } from '../host/run';
 import { pickFreePort } from '../guest/host-ports';
 import { removeVmFolder } from '../library/orphans';
+import { processAlive } from '../qemu/process-info';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import { checkReadableFile } from '../vms/file-checks';
 import type { LaunchPlanner } from '../vms/launch-plan';
 import { createQcow2, createRaw } from '../storage/qemu-img';
 import { pskCredsObject, writePskDir, type PskDir } from './psk';
+
+/**
+ * In the folder of a VM that is still coming in: a process killed meanwhile leaves it, and the
+ * next owner to open the library removes that half-made VM (its disks are incomplete).
+ */
+export const INCOMING_MARKER = 'incoming-migration.json';
 
 /** Room left free on the destination's disk besides the copied disks. */
 const SPACE_MARGIN = 512 * 2 ** 20;
@@ -151,6 +158,10 @@ export class IncomingMigrations {
     let creds: PskDir | null = null;
     try {
       await mkdir(files.logsDir, { recursive: true, mode: 0o700 });
+      await writeFile(
+        join(files.dir, INCOMING_MARKER),
+        `${JSON.stringify({ name: req.name, startedAt: new Date().toISOString(), pid: process.pid })}\n`,
+      );
       for (const f of req.files) {
         const target = join(files.dir, f.path);
         await mkdir(dirname(target), { recursive: true, mode: 0o700 });
@@ -244,10 +255,12 @@ export class IncomingMigrations {
     }
     clearTimeout(entry.lease);
     this.incoming.delete(vmId);
-    // The guest is paused until this `cont`: what can wait (the NBD server, whose client the
-    // source already removed, and the key) goes after it.
-    // `cont` itself, not the queued resume: the guest waits for it, and the RESUME event moves
-    // the VM to running as it does for any resume.
+    // Complete now: a kill from here on must not get it swept as half received (an unlink,
+    // cheap beside the pause).
+    await rm(join(entry.vm.files.dir, INCOMING_MARKER), { force: true });
+    // The guest is paused until this `cont`, so it goes first and alone: not the queued resume
+    // (the RESUME event moves the VM to running as for any resume), and what can wait (the NBD
+    // server, whose client the source already removed, and the key) goes after it.
     if (resume) await sup.command('cont');
     const summary = entry.vm.summary();
     void sup
@@ -265,6 +278,29 @@ export class IncomingMigrations {
     this.incoming.delete(vmId);
     await this.dispose(entry.vm, entry.vm.files.dir, entry.creds);
     return { removed: true };
+  }
+
+  /**
+   * Removes the VMs a killed process left half come in (their marker is still there and no
+   * migration of this engine is bringing them): their QEMU, if it still waits, is stopped.
+   * Returns their names.
+   */
+  async sweep(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const vm of this.registry.list()) {
+      if (this.incoming.has(vm.id)) continue;
+      const marker = await readFile(join(vm.files.dir, INCOMING_MARKER), 'utf8').then(
+        (text) => JSON.parse(text) as { pid?: number },
+        () => null,
+      );
+      if (!marker) continue;
+      // Another Vivarium process on this library may be bringing it in right now.
+      if (marker.pid && marker.pid !== process.pid && processAlive(marker.pid)) continue;
+      await vm.supervisor.refresh().catch(() => undefined);
+      await this.dispose(vm, vm.files.dir, null);
+      removed.push(vm.config.name);
+    }
+    return removed;
   }
 
   /** Ends every migration still coming in (the engine closes). */
