@@ -397,7 +397,12 @@ describe.skipIf(skipReason !== null)('The Migrate dialog (two servers on 127.0.0
       () => counts(log()).some((n) => n > last + 3),
       'the count to go on at the destination',
       30_000,
-    );
+    ).catch(async (err: unknown) => {
+      const now = await rpc.call('vm.get', { vm: there?.id ?? '' }).catch(() => null);
+      throw new Error(
+        `${String(err)}; counted up to ${last} here; there it is ${now?.runtime.state ?? '?'} and its serial log ends: ${log().slice(-400)}`,
+      );
+    });
     expect(log()).not.toContain(guest.banner);
     await e2e.shot('migrate-library-after-light.png', { page });
     expect(e2e.problems).toEqual([]);

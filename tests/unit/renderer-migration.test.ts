@@ -8,6 +8,7 @@ import {
   destinationShown,
   formatMs,
   migrateRequest,
+  migrationDoneMessage,
   migrationProgressOf,
   migrationResultOf,
   phaseStatus,
@@ -105,6 +106,14 @@ describe('progress and result out of the task', () => {
         }),
       ),
     ).toMatchObject({ qemuDowntimeMs: null, sourceFolder: null });
+  });
+
+  it('words the end of a migration for its notification, and nothing for other tasks', () => {
+    expect(migrationDoneMessage({ kind: 'migration.start', state: 'succeeded', result })).toBe(
+      '“there” runs on the destination: downtime 29 ms, total 1.6 s.',
+    );
+    expect(migrationDoneMessage({ kind: 'vm.suspend', state: 'succeeded', result })).toBeNull();
+    expect(migrationDoneMessage({ kind: 'migration.start', state: 'failed', result })).toBeNull();
   });
 
   it('marks the phases before, at and after the current one', () => {

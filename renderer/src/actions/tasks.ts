@@ -1,5 +1,6 @@
 import type { TaskInfo } from '../../../common/contract';
 import { getBridge, takePrefetched } from '../bridge';
+import { migrationDoneMessage } from '../lib/migration';
 import { justEnded, mergeTaskList, upsertTask, useTasksStore } from '../stores/tasks';
 import { notify, notifyError } from './notifications';
 
@@ -20,7 +21,14 @@ export function applyTaskEvent(task: TaskInfo): void {
       ...(task.error ? { code: task.error.code } : {}),
     });
   } else if (task.state === 'succeeded') {
-    notify({ kind: 'info', title: `${task.title}: done`, message: task.message ?? '' }, 4000);
+    notify(
+      {
+        kind: 'info',
+        title: `${task.title}: done`,
+        message: migrationDoneMessage(task) ?? task.message ?? '',
+      },
+      4000,
+    );
     setTimeout(() => hideTask(task.id), DONE_FADE_MS);
   } else {
     setTimeout(() => hideTask(task.id), DONE_FADE_MS);

@@ -130,3 +130,16 @@ export function formatMs(ms: number): string {
 export function rateLine(bytesPerSecond: number | null): string {
   return bytesPerSecond === null ? 'not measured yet' : `${formatBytes(bytesPerSecond)}/s`;
 }
+
+/**
+ * What the notification at a migration's end says (the dialog may be hidden by then): where it
+ * runs and the figures; null for other tasks.
+ */
+export function migrationDoneMessage(
+  task: Pick<TaskInfo, 'kind' | 'result' | 'state'>,
+): string | null {
+  if (task.kind !== MIGRATION_TASK) return null;
+  const r = migrationResultOf(task);
+  if (!r) return null;
+  return `“${r.name}” runs on the destination: downtime ${formatMs(r.downtimeMs)}, total ${formatMs(r.totalMs)}.`;
+}
