@@ -32,7 +32,6 @@ const domains: Record<string, Readonly<Record<string, z.ZodType>>> = {
   networks: networks.networkMethods,
   migration: migration.migrationMethods,
   settings: settings.settingsMethods,
-  migration: migration.migrationMethods,
 };
 
 describe('the composed method table', () => {
