@@ -30,8 +30,8 @@ const domains: Record<string, Readonly<Record<string, z.ZodType>>> = {
   catalog: catalog.catalogMethods,
   media: media.mediaMethods,
   networks: networks.networkMethods,
-  settings: settings.settingsMethods,
   migration: migration.migrationMethods,
+  settings: settings.settingsMethods,
 };
 
 describe('the composed method table', () => {
