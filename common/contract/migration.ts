@@ -43,7 +43,10 @@ export type MigrationPhase = (typeof MIGRATION_PHASES)[number];
 
 /** Bytes of one stream (the disks together, or the memory). */
 export interface MigrationBytes {
+  /** Sent so far: for memory this is not `total - remaining` (zero pages cost nearly nothing,
+   * pages the guest dirties again are sent again). */
   transferred: number;
+  /** Still to copy. */
   remaining: number;
   total: number;
 }

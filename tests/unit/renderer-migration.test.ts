@@ -131,6 +131,17 @@ describe('words and numbers', () => {
     expect(bytesLine(null)).toBe('—');
   });
 
+  it('counts memory copied from what is left, and says what was sent when that differs', () => {
+    const MiB = 1024 ** 2;
+    // QEMU's figures in the first pass of an idle guest: mostly zero pages.
+    const ram = { transferred: 6.6 * MiB, remaining: 122 * MiB, total: 145 * MiB };
+    expect(bytesLine(ram)).toBe('23.0 MiB of 145 MiB (122 MiB left) · 6.6 MiB sent');
+    // A guest dirtying memory: pages go more than once.
+    expect(bytesLine({ transferred: 300 * MiB, remaining: 0, total: 145 * MiB })).toBe(
+      '145 MiB of 145 MiB (0 B left) · 300 MiB sent',
+    );
+  });
+
   it('gives downtimes in ms and longer times in s or min', () => {
     expect(formatMs(4.4)).toBe('4 ms');
     expect(formatMs(999)).toBe('999 ms');

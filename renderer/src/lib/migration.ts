@@ -110,11 +110,18 @@ export function phaseStatus(current: MigrationPhase, phase: MigrationPhase) {
   return i < at ? 'done' : i === at ? 'now' : 'next';
 }
 
-/** "1.2 GiB of 2 GiB (800 MiB left)"; just the total while nothing moved; "—" for null. */
+/**
+ * "1.2 GiB of 2 GiB (800 MiB left)", counted from what is left; "· 300 MiB sent" when the bytes
+ * on the wire differ (memory: zero pages cost nearly nothing, dirtied pages go twice).
+ */
 export function bytesLine(b: MigrationBytes | null): string {
   if (!b) return '—';
   if (b.total === 0) return 'Nothing to copy';
-  return `${formatBytes(b.transferred)} of ${formatBytes(b.total)} (${formatBytes(b.remaining)} left)`;
+  const copied = Math.max(0, b.total - b.remaining);
+  const line = `${formatBytes(copied)} of ${formatBytes(b.total)} (${formatBytes(b.remaining)} left)`;
+  return formatBytes(b.transferred) === formatBytes(copied)
+    ? line
+    : `${line} · ${formatBytes(b.transferred)} sent`;
 }
 
 /** "42 ms", "1.3 s", "2 min 05 s": milliseconds where they matter (a downtime), coarser above. */
