@@ -240,6 +240,76 @@ describe('live migration between two engines', () => {
   }, 240_000);
 });
 
+describe('a source whose migrating process dies', () => {
+  it('kill -9 of `vivarium migrate` mid-way: the guest runs on, what it left is cleared, and a new migration succeeds', async () => {
+    requireBuiltCli();
+    const { vm, con } = await countingGuest(source, 'abandoned');
+    // A guest rewriting memory faster than the 10 ms limit allows: the memory phase lasts until
+    // the process that would widen the limit is gone, and the destination gives up on its lease.
+    const dirty = await con.run(
+      'dd if=/dev/urandom of=/tmp/r bs=1M count=32 2>/dev/null; (while true; do cp /tmp/r /tmp/dirty; done) & echo "DIRTY:$!"',
+      /DIRTY:(\d+)\r?\n/,
+    );
+    const dirtyPid = dirty[1];
+    const cli = spawn(process.execPath, [CLI, 'migrate', 'abandoned', '--to', destUrl, '--json'], {
+      cwd: ROOT,
+      env: { ...process.env, VIVARIUM_HOME: join(root, 'src'), NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let progress = '';
+    cli.stderr.setEncoding('utf8').on('data', (d: string) => (progress += d));
+    const exited = new Promise((r) => cli.once('exit', r));
+    await waitFor(() => progress.includes('"phase":"memory"'), 'the memory phase', 120_000);
+    cli.kill('SIGKILL');
+    await exited;
+
+    // The destination lets the lease of a source that went quiet run out and drops its VM.
+    await waitFor(
+      async () => !(await dest.call('vm.list', {})).some((v) => v.name === 'abandoned'),
+      'the destination to drop the VM its source abandoned',
+      90_000,
+    );
+    // Killed at the switch-over, the guest was left paused for a migrate-continue that would
+    // never come: the owning engine cancels that migration and QEMU runs the guest again.
+    await waitFor(
+      async () => (await source.call('vm.get', { vm: vm.id })).runtime.state === 'running',
+      'the guest to run again',
+      30_000,
+    );
+    const before = lastCount(serialLog(vm));
+    await waitFor(() => lastCount(serialLog(vm)) > before + 2, 'the count to go on', 30_000);
+    const sup = source.resolve(vm.id).supervisor;
+
+    if (dirtyPid) await con.run(`kill ${dirtyPid}; echo "STILL:$((1+1))"`, /STILL:2\r?\n/);
+    const check = await source.call('migration.check', { vm: vm.id, to: destUrl });
+    expect(check.reasons).toEqual([]);
+    // The dead process's disk mirror (which waits READY forever on an idle disk), its NBD node
+    // and its TLS credentials are gone.
+    expect(await sup.command('query-block-jobs')).toEqual([]);
+    const nodes = await sup.command<Array<{ 'node-name': string }>>('query-named-block-nodes', {
+      flat: true,
+    });
+    expect(nodes.filter((n) => n['node-name'].startsWith('mig-'))).toEqual([]);
+    const objects = await sup.command<Array<{ name: string }>>('qom-list', { path: '/objects' });
+    expect(objects.filter((o) => o.name.startsWith('mig-tls-'))).toEqual([]);
+    con.close();
+
+    const task = await source.call('migration.start', { vm: vm.id, to: destUrl });
+    const done = await settle(source, task);
+    expect(done.error?.message ?? null).toBeNull();
+    expect(done.state).toBe('succeeded');
+    const moved = (await dest.call('vm.list', {})).find((v) => v.name === 'abandoned');
+    expect(moved?.runtime.state).toBe('running');
+    const there = await GuestConsole.open(dest, moved?.id ?? '');
+    try {
+      expect(await there.diskRead()).toBe('MIG-abandoned');
+    } finally {
+      there.close();
+    }
+    await dest.call('vm.powerOff', { vm: moved?.id ?? '' });
+  }, 300_000);
+});
+
 describe('a `vivarium serve` destination', () => {
   let serve: ChildProcess | null = null;
   let home: string;

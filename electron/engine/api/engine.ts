@@ -176,6 +176,12 @@ export class Engine implements VivariumApi {
 
     this.incoming = new IncomingMigrations(registry, host, launcher);
     const outgoing = new OutgoingMigrations(registry, tasks, (id) => lifecycle.delete(id, false));
+    if (role === 'owner') {
+      events.on((event) => {
+        if (event.type !== 'vm.state' || event.vm.runtime.state !== 'paused') return;
+        if (registry.has(event.vm.id)) outgoing.watchPaused(registry.resolve(event.vm.id));
+      });
+    }
 
     this.handlers = {
       ...taskHandlers(tasks),

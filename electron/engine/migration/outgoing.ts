@@ -24,9 +24,13 @@ import { VivariumError } from '../errors';
 import { KEPT_DISKS_MARKER } from '../library/orphans';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
+import { claimFile, claimHolder, type Claim } from '../library/claim-file';
+import { ensurePrivateDir } from '../host/runtime-dir';
+import { isGuestUp } from '../../../common/vm-state';
 import type { QmpEvent } from '../qmp/client';
 import type { TaskContext, TaskManager } from '../tasks/task-manager';
 import { migrationBlockers, type QmpRunner } from './blockers';
+import { clearMigrationLeftovers, MIGRATING } from './leftovers';
 import { uriHost } from './incoming';
 import { newPsk, pskCredsObject, writePskDir, type PskDir } from './psk';
 import { parseDestination, RemoteVivarium, type Destination } from './remote';
@@ -79,9 +83,15 @@ interface BlockJob {
   status: string;
 }
 
+/** In the VM's runtime folder: held by the process migrating it. */
+const MIGRATION_CLAIM = 'migrating.claim';
+const ABANDONED_POLL_MS = 2000;
+
 export class OutgoingMigrations {
   /** VMs migrating now: a second migration of the same VM is refused. */
   private readonly busy = new Set<string>();
+  /** Paused VMs watched for a migration whose process died at the switch-over. */
+  private readonly watching = new Set<string>();
 
   constructor(
     private readonly registry: VmRegistry,
@@ -91,15 +101,107 @@ export class OutgoingMigrations {
   ) {}
 
   async check(ref: string, to: string, name?: string): Promise<MigrationCheck> {
-    const { check } = await this.examine(ref, to, name);
-    return check;
+    const vm = this.registry.resolve(ref);
+    // Another window or command migrating it now: its check would see that migration's jobs.
+    let claim: Claim;
+    try {
+      claim = await this.claim(vm);
+    } catch (err) {
+      if (err instanceof VivariumError && err.code === 'BUSY') {
+        return { ...emptyCheck(vm.config.name), reasons: [err.message] };
+      }
+      throw err;
+    }
+    try {
+      const { check } = await this.examine(ref, to, name);
+      return check;
+    } finally {
+      await claim.release();
+    }
   }
 
-  start(
+  async start(
     ref: string,
     to: string,
     name: string | undefined,
     deleteSource: boolean,
+  ): Promise<TaskInfo> {
+    const claim = await this.claim(this.registry.resolve(ref));
+    let handedOver = false;
+    try {
+      const task = await this.startClaimed(ref, to, name, deleteSource, claim);
+      handedOver = true;
+      return task;
+    } finally {
+      if (!handedOver) await claim.release();
+    }
+  }
+
+  /**
+   * Watches a guest that just paused: when the pause is another process's migration waiting at
+   * its switch-over (QEMU's pause-before-switchover) and that process dies, QEMU would wait for
+   * its `migrate-continue` forever. The engine that owns the library then clears the migration,
+   * and QEMU runs the guest again. Checked every 2 s while a migration is under way.
+   */
+  watchPaused(vm: Vm): void {
+    if (this.watching.has(vm.id) || this.busy.has(vm.id)) return;
+    this.watching.add(vm.id);
+    const file = join(vm.files.run, MIGRATION_CLAIM);
+    const watch = async () => {
+      for (;;) {
+        if (this.busy.has(vm.id) || !vm.supervisor.attached) return;
+        const info = await vm.supervisor.command<MigrateInfo>('query-migrate');
+        if (!info.status || !MIGRATING.has(info.status)) return;
+        if ((await claimHolder(file)) === null) {
+          const claim = await this.claim(vm);
+          await claim.release();
+          return;
+        }
+        await sleep(ABANDONED_POLL_MS);
+      }
+    };
+    void watch()
+      .catch(() => undefined)
+      .finally(() => this.watching.delete(vm.id));
+  }
+
+  /**
+   * Makes this process the one migrating `vm` (across processes: a claim in its runtime folder),
+   * and clears what a migration whose process died left in its QEMU.
+   */
+  private async claim(vm: Vm): Promise<Claim> {
+    if (this.busy.has(vm.id)) {
+      throw new VivariumError('BUSY', `"${vm.config.name}" is already migrating.`);
+    }
+    await ensurePrivateDir(vm.files.run);
+    const claim = await claimFile(
+      join(vm.files.run, MIGRATION_CLAIM),
+      () =>
+        new VivariumError(
+          'BUSY',
+          `"${vm.config.name}" is already migrating (from another Vivarium window or command): wait for it to finish, or cancel it there.`,
+        ),
+    );
+    try {
+      if (isGuestUp((await vm.supervisor.refresh()).state)) {
+        await clearMigrationLeftovers(
+          { execute: (command, args) => vm.supervisor.command(command, args) },
+          vm.files.run,
+        );
+      }
+      return claim;
+    } catch (err) {
+      await claim.release();
+      throw err;
+    }
+  }
+
+  private startClaimed(
+    ref: string,
+    to: string,
+    name: string | undefined,
+    deleteSource: boolean,
+    claim: Claim,
   ): Promise<TaskInfo> {
     return this.examine(ref, to, name).then(({ check, prepared }) => {
       if (!check.ok || !prepared) {
@@ -122,7 +224,10 @@ export class OutgoingMigrations {
         // Not in the VM's queue: the VM stays usable meanwhile (a power-off ends the migration,
         // which then puts nothing back, as the user asked for the VM to stop).
         run: (ctx) =>
-          this.migrate(prepared, deleteSource, ctx).finally(() => this.busy.delete(vm.id)),
+          this.migrate(prepared, deleteSource, ctx).finally(() => {
+            this.busy.delete(vm.id);
+            return claim.release();
+          }),
       });
     });
   }
@@ -656,6 +761,20 @@ export class OutgoingMigrations {
     this.registry.remove(vm);
     return vm.files.dir;
   }
+}
+
+/** A refusal before anything about the VM or the destination was looked at. */
+function emptyCheck(name: string): MigrationCheck {
+  return {
+    ok: false,
+    reasons: [],
+    warnings: [],
+    name,
+    suggestedName: null,
+    diskBytes: 0,
+    destinationFreeBytes: null,
+    destination: null,
+  };
 }
 
 /** The error of a block job that ended with one, from the events seen. */

@@ -5,15 +5,14 @@
  * state file once QEMU says the migration completed and every byte is on disk.
  */
 import { createWriteStream } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { VivariumError } from '../errors';
 import { isNodeError } from '../library/atomic-file';
+import { claimFile } from '../library/claim-file';
 import type { VmFiles } from '../paths';
-import { processAlive } from '../qemu/process-info';
 import type { QmpClient } from '../qmp/client';
 import { syncDir } from './state-file';
 
@@ -58,7 +57,8 @@ export async function saveStateToFile(
   const before = await qmp.execute<MigrateInfo>('query-migrate');
   if (before.status && !IDLE_STATUSES.has(before.status)) throw alreadySaving();
   await mkdir(files.savedStateDir, { recursive: true, mode: 0o700 });
-  const release = await claim(join(files.savedStateDir, CLAIM_FILE));
+  const claim = await claimFile(join(files.savedStateDir, CLAIM_FILE), alreadySaving);
+  const release = () => claim.release();
   try {
     return await saveClaimed(qmp, files, opts);
   } finally {
@@ -252,36 +252,6 @@ function alreadySaving(): VivariumError {
     'BUSY',
     'The VM is already being saved or migrated (by another Vivarium window or command): wait for it to finish.',
   );
-}
-
-/**
- * Makes this save the only one writing the VM's saved-state files, across processes: a claim
- * file created exclusively. One left by a process that is gone is taken over.
- */
-async function claim(file: string): Promise<() => Promise<void>> {
-  const token = `${process.pid} ${randomBytes(8).toString('hex')}`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(file, 'wx', 0o600);
-      try {
-        await handle.writeFile(token);
-      } finally {
-        await handle.close();
-      }
-      return async () => {
-        const now = await readFile(file, 'utf8').catch(() => '');
-        if (now === token) await rm(file, { force: true });
-      };
-    } catch (err) {
-      if (!isNodeError(err) || err.code !== 'EEXIST' || attempt > 0) {
-        if (isNodeError(err) && err.code === 'EEXIST') throw alreadySaving();
-        throw err;
-      }
-      const holder = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) throw alreadySaving();
-      await rm(file, { force: true });
-    }
-  }
 }
 
 function saveFailure(err: unknown, writeError: Error | null): unknown {
