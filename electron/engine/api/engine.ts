@@ -111,6 +111,7 @@ export class Engine implements VivariumApi {
   private readonly journal: IntentJournal;
   private readonly recoveries: Recoveries;
   private readonly incoming: IncomingMigrations;
+  private readonly outgoing: OutgoingMigrations;
   /** What this engine's open recovered from operations a killed process left half done. */
   private recovered: string[] = [];
   private closed = false;
@@ -176,6 +177,7 @@ export class Engine implements VivariumApi {
 
     this.incoming = new IncomingMigrations(registry, host, launcher);
     const outgoing = new OutgoingMigrations(registry, tasks, (id) => lifecycle.delete(id, false));
+    this.outgoing = outgoing;
     if (role === 'owner') {
       events.on((event) => {
         if (event.type !== 'vm.state' || event.vm.runtime.state !== 'paused') return;
@@ -231,6 +233,10 @@ export class Engine implements VivariumApi {
       );
     }
     for (const message of this.recovered) this.events.emit({ type: 'host.notice', message });
+    // A guest found paused may be waiting at the switch-over of a migration whose process died.
+    for (const vm of this.registry.list()) {
+      if (vm.supervisor.current.state === 'paused') this.outgoing.watchPaused(vm);
+    }
     // VMs that stopped while no app ran leave their networks' switches behind.
     await this.networks.releaseUnused().catch(() => undefined);
   }
