@@ -460,6 +460,9 @@ describe('media downloads', () => {
 
 describe('a VM from a catalogue entry', () => {
   it('gets the profile, and boots the downloaded media', async () => {
+    // Every engine still open on this library attaches to a QEMU it sees start, each taking one
+    // of its three QMP sockets: the earlier tests' engines would leave the starting one none.
+    for (const e of engines.splice(0)) await e.close();
     const engine = await open();
     const defaults = await engine.call('catalog.defaults', { os: 'vivarium-test-guest' });
     expect(defaults).toMatchObject({

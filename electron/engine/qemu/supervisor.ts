@@ -374,14 +374,19 @@ export class VmSupervisor {
   start(plan: LaunchPlan): Promise<VmRuntime> {
     const askedAt = Date.now();
     return this.serialize(async () => {
-      if (this.attached && isLive(this.runtime.state)) {
+      // Started by this engine: a second click. A QEMU this engine only attached to may be
+      // another process's start still under way: that is decided under the start lock.
+      if (this.child && isLive(this.runtime.state)) {
         throw new VivariumError('BAD_STATE', `The VM is already ${this.runtime.state}.`);
       }
       const locked = this.opts.startLock ?? ((work) => work());
       return locked(async () => {
         const before = await this.refreshNow();
         if (isLive(before.state)) {
-          const since = before.startedAt ? Date.parse(before.startedAt) : NaN;
+          // Read again: attached while another process's start was under way, this engine
+          // holds the time its QEMU was spawned, not the time that start finished.
+          const startedAt = (await this.readPersisted())?.startedAt ?? before.startedAt;
+          const since = startedAt ? Date.parse(startedAt) : NaN;
           if (since >= askedAt) return this.current;
           throw new VivariumError('BAD_STATE', `The VM is already ${before.state}.`);
         }
