@@ -248,17 +248,7 @@ export class OutgoingMigrations {
     const runtime = await vm.supervisor.refresh();
     const c = vm.config;
     const result = (extra: Partial<MigrationCheck>, prepared: Prepared | null = null) => ({
-      check: {
-        ok: reasons.length === 0,
-        reasons,
-        warnings,
-        name,
-        suggestedName: null,
-        diskBytes: 0,
-        destinationFreeBytes: null,
-        destination: null,
-        ...extra,
-      },
+      check: { ...emptyCheck(name), ok: reasons.length === 0, reasons, warnings, ...extra },
       prepared: reasons.length === 0 ? prepared : null,
     });
     if (runtime.state === 'saving' || runtime.state === 'restoring') {
@@ -763,7 +753,7 @@ export class OutgoingMigrations {
   }
 }
 
-/** A refusal before anything about the VM or the destination was looked at. */
+/** A check's answer before anything about the VM or the destination was looked at. */
 function emptyCheck(name: string): MigrationCheck {
   return {
     ok: false,
