@@ -28,6 +28,12 @@ export const VM_TABS: readonly VmTab[] = [
     load: () => import('./network/NetworkTab'),
   },
   {
+    id: 'hardware',
+    label: 'Hardware',
+    icon: 'chip',
+    load: () => import('./hardware/HardwareTab'),
+  },
+  {
     id: 'settings',
     label: 'Settings',
     icon: 'sliders',
