@@ -106,7 +106,7 @@ export type LabelValue<K extends LabelKind> = (typeof VOCABULARIES)[K]['values']
 
 /** The human label of one value, e.g. label('video', 'std') is 'Standard VGA'. */
 export function label<K extends LabelKind>(kind: K, value: LabelValue<K>): string {
-  return (VOCABULARIES[kind].labels as Record<string, string>)[value as string] ?? String(value);
+  return (VOCABULARIES[kind].labels as Record<string, string>)[value as string] ?? value;
 }
 
 /**
@@ -115,7 +115,7 @@ export function label<K extends LabelKind>(kind: K, value: LabelValue<K>): strin
  */
 export function labelWithValue<K extends LabelKind>(kind: K, value: LabelValue<K>): string {
   const text = label(kind, value);
-  return text === value ? text : `${text} (${String(value)})`;
+  return text === value ? text : `${text} (${value})`;
 }
 
 /** `[value, label]` pairs in the contract's order, for pickers. */
