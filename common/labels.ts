@@ -63,11 +63,11 @@ export const SOUND_MODEL_LABELS: Record<Of<typeof SOUND_MODELS>, string> = {
 };
 
 export const ACCELERATOR_LABELS: Record<Of<typeof ACCELERATORS> | 'auto', string> = {
-  auto: 'Automatic (best available)',
-  kvm: 'KVM (Linux)',
-  hvf: 'Hypervisor.framework (macOS)',
-  whpx: 'Windows Hypervisor Platform',
-  tcg: 'TCG (emulation, slow)',
+  auto: 'Automatic',
+  kvm: 'KVM',
+  hvf: 'HVF',
+  whpx: 'WHPX',
+  tcg: 'TCG (emulated)',
 };
 
 export const BOOT_DEVICE_LABELS: Record<Of<typeof BOOT_DEVICES>, string> = {

@@ -3,6 +3,7 @@
  * `screenshot` and `delete`, each one engine call (or two) with a human answer or, with `--json`,
  * the flat facts scripts want.
  */
+import { labelWithValue } from '../../common/labels';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import {
@@ -238,17 +239,21 @@ async function cmdCreate(kit: CliKit, name: string, opts: CreateOpts): Promise<v
   printVm(
     vm,
     opts,
-    `Created ${vm.name} (${vm.id}): ${cpus}, ${formatMiB(c.memoryMiB)}${disks}, ${c.machine}/${c.firmware}.\n` +
+    `Created ${vm.name} (${vm.id}): ${cpus}, ${formatMiB(c.memoryMiB)}${disks}, ${describeHardware(c)}.\n` +
       (c.cloudInit ? cloudCreatedHint(vm) : `Start it with: ${PROG} start ${shellQuote(vm.name)}`),
   );
 }
 
-/** "q35/uefi, Secure Boot, TPM 2.0, sound hda": the firmware and devices in one phrase. */
+/**
+ * "Q35 (modern, PCIe) (q35), UEFI (OVMF) (uefi), Secure Boot, TPM 2.0, Standard VGA (std)": the
+ * machine, firmware and devices in one phrase, each label with the value its option takes.
+ */
 function describeHardware(c: VmSummary['config']): string {
-  const bits = [`${c.machine}/${c.firmware}`];
+  const bits = [labelWithValue('machine', c.machine), labelWithValue('firmware', c.firmware)];
   if (c.secureBoot) bits.push('Secure Boot');
   if (c.tpm) bits.push('TPM 2.0');
-  if (c.sound !== 'none') bits.push(`sound ${c.sound}`);
+  bits.push(labelWithValue('video', c.video));
+  if (c.sound !== 'none') bits.push(labelWithValue('sound', c.sound));
   return bits.join(', ');
 }
 

@@ -602,10 +602,10 @@ describe.skipIf(!HAVE_QEMU)('vivarium CLI (built, real QEMU)', { timeout: 180_00
     // Secure Boot brings a new UEFI variable store (Microsoft's keys enrolled).
     expect(await hash()).not.toBe(plain);
     expect(await ok(['status', 'sb-cli'])).toContain(
-      'Machine: 1 CPU, 256 MiB, q35/uefi, Secure Boot, TPM 2.0, sound hda, OS generic',
+      'Machine: 1 CPU, 256 MiB, Q35 (modern, PCIe) (q35), UEFI (OVMF) (uefi), Secure Boot, TPM 2.0, Standard VGA (std), Intel HD Audio (hda), OS generic',
     );
     expect((await ok(['set', 'sb-cli', '--no-tpm', '--sound', 'ac97'])).trim()).toBe(
-      'Updated sb-cli: 1 CPU, 256 MiB, q35/uefi, Secure Boot, sound ac97.',
+      'Updated sb-cli: 1 CPU, 256 MiB, Q35 (modern, PCIe) (q35), UEFI (OVMF) (uefi), Secure Boot, Standard VGA (std), AC’97 (ac97).',
     );
 
     // Bad input: exit 2 for usage, exit 1 with the engine's words (and the flag) otherwise.

@@ -9,6 +9,7 @@ import {
   osLabel,
   plural,
 } from '../../../../../common/format';
+import { label } from '../../../../../common/labels';
 import { isGuestUp } from '../../../../../common/vm-state';
 import { useNow } from '../../../hooks/use-now';
 import { useHostStore } from '../../../stores/host';
@@ -21,10 +22,6 @@ import type { TabProps } from '../tab-props';
 import { GuestCard } from './GuestCard';
 import { Card, Fact, Facts } from './facts';
 import { NetworkCard } from './NetworkCard';
-
-const FIRMWARE = { bios: 'BIOS (SeaBIOS)', uefi: 'UEFI (OVMF)' } as const;
-const BOOT = { disk: 'Disk', cdrom: 'CD-ROM', network: 'Network' } as const;
-const SOUND = { none: 'None', hda: 'Intel HD Audio', ac97: 'AC’97', sb16: 'Sound Blaster 16' };
 
 /** What the VM is, what it runs under and why, and for how long. */
 export default function OverviewTab({ vm, active }: TabProps) {
@@ -113,23 +110,21 @@ export default function OverviewTab({ vm, active }: TabProps) {
             <Fact label="CPUs">
               {plural(c.cpu.count, 'CPU')} <span className="muted">· model {c.cpu.model}</span>
             </Fact>
-            <Fact label="Machine">
-              {c.machine === 'q35' ? 'Q35 (modern PCIe)' : 'i440FX (older PC)'}
-            </Fact>
+            <Fact label="Machine">{label('machine', c.machine)}</Fact>
             <Fact label="Firmware">
-              {FIRMWARE[c.firmware]}
+              {label('firmware', c.firmware)}
               {c.secureBoot ? ' · Secure Boot' : ''}
               {c.tpm ? ' · TPM 2.0' : ''}
             </Fact>
-            <Fact label="Video">{c.video === 'none' ? 'No display' : c.video}</Fact>
-            <Fact label="Sound">{SOUND[c.sound]}</Fact>
+            <Fact label="Video">{label('video', c.video)}</Fact>
+            <Fact label="Sound">{label('sound', c.sound)}</Fact>
             <Fact label="Pointer">{c.usbTablet ? 'USB tablet (absolute)' : 'PS/2 mouse'}</Fact>
           </Facts>
         </Card>
 
         <Card title="Boot and storage" icon="disk">
           <Facts>
-            <Fact label="Boot order">{c.bootOrder.map((b) => BOOT[b]).join(' → ')}</Fact>
+            <Fact label="Boot order">{c.bootOrder.map((b) => label('boot', b)).join(' → ')}</Fact>
             {c.kernelBoot ? (
               <>
                 <Fact label="Kernel">
@@ -155,7 +150,7 @@ export default function OverviewTab({ vm, active }: TabProps) {
                     <li key={d.id}>
                       <strong>{d.id}</strong> <Path>{d.file}</Path>{' '}
                       <span className="muted">
-                        {d.format} · {d.bus}
+                        {label('diskFormat', d.format)} · {label('diskBus', d.bus)}
                         {d.readOnly ? ' · read-only' : ''}
                       </span>
                     </li>

@@ -1,13 +1,8 @@
+import { label } from '../../../../../../common/labels';
 import { Icon } from '../../../../components/Icon';
 import { BOOT_DEVICES } from '../../../../lib/schemas';
 import type { Boot } from '../draft';
 import { Row, Section, TextInput, type SettingsForm } from '../form';
-
-const DEVICE_LABELS: Record<Boot, string> = {
-  cdrom: 'CD-ROM',
-  disk: 'Disk',
-  network: 'Network (PXE)',
-};
 
 /** Boot order, the CD-ROM image and direct Linux kernel boot. */
 export function BootSection({ form }: { form: SettingsForm }) {
@@ -104,7 +99,7 @@ function BootOrder({ form }: { form: SettingsForm }) {
                     disabled={off}
                     onChange={(e) => toggle(dev, e.target.checked)}
                   />
-                  {DEVICE_LABELS[dev]}
+                  {label('boot', dev)}
                 </label>
                 <span className="boot-order__move">
                   <button
