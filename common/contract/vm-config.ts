@@ -212,6 +212,11 @@ export const VmConfigSchema = z.object({
   name: StoredVmNameSchema,
   os: z.string().min(1).default('generic'),
   notes: z.string().max(10_000).default(''),
+  /**
+   * Power off, Reset and Revert ask first, saying what is lost; false when the user said "don't
+   * ask again" for this VM (deleting a VM always asks).
+   */
+  confirmDestructive: z.boolean().default(true),
   createdAt: z.string(),
   arch: z.literal('x86_64').default('x86_64'),
   machine: z.enum(MACHINE_TYPES).default('q35'),
