@@ -4,6 +4,7 @@
  * the flat facts scripts want.
  */
 import { labelWithValue } from '../../common/labels';
+import { baseName, cdromDisplayName } from '../../common/media-names';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import {
@@ -330,7 +331,13 @@ async function cmdStatus(ref: string, opts: JsonOpt): Promise<void> {
   lines.push(
     `Machine: ${c.cpu.count} CPU${c.cpu.count === 1 ? '' : 's'}, ${formatMiB(c.memoryMiB)}, ${describeHardware(c)}, OS ${c.os}`,
   );
-  if (c.cdrom) lines.push(`CD-ROM:  ${c.cdrom}`);
+  if (c.cdrom) {
+    // An uploaded image lives in a sha256 folder of the cache: its own name says what it is.
+    const name = cdromDisplayName(c.cdrom, await call('media.list', {}));
+    lines.push(
+      name === baseName(c.cdrom) ? `CD-ROM:  ${c.cdrom}` : `CD-ROM:  ${name}  (${c.cdrom})`,
+    );
+  }
   const guest = vm.guest;
   if (guest?.ready) {
     const after = guest.readySeconds !== null ? ` in ${guest.readySeconds} s` : '';

@@ -11,6 +11,7 @@ import {
 } from '../../../../../common/format';
 import { label } from '../../../../../common/labels';
 import { isGuestUp } from '../../../../../common/vm-state';
+import { useMediaName } from '../../../hooks/use-media-name';
 import { useNow } from '../../../hooks/use-now';
 import { useHostStore } from '../../../stores/host';
 import { Icon } from '../../../components/Icon';
@@ -140,7 +141,9 @@ export default function OverviewTab({ vm, active }: TabProps) {
                 </Fact>
               </>
             ) : null}
-            <Fact label="CD-ROM">{c.cdrom ? <Path>{c.cdrom}</Path> : 'Empty'}</Fact>
+            <Fact label="CD-ROM">
+              <CdromName path={c.cdrom} />
+            </Fact>
             <Fact label="Disks">
               {c.disks.length === 0 ? (
                 'None'
@@ -216,6 +219,17 @@ function AccelWhy({ vm }: { vm: VmSummary }) {
         </p>
       ))}
     </div>
+  );
+}
+
+/** The image by the name people know it (an upload's own name and OS); the path on hover. */
+function CdromName({ path }: { path: string | null }) {
+  const name = useMediaName(path);
+  if (!path) return <>Empty</>;
+  return (
+    <span className="cdrom-name" data-testid="overview-cdrom" title={path}>
+      {name}
+    </span>
   );
 }
 
