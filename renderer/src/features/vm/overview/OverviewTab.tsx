@@ -14,6 +14,7 @@ import { isGuestUp } from '../../../../../common/vm-state';
 import { useMediaName } from '../../../hooks/use-media-name';
 import { useNow } from '../../../hooks/use-now';
 import { useHostStore } from '../../../stores/host';
+import { useUiStore } from '../../../stores/ui';
 import { Icon } from '../../../components/Icon';
 import { opLabel } from '../../../lib/save-state';
 import { SavedSince } from '../../savestate/SaveState';
@@ -191,21 +192,32 @@ export default function OverviewTab({ vm, active }: TabProps) {
 /** The accelerator in use (or that will be) and the reason for it. */
 function AccelWhy({ vm }: { vm: VmSummary }) {
   const host = useHostStore((s) => s.info);
+  // The host notices shown as banners above the tabs: said there, not said again here.
+  const notices = useHostStore((s) => s.notices);
+  const dismissed = useUiStore((s) => s.dismissedNotices);
+  const banners = notices.filter((n) => !dismissed.includes(n));
   const { config: c, runtime: r } = vm;
   const inUse = isGuestUp(r.state) || r.state === 'starting' ? r.accel : null;
   const planned = c.accel === 'auto' ? (host?.bestAccelerator ?? null) : c.accel;
   const name = inUse ?? planned;
   const why =
     inUse && r.accelNotice
-      ? r.accelNotice
+      ? banners.includes(r.accelNotice)
+        ? 'Not the accelerator asked for: the notice above says why.'
+        : r.accelNotice
       : c.accel === 'auto'
         ? inUse
           ? 'The best accelerator that works on this computer (set to Automatic).'
           : 'Automatic: the best accelerator that works on this computer.'
         : `Chosen in this VM’s settings.`;
   // Accelerators that exist but failed their probe, unless the reason above already says so.
+  // A notice holds the reason without its final period ("KVM is present but <reason>; ...").
+  const said = (reason: string) => {
+    const core = reason.trim().replace(/[.\s]+$/, '');
+    return why.includes(core) || banners.some((n) => n.includes(core));
+  };
   const broken = (host?.accelerators ?? []).filter(
-    (a) => a.present && !a.usable && !(a.reason && why.includes(a.reason)),
+    (a) => a.present && !a.usable && !(a.reason && said(a.reason)),
   );
   return (
     <div className="accel" data-testid="accel">
