@@ -552,6 +552,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
         .locator('.vm-topbar')
         .getByRole('button', { name: 'Power off', exact: true })
         .click();
+      await page.getByTestId('confirm-power').click();
       await headerState(page, 'stopped');
     },
     BOOT_TIMEOUT * 2,

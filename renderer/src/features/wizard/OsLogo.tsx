@@ -1,4 +1,7 @@
+import { useEffect } from 'react';
 import type { OsFamily } from '../../../../common/contract';
+import { loadOsFacts } from '../../actions/media';
+import { useMediaStore } from '../../stores/media';
 
 /**
  * assets/logos/*.svg as URLs (small ones inline as data: URLs): the one picture of an OS, in the
@@ -78,5 +81,17 @@ export function OsAvatar({
   size?: number;
   className?: string;
 }) {
-  return <OsLogo logo={logoForOs(os)} family="other" size={size} className={className} />;
+  const facts = useMediaStore((s) => s.os[os]);
+  useEffect(() => {
+    if (facts === undefined) void loadOsFacts([os]);
+  }, [os, facts]);
+  // The catalogue's logo once known (the wizard's); meanwhile, or for an unknown id, its name's.
+  return (
+    <OsLogo
+      logo={facts?.logo ?? logoForOs(os)}
+      family={facts?.family ?? 'other'}
+      size={size}
+      className={className}
+    />
+  );
 }
