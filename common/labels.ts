@@ -14,7 +14,7 @@ import {
   NIC_MODELS,
   SOUND_MODELS,
   VIDEO_MODELS,
-} from './contract/vm-config';
+} from './contract/vocabulary';
 
 type Of<T extends readonly string[]> = T[number];
 
