@@ -184,23 +184,20 @@ export function profileToCreateDefaults(
     },
     warnings,
     requirements,
-    // The hardware note is derived from what the VM gets (the firmware after the host's say):
-    // hand-written notes never state the devices.
-    notes: [
-      profileHardwareNote({
-        machine: p.machine,
-        firmware,
-        diskBus: p.diskBus,
-        nicModel: p.nicModel,
-        video: p.video,
-        sound: p.sound,
-        tpm,
-        secureBoot,
-        usbTablet: p.input === 'usb-tablet',
-      }),
-      ...entry.notes,
-      ...(opts.version?.notes ?? []),
-    ],
+    // Derived from what the VM gets (the firmware after the host's say): hand-written notes
+    // never state the devices.
+    hardwareNote: profileHardwareNote({
+      machine: p.machine,
+      firmware,
+      diskBus: p.diskBus,
+      nicModel: p.nicModel,
+      video: p.video,
+      sound: p.sound,
+      tpm,
+      secureBoot,
+      usbTablet: p.input === 'usb-tablet',
+    }),
+    notes: [...entry.notes, ...(opts.version?.notes ?? [])],
   };
 }
 

@@ -7,7 +7,7 @@ import { useMediaStore } from '../../stores/media';
  * assets/logos/*.svg as URLs (small ones inline as data: URLs): the one picture of an OS, in the
  * wizard, the library, the VM window and the media list alike.
  */
-const FILES = import.meta.glob<string>('../../../assets/logos/*.svg', {
+const FILES = import.meta.glob<string>('../../../../assets/logos/*.svg', {
   eager: true,
   query: '?url',
   import: 'default',

@@ -131,7 +131,7 @@ export default function ConsoleTab({ vm, active }: TabProps) {
 }
 
 /** How long a connected serial port may stay quiet before the tab explains why. */
-const SILENCE_MS = 4000;
+const SILENCE_MS = 10_000;
 
 /**
  * Most guests write to their screen, not to a serial port: a connected, empty pane looked broken.

@@ -203,7 +203,7 @@ function AccelWhy({ vm }: { vm: VmSummary }) {
   const why =
     inUse && r.accelNotice
       ? banners.includes(r.accelNotice)
-        ? 'Not the accelerator asked for: the notice above says why.'
+        ? 'A hardware accelerator is not usable here: the notice above says why.'
         : r.accelNotice
       : c.accel === 'auto'
         ? inUse
