@@ -530,7 +530,10 @@ describe.skipIf(skipReason !== null)('New-VM wizard (server mode, Chromium)', ()
       await atStep('media');
       await expectMediaChoice(/Use an ISO file I have/);
       // Step 1's upload and detection are not repeated: one line names the chosen image.
-      await wizard().getByTestId('chosen-iso').getByText(/uploaded-guest\.iso/).waitFor();
+      await wizard()
+        .getByTestId('chosen-iso')
+        .getByText(/uploaded-guest\.iso/)
+        .waitFor();
       expect(await wizard().getByTestId('upload-done').count()).toBe(0);
       await shot('wizard-21c-uploaded-media-step.png');
       await next();
