@@ -267,6 +267,8 @@ interface SetOpts extends JsonOpt {
   sound?: (typeof SOUND_MODELS)[number];
   tpm?: boolean;
   secureBoot?: boolean;
+  /** Whether the app asks before Power off, Reset and Revert (the CLI never asks). */
+  askFirst?: boolean;
   /** Gone from `set`: forwards are `forward add|rm` now (they change live). */
   forward?: string;
   forwards?: boolean;
@@ -283,6 +285,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
     ...(opts.sound !== undefined && { sound: opts.sound }),
     ...(opts.tpm !== undefined && { tpm: opts.tpm }),
     ...(opts.secureBoot !== undefined && { secureBoot: opts.secureBoot }),
+    ...(opts.askFirst !== undefined && { confirmDestructive: opts.askFirst }),
   };
   if (opts.forward !== undefined || opts.forwards === false || opts.public) {
     const vm = shellQuote(ref);
@@ -292,7 +295,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
   }
   if (Object.keys(patch).length === 0) {
     throw new UsageError(
-      'Nothing to change: give --name, --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm or --secure-boot/--no-secure-boot (cards: vivarium nic; forwards: vivarium forward)',
+      'Nothing to change: give --name, --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm, --secure-boot/--no-secure-boot or --ask-first/--no-ask-first (cards: vivarium nic; forwards: vivarium forward)',
     );
   }
   const vm = await call(
@@ -308,6 +311,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
       'patch.sound': '--sound',
       'patch.tpm': '--tpm',
       'patch.secureBoot': '--secure-boot',
+      'patch.confirmDestructive': '--ask-first',
     },
   );
   const c = vm.config;
@@ -532,6 +536,8 @@ export function registerVmCommands(kit: CliKit): void {
     .option('--no-tpm', 'take its TPM away (its state is kept for when it comes back)')
     .option('--secure-boot', 'turn UEFI Secure Boot on (needs --firmware uefi, q35)')
     .option('--no-secure-boot', 'turn Secure Boot off')
+    .option('--ask-first', 'the app asks before Power off, Reset and Revert (the default)')
+    .option('--no-ask-first', 'the app powers off, resets and reverts this VM without asking')
     // Forwards moved to `forward add|rm`: these only say so.
     .addOption(new Option('--forward <rule>').hideHelp())
     .addOption(new Option('--no-forwards').hideHelp())
