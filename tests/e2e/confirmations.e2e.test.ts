@@ -321,6 +321,23 @@ describe.skipIf(skipReason !== null)(
       const svg = Buffer.from((src ?? '').replace(/^data:image\/svg\+xml;base64,/, ''), 'base64');
       expect(svg.toString('utf8')).toBe(await readFile(join(LOGOS, 'linux.svg'), 'utf8'));
       await e2e.shot('ux-library.png');
+
+      // Deleting the VM says what is lost and what stays.
+      await page.goto(`${e2e.server.url.replace(/\?.*$/, '')}#/vm/${vm.id}/settings`);
+      await page.getByRole('button', { name: 'Delete VM…' }).click();
+      const dialog = page.getByRole('dialog', { name: `Delete “${vm.name}”?` });
+      await dialog.waitFor();
+      const text = (await dialog.textContent()) ?? '';
+      expect(text).toMatch(/Lost:.*snapshots.*disks/);
+      expect(text).toMatch(/Stays:.*install media/);
+      await e2e.shot('ux-delete-vm.png');
+      await dialog.getByRole('button', { name: 'Delete VM' }).click();
+      await waitFor(
+        async () => !(await engine.call('vm.list', {})).some((v) => v.id === vm.id),
+        'the VM to be deleted',
+        15_000,
+      );
+      expect(e2e.problems).toEqual([]);
     });
   },
 );

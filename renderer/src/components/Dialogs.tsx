@@ -115,7 +115,9 @@ function DeleteVmDialog({ vmId }: { vmId: string }) {
             checked={keepDisks}
             onChange={(e) => setKeepDisks(e.target.checked)}
           />
-          Keep the disk images (in <code>{vm.dir}</code>)
+          <span>
+            Keep the disk images (in <code className="path">{vm.dir}</code>)
+          </span>
         </label>
       ) : null}
     </ConfirmModal>
