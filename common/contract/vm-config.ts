@@ -4,6 +4,17 @@
  */
 import { z } from 'zod';
 import {
+  ACCELERATORS,
+  BOOT_DEVICES,
+  DISK_BUSES,
+  DISK_FORMATS,
+  FIRMWARES,
+  MACHINE_TYPES,
+  NIC_MODELS,
+  SOUND_MODELS,
+  VIDEO_MODELS,
+} from './vocabulary';
+import {
   NIC_MAX,
   bridgeNameProblem,
   macProblem,
@@ -17,27 +28,21 @@ import { CPU_COUNT_MAX, CPU_COUNT_MIN, MEMORY_MIB_MAX, MEMORY_MIB_MIN } from '..
 export const CONFIG_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------------
-// Vocabulary
+// Vocabulary (common/contract/vocabulary.ts)
 
-export const MACHINE_TYPES = ['q35', 'pc'] as const;
-export const FIRMWARES = ['bios', 'uefi'] as const;
-export const DISK_BUSES = ['virtio', 'sata', 'ide'] as const;
-export const DISK_FORMATS = ['qcow2', 'raw'] as const;
-export const NIC_MODELS = [
-  'virtio-net-pci',
-  'e1000',
-  'e1000e',
-  'rtl8139',
-  'ne2k_pci',
-  'pcnet',
-] as const;
-export const VIDEO_MODELS = ['std', 'virtio', 'cirrus', 'none'] as const;
-/** Sound card the guest sees: Intel HD Audio, AC'97, or a Sound Blaster 16 (DOS). */
-export const SOUND_MODELS = ['none', 'hda', 'ac97', 'sb16'] as const;
-export type SoundModel = (typeof SOUND_MODELS)[number];
-export const ACCELERATORS = ['kvm', 'hvf', 'whpx', 'tcg'] as const;
-export type Accelerator = (typeof ACCELERATORS)[number];
-export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;
+export {
+  ACCELERATORS,
+  BOOT_DEVICES,
+  DISK_BUSES,
+  DISK_FORMATS,
+  FIRMWARES,
+  MACHINE_TYPES,
+  NIC_MODELS,
+  SOUND_MODELS,
+  VIDEO_MODELS,
+  type Accelerator,
+  type SoundModel,
+} from './vocabulary';
 
 // ---------------------------------------------------------------------------------------------
 // Field schemas
@@ -212,6 +217,11 @@ export const VmConfigSchema = z.object({
   name: StoredVmNameSchema,
   os: z.string().min(1).default('generic'),
   notes: z.string().max(10_000).default(''),
+  /**
+   * Power off, Reset and Revert ask first, saying what is lost; false when the user said "don't
+   * ask again" for this VM (deleting a VM always asks).
+   */
+  confirmDestructive: z.boolean().default(true),
   createdAt: z.string(),
   arch: z.literal('x86_64').default('x86_64'),
   machine: z.enum(MACHINE_TYPES).default('q35'),
