@@ -201,6 +201,17 @@ function storageLayout(config: VmConfig) {
   return { needsAhci, nextAhci, nextIde, ideFree };
 }
 
+/** Whether the VM gets a CD drive at start: one with a disc always, an empty one where a port is free. */
+export function hasCdDrive(config: VmConfig): boolean {
+  if (config.cdrom) return true;
+  const layout = storageLayout(config);
+  for (const disk of config.disks) {
+    if (disk.bus === 'sata') layout.nextAhci();
+    else if (disk.bus === 'ide') layout.nextIde();
+  }
+  return layout.ideFree();
+}
+
 const drives: Section = (config, ctx) => {
   const args: string[] = [];
   const layout = storageLayout(config);
