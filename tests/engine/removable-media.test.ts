@@ -94,10 +94,14 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  con?.close();
-  await engine?.call('vm.powerOff', { vm: vm.id }).catch(() => undefined);
-  await engine?.close();
-  await home?.remove();
+  // Whatever beforeAll got to: each step may not have happened.
+  const opened = engine as Engine | undefined;
+  (con as GuestConsole | undefined)?.close();
+  if (opened) {
+    await opened.call('vm.powerOff', { vm: vm.id }).catch(() => undefined);
+    await opened.close();
+  }
+  await (home as typeof home | undefined)?.remove();
 });
 
 describe('the CD of a VM', () => {

@@ -70,10 +70,10 @@ export class UsbService {
           `"${vm.config.name}" has ${USB_MAX} USB devices, the most a VM can have: detach one first`,
         );
       }
-      const entry = {
+      const entry: UsbDeviceConfig = {
         ...made.entry,
         id: nextUsbEntryId(taken.map((d) => d.id)),
-      } as UsbDeviceConfig;
+      };
       const same = await findSame(taken, entry);
       if (same) {
         throw new VivariumError(
