@@ -30,4 +30,22 @@ export interface HardwareKind {
 }
 
 /** The device list, in the order virt-manager shows it: storage first, then the rest. */
-export const HARDWARE_KINDS: readonly HardwareKind[] = [];
+export const HARDWARE_KINDS: readonly HardwareKind[] = [
+  {
+    id: 'cdrom',
+    label: 'CD/DVD drive',
+    icon: 'disk',
+    summary: (c) => (c.cdrom ? (c.cdrom.split(/[\\/]/).pop() ?? c.cdrom) : 'Empty'),
+    addLabel: 'Insert or change the disc in the CD drive',
+    load: () => import('./CdromPanel'),
+  },
+  {
+    id: 'usb',
+    label: 'USB devices',
+    icon: 'plug',
+    summary: (c) =>
+      c.usb.length === 0 ? 'None' : `${c.usb.length} device${c.usb.length === 1 ? '' : 's'}`,
+    addLabel: "One of this computer's USB devices, or an image file as a USB drive",
+    load: () => import('./UsbPanel'),
+  },
+];
