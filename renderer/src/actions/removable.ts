@@ -24,19 +24,22 @@ async function attempt<T>(work: () => Promise<T>): Promise<Outcome<T>> {
   }
 }
 
+/** A short word that it worked; the panel shows the engine's note (a forced eject) itself. */
 function announceCd(vmName: string, r: CdromChange, label: string | null): void {
   notify(
     {
-      kind: r.note ? 'warning' : 'info',
+      kind: 'info',
       title: r.medium === null ? `Ejected the CD of “${vmName}”` : `${label ?? 'The disc'} is in`,
-      message: [
-        r.applied === 'live' ? 'In the running guest now, and kept for its next start.' : '',
-        r.note ?? '',
-      ]
-        .filter(Boolean)
-        .join(' '),
+      message:
+        r.medium === null
+          ? r.applied === 'live'
+            ? 'Out of the running guest; it starts with an empty drive too.'
+            : 'It starts with an empty drive.'
+          : r.applied === 'live'
+            ? 'In the running guest now, and kept for its next start.'
+            : 'The VM has it when it starts.',
     },
-    r.note ? 10_000 : 5000,
+    5000,
   );
 }
 

@@ -212,7 +212,7 @@ export default function CdromPanel({ vm, adding, onAddDone }: HardwarePanelProps
             className="media-choose__path"
             onSubmit={(e) => {
               e.preventDefault();
-              if (path.trim()) void insert(path.trim(), null);
+              if (path.trim()) void insert(path.trim(), fileName(path.trim()));
             }}
           >
             <label className="field">
