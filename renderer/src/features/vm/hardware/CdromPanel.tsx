@@ -8,7 +8,7 @@ import { ejectCd, insertCd, uploadIsoForCd } from '../../../actions/removable';
 import { localFiles, pathForFile } from '../../../bridge';
 import { Icon } from '../../../components/Icon';
 import { useMediaStore } from '../../../stores/media';
-import type { HardwarePanelProps } from './kinds';
+import type { HardwarePanelProps } from './panel-props';
 import './media.css';
 
 /** The file's last path part: what a person calls an ISO they picked by path. */

@@ -6,7 +6,7 @@ import { isGuestUp, isLive, isSaved } from '../../../../../common/vm-state';
 import { attachUsb, detachUsb, loadHostUsb, loadVmUsb } from '../../../actions/removable';
 import { CopyCommand } from '../../../components/CopyCommand';
 import { Icon } from '../../../components/Icon';
-import type { HardwarePanelProps } from './kinds';
+import type { HardwarePanelProps } from './panel-props';
 import './media.css';
 
 /**
