@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../../electron/engine';
 import type { VmSummary } from '../../common/contract';
+import { savedRefusalMessage } from '../../common/rules/vm-settings';
 import { GuestConsole } from '../helpers/guest-console';
 import { errorOf, guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
 
@@ -229,7 +230,12 @@ describe('USB devices of a running VM', () => {
     expect(stopped.config.usb).toMatchObject([{ kind: 'drive', file: stick, readOnly: true }]);
     expect(stopped.config.cdrom).toBe(isoA);
     con = await boot();
-    expect(await guestUsbProducts()).toContain('QEMU USB HARDDRIVE');
+    // The guest enumerates USB on its own time after its banner.
+    await waitFor(
+      async () => (await guestUsbProducts()).includes('QEMU USB HARDDRIVE'),
+      'the USB drive in the restarted guest',
+      30_000,
+    );
     expect(await readDisc()).toBe('hello from disc A');
     // Detached while stopped: the config alone.
     await con.run('umount /mnt; echo UMOUNTED', /UMOUNTED/);
@@ -238,6 +244,34 @@ describe('USB devices of a running VM', () => {
     const r = await engine.call('usb.detach', { vm: vm.id, device: 'usb1' });
     expect(r.applied).toBe('config');
     expect((await engine.call('vm.get', { vm: vm.id })).config.usb).toEqual([]);
+  }, 180_000);
+});
+
+describe('a VM saved to disk', () => {
+  it('refuses CD and USB changes (its saved state holds the devices), and resumes with them', async () => {
+    await engine.call('usb.attach', { vm: vm.id, device: { kind: 'drive', file: stick } });
+    con = await boot();
+    const task = await engine.call('vm.suspend', { vm: vm.id });
+    await engine.tasks.wait(task.id);
+    con.close();
+    expect((await engine.call('vm.get', { vm: vm.id })).runtime.state).toBe('saved');
+    const cd = await errorOf(engine.call('cdrom.eject', { vm: vm.id }));
+    expect(cd.code).toBe('BAD_STATE');
+    expect(cd.message).toBe(savedRefusalMessage('media'));
+    const usb = await errorOf(engine.call('usb.detach', { vm: vm.id, device: 'usb1' }));
+    expect(usb.message).toBe(savedRefusalMessage('media'));
+    await engine.call('vm.start', { vm: vm.id });
+    con = await GuestConsole.open(engine, vm.id);
+    expect(await readDisc()).toBe('hello from disc A');
+    // usb-storage waits a second before its SCSI scan: it may have been saved half way.
+    await waitFor(
+      async () =>
+        (
+          await con.run('echo "SD""A[$(head -c 14 /dev/sda 2>/dev/null)]"', /SDA\[([^\]]*)\]/)
+        )[1] === 'USB-STICK-MARK',
+      'the resumed guest to read its USB drive',
+      30_000,
+    );
   }, 180_000);
 });
 
