@@ -143,7 +143,9 @@ describe.skipIf(skipReason !== null)('Hardware tab: CD and USB (server mode, Chr
   }, 60_000);
 
   it('shows a wrong path as an error beside the form, and keeps the drive as it was', async () => {
-    await page.getByTestId('cdrom-choose').click();
+    // Through "Add hardware", which opens the same picker.
+    await page.getByTestId('add-hardware').click();
+    await page.getByTestId('add-cdrom').click();
     await page.getByTestId('cdrom-path').fill(join(e2e.home, 'missing.iso'));
     await page.getByTestId('cdrom-insert-path').click();
     expect(await textOf('cdrom-error')).toContain('does not exist');
@@ -167,6 +169,17 @@ describe.skipIf(skipReason !== null)('Hardware tab: CD and USB (server mode, Chr
     await page.getByTestId('usb-detach-usb1').click();
     await page.getByTestId('usb-row-usb1').waitFor({ state: 'detached', timeout: 15_000 });
     expect((await engine.call('vm.get', { vm: vmId })).config.usb).toEqual([]);
+    expect(e2e.problems).toEqual([]);
+  }, 60_000);
+
+  it('looks right in the dark theme too', async () => {
+    const dark = await e2e.openPage('dark', `${e2e.server.url}#/vm/${vmId}/hardware`);
+    e2e.defer(() => dark.context.close());
+    await engine.call('cdrom.insert', { vm: vmId, file: isoB });
+    await dark.page.getByTestId('hw-cdrom').click();
+    await dark.page.getByTestId('cdrom-choose').click();
+    await dark.page.getByTestId('cdrom-picker').waitFor();
+    await e2e.shot('hardware-media-cd-dark.png', { page: dark.page });
     expect(e2e.problems).toEqual([]);
   }, 60_000);
 });

@@ -77,7 +77,8 @@ export class CdromService {
       } else if (drive.inserted) {
         await vm.supervisor.command('eject', { id: CDROM_DEVICE_ID, force: locked });
       }
-      await dropStartNodes(vm);
+      // Only tidying: the change itself is done and must be kept whatever happens here.
+      await dropStartNodes(vm).catch(() => undefined);
       try {
         await vm.update((c) => ({ ...c, cdrom: file }));
       } catch (err) {

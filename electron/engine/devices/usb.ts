@@ -26,7 +26,7 @@ import { sniffFormat } from '../catalog/iso9660';
 import { VivariumError } from '../errors';
 import type { HostUsbScanner } from '../host/usb-devices';
 import type { Vm } from '../library/vm';
-import { usbDeviceId, usbDeviceOptions, usbDriveBlockdev } from '../qemu/args';
+import { USB_CONTROLLER_ID, usbDeviceId, usbDeviceOptions, usbDriveBlockdev } from '../qemu/args';
 import { checkReadableFile } from '../vms/file-checks';
 import { changeTarget, liveDeviceIds, type VmSource } from './live-change';
 
@@ -81,7 +81,15 @@ export class UsbService {
           `${describe(same)} is already attached to "${vm.config.name}" (as ${same.id})`,
         );
       }
-      if (target === 'live') await plugIn(vm, entry, made.device);
+      if (target === 'live') {
+        if (!(await liveDeviceIds(vm)).has(USB_CONTROLLER_ID)) {
+          throw new VivariumError(
+            'BAD_STATE',
+            `"${vm.config.name}" was started without a USB controller (by an older Vivarium): shut it down and start it again, or attach the device while it is stopped.`,
+          );
+        }
+        await plugIn(vm, entry, made.device);
+      }
       try {
         await vm.update((c) => ({ ...c, usb: [...c.usb, entry] }));
       } catch (err) {
