@@ -22,6 +22,7 @@ import {
   normalizeMac,
 } from '../rules/networks';
 import { forwardExposureProblem } from '../rules/port-forwards';
+import { USB_ENTRY_ID, USB_HEX_ID, USB_MAX, USB_PORT_PATH } from '../rules/usb';
 import { nameCharactersProblem } from '../rules/vm-names';
 import { CPU_COUNT_MAX, CPU_COUNT_MIN, MEMORY_MIB_MAX, MEMORY_MIB_MIN } from '../rules/vm-settings';
 
@@ -211,6 +212,38 @@ export const CloudInitConfigSchema = z.object({
 });
 export type CloudInitConfig = z.infer<typeof CloudInitConfigSchema>;
 
+const UsbEntryIdSchema = z.string().regex(USB_ENTRY_ID, 'USB entry ids look like usb1');
+const UsbHexIdSchema = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(z.string().regex(USB_HEX_ID, 'USB ids are four hex digits, like 046d'));
+
+/**
+ * A USB device of the VM: one of the host's, found by vendor and product (and its place on the
+ * host's buses, when two identical ones are plugged in), or a USB drive backed by an image file.
+ */
+export const UsbDeviceSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('host'),
+    id: UsbEntryIdSchema,
+    vendorId: UsbHexIdSchema,
+    productId: UsbHexIdSchema,
+    /** Bus number and port path (sysfs' 1-1.2 is bus 1, port "1.2"): this one of several alike. */
+    bus: z.number().int().min(1).max(255).optional(),
+    port: z.string().regex(USB_PORT_PATH, 'Ports look like 1 or 1.2').optional(),
+    /** The product name the host gave when it was attached, to show while it is unplugged. */
+    name: z.string().max(200).optional(),
+  }),
+  z.object({
+    kind: z.literal('drive'),
+    id: UsbEntryIdSchema,
+    file: AbsolutePathSchema,
+    format: z.enum(DISK_FORMATS),
+    readOnly: z.boolean().default(false),
+  }),
+]);
+export type UsbDeviceConfig = z.infer<typeof UsbDeviceSchema>;
+
 export const VmConfigSchema = z.object({
   configVersion: z.literal(CONFIG_VERSION),
   id: VmIdSchema,
@@ -260,6 +293,20 @@ export const VmConfigSchema = z.object({
     }),
   video: z.enum(VIDEO_MODELS).default('std'),
   usbTablet: z.boolean().default(true),
+  /** USB devices on the VM's xHCI controller, attached at start and live. */
+  usb: z
+    .array(UsbDeviceSchema)
+    .max(USB_MAX)
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((d, i) => {
+        if (seen.has(d.id)) {
+          ctx.addIssue({ code: 'custom', message: `Two USB devices are ${d.id}`, path: [i, 'id'] });
+        }
+        seen.add(d.id);
+      });
+    }),
   /** The guest's sound card. No host playback yet: QEMU's 'none' audio backend. */
   sound: z.enum(SOUND_MODELS).default('none'),
   /** A TPM 2.0 from swtpm (Windows 11). QEMU needs swtpm running beside it: see args.ts. */

@@ -67,6 +67,7 @@ export const SAVED_REFUSES = {
   disks: 'add, remove, resize or import disks',
   nics: 'add or change network cards',
   firmware: 'change its firmware or TPM',
+  media: 'change its CD or attach and detach USB devices',
 } as const;
 export type SavedRefusal = keyof typeof SAVED_REFUSES;
 
