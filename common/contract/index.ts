@@ -16,6 +16,7 @@ import { mediaMethods, type MediaResults } from './media';
 import { migrationMethods, type MigrationResults } from './migration';
 import { networkMethods, type NetworkResults } from './networks';
 import { settingsMethods, type SettingsResults } from './settings';
+import { shareMethods, type ShareResults } from './shares';
 import { snapshotMethods, type SnapshotResults, type SnapshotTaskResults } from './snapshots';
 import { streamMethods, type StreamResults } from './streams';
 import { taskMethods, type TaskResults } from './tasks';
@@ -30,6 +31,7 @@ export * from './media';
 export * from './migration';
 export * from './networks';
 export * from './settings';
+export * from './shares';
 export * from './snapshots';
 export * from './streams';
 export * from './tasks';
@@ -51,6 +53,7 @@ export const methods = composeMethods(
   networkMethods,
   settingsMethods,
   migrationMethods,
+  shareMethods,
 );
 
 export type Method = keyof typeof methods;
@@ -74,7 +77,8 @@ export interface ApiResults
     MediaResults,
     NetworkResults,
     SettingsResults,
-    MigrationResults {}
+    MigrationResults,
+    ShareResults {}
 
 /** `task.result` of finished storage and snapshot tasks, by task kind. */
 export interface StorageTaskResults extends SnapshotTaskResults, DiskTaskResults {}

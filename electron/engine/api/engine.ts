@@ -57,6 +57,8 @@ import { IncomingMigrations } from '../migration/incoming';
 import { OutgoingMigrations } from '../migration/outgoing';
 import { networkHandlers } from './network-handlers';
 import { nicHandlers } from './nic-handlers';
+import { shareHandlers } from './share-handlers';
+import { ShareService } from '../shares/service';
 import { recoveries } from './recoveries';
 import { saveStateHandlers, settingsHandlers } from './savestate-handlers';
 import { snapshotHandlers } from './snapshot-handlers';
@@ -204,6 +206,7 @@ export class Engine implements VivariumApi {
       ...saveStateHandlers(saves),
       ...settingsHandlers(this.settings, (event) => events.emit(event)),
       ...migrationHandlers(outgoing, this.incoming),
+      ...shareHandlers(new ShareService(registry)),
     };
   }
 

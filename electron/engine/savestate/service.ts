@@ -10,6 +10,7 @@ import type { HostService } from '../host/host-service';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import { migrationBlockers } from '../migration/blockers';
+import { virtiofsTags } from '../../../common/rules/shares';
 import type { LaunchPlan } from '../qemu/supervisor';
 import type { TaskManager } from '../tasks/task-manager';
 import { saveStateToFile } from './save';
@@ -50,9 +51,11 @@ export class SaveStateService {
         `"${vm.config.name}" is ${state}: only a running or paused VM can be saved to disk.`,
       );
     }
-    const blockers = await migrationBlockers({
-      execute: (command, args) => vm.supervisor.command(command, args),
-    });
+    const blockers = await migrationBlockers(
+      { execute: (command, args) => vm.supervisor.command(command, args) },
+      'save',
+      virtiofsTags(vm.config),
+    );
     if (blockers.length) {
       throw new VivariumError(
         'BAD_STATE',
