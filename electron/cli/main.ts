@@ -17,6 +17,7 @@ import { registerNicCommands } from './nic-commands';
 import { flush, jsonMode, oneLine, printJson, PROG, reportError, UsageError } from './output';
 import { registerSaveStateCommands } from './savestate-commands';
 import { registerServeCommand } from './serve-command';
+import { registerShareCommands } from './share-commands';
 import { registerStorageCommands } from './storage-commands';
 import { registerDeleteCommand, registerVmCommands } from './vm-commands';
 
@@ -38,6 +39,7 @@ function buildProgram(): Command {
   registerVmCommands(kit);
   registerSaveStateCommands(kit);
   registerNicCommands(kit);
+  registerShareCommands(kit);
   registerNetworkCommands(kit);
   registerConsoleCommands(kit);
   registerCloudCommands(kit);
