@@ -30,4 +30,26 @@ export interface HardwareKind {
 }
 
 /** The device list, in the order virt-manager shows it: storage first, then the rest. */
-export const HARDWARE_KINDS: readonly HardwareKind[] = [];
+export const HARDWARE_KINDS: readonly HardwareKind[] = [
+  {
+    id: 'shares',
+    label: 'Shared folders',
+    icon: 'folder',
+    summary: (c) =>
+      c.shares.length === 0
+        ? 'None'
+        : c.shares.length === 1
+          ? `${c.shares[0]?.tag ?? ''} · ${c.shares[0]?.mode ?? ''}`
+          : `${c.shares.length} folders`,
+    addLabel: 'A folder of this computer, mounted in the guest',
+    load: () => import('./SharesPanel'),
+  },
+  {
+    id: 'clipboard',
+    label: 'Clipboard sharing',
+    icon: 'clipboard',
+    summary: (c) => (c.clipboard ? 'On · spice-vdagent' : 'Off'),
+    addLabel: null,
+    load: () => import('./ClipboardPanel'),
+  },
+];
