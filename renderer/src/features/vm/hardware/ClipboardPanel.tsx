@@ -12,16 +12,18 @@ import './shares.css';
  * (snapshots detach it, a save to disk refuses it) said beside it.
  */
 export default function ClipboardPanel({ vm }: HardwarePanelProps) {
-  const [busy, setBusy] = useState(false);
+  // What the user asked for, shown until the engine's answer (the VM's new config) arrives.
+  const [pending, setPending] = useState<boolean | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const on = vm.config.clipboard;
+  const busy = pending !== null;
+  const on = pending ?? vm.config.clipboard;
   const locked = isOff(vm.runtime.state) ? null : CLIPBOARD_NEEDS_STOP;
 
   const toggle = (next: boolean) => {
-    setBusy(true);
+    setPending(next);
     setError(null);
     void setClipboard(vm.id, next).then((r) => {
-      setBusy(false);
+      setPending(null);
       if (!r.ok) setError(r.message);
     });
   };
