@@ -225,3 +225,45 @@ describe('adding shares', () => {
     },
   );
 });
+
+describe('a virtiofs share', () => {
+  it('starts virtiofsd beside QEMU, and a snapshot is refused naming the share', async () => {
+    const vm = await engine.call('vm.create', {
+      name: 'vfs',
+      kernel: guest.kernel,
+      initrd: guest.initrd,
+      append: guest.append,
+      memoryMiB: 128,
+      cpus: 1,
+      diskSize: '32M',
+    });
+    const modes = (await engine.call('share.list', { vm: vm.id })).modes;
+    const vfs = modes.find((m) => m.mode === 'virtiofs');
+    if (!vfs?.ok) {
+      // Not root and no namespaces: the mode is offered disabled with the reason instead.
+      expect(vfs?.reason).toMatch(/virtiofsd/);
+      return;
+    }
+    const dir = join(env?.home.dir ?? '', 'vfs');
+    await mkdir(dir);
+    const ro = await errorOf(
+      engine.call('share.add', { vm: vm.id, path: dir, mode: 'virtiofs', readOnly: true }),
+    );
+    expect(ro.message).toMatch(/no read-only mode: use 9p/);
+    await engine.call('share.add', { vm: vm.id, path: dir, tag: 'fast', mode: 'virtiofs' });
+    await engine.call('vm.start', { vm: vm.id });
+    const sup = engine.resolve(vm.id).supervisor;
+    const devices = await sup.command<{ name: string }[]>('qom-list', {
+      path: '/machine/peripheral',
+    });
+    expect(devices.map((d) => d.name)).toContain('share-fast-dev');
+    const err = await errorOf(
+      engine.call('snapshot.create', { vm: vm.id, name: 'x', description: '' }),
+    );
+    expect(err.message).toContain(
+      "The shared folder 'fast' uses virtiofs, whose state QEMU 7.2 cannot save: shut the VM down to take a snapshot",
+    );
+    expect(imageTags(join(vm.dir, 'disk0.qcow2'))).toEqual([]);
+    await engine.call('vm.powerOff', { vm: vm.id });
+  });
+});

@@ -52,11 +52,7 @@ describe('migration blockers in the user words', () => {
       "The shared folder 'share' is mounted in the guest: unmount it (umount /mnt/share) or shut the VM down to migrate it.",
     );
     expect(
-      describeBlocker(
-        "State blocked by non-migratable device '0000:00:05.0/vhost-user-fs'",
-        'snapshot',
-        ['code'],
-      ),
+      describeBlocker('non-migratable device: 0000:00:03.0/vhost-user-fs', 'snapshot', ['code']),
     ).toBe(
       "The shared folder 'code' uses virtiofs, whose state QEMU 7.2 cannot save: shut the VM down to take a snapshot, or share the folder over 9p instead.",
     );

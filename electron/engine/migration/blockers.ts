@@ -43,12 +43,13 @@ const KNOWN: Known[] = [
     say: (m, op) => shareMountedMessage(m[2] ?? '', op),
   },
   {
-    // vhost-user-fs (virtiofs) is marked unmigratable: listed by its QOM path.
-    match: /non-migratable device '([^']*vhost-user-fs[^']*)'/i,
+    // vhost-user-fs (virtiofs) is marked unmigratable: 7.2 lists it as
+    // "non-migratable device: 0000:00:03.0/vhost-user-fs" in blocked-reasons (checked here).
+    match: /non-migratable device:? '?([^'\s]*vhost-user-fs[^'\s]*)'?/i,
     say: (_m, op, tags) => virtiofsBlocksMessage(tags, op),
   },
   {
-    match: /non-migratable device '([^']*)'/i,
+    match: /non-migratable device:? '?([^'\s]+)'?/i,
     say: (m) =>
       `The device ${m[1] ?? ''} cannot be saved or migrated: remove it from the VM (its extra ` +
       'QEMU arguments), restart the VM, then try again.',
