@@ -11,6 +11,7 @@ import * as media from '../../common/contract/media';
 import * as migration from '../../common/contract/migration';
 import * as networks from '../../common/contract/networks';
 import * as settings from '../../common/contract/settings';
+import * as shares from '../../common/contract/shares';
 import * as snapshots from '../../common/contract/snapshots';
 import * as streams from '../../common/contract/streams';
 import * as tasks from '../../common/contract/tasks';
@@ -32,6 +33,7 @@ const domains: Record<string, Readonly<Record<string, z.ZodType>>> = {
   networks: networks.networkMethods,
   migration: migration.migrationMethods,
   settings: settings.settingsMethods,
+  shares: shares.shareMethods,
 };
 
 describe('the composed method table', () => {
