@@ -186,12 +186,31 @@ export function virtiofsBlocksMessage(tags: readonly string[], op: BlockedOperat
 /**
  * The clipboard channel (qemu-vdagent) always blocks a save in QEMU 7.2. Snapshots detach it and
  * attach it again; a save to disk or a migration, whose other side starts with the channel
- * attached, cannot.
+ * attached, cannot. `fromExtraArgs`: the channel is the user's own (-chardev qemu-vdagent in the
+ * VM's extra QEMU arguments), not Vivarium's clipboard sharing.
  */
-export function clipboardBlocksMessage(op: BlockedOperation): string {
+export function clipboardBlocksMessage(op: BlockedOperation, fromExtraArgs = false): string {
+  const what = fromExtraArgs
+    ? 'A qemu-vdagent chardev (clipboard) in the VM’s extra QEMU arguments'
+    : 'Clipboard sharing (the qemu-vdagent channel)';
+  const fix = fromExtraArgs
+    ? 'remove the qemu-vdagent chardev from the VM’s extra QEMU arguments and restart the VM'
+    : 'turn clipboard sharing off in the Hardware tab (with the VM shut down)';
   return (
-    `Clipboard sharing (the qemu-vdagent channel) cannot be saved by QEMU 7.2, so Vivarium ` +
-    `cannot ${TO[op]} while it is on: turn clipboard sharing off in the Hardware tab ` +
-    `(with the VM shut down), or shut the VM down.`
+    `${what} cannot be saved by QEMU 7.2, so Vivarium cannot ${TO[op]} while it is there: ` +
+    `${fix}, or shut the VM down.`
   );
+}
+
+/** What a blocker message may know of the VM: its virtiofs shares, whether clipboard sharing is on. */
+export interface BlockerContext {
+  virtiofsTags: readonly string[];
+  clipboard: boolean;
+}
+
+export function blockerContext(config: {
+  shares: readonly { tag: string; mode: ShareMode }[];
+  clipboard: boolean;
+}): BlockerContext {
+  return { virtiofsTags: virtiofsTags(config), clipboard: config.clipboard };
 }

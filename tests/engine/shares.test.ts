@@ -167,7 +167,7 @@ describe('a 9p share and the clipboard channel in a running Linux guest', () => 
     const err = await errorOf(engine.call('vm.suspend', { vm: vm.id }));
     expect(err.code).toBe('BAD_STATE');
     expect(err.message).toMatch(
-      /Clipboard sharing \(the qemu-vdagent channel\) cannot be saved by QEMU 7\.2.*turn clipboard sharing off/,
+      /Clipboard sharing \(the qemu-vdagent channel\) cannot be saved by QEMU 7\.2, so Vivarium cannot save it to disk while it is there: turn clipboard sharing off in the Hardware tab/,
     );
     expect((await engine.call('vm.get', { vm: vm.id })).runtime.state).toBe('running');
   });

@@ -41,7 +41,15 @@ describe('the saved state', () => {
 describe('migration blockers in the user words', () => {
   it('names the clipboard channel and the shared folder, and says what to do', () => {
     expect(describeBlocker("The vdagent chardev doesn't yet support migration")).toMatch(
-      /^Clipboard sharing \(the qemu-vdagent channel\) cannot be saved by QEMU 7\.2, so Vivarium cannot save it to disk while it is on: turn clipboard sharing off/,
+      /^Clipboard sharing \(the qemu-vdagent channel\) cannot be saved by QEMU 7\.2, so Vivarium cannot save it to disk while it is there: turn clipboard sharing off in the Hardware tab/,
+    );
+    expect(
+      describeBlocker("The vdagent chardev doesn't yet support migration", 'migrate', {
+        virtiofsTags: [],
+        clipboard: false,
+      }),
+    ).toMatch(
+      /^A qemu-vdagent chardev \(clipboard\) in the VM’s extra QEMU arguments .*cannot migrate it while it is there: remove the qemu-vdagent chardev/,
     );
     expect(
       describeBlocker(
@@ -52,7 +60,10 @@ describe('migration blockers in the user words', () => {
       "The shared folder 'share' is mounted in the guest: unmount it (umount /mnt/share) or shut the VM down to migrate it.",
     );
     expect(
-      describeBlocker('non-migratable device: 0000:00:03.0/vhost-user-fs', 'snapshot', ['code']),
+      describeBlocker('non-migratable device: 0000:00:03.0/vhost-user-fs', 'snapshot', {
+        virtiofsTags: ['code'],
+        clipboard: false,
+      }),
     ).toBe(
       "The shared folder 'code' uses virtiofs, whose state QEMU 7.2 cannot save: shut the VM down to take a snapshot, or share the folder over 9p instead.",
     );

@@ -8,6 +8,7 @@ import {
   shareMountedMessage,
   virtiofsBlocksMessage,
   type BlockedOperation,
+  type BlockerContext,
 } from '../../../common/rules/shares';
 
 /** The part of a QMP connection this check needs (a QmpClient, or a supervisor's command). */
@@ -20,7 +21,7 @@ export type QmpRunner = QmpLike;
 
 interface Known {
   match: RegExp;
-  say: (m: RegExpExecArray, op: BlockedOperation, virtiofsTags: readonly string[]) => string;
+  say: (m: RegExpExecArray, op: BlockedOperation, ctx: BlockerContext) => string;
 }
 
 /** QEMU's blocker text of the clipboard channel (ui/vdagent.c, registered with the chardev). */
@@ -35,7 +36,7 @@ const KNOWN: Known[] = [
   {
     // ui/vdagent.c registers this one as soon as the chardev exists, used or not.
     match: VDAGENT_BLOCKER,
-    say: (_m, op) => clipboardBlocksMessage(op),
+    say: (_m, op, ctx) => clipboardBlocksMessage(op, !ctx.clipboard),
   },
   {
     // hw/9pfs: registered while the guest has the share mounted.
@@ -46,7 +47,7 @@ const KNOWN: Known[] = [
     // vhost-user-fs (virtiofs) is marked unmigratable: 7.2 lists it as
     // "non-migratable device: 0000:00:03.0/vhost-user-fs" in blocked-reasons (checked here).
     match: /non-migratable device:? '?([^'\s]*vhost-user-fs[^'\s]*)'?/i,
-    say: (_m, op, tags) => virtiofsBlocksMessage(tags, op),
+    say: (_m, op, ctx) => virtiofsBlocksMessage(ctx.virtiofsTags, op),
   },
   {
     match: /non-migratable device:? '?([^'\s]+)'?/i,
@@ -66,11 +67,11 @@ const KNOWN: Known[] = [
 export function describeBlocker(
   reason: string,
   op: BlockedOperation = 'save',
-  virtiofsTags: readonly string[] = [],
+  ctx: BlockerContext = { virtiofsTags: [], clipboard: true },
 ): string {
   for (const known of KNOWN) {
     const m = known.match.exec(reason);
-    if (m) return known.say(m, op, virtiofsTags);
+    if (m) return known.say(m, op, ctx);
   }
   const text = reason.trim().replace(/\.$/, '');
   return `QEMU cannot save or migrate this VM: ${text}. Remove what it names from the VM, restart the VM, then try again.`;
@@ -89,8 +90,8 @@ export async function blockedReasons(qmp: QmpLike): Promise<string[]> {
 export async function migrationBlockers(
   qmp: QmpLike,
   op: BlockedOperation = 'save',
-  virtiofsTags: readonly string[] = [],
+  ctx: BlockerContext = { virtiofsTags: [], clipboard: true },
 ): Promise<string[]> {
   const reasons = await blockedReasons(qmp);
-  return [...new Set(reasons.map((r) => describeBlocker(r, op, virtiofsTags)))];
+  return [...new Set(reasons.map((r) => describeBlocker(r, op, ctx)))];
 }

@@ -10,7 +10,7 @@ import type { HostService } from '../host/host-service';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import { migrationBlockers } from '../migration/blockers';
-import { virtiofsTags } from '../../../common/rules/shares';
+import { blockerContext } from '../../../common/rules/shares';
 import type { LaunchPlan } from '../qemu/supervisor';
 import type { TaskManager } from '../tasks/task-manager';
 import { saveStateToFile } from './save';
@@ -54,7 +54,7 @@ export class SaveStateService {
     const blockers = await migrationBlockers(
       { execute: (command, args) => vm.supervisor.command(command, args) },
       'save',
-      virtiofsTags(vm.config),
+      blockerContext(vm.config),
     );
     if (blockers.length) {
       throw new VivariumError(

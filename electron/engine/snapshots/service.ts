@@ -36,7 +36,7 @@ import { agentAnswered } from '../guest/guest-state';
 import { canSnapshot, snapshotDevices, type SnapshotDevice } from './rules';
 import { VDAGENT_BLOCKER, blockedReasons, describeBlocker } from '../migration/blockers';
 import { attachVdagent, detachVdagent, vdagentAttached, type VdagentHost } from '../qemu/vdagent';
-import { virtiofsTags } from '../../../common/rules/shares';
+import { blockerContext } from '../../../common/rules/shares';
 import { loadIndex, saveIndex } from './store';
 import { ThumbnailJobs } from './thumbnail-jobs';
 import {
@@ -517,12 +517,14 @@ export class SnapshotService {
     const reasons = await blockedReasons({
       execute: (command, args) => vm.supervisor.command(command, args),
     });
-    const vdagent = reasons.some((r) => VDAGENT_BLOCKER.test(r));
+    // Only Vivarium's own channel is taken off: one from the extra arguments has other ids.
+    const detachable = (r: string) => vm.config.clipboard && VDAGENT_BLOCKER.test(r);
+    const vdagent = reasons.some(detachable);
     const refusals = [
       ...new Set(
         reasons
-          .filter((r) => !VDAGENT_BLOCKER.test(r))
-          .map((r) => describeBlocker(r, 'snapshot', virtiofsTags(vm.config))),
+          .filter((r) => !detachable(r))
+          .map((r) => describeBlocker(r, 'snapshot', blockerContext(vm.config))),
       ),
     ];
     if (refusals.length) throw new VivariumError('BAD_STATE', refusals.join(' '));
