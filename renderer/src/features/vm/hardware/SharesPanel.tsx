@@ -35,7 +35,7 @@ export default function SharesPanel({ vm, active, adding, onAddDone }: HardwareP
   const [loadError, setLoadError] = useState<string | null>(null);
   const [opened, setOpen] = useState(false);
   // "Add hardware" -> Shared folders opens the form until it closes (onAddDone clears `adding`).
-  const open = opened || adding;
+  const open = (opened || adding) && (list?.locked ?? null) === null;
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [tried, setTried] = useState(false);
   const [busy, setBusy] = useState(false);
