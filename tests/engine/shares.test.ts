@@ -171,6 +171,24 @@ describe('a 9p share and the clipboard channel in a running Linux guest', () => 
     );
     expect((await engine.call('vm.get', { vm: vm.id })).runtime.state).toBe('running');
   });
+
+  it('reverts a stopped VM to the live snapshot with the clipboard channel attached again', async () => {
+    con.close();
+    await engine.call('vm.powerOff', { vm: vm.id });
+    const result = await finish(
+      engine,
+      await engine.call('snapshot.revert', { vm: vm.id, snapshot: 'clean' }),
+      'snapshot.revert',
+    );
+    expect(result.started).toBe(true);
+    con = await GuestConsole.open(engine, vm.id);
+    expect(await con.memRead()).toBe('A');
+    const chardevs = await engine
+      .resolve(vm.id)
+      .supervisor.command<{ label: string }[]>('query-chardev');
+    expect(chardevs.map((c) => c.label)).toContain('vdagent0');
+    await con.run('echo Y=$(cat /sys/class/virtio-ports/*/name)', /Y=com\.redhat\.spice\.0\r?\n/);
+  });
 });
 
 describe('adding shares', () => {
