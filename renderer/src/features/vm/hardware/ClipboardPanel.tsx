@@ -3,7 +3,7 @@ import { CLIPBOARD_GUEST_NEEDS, CLIPBOARD_NEEDS_STOP } from '../../../../../comm
 import { isOff } from '../../../../../common/vm-state';
 import { setClipboard } from '../../../actions/shares';
 import { Icon } from '../../../components/Icon';
-import type { HardwarePanelProps } from './kinds';
+import type { HardwarePanelProps } from './panel-props';
 import './shares.css';
 
 /**

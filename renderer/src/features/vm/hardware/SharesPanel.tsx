@@ -12,7 +12,7 @@ import {
 import { addShare, loadShares, removeShare } from '../../../actions/shares';
 import { CopyCommand } from '../../../components/CopyCommand';
 import { Icon } from '../../../components/Icon';
-import type { HardwarePanelProps } from './kinds';
+import type { HardwarePanelProps } from './panel-props';
 import './shares.css';
 
 interface Draft {

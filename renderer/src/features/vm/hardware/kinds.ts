@@ -1,17 +1,9 @@
 import type { ComponentType } from 'react';
-import type { VmConfig, VmSummary } from '../../../../../common/contract';
+import type { VmConfig } from '../../../../../common/contract';
+import type { HardwarePanelProps } from './panel-props';
 import type { IconName } from '../../../components/Icon';
 
-/** What each kind's panel receives from the Hardware tab. */
-export interface HardwarePanelProps {
-  vm: VmSummary;
-  /** The Hardware tab is shown. */
-  active: boolean;
-  /** The user chose this kind in "Add hardware": open the panel's add form at once. */
-  adding: boolean;
-  /** The add form closed (added or cancelled), so a later "Add hardware" opens it again. */
-  onAddDone: () => void;
-}
+export type { HardwarePanelProps } from './panel-props';
 
 /**
  * One kind of device in the Hardware tab (virt-manager's details list, cockpit's cards): the
