@@ -45,6 +45,13 @@ export class SaveStateService {
     if (state === 'saved') {
       throw new VivariumError('BAD_STATE', `"${vm.config.name}" is already saved to disk.`);
     }
+    if (state === 'saving') {
+      // Another window or command is saving it (to disk or a snapshot): its save decides.
+      throw new VivariumError(
+        'BUSY',
+        `"${vm.config.name}" is being saved (by another Vivarium window or command): wait for it to finish.`,
+      );
+    }
     if (state !== 'running' && state !== 'paused') {
       throw new VivariumError(
         'BAD_STATE',
