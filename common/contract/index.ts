@@ -17,6 +17,7 @@ import { migrationMethods, type MigrationResults } from './migration';
 import { networkMethods, type NetworkResults } from './networks';
 import { removableMethods, type RemovableResults } from './removable';
 import { settingsMethods, type SettingsResults } from './settings';
+import { shareMethods, type ShareResults } from './shares';
 import { snapshotMethods, type SnapshotResults, type SnapshotTaskResults } from './snapshots';
 import { streamMethods, type StreamResults } from './streams';
 import { taskMethods, type TaskResults } from './tasks';
@@ -32,6 +33,7 @@ export * from './migration';
 export * from './networks';
 export * from './removable';
 export * from './settings';
+export * from './shares';
 export * from './snapshots';
 export * from './streams';
 export * from './tasks';
@@ -54,6 +56,7 @@ export const methods = composeMethods(
   settingsMethods,
   migrationMethods,
   removableMethods,
+  shareMethods,
 );
 
 export type Method = keyof typeof methods;
@@ -78,7 +81,8 @@ export interface ApiResults
     NetworkResults,
     SettingsResults,
     MigrationResults,
-    RemovableResults {}
+    RemovableResults,
+    ShareResults {}
 
 /** `task.result` of finished storage and snapshot tasks, by task kind. */
 export interface StorageTaskResults extends SnapshotTaskResults, DiskTaskResults {}

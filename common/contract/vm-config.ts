@@ -24,6 +24,7 @@ import {
 import { forwardExposureProblem } from '../rules/port-forwards';
 import { USB_ENTRY_ID, USB_HEX_ID, USB_MAX, USB_PORT_PATH } from '../rules/usb';
 import { nameCharactersProblem } from '../rules/vm-names';
+import { SHARE_MAX, SHARE_MODES, shareTagProblem } from '../rules/shares';
 import { CPU_COUNT_MAX, CPU_COUNT_MIN, MEMORY_MIB_MAX, MEMORY_MIB_MIN } from '../rules/vm-settings';
 
 export const CONFIG_VERSION = 2;
@@ -243,6 +244,17 @@ export const UsbDeviceSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 export type UsbDeviceConfig = z.infer<typeof UsbDeviceSchema>;
+/**
+ * A host folder offered to the guest. The tag is the word the guest mounts it by; the path is a
+ * folder on this computer (checked when the share is added and again at each start).
+ */
+export const ShareConfigSchema = z.object({
+  tag: z.string().superRefine(rule(shareTagProblem)),
+  path: AbsolutePathSchema,
+  readOnly: z.boolean().default(false),
+  mode: z.enum(SHARE_MODES).default('9p'),
+});
+export type ShareConfig = z.infer<typeof ShareConfigSchema>;
 
 export const VmConfigSchema = z.object({
   configVersion: z.literal(CONFIG_VERSION),
@@ -318,6 +330,26 @@ export const VmConfigSchema = z.object({
   /** A virtio-serial channel for the QEMU guest agent (addresses, OS, clean shutdown, fsfreeze). */
   guestAgent: z.boolean().default(false),
   cloudInit: CloudInitConfigSchema.nullable().default(null),
+  /** Host folders offered to the guest (9p, SMB through a NAT card, virtiofs). */
+  shares: z
+    .array(ShareConfigSchema)
+    .max(SHARE_MAX)
+    .default([])
+    .superRefine((shares, ctx) => {
+      const seen = new Set<string>();
+      shares.forEach((s, i) => {
+        if (seen.has(s.tag)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `Two shared folders have the tag ${s.tag}`,
+            path: [i, 'tag'],
+          });
+        }
+        seen.add(s.tag);
+      });
+    }),
+  /** Clipboard sharing through QEMU's vdagent channel (the guest runs spice-vdagent). */
+  clipboard: z.boolean().default(false),
   /** Appended verbatim after everything Vivarium builds; never parsed back. */
   extraArgs: z.array(z.string()).default([]),
 });

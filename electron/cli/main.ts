@@ -18,6 +18,7 @@ import { registerRemovableCommands } from './removable-commands';
 import { flush, jsonMode, oneLine, printJson, PROG, reportError, UsageError } from './output';
 import { registerSaveStateCommands } from './savestate-commands';
 import { registerServeCommand } from './serve-command';
+import { registerShareCommands } from './share-commands';
 import { registerStorageCommands } from './storage-commands';
 import { registerDeleteCommand, registerVmCommands } from './vm-commands';
 
@@ -40,6 +41,7 @@ function buildProgram(): Command {
   registerSaveStateCommands(kit);
   registerNicCommands(kit);
   registerRemovableCommands(kit);
+  registerShareCommands(kit);
   registerNetworkCommands(kit);
   registerConsoleCommands(kit);
   registerCloudCommands(kit);

@@ -343,7 +343,9 @@ describe('saves that cannot happen', () => {
     await engine.call('vm.start', { vm: vm.id });
     const refused = await errorOf(suspendTask(engine, vm.id));
     expect(refused.code).toBe('BAD_STATE');
-    expect(refused.message).toContain('Clipboard sharing (the qemu-vdagent channel)');
+    expect(refused.message).toContain(
+      'A qemu-vdagent chardev (clipboard) in the VM’s extra QEMU arguments',
+    );
     expect(refused.message).toContain('remove the qemu-vdagent chardev');
     expect((await engine.call('vm.get', { vm: vm.id })).runtime.state).toBe('running');
     expect(stateFiles(vm)).toEqual([]);

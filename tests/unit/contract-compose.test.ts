@@ -12,6 +12,7 @@ import * as migration from '../../common/contract/migration';
 import * as networks from '../../common/contract/networks';
 import * as removable from '../../common/contract/removable';
 import * as settings from '../../common/contract/settings';
+import * as shares from '../../common/contract/shares';
 import * as snapshots from '../../common/contract/snapshots';
 import * as streams from '../../common/contract/streams';
 import * as tasks from '../../common/contract/tasks';
@@ -34,6 +35,7 @@ const domains: Record<string, Readonly<Record<string, z.ZodType>>> = {
   migration: migration.migrationMethods,
   settings: settings.settingsMethods,
   removable: removable.removableMethods,
+  shares: shares.shareMethods,
 };
 
 describe('the composed method table', () => {

@@ -2,6 +2,7 @@
  * The pure parts of suspend to disk: what may change while saved, the blockers in the user's
  * words, the hash that tells a changed VM from the one that was saved, and the app settings file.
  */
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -40,14 +41,31 @@ describe('the saved state', () => {
 describe('migration blockers in the user words', () => {
   it('names the clipboard channel and the shared folder, and says what to do', () => {
     expect(describeBlocker("The vdagent chardev doesn't yet support migration")).toMatch(
-      /^Clipboard sharing \(the qemu-vdagent channel\).*restart the VM/,
+      /^Clipboard sharing \(the qemu-vdagent channel\) cannot be saved by QEMU 7\.2, so Vivarium cannot save it to disk while it is there: turn clipboard sharing off in the Hardware tab/,
+    );
+    expect(
+      describeBlocker("The vdagent chardev doesn't yet support migration", 'migrate', {
+        virtiofsTags: [],
+        clipboard: false,
+      }),
+    ).toMatch(
+      /^A qemu-vdagent chardev \(clipboard\) in the VM’s extra QEMU arguments .*cannot migrate it while it is there: remove the qemu-vdagent chardev/,
     );
     expect(
       describeBlocker(
         "Migration is disabled when VirtFS export path '/srv/share' is mounted in the guest using mount_tag 'share'",
+        'migrate',
       ),
     ).toBe(
-      'The shared folder "share" (/srv/share, 9p) is mounted in the guest: unmount it in the guest (umount), then try again.',
+      "The shared folder 'share' is mounted in the guest: unmount it (umount /mnt/share) or shut the VM down to migrate it.",
+    );
+    expect(
+      describeBlocker('non-migratable device: 0000:00:03.0/vhost-user-fs', 'snapshot', {
+        virtiofsTags: ['code'],
+        clipboard: false,
+      }),
+    ).toBe(
+      "The shared folder 'code' uses virtiofs, whose state QEMU 7.2 cannot save: shut the VM down to take a snapshot, or share the folder over 9p instead.",
     );
     expect(describeBlocker('Something new.')).toBe(
       'QEMU cannot save or migrate this VM: Something new. Remove what it names from the VM, restart the VM, then try again.',
@@ -106,5 +124,25 @@ describe('app settings', () => {
     await writeFile(file, '{"onQuit": "hibernate"}');
     expect(await store.get()).toEqual({ onQuit: 'keep' });
     expect(() => store.update({ onQuit: 'hibernate' as 'keep' })).toThrow();
+  });
+});
+
+describe('the hardware hash and shares', () => {
+  it('is the same for a config saved before shares existed, and sees a share or the clipboard', () => {
+    const base = VmConfigSchema.parse({
+      configVersion: 2,
+      id: 'a1b2c3d4e5f6',
+      name: 'dev',
+      createdAt: '2026-01-01T00:00:00Z',
+      memoryMiB: 512,
+    });
+    const { name: _n, notes: _o, shares: _s, clipboard: _c, ...old } = base;
+    // The hash of the same config as an older version (without the two fields) computed it.
+    const oldHash = createHash('sha256').update(JSON.stringify(old)).digest('hex');
+    expect(hardwareHash(base)).toBe(oldHash);
+    expect(hardwareHash({ ...base, clipboard: true })).not.toBe(oldHash);
+    expect(
+      hardwareHash({ ...base, shares: [{ tag: 'a', path: '/a', readOnly: false, mode: '9p' }] }),
+    ).not.toBe(oldHash);
   });
 });

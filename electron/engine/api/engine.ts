@@ -60,6 +60,8 @@ import { IncomingMigrations } from '../migration/incoming';
 import { OutgoingMigrations } from '../migration/outgoing';
 import { networkHandlers } from './network-handlers';
 import { nicHandlers } from './nic-handlers';
+import { shareHandlers } from './share-handlers';
+import { ShareService } from '../shares/service';
 import { recoveries } from './recoveries';
 import { removableHandlers } from './removable-handlers';
 import { saveStateHandlers, settingsHandlers } from './savestate-handlers';
@@ -214,6 +216,7 @@ export class Engine implements VivariumApi {
         new CdromService(registry),
         new UsbService(registry, new HostUsbScanner(opts.usbSysfs)),
       ),
+      ...shareHandlers(new ShareService(registry)),
     };
   }
 

@@ -3,6 +3,14 @@
  * user hears which device is in the way (and what to do) instead of a failure half-way through.
  */
 
+import {
+  clipboardBlocksMessage,
+  shareMountedMessage,
+  virtiofsBlocksMessage,
+  type BlockedOperation,
+  type BlockerContext,
+} from '../../../common/rules/shares';
+
 /** The part of a QMP connection this check needs (a QmpClient, or a supervisor's command). */
 export interface QmpLike {
   execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T>;
@@ -13,31 +21,36 @@ export type QmpRunner = QmpLike;
 
 interface Known {
   match: RegExp;
-  say: (m: RegExpExecArray) => string;
+  say: (m: RegExpExecArray, op: BlockedOperation, ctx: BlockerContext) => string;
 }
+
+/** QEMU's blocker text of the clipboard channel (ui/vdagent.c, registered with the chardev). */
+export const VDAGENT_BLOCKER = /vdagent chardev/i;
 
 /**
  * QEMU 7.2's blocker texts for devices Vivarium (or a user's extra arguments) can add, in the
- * user's words. Anything else is passed on in QEMU's own words with the same advice.
+ * user's words (common/rules/shares.ts for the shares and the clipboard, so the UI and the CLI
+ * say the same). Anything else is passed on in QEMU's own words with the same advice.
  */
 const KNOWN: Known[] = [
   {
     // ui/vdagent.c registers this one as soon as the chardev exists, used or not.
-    match: /vdagent chardev/i,
-    say: () =>
-      'Clipboard sharing (the qemu-vdagent channel) cannot be saved or migrated: turn clipboard ' +
-      'sharing off (remove the qemu-vdagent chardev from the VM’s extra QEMU arguments), restart ' +
-      'the VM, then try again.',
+    match: VDAGENT_BLOCKER,
+    say: (_m, op, ctx) => clipboardBlocksMessage(op, !ctx.clipboard),
   },
   {
     // hw/9pfs: registered while the guest has the share mounted.
     match: /VirtFS export path '([^']*)' is mounted in the guest using mount_tag '([^']*)'/i,
-    say: (m) =>
-      `The shared folder "${m[2] ?? ''}" (${m[1] ?? ''}, 9p) is mounted in the guest: unmount ` +
-      'it in the guest (umount), then try again.',
+    say: (m, op) => shareMountedMessage(m[2] ?? '', op),
   },
   {
-    match: /non-migratable device '([^']*)'/i,
+    // vhost-user-fs (virtiofs) is marked unmigratable: 7.2 lists it as
+    // "non-migratable device: 0000:00:03.0/vhost-user-fs" in blocked-reasons (checked here).
+    match: /non-migratable device:? '?([^'\s]*vhost-user-fs[^'\s]*)'?/i,
+    say: (_m, op, ctx) => virtiofsBlocksMessage(ctx.virtiofsTags, op),
+  },
+  {
+    match: /non-migratable device:? '?([^'\s]+)'?/i,
     say: (m) =>
       `The device ${m[1] ?? ''} cannot be saved or migrated: remove it from the VM (its extra ` +
       'QEMU arguments), restart the VM, then try again.',
@@ -51,21 +64,34 @@ const KNOWN: Known[] = [
 ];
 
 /** One of QEMU's blocker texts in the user's words. */
-export function describeBlocker(reason: string): string {
+export function describeBlocker(
+  reason: string,
+  op: BlockedOperation = 'save',
+  ctx: BlockerContext = { virtiofsTags: [], clipboard: true },
+): string {
   for (const known of KNOWN) {
     const m = known.match.exec(reason);
-    if (m) return known.say(m);
+    if (m) return known.say(m, op, ctx);
   }
   const text = reason.trim().replace(/\.$/, '');
   return `QEMU cannot save or migrate this VM: ${text}. Remove what it names from the VM, restart the VM, then try again.`;
 }
 
-/**
- * The reasons QEMU gives (query-migrate's `blocked-reasons`) why this VM cannot be saved or
- * migrated now, each naming the device and what to do; empty when nothing blocks it.
- */
-export async function migrationBlockers(qmp: QmpLike): Promise<string[]> {
+/** QEMU's own reasons (query-migrate's `blocked-reasons`, 7.2 lists devices and blockers). */
+export async function blockedReasons(qmp: QmpLike): Promise<string[]> {
   const info = await qmp.execute<{ 'blocked-reasons'?: string[] }>('query-migrate');
-  const reasons = info['blocked-reasons'] ?? [];
-  return [...new Set(reasons.map(describeBlocker))];
+  return info['blocked-reasons'] ?? [];
+}
+
+/**
+ * The reasons QEMU gives why this VM cannot be saved or migrated now, each naming the device and
+ * what to do; empty when nothing blocks it.
+ */
+export async function migrationBlockers(
+  qmp: QmpLike,
+  op: BlockedOperation = 'save',
+  ctx: BlockerContext = { virtiofsTags: [], clipboard: true },
+): Promise<string[]> {
+  const reasons = await blockedReasons(qmp);
+  return [...new Set(reasons.map((r) => describeBlocker(r, op, ctx)))];
 }

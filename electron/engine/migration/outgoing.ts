@@ -30,6 +30,7 @@ import { isGuestUp } from '../../../common/vm-state';
 import type { QmpEvent } from '../qmp/client';
 import type { TaskContext, TaskManager } from '../tasks/task-manager';
 import { migrationBlockers, type QmpRunner } from './blockers';
+import { blockerContext } from '../../../common/rules/shares';
 import { clearMigrationLeftovers, MIGRATING } from './leftovers';
 import { uriHost } from './incoming';
 import { newPsk, pskCredsObject, writePskDir, type PskDir } from './psk';
@@ -268,7 +269,7 @@ export class OutgoingMigrations {
       execute: <T>(command: string, args?: Record<string, unknown>) =>
         vm.supervisor.command<T>(command, args),
     };
-    reasons.push(...(await migrationBlockers(qmp)));
+    reasons.push(...(await migrationBlockers(qmp, 'migrate', blockerContext(c))));
     const jobs = await qmp.execute<BlockJob[]>('query-block-jobs');
     if (jobs.length) {
       reasons.push(

@@ -3,9 +3,11 @@ import type {
   Accelerator,
   DiskConfig,
   PortForward,
+  ShareConfig,
   UsbDeviceConfig,
   VmConfig,
 } from '../../../common/contract';
+import { SMBD_MISSING } from '../../../common/rules/shares';
 import { VivariumError } from '../errors';
 
 /** What the argv depends on besides the VM's config: the host and the VM's file locations. */
@@ -23,6 +25,10 @@ export interface LaunchContext {
   networkSwitches?: Record<string, string>;
   /** qemu-bridge-helper; required for bridged cards. */
   bridgeHelper?: string | null;
+  /** Host's smbd (Debian's samba); required for SMB shares, which QEMU runs it for. */
+  smbd?: string | null;
+  /** Each virtiofs share's virtiofsd socket, by tag; whoever launches QEMU starts them first. */
+  virtiofsSockets?: Record<string, string>;
   vmDir: string;
   files: {
     qmpSockets: string[];
@@ -119,8 +125,16 @@ const machine: Section = (config) => {
   // Secure Boot keeps the variable store away from the OS: only SMM code may write it.
   if (config.secureBoot) opts.push('smm=on');
   if (config.firmware === 'uefi') opts.push('pflash0=fw-code', 'pflash1=fw-vars');
+  if (needsSharedMemory(config)) opts.push(`memory-backend=${SHARED_RAM_ID}`);
   return ['-machine', opts.join(',')];
 };
+
+/** The RAM object of a VM whose memory virtiofsd maps (vhost-user needs it shared, memfd). */
+const SHARED_RAM_ID = 'ram0';
+
+function needsSharedMemory(config: VmConfig): boolean {
+  return config.shares.some((s) => s.mode === 'virtiofs');
+}
 
 const accelerator: Section = (_config, ctx) => [
   '-accel',
@@ -133,7 +147,21 @@ const cpu: Section = (config, ctx) => {
   return ['-cpu', model, '-smp', String(config.cpu.count)];
 };
 
-const memory: Section = (config) => ['-m', `${config.memoryMiB}M`];
+const memory: Section = (config) => [
+  '-m',
+  `${config.memoryMiB}M`,
+  ...(needsSharedMemory(config)
+    ? [
+        '-object',
+        json({
+          'qom-type': 'memory-backend-memfd',
+          id: SHARED_RAM_ID,
+          size: config.memoryMiB * 1024 * 1024,
+          share: true,
+        }),
+      ]
+    : []),
+];
 
 const firmware: Section = (config, ctx) => {
   if (config.secureBoot && (config.firmware !== 'uefi' || config.machine !== 'q35')) {
@@ -314,13 +342,17 @@ function nicBackend(
   const id = nicNetdevId(i);
   const a = nic.attach;
   switch (a.kind) {
-    case 'nat':
+    case 'nat': {
+      const smb = smbShareOfCard(config, i);
+      if (smb && !ctx.smbd) throw new VivariumError('QEMU_MISSING', SMBD_MISSING);
       return {
         type: 'user',
         id,
         ...(a.internet ? {} : { restrict: true }),
         ...(a.forwards.length ? { hostfwd: a.forwards.map(hostForward) } : {}),
+        ...(smb ? { smb: smb.path } : {}),
       };
+    }
     case 'network': {
       const sock = ctx.networkSwitches?.[a.network];
       if (!sock) {
@@ -346,7 +378,34 @@ function nicBackend(
   }
 }
 
+/**
+ * QEMU's user-mode network serves one SMB folder (its `smb=` runs one smbd per NAT card): the
+ * first SMB share goes to the first NAT card, the second to the second, and so on.
+ */
+export function smbShareOfCard(config: VmConfig, card: number): ShareConfig | null {
+  const natCards = config.nics.flatMap((n, i) => (n.attach.kind === 'nat' ? [i] : []));
+  const at = natCards.indexOf(card);
+  if (at < 0) return null;
+  return config.shares.filter((s) => s.mode === 'smb')[at] ?? null;
+}
+
+/** Why the VM's SMB shares do not fit its NAT cards, or null. */
+export function smbSharesProblem(config: Pick<VmConfig, 'nics' | 'shares'>): string | null {
+  const smb = config.shares.filter((s) => s.mode === 'smb');
+  if (!smb.length) return null;
+  const nat = config.nics.filter((n) => n.attach.kind === 'nat').length;
+  if (nat === 0) {
+    return 'SMB sharing goes through a NAT network card (QEMU’s user-mode network serves it at 10.0.2.4), and this VM has none: add a NAT card, or use 9p.';
+  }
+  if (smb.length > nat) {
+    return `QEMU serves one SMB folder per NAT card, and this VM has ${nat} NAT card${nat === 1 ? '' : 's'}: share a parent folder, add a NAT card, or use 9p.`;
+  }
+  return null;
+}
+
 const network: Section = (config, ctx) => {
+  const problem = smbSharesProblem(config);
+  if (problem) throw new VivariumError('INVALID_REQUEST', problem);
   const boot = bootIndex(config, 'network');
   return config.nics.flatMap((nic, i) => {
     const backend = nicBackend(config, ctx, i);
@@ -404,6 +463,99 @@ const guestAgent: Section = (config, ctx) => {
       name: 'org.qemu.guest_agent.0',
       id: 'qga0-port',
     }),
+  ];
+};
+
+/** The fsdev (9p) or chardev (virtiofs) id of a share, and its device's id. */
+export function shareBackendId(tag: string): string {
+  return `share-${tag}`;
+}
+
+export function shareDeviceId(tag: string): string {
+  return `share-${tag}-dev`;
+}
+
+/**
+ * 9p and virtiofs shares (SMB ones live on their NAT card). 9p uses security_model=none: the
+ * guest's files are created as the user running QEMU and host files keep their owners, which is
+ * what works for a normal user's folder (passthrough needs root to chown, mapped-xattr needs a
+ * filesystem with user xattrs and hides the host's own permissions).
+ */
+const shares: Section = (config, ctx) =>
+  config.shares.flatMap((share) => {
+    const id = shareBackendId(share.tag);
+    if (share.mode === '9p') {
+      return [
+        '-fsdev',
+        `local,id=${id},path=${escapeOptionValue(share.path)},security_model=none${share.readOnly ? ',readonly=on' : ''}`,
+        '-device',
+        json({
+          driver: 'virtio-9p-pci',
+          fsdev: id,
+          mount_tag: share.tag,
+          id: shareDeviceId(share.tag),
+        }),
+      ];
+    }
+    if (share.mode === 'virtiofs') {
+      const sock = ctx.virtiofsSockets?.[share.tag];
+      if (!sock) {
+        throw new VivariumError(
+          'INVALID_REQUEST',
+          `The shared folder '${share.tag}' uses virtiofs, whose virtiofsd is not running: the engine starts it when the VM starts`,
+        );
+      }
+      return [
+        '-chardev',
+        `socket,id=${id},path=${escapeOptionValue(sock)}`,
+        '-device',
+        json({
+          driver: 'vhost-user-fs-pci',
+          chardev: id,
+          tag: share.tag,
+          id: shareDeviceId(share.tag),
+        }),
+      ];
+    }
+    return [];
+  });
+
+/** The clipboard channel's ids: detached and attached again around snapshots (snapshots/). */
+export const VDAGENT = {
+  chardev: 'vdagent0',
+  bus: 'vdagent-serial',
+  port: 'vdagent0-port',
+  portName: 'com.redhat.spice.0',
+  /** Fixed so a re-attached port gets the same number, and saved states match. */
+  nr: 1,
+} as const;
+
+/** The virtserialport of the clipboard channel, as -device and device_add take it. */
+export function vdagentPortDevice(): Record<string, unknown> {
+  return {
+    driver: 'virtserialport',
+    bus: `${VDAGENT.bus}.0`,
+    nr: VDAGENT.nr,
+    chardev: VDAGENT.chardev,
+    name: VDAGENT.portName,
+    id: VDAGENT.port,
+  };
+}
+
+/**
+ * Clipboard sharing: QEMU's own vdagent (no SPICE server) talks to spice-vdagent in the guest on
+ * the port it looks for by name, and QEMU's VNC server hands the clipboard to noVNC (the VNC
+ * extended clipboard). Its own virtio-serial controller, so the port can come and go alone.
+ */
+const clipboard: Section = (config) => {
+  if (!config.clipboard) return [];
+  return [
+    '-chardev',
+    `qemu-vdagent,id=${VDAGENT.chardev},name=vdagent,clipboard=on`,
+    '-device',
+    json({ driver: 'virtio-serial-pci', id: VDAGENT.bus }),
+    '-device',
+    json(vdagentPortDevice()),
   ];
 };
 
@@ -502,8 +654,10 @@ const processControl: Section = (config, ctx) => {
   const args = ['-pidfile', ctx.files.pidFile, '-S'];
   // A bridged card runs qemu-bridge-helper, setuid root, from inside QEMU: the sandbox forbids
   // spawning it, and its filter (no_new_privs) would keep the helper from gaining root anyway.
+  // An SMB share is served by an smbd that QEMU's user network forks when the guest connects.
   const bridged = config.nics.some((n) => n.attach.kind === 'bridge');
-  if (ctx.platform === 'linux' && !bridged) {
+  const smb = config.shares.some((s) => s.mode === 'smb');
+  if (ctx.platform === 'linux' && !bridged && !smb) {
     args.push(
       '-sandbox',
       'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
@@ -526,6 +680,8 @@ const SECTIONS: readonly Section[] = [
   network,
   cloudSeed,
   guestAgent,
+  shares,
+  clipboard,
   display,
   sound,
   tpm,

@@ -18,6 +18,7 @@ import { readSavedState, removeSavedState } from '../savestate/state-file';
 import { processAlive, readTail } from './process-info';
 import { isOurQemu, liveQemuPid, readPidFile } from './pid-file';
 import { startSwtpm, stopSwtpm, type TpmLaunch } from './swtpm';
+import { startVirtiofsd, type VirtiofsLaunch } from './virtiofsd';
 
 export type EngineRole = 'owner' | 'oneshot';
 
@@ -30,6 +31,8 @@ export interface LaunchPlan {
   paused?: boolean;
   /** swtpm to start before QEMU (whose argv already points at its socket). */
   tpm?: TpmLaunch;
+  /** virtiofsd for each virtiofs share, started before QEMU (whose argv points at their sockets). */
+  virtiofs?: VirtiofsLaunch[];
   /**
    * Network devices (ids) whose link is set down before the guest runs: cards with no cable,
    * which QEMU would otherwise show as connected (its argv cannot say so).
@@ -443,6 +446,10 @@ export class VmSupervisor {
     if (plan.tpm) {
       await startSwtpm(plan.tpm);
       await appendFile(f.qemuLog, `${startedAt} vivarium: swtpm listening on ${plan.tpm.socket}\n`);
+    }
+    for (const v of plan.virtiofs ?? []) {
+      await startVirtiofsd(v);
+      await appendFile(f.qemuLog, `${startedAt} vivarium: virtiofsd listening on ${v.socket}\n`);
     }
     const restoring = plan.incoming?.kind === 'fd' ? plan.incoming : null;
     // Opened before QEMU starts so a missing or unreadable file is this start's clear error.

@@ -10,6 +10,7 @@ import type { HostService } from '../host/host-service';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import { migrationBlockers } from '../migration/blockers';
+import { blockerContext } from '../../../common/rules/shares';
 import type { LaunchPlan } from '../qemu/supervisor';
 import type { TaskManager } from '../tasks/task-manager';
 import { saveStateToFile } from './save';
@@ -44,15 +45,24 @@ export class SaveStateService {
     if (state === 'saved') {
       throw new VivariumError('BAD_STATE', `"${vm.config.name}" is already saved to disk.`);
     }
+    if (state === 'saving') {
+      // Another window or command is saving it (to disk or a snapshot): its save decides.
+      throw new VivariumError(
+        'BUSY',
+        `"${vm.config.name}" is being saved (by another Vivarium window or command): wait for it to finish.`,
+      );
+    }
     if (state !== 'running' && state !== 'paused') {
       throw new VivariumError(
         'BAD_STATE',
         `"${vm.config.name}" is ${state}: only a running or paused VM can be saved to disk.`,
       );
     }
-    const blockers = await migrationBlockers({
-      execute: (command, args) => vm.supervisor.command(command, args),
-    });
+    const blockers = await migrationBlockers(
+      { execute: (command, args) => vm.supervisor.command(command, args) },
+      'save',
+      blockerContext(vm.config),
+    );
     if (blockers.length) {
       throw new VivariumError(
         'BAD_STATE',

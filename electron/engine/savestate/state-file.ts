@@ -35,12 +35,20 @@ export interface SavedStateMeta {
  * applies at start and which the library may move when a port is taken).
  */
 export function hardwareHash(config: VmConfig): string {
-  const { name: _name, notes: _notes, ...rest } = config;
+  const { name: _name, notes: _notes, shares, clipboard, ...rest } = config;
   const nics = rest.nics.map((n) =>
     n.attach.kind === 'nat' ? { ...n, attach: { ...n.attach, forwards: [] } } : n,
   );
+  // Shares and the clipboard count only when there: a state saved before they existed still fits.
   return createHash('sha256')
-    .update(JSON.stringify({ ...rest, nics }))
+    .update(
+      JSON.stringify({
+        ...rest,
+        nics,
+        ...(shares.length ? { shares } : {}),
+        ...(clipboard ? { clipboard } : {}),
+      }),
+    )
     .digest('hex');
 }
 

@@ -34,6 +34,9 @@ import type { SnapshotCreateData, SnapshotDeleteData } from './recovery';
 import { thaw, withFrozenFilesystems } from '../guest/agent-facts';
 import { agentAnswered } from '../guest/guest-state';
 import { canSnapshot, snapshotDevices, type SnapshotDevice } from './rules';
+import { VDAGENT_BLOCKER, blockedReasons, describeBlocker } from '../migration/blockers';
+import { attachVdagent, detachVdagent, vdagentAttached, type VdagentHost } from '../qemu/vdagent';
+import { blockerContext } from '../../../common/rules/shares';
 import { loadIndex, saveIndex } from './store';
 import { ThumbnailJobs } from './thumbnail-jobs';
 import {
@@ -138,6 +141,8 @@ export class SnapshotService {
       freeBytes: await freeBytes(vm.files.dir),
     });
     if (!verdict.ok) throw new VivariumError('BAD_STATE', verdict.reason);
+    // A mounted 9p share (or another device QEMU cannot save) refuses at once, before any task.
+    if (verdict.kind === 'live') await this.liveBlockers(vm);
     assertSnapshotNameFree(await loadIndex(vm.files.snapshotsIndex), name);
     const id = randomBytes(6).toString('hex');
     return this.tasks.start({
@@ -198,6 +203,9 @@ export class SnapshotService {
         const state = vm.supervisor.current.state;
         const verdict = canSnapshot({ config: vm.config, state });
         if (!verdict.ok) throw new VivariumError('BAD_STATE', verdict.reason);
+        // Refused before anything is written: a device QEMU cannot save and Vivarium cannot
+        // take off the running VM (a mounted 9p share, virtiofs) is named with what to do.
+        const vdagent = verdict.kind === 'live' ? await this.liveBlockers(vm) : false;
         const { devices, vmstate } = await this.devices(vm);
         const data: SnapshotCreateData = {
           vmId: vm.config.id,
@@ -240,14 +248,17 @@ export class SnapshotService {
               }),
             );
           try {
+            // The clipboard channel blocks the save; it goes for the save and comes back after,
+            // whatever the save's outcome.
+            const saveDetached = vdagent ? () => withoutVdagent(vm.supervisor, ctx, save) : save;
             // Frozen filesystems (flushed, held still) make the disks of the snapshot consistent
             // on their own, for a clone or an export; a guest without an agent is saved as is.
             const agent = await agentAnswered(vm.files, vm.config, vm.supervisor.current.startedAt);
             if (agent && state === 'running') {
               ctx.report({ message: 'Freezing the guest filesystems' });
-              quiesced = (await withFrozenFilesystems(vm.files.qgaSock, save)).frozen;
+              quiesced = (await withFrozenFilesystems(vm.files.qgaSock, saveDetached)).frozen;
             } else {
-              await save();
+              await saveDetached();
             }
           } catch (err) {
             await this.discardPartial(vm, tag, devices);
@@ -342,8 +353,8 @@ export class SnapshotService {
               );
             }
             ctx.report({ message: 'Loading memory and disks' });
-            try {
-              await vm.supervisor.during('restoring', () =>
+            const load = () =>
+              vm.supervisor.during('restoring', () =>
                 vm.supervisor.runJob('snapshot-load', {
                   'job-id': `viv-load-${randomBytes(4).toString('hex')}`,
                   tag: snap.tag,
@@ -351,6 +362,14 @@ export class SnapshotService {
                   devices: nodes,
                 }),
               );
+            try {
+              // Snapshots hold no clipboard channel (it is off for every save): the running VM
+              // loads one without it too, and gets it back after.
+              if (await vdagentAttached(vm.supervisor)) {
+                await withoutVdagent(vm.supervisor, ctx, load);
+              } else {
+                await load();
+              }
             } catch (err) {
               throw explain(err, `revert to "${snap.name}"`, started ? 'boot-load' : 'load');
             }
@@ -489,6 +508,29 @@ export class SnapshotService {
     }
   }
 
+  /**
+   * QEMU's own reasons why the running VM cannot be saved now (query-migrate's blocked-reasons):
+   * the clipboard channel is taken off for the save (true: it is there), anything else refuses
+   * the snapshot before it starts, in the words of common/rules.
+   */
+  private async liveBlockers(vm: Vm): Promise<boolean> {
+    const reasons = await blockedReasons({
+      execute: (command, args) => vm.supervisor.command(command, args),
+    });
+    // Only Vivarium's own channel is taken off: one from the extra arguments has other ids.
+    const detachable = (r: string) => vm.config.clipboard && VDAGENT_BLOCKER.test(r);
+    const vdagent = reasons.some(detachable);
+    const refusals = [
+      ...new Set(
+        reasons
+          .filter((r) => !detachable(r))
+          .map((r) => describeBlocker(r, 'snapshot', blockerContext(vm.config))),
+      ),
+    ];
+    if (refusals.length) throw new VivariumError('BAD_STATE', refusals.join(' '));
+    return vdagent;
+  }
+
   /** After a failed live save, QEMU may have written the tag into some images: remove it. */
   private async discardPartial(vm: Vm, tag: string, devices: SnapshotDevice[]): Promise<void> {
     if (!vm.supervisor.attached) return;
@@ -608,6 +650,43 @@ export class SnapshotService {
       else this.busy.delete(key);
     }
   }
+}
+
+/**
+ * `work` with the clipboard channel off the running VM, and on again after, also when `work`
+ * failed. A channel that does not come back is said plainly: the VM runs on without it.
+ */
+async function withoutVdagent<T>(
+  q: VdagentHost,
+  ctx: TaskContext,
+  work: () => Promise<T>,
+): Promise<T> {
+  ctx.report({ message: 'Detaching the clipboard channel' });
+  try {
+    await detachVdagent(q);
+  } catch (err) {
+    // Half off (the port gone, the chardev still there): put back what went.
+    await attachVdagent(q).catch(() => undefined);
+    throw new VivariumError(
+      'QMP_ERROR',
+      `Could not take the clipboard channel off for the snapshot: ${err instanceof Error ? err.message : String(err)}. Nothing was saved; turn clipboard sharing off (with the VM shut down) to take snapshots.`,
+    );
+  }
+  let result: T;
+  try {
+    result = await work();
+  } catch (err) {
+    await attachVdagent(q).catch(() => undefined);
+    throw err;
+  }
+  ctx.report({ message: 'Attaching the clipboard channel again' });
+  // The work is done and stays done: a channel that does not come back is told, not thrown.
+  await attachVdagent(q).catch((err: unknown) =>
+    ctx.report({
+      message: `The clipboard channel did not come back (${err instanceof Error ? err.message : String(err)}): clipboard sharing returns when the VM restarts.`,
+    }),
+  );
+  return result;
 }
 
 /** Free space a disk-only snapshot wants beside each image (an L1 table copy, refcounts). */

@@ -8,6 +8,11 @@ import type { NetworkPreparer } from '../network/service';
 import { buildQemuArgs, diskPath, nicDeviceId } from '../qemu/args';
 import type { LaunchPlan } from '../qemu/supervisor';
 import { checkReadableFile } from './file-checks';
+import { SMBD_MISSING } from '../../../common/rules/shares';
+import { findSmbd, virtiofsd } from '../shares/host-tools';
+import { shareFolderProblem } from '../shares/service';
+import { VivariumError } from '../errors';
+import { join } from 'node:path';
 import type { UefiVarsStore } from './uefi-vars';
 
 export class LaunchPlanner {
@@ -54,6 +59,36 @@ export class LaunchPlanner {
     for (const disk of c.disks) {
       await checkReadableFile(diskPath(vm.files.dir, disk), `disk ${disk.id}`);
     }
+    for (const share of c.shares) {
+      const problem = await shareFolderProblem(share.path);
+      if (problem) {
+        throw new VivariumError(
+          'FILE_NOT_FOUND',
+          `The shared folder '${share.tag}': ${problem}, or remove the share in the Hardware tab.`,
+        );
+      }
+    }
+    const smbd = c.shares.some((s) => s.mode === 'smb') ? await findSmbd() : null;
+    if (c.shares.some((s) => s.mode === 'smb') && !smbd) {
+      throw new VivariumError('QEMU_MISSING', SMBD_MISSING);
+    }
+    const virtiofs = [];
+    for (const share of c.shares.filter((s) => s.mode === 'virtiofs')) {
+      const probe = await virtiofsd();
+      if (!probe.ok || !probe.binary) {
+        throw new VivariumError(
+          'QEMU_MISSING',
+          `The shared folder '${share.tag}' uses virtiofs: ${probe.reason ?? 'virtiofsd cannot run here'}`,
+        );
+      }
+      virtiofs.push({
+        binary: probe.binary,
+        tag: share.tag,
+        source: share.path,
+        socket: join(vm.files.run, `vfs-${share.tag}.sock`),
+        log: join(vm.files.logsDir, `virtiofsd-${share.tag}.log`),
+      });
+    }
     if (c.firmware === 'uefi') await this.uefiVars.ensure(vm);
     const { networkSwitches, bridgeHelper } = await this.networks.prepare(c);
     const { accel, notice } = resolveAccelerator(host, c.accel);
@@ -68,6 +103,8 @@ export class LaunchPlanner {
       files: vm.files,
       networkSwitches,
       bridgeHelper,
+      smbd,
+      virtiofsSockets: Object.fromEntries(virtiofs.map((v) => [v.tag, v.socket])),
     });
     const tpm = swtpm
       ? {
@@ -85,6 +122,7 @@ export class LaunchPlanner {
       accel,
       accelNotice: notice,
       ...(tpm ? { tpm } : {}),
+      ...(virtiofs.length ? { virtiofs } : {}),
       ...(linksDown.length ? { linksDown } : {}),
     };
   }

@@ -9,6 +9,7 @@ import { isGuestUp } from '../../../../../common/vm-state';
 import { Icon } from '../../../components/Icon';
 import type { TabProps } from '../tab-props';
 import { NotRunning } from './NotRunning';
+import { ClipboardDrawer } from './ClipboardDrawer';
 import { PasteDialog } from './PasteDialog';
 import { SendKeysMenu } from './SendKeysMenu';
 
@@ -35,6 +36,10 @@ export default function DisplayTab({ vm, active }: TabProps) {
   const [fullscreen, setFullscreen] = useState(false);
   const [size, setSize] = useState<{ w: number; h: number; shown: number } | null>(null);
   const [pasting, setPasting] = useState(false);
+  // Clipboard sharing (QEMU's vdagent): the guest's last copy, and whether the page took it too.
+  const [clipOpen, setClipOpen] = useState(false);
+  const [fromGuest, setFromGuest] = useState<string | null>(null);
+  const [copiedToPage, setCopiedToPage] = useState(false);
   const settings = useRef({ scale, viewOnly });
   useEffect(() => {
     settings.current = { scale, viewOnly };
@@ -59,6 +64,20 @@ export default function DisplayTab({ vm, active }: TabProps) {
       r.qualityLevel = 8;
       r.compressionLevel = 2;
       r.addEventListener('connect', () => void events.opened());
+      // QEMU's VNC server hands the guest's clipboard over (extended clipboard) when the VM
+      // has clipboard sharing on and the guest runs spice-vdagent.
+      r.addEventListener('clipboard', (e) => {
+        const text = e.detail.text;
+        setFromGuest(text);
+        // Browsers let a focused page write the clipboard unasked; elsewhere the drawer shows it.
+        navigator.clipboard.writeText(text).then(
+          () => setCopiedToPage(true),
+          () => {
+            setCopiedToPage(false);
+            setClipOpen(true);
+          },
+        );
+      });
       r.addEventListener('disconnect', () => {
         if (rfbRef.current === r) rfbRef.current = null;
         setGrabbed(false);
@@ -212,6 +231,20 @@ export default function DisplayTab({ vm, active }: TabProps) {
             <Icon name="type" size={15} />
             Paste text
           </button>
+          {vm.config.clipboard ? (
+            <button
+              type="button"
+              className={`btn btn--compact${clipOpen ? ' is-on' : ''}`}
+              aria-pressed={clipOpen}
+              data-testid="clipboard-toggle"
+              onClick={() => setClipOpen((o) => !o)}
+              disabled={!connected}
+              title="The clipboard shared with the guest (spice-vdagent)"
+            >
+              <Icon name="clipboard" size={15} />
+              Clipboard
+            </button>
+          ) : null}
           <button
             type="button"
             className="btn btn--compact"
@@ -302,6 +335,18 @@ export default function DisplayTab({ vm, active }: TabProps) {
           </button>
         </div>
       </div>
+
+      {clipOpen && vm.config.clipboard && connected ? (
+        <ClipboardDrawer
+          rfb={rfbRef}
+          fromGuest={fromGuest}
+          copiedToPage={copiedToPage}
+          onClose={() => {
+            setClipOpen(false);
+            rfbRef.current?.focus();
+          }}
+        />
+      ) : null}
 
       <div className={`display-stage display-stage--${scale}`}>
         <div

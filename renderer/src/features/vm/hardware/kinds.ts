@@ -42,4 +42,25 @@ export const HARDWARE_KINDS: readonly HardwareKind[] = [
     addLabel: "One of this computer's USB devices, or an image file as a USB drive",
     load: () => import('./UsbPanel'),
   },
+  {
+    id: 'shares',
+    label: 'Shared folders',
+    icon: 'folder',
+    summary: (c) =>
+      c.shares.length === 0
+        ? 'None'
+        : c.shares.length === 1
+          ? `${c.shares[0]?.tag ?? ''} · ${c.shares[0]?.mode ?? ''}`
+          : `${c.shares.length} folders`,
+    addLabel: 'A folder of this computer, mounted in the guest',
+    load: () => import('./SharesPanel'),
+  },
+  {
+    id: 'clipboard',
+    label: 'Clipboard sharing',
+    icon: 'clipboard',
+    summary: (c) => (c.clipboard ? 'On · spice-vdagent' : 'Off'),
+    addLabel: null,
+    load: () => import('./ClipboardPanel'),
+  },
 ];

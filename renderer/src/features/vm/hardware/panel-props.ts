@@ -1,6 +1,9 @@
 import type { VmSummary } from '../../../../../common/contract';
 
-/** What each kind's panel receives from the Hardware tab. */
+/**
+ * What each kind's panel receives from the Hardware tab. Apart from kinds.ts, which loads the
+ * panels: a panel importing its props from there would close an import cycle.
+ */
 export interface HardwarePanelProps {
   vm: VmSummary;
   /** The Hardware tab is shown. */
