@@ -21,8 +21,18 @@ export const CONFIG_VERSION = 2;
 
 export const MACHINE_TYPES = ['q35', 'pc'] as const;
 export const FIRMWARES = ['bios', 'uefi'] as const;
-export const DISK_BUSES = ['virtio', 'sata', 'ide'] as const;
+export const DISK_BUSES = ['virtio', 'scsi', 'sata', 'ide'] as const;
+export type DiskBus = (typeof DISK_BUSES)[number];
 export const DISK_FORMATS = ['qcow2', 'raw'] as const;
+/**
+ * QEMU's cache modes (its -drive cache= vocabulary): whether the host's page cache is used
+ * (O_DIRECT or not), whether the guest's flushes reach the disk, and whether the guest sees a
+ * volatile write cache. 'writeback' is QEMU's own default.
+ */
+export const DISK_CACHES = ['writeback', 'none', 'writethrough', 'directsync', 'unsafe'] as const;
+export type DiskCache = (typeof DISK_CACHES)[number];
+/** Spare PCIe root ports a q35 VM gets at start, where disks are plugged in while it runs. */
+export const HOTPLUG_PORTS = 8;
 export const NIC_MODELS = [
   'virtio-net-pci',
   'e1000',
@@ -103,6 +113,18 @@ export const DiskSchema = z.object({
   format: z.enum(DISK_FORMATS),
   bus: z.enum(DISK_BUSES),
   readOnly: z.boolean().default(false),
+  cache: z.enum(DISK_CACHES).default('writeback'),
+  /**
+   * q35, virtio: the spare PCIe root port the disk sits on (see HOTPLUG_PORTS), so it can be
+   * unplugged while the VM runs and sits at the same place at every start (a snapshot's saved
+   * devices only load into the same layout). Absent: on the root bus, fixed while the VM runs.
+   */
+  port: z
+    .number()
+    .int()
+    .min(0)
+    .max(HOTPLUG_PORTS - 1)
+    .optional(),
 });
 export type DiskConfig = z.infer<typeof DiskSchema>;
 

@@ -250,7 +250,7 @@ export function worst(checks: readonly Check[]): Severity | null {
 export const HARDWARE_LABELS = {
   machine: { q35: 'Q35 (modern PCIe)', pc: 'i440FX (older PC)' },
   firmware: { bios: 'BIOS (SeaBIOS)', uefi: 'UEFI (OVMF)' },
-  diskBus: { virtio: 'VirtIO', sata: 'SATA (AHCI)', ide: 'IDE' },
+  diskBus: { virtio: 'VirtIO', scsi: 'SCSI (VirtIO SCSI)', sata: 'SATA (AHCI)', ide: 'IDE' },
   nicModel: {
     'virtio-net-pci': 'VirtIO network',
     e1000: 'Intel e1000',
