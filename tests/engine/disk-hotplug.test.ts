@@ -18,12 +18,13 @@ import { errorOf, guest, waitForText } from '../helpers/fixtures';
 let env: GuestEngine | undefined;
 let engine: Engine;
 let vm: VmSummary;
-let con: GuestConsole;
+let con: GuestConsole | undefined;
 
 const MiB = 1024 * 1024;
 
 /** The size of a guest block device in 512-byte sectors, or null when the guest has none. */
 async function sectors(dev: string): Promise<number | null> {
+  if (!con) throw new Error('the guest console is not open');
   const m = await con.run(
     `echo SZ-${dev}:$(cat /sys/block/${dev}/size 2>/dev/null || echo none)`,
     new RegExp(`SZ-${dev}:(\\d+|none)\\r?\\n`),
@@ -151,7 +152,7 @@ describe('disks plugged into a running guest', () => {
     const tags = imageTags(join(vm.dir, 'disk0.qcow2'));
     expect(tags).toHaveLength(1);
     expect(imageTags(join(vm.dir, 'disk1.qcow2'))).toEqual(tags);
-    con.close();
+    con?.close();
     await engine.call('vm.powerOff', { vm: vm.id });
     await boot();
     await guestSees('vdb', (48 * MiB) / 512);
