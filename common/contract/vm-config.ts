@@ -31,7 +31,10 @@ export const DISK_FORMATS = ['qcow2', 'raw'] as const;
  */
 export const DISK_CACHES = ['writeback', 'none', 'writethrough', 'directsync', 'unsafe'] as const;
 export type DiskCache = (typeof DISK_CACHES)[number];
-/** Spare PCIe root ports a q35 VM gets at start, where disks are plugged in while it runs. */
+/**
+ * Spare PCIe root ports a q35 VM gets at start (one per disk it may have), where disks are
+ * plugged in while it runs; also the SCSI targets handed out.
+ */
 export const HOTPLUG_PORTS = 8;
 export const NIC_MODELS = [
   'virtio-net-pci',

@@ -21,6 +21,7 @@ import type { TabProps } from '../tab-props';
 import { GuestCard } from './GuestCard';
 import { Card, Fact, Facts } from './facts';
 import { NetworkCard } from './NetworkCard';
+import { DiskSizes } from '../hardware/DiskSizes';
 
 const FIRMWARE = { bios: 'BIOS (SeaBIOS)', uefi: 'UEFI (OVMF)' } as const;
 const BOOT = { disk: 'Disk', cdrom: 'CD-ROM', network: 'Network' } as const;
@@ -127,7 +128,7 @@ export default function OverviewTab({ vm, active }: TabProps) {
           </Facts>
         </Card>
 
-        <Card title="Boot and storage" icon="disk">
+        <Card title="Boot" icon="boot">
           <Facts>
             <Fact label="Boot order">{c.bootOrder.map((b) => BOOT[b]).join(' → ')}</Fact>
             {c.kernelBoot ? (
@@ -146,24 +147,22 @@ export default function OverviewTab({ vm, active }: TabProps) {
               </>
             ) : null}
             <Fact label="CD-ROM">{c.cdrom ? <Path>{c.cdrom}</Path> : 'Empty'}</Fact>
-            <Fact label="Disks">
-              {c.disks.length === 0 ? (
-                'None'
-              ) : (
-                <ul className="plain-list">
-                  {c.disks.map((d) => (
-                    <li key={d.id}>
-                      <strong>{d.id}</strong> <Path>{d.file}</Path>{' '}
-                      <span className="muted">
-                        {d.format} · {d.bus}
-                        {d.readOnly ? ' · read-only' : ''}
-                      </span>
-                    </li>
-                  ))}
-                </ul>
-              )}
-            </Fact>
           </Facts>
+        </Card>
+
+        <Card title="Storage" icon="disk" className="card--storage">
+          <DiskSizes vm={vm} active={active} />
+          <div className="card__actions">
+            <button
+              type="button"
+              className="btn"
+              data-testid="overview-manage-disks"
+              onClick={() => navigate({ view: 'vm', vmId: vm.id, tab: 'hardware' })}
+            >
+              <Icon name="disk" size={15} />
+              Manage disks
+            </button>
+          </div>
         </Card>
 
         <NetworkCard vm={vm} active={active} />
