@@ -11,6 +11,7 @@ import {
   normalizeMac,
 } from '../rules/networks';
 import { forwardExposureProblem } from '../rules/port-forwards';
+import { HOTPLUG_PORTS, MAX_DISKS } from '../rules/disk-limits';
 import { nameCharactersProblem } from '../rules/vm-names';
 import { CPU_COUNT_MAX, CPU_COUNT_MIN, MEMORY_MIB_MAX, MEMORY_MIB_MIN } from '../rules/vm-settings';
 
@@ -31,11 +32,7 @@ export const DISK_FORMATS = ['qcow2', 'raw'] as const;
  */
 export const DISK_CACHES = ['writeback', 'none', 'writethrough', 'directsync', 'unsafe'] as const;
 export type DiskCache = (typeof DISK_CACHES)[number];
-/**
- * Spare PCIe root ports a q35 VM gets at start (one per disk it may have), where disks are
- * plugged in while it runs; also the SCSI targets handed out.
- */
-export const HOTPLUG_PORTS = 8;
+export { HOTPLUG_PORTS, MAX_DISKS } from '../rules/disk-limits';
 export const NIC_MODELS = [
   'virtio-net-pci',
   'e1000',
@@ -251,7 +248,7 @@ export const VmConfigSchema = z.object({
     })
     .default({ model: 'max', count: 1 }),
   memoryMiB: MemoryMiBSchema,
-  disks: z.array(DiskSchema).max(8).default([]),
+  disks: z.array(DiskSchema).max(MAX_DISKS).default([]),
   cdrom: AbsolutePathSchema.nullable().default(null),
   bootOrder: z.array(z.enum(BOOT_DEVICES)).min(1).default(['cdrom', 'disk']),
   kernelBoot: KernelBootSchema.nullable().default(null),

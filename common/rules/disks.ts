@@ -8,12 +8,12 @@
  * runs, and shrinking stays for the stopped VM. A saved VM changes nothing (its saved memory
  * expects the disks as they are).
  */
-import { HOTPLUG_PORTS, type DiskBus, type DiskConfig } from '../contract/vm-config';
+import type { DiskBus, DiskConfig } from '../contract/vm-config';
+import { HOTPLUG_PORTS, MAX_DISKS } from './disk-limits';
 import { isLive, isSaved, isTransitional, type VmState } from '../vm-state';
 import { savedRefusalMessage } from './vm-settings';
 
-/** A VM has at most this many disks (the config schema's limit). */
-export const MAX_DISKS = 8;
+export { MAX_DISKS };
 
 export type DiskVerdict = { ok: true } | { ok: false; reason: string };
 
