@@ -110,7 +110,24 @@ export function freeHotplugPort(
   disks: readonly Pick<DiskConfig, 'bus' | 'port'>[],
   bus: DiskBus,
 ): number | null {
-  const taken = new Set(disks.filter((d) => d.bus === bus).map((d) => d.port));
+  const same = disks.filter((d) => d.bus === bus);
+  const taken = new Set(bus === 'scsi' ? scsiTargets(same) : same.map((d) => d.port));
   for (let n = 0; n < HOTPLUG_PORTS; n++) if (!taken.has(n)) return n;
   return null;
+}
+
+/**
+ * The SCSI target of each SCSI disk, in order: its own `port`, or (a disk made before ports were
+ * recorded, or by hand) the lowest target nobody else holds, as the argv gives it.
+ */
+export function scsiTargets(disks: readonly Pick<DiskConfig, 'bus' | 'port'>[]): number[] {
+  const scsi = disks.filter((d) => d.bus === 'scsi');
+  const taken = new Set(scsi.map((d) => d.port).filter((p) => p !== undefined));
+  let next = 0;
+  return scsi.map((d) => {
+    if (d.port !== undefined) return d.port;
+    while (taken.has(next)) next++;
+    taken.add(next);
+    return next;
+  });
 }

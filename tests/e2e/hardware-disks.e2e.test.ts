@@ -142,7 +142,8 @@ describe.skipIf(skipReason !== null)('Hardware tab: Disks (server mode, Chromium
         ['disk0', 'virtio', undefined],
         ['disk1', 'virtio', 0],
       ]);
-      await e2e.shot('hardware-disks-running-light.png', { page, fullPage: true });
+      await page.getByTestId('disks-panel').evaluate((el) => el.scrollIntoView());
+      await e2e.shot('hardware-disks-running-light.png', { page });
 
       // The plugged-in disk can be unplugged: its detach asks first, saying what is lost.
       await page.getByTestId('disk-disk1-detach').click();
@@ -161,7 +162,17 @@ describe.skipIf(skipReason !== null)('Hardware tab: Disks (server mode, Chromium
     await expect
       .poll(() => page.getByTestId('disk-size-disk1-virtual').textContent(), { timeout: 15_000 })
       .toBe('48.0 MiB');
-    await e2e.shot('hardware-disks-overview-light.png', { page, fullPage: true });
+    await e2e.shot('hardware-disks-overview-light.png', { page });
+    // Settings: the same sizes, read-only, with the way to the Hardware tab.
+    await page.goto(url('settings'));
+    const storage = page.getByRole('group', { name: 'Storage' });
+    await expect
+      .poll(() => storage.getByTestId('disk-size-disk1-virtual').textContent(), { timeout: 15_000 })
+      .toBe('48.0 MiB');
+    await storage.scrollIntoViewIfNeeded();
+    await e2e.shot('hardware-disks-settings-light.png', { page });
+    await page.getByTestId('settings-manage-disks').click();
+    await page.getByTestId('disks-panel').waitFor();
     const dark = await e2e.openPage('dark', url('hardware'));
     e2e.defer(() => dark.context.close());
     await expect

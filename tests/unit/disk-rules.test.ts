@@ -5,6 +5,7 @@ import {
   canDetachDisk,
   canResizeDisk,
   freeHotplugPort,
+  scsiTargets,
   MAX_DISKS,
   type DiskRuleVm,
 } from '../../common/rules/disks';
@@ -73,6 +74,13 @@ describe('disk rules', () => {
     expect(freeHotplugPort(ports, 'virtio')).toBeNull();
     const seven = ports.slice(0, 7).map((p, i) => ({ ...p, id: `d${i}` }));
     expect(canAddDisk(vm({ disks: seven }), 'virtio').ok).toBe(true);
+  });
+
+  it('a SCSI disk without a recorded target keeps the one the argv gives it', () => {
+    const old = { bus: 'scsi' as const };
+    const placed = { bus: 'scsi' as const, port: 0 };
+    expect(scsiTargets([old, placed, { bus: 'virtio' as const }, old])).toEqual([1, 0, 2]);
+    expect(freeHotplugPort([old, placed], 'scsi')).toBe(2);
   });
 
   it('every bus and cache mode has a label, and every cache mode a note', () => {

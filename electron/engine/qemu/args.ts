@@ -7,6 +7,7 @@ import {
   type PortForward,
   type VmConfig,
 } from '../../../common/contract';
+import { scsiTargets } from '../../../common/rules/disks';
 import { VivariumError } from '../errors';
 
 /** What the argv depends on besides the VM's config: the host and the VM's file locations. */
@@ -508,9 +509,12 @@ const hotplugBuses: Section = (config) => {
   if (config.machine === 'q35' || config.disks.some((d) => d.bus === 'scsi')) {
     args.push('-device', json({ driver: 'virtio-scsi-pci', id: SCSI_CONTROLLER_ID }));
   }
+  const targets = scsiTargets(config.disks);
+  let scsiIndex = 0;
   for (const disk of config.disks) {
     if (!onHotplugBus(config, disk)) continue;
-    args.push('-device', json(diskDevice(disk, diskBootProps(config, disk))));
+    const placed = disk.bus === 'scsi' ? { ...disk, port: targets[scsiIndex++] } : disk;
+    args.push('-device', json(diskDevice(placed, diskBootProps(config, disk))));
   }
   return args;
 };

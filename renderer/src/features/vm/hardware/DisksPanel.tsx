@@ -593,22 +593,34 @@ function BusSelect({
 }) {
   const live = isLive(vm.runtime.state);
   return (
-    <select
-      id={id}
-      value={value}
-      data-testid="disk-add-bus"
-      onChange={(e) => onChange(e.target.value as DiskBus)}
-    >
-      {DISK_BUSES.map((b) => {
-        const blocked = live ? hotplugProblem(vm.config, b) : null;
-        return (
-          <option key={b} value={b} disabled={blocked !== null} title={blocked ?? undefined}>
-            {DISK_BUS_LABELS[b]}
-            {blocked ? ' — needs the VM shut down' : ''}
-          </option>
-        );
-      })}
-    </select>
+    <>
+      <select
+        id={id}
+        value={value}
+        data-testid="disk-add-bus"
+        onChange={(e) => onChange(e.target.value as DiskBus)}
+      >
+        {DISK_BUSES.map((b) => {
+          const blocked = live ? hotplugProblem(vm.config, b) : null;
+          return (
+            <option key={b} value={b} disabled={blocked !== null} title={blocked ?? undefined}>
+              {DISK_BUS_LABELS[b]}
+              {blocked ? ' — needs the VM shut down' : ''}
+            </option>
+          );
+        })}
+      </select>
+      {live ? (
+        <span className="field__hint">
+          {hotplugProblem(vm.config, 'sata') ?? 'Every bus can be plugged in while the VM runs.'}
+        </span>
+      ) : (
+        <span className="field__hint">
+          VirtIO is fastest (Linux has it; Windows needs the virtio drivers); SATA works with every
+          guest.
+        </span>
+      )}
+    </>
   );
 }
 
@@ -675,6 +687,7 @@ function AddDiskDialog({ vm, onClose }: { vm: VmSummary; onClose: () => void }) 
   return (
     <Modal
       title="Add a disk"
+      wide
       onClose={onClose}
       footer={
         <>
@@ -811,6 +824,7 @@ function ImportDialog({ vm, onClose }: { vm: VmSummary; onClose: () => void }) {
   return (
     <Modal
       title="Import a disk image"
+      wide
       onClose={onClose}
       footer={
         <>
