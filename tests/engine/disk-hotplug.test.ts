@@ -182,4 +182,17 @@ describe('disks plugged into a running guest', () => {
       await other.close();
     }
   }, 60_000);
+
+  it('an image imported into the running VM is plugged in when converted', async () => {
+    const raw = join(env?.home.dir ?? '', 'small.img');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', raw, '4M']);
+    const task = await engine.call('disk.import', { vm: vm.id, file: raw, bus: 'scsi' });
+    const summary = await finish(engine, task, 'disk.import');
+    expect(summary.config.disks.at(-1)).toMatchObject({
+      id: 'disk3',
+      bus: 'scsi',
+      format: 'qcow2',
+    });
+    await guestSees('sdb', (4 * MiB) / 512);
+  }, 60_000);
 });
