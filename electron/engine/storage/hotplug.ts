@@ -7,7 +7,7 @@
  */
 import type { DiskConfig } from '../../../common/contract';
 import { VivariumError } from '../errors';
-import { diskBlockdevs, diskDevice } from '../qemu/args';
+import { diskBlockdevs, diskDevice, hotplugPortId, SCSI_CONTROLLER_ID } from '../qemu/args';
 import type { VmSupervisor } from '../qemu/supervisor';
 import type { QmpEvent } from '../qmp/client';
 
@@ -18,6 +18,14 @@ type Qmp = Pick<VmSupervisor, 'command' | 'watchQmp'>;
 
 /** Plugs `disk` into the running VM; whatever QEMU took before a refusal is taken back. */
 export async function plugDisk(qmp: Qmp, vmDir: string, disk: DiskConfig): Promise<void> {
+  // A QEMU started before these buses existed in the argv has nowhere to plug the disk.
+  const bus = disk.bus === 'scsi' ? SCSI_CONTROLLER_ID : hotplugPortId(disk.port ?? 0);
+  if (!(await deviceExists(qmp, bus))) {
+    throw new VivariumError(
+      'BAD_STATE',
+      `This QEMU was started without the ${disk.bus === 'scsi' ? 'SCSI controller' : 'spare PCIe slots'} disks are plugged into: shut the VM down and start it again, then add the disk while it runs (or add it now with the VM shut down).`,
+    );
+  }
   const [file, format] = diskBlockdevs(vmDir, disk);
   const added: string[] = [];
   try {
