@@ -2,6 +2,7 @@
  * Formatting every front door shares (the renderer, the CLI, engine messages): one rounding for
  * sizes and durations, so a VM's memory reads the same in a table, a card and an error.
  */
+import { ACCELERATOR_LABELS } from './labels';
 
 /** Whole GiB as "2 GiB", anything else as MiB ("1536 MiB"): exact, for configs and messages. */
 export function formatMiB(mib: number): string {
@@ -41,17 +42,9 @@ export function osLabel(os: string): string {
   return [name, version, rest.replace(/^[-_]/, '')].filter(Boolean).join(' ');
 }
 
-const ACCEL_NAMES: Record<string, string> = {
-  kvm: 'KVM',
-  hvf: 'HVF',
-  whpx: 'WHPX',
-  tcg: 'TCG (emulated)',
-  auto: 'Automatic',
-};
-
 /** `short` drops the explanation ("TCG" instead of "TCG (emulated)") for tight spaces. */
 export function accelLabel(accel: string, short = false): string {
-  const label = ACCEL_NAMES[accel] ?? accel;
+  const label = (ACCELERATOR_LABELS as Record<string, string>)[accel] ?? accel;
   return short ? label.replace(/ \(.*\)$/, '') : label;
 }
 

@@ -225,6 +225,9 @@ export interface CreateDefaults {
   /** Things the user should know before going on ("4 GiB is below Windows 11's minimum"). */
   warnings: string[];
   requirements: CatalogRequirement[];
+  /** What the VM gets, derived from these defaults (common/profile-notes.ts), never written apart. */
+  hardwareNote: string;
+  /** The catalogue's own notes (and the version's): what is not hardware. */
   notes: string[];
 }
 

@@ -15,6 +15,7 @@ import { hostMethods, type HostResults } from './host';
 import { mediaMethods, type MediaResults } from './media';
 import { migrationMethods, type MigrationResults } from './migration';
 import { networkMethods, type NetworkResults } from './networks';
+import { removableMethods, type RemovableResults } from './removable';
 import { settingsMethods, type SettingsResults } from './settings';
 import { snapshotMethods, type SnapshotResults, type SnapshotTaskResults } from './snapshots';
 import { streamMethods, type StreamResults } from './streams';
@@ -29,6 +30,7 @@ export * from './host';
 export * from './media';
 export * from './migration';
 export * from './networks';
+export * from './removable';
 export * from './settings';
 export * from './snapshots';
 export * from './streams';
@@ -51,6 +53,7 @@ export const methods = composeMethods(
   networkMethods,
   settingsMethods,
   migrationMethods,
+  removableMethods,
 );
 
 export type Method = keyof typeof methods;
@@ -74,7 +77,8 @@ export interface ApiResults
     MediaResults,
     NetworkResults,
     SettingsResults,
-    MigrationResults {}
+    MigrationResults,
+    RemovableResults {}
 
 /** `task.result` of finished storage and snapshot tasks, by task kind. */
 export interface StorageTaskResults extends SnapshotTaskResults, DiskTaskResults {}

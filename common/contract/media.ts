@@ -60,6 +60,16 @@ export interface CachedMedia {
   os: string | null;
   version: string | null;
   mediaId: string | null;
+  /**
+   * The OS it holds as people name it ("Debian 12"): the catalogue's for a download, what
+   * detection recognised for an upload; null when unknown.
+   */
+  osName: string | null;
+  /**
+   * What every front door shows for it (common/media-names.ts): the name the user gave an upload
+   * or the download's file name, with the OS beside it, never the cache's sha256 folder.
+   */
+  displayName: string;
   /** How it was checked: against a published SHA-256/512, a hash the user gave, or not at all. */
   verified: 'published' | 'user' | 'none';
   /**

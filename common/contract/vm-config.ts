@@ -4,6 +4,18 @@
  */
 import { z } from 'zod';
 import {
+  ACCELERATORS,
+  BOOT_DEVICES,
+  DISK_BUSES,
+  DISK_CACHES,
+  DISK_FORMATS,
+  FIRMWARES,
+  MACHINE_TYPES,
+  NIC_MODELS,
+  SOUND_MODELS,
+  VIDEO_MODELS,
+} from './vocabulary';
+import {
   NIC_MAX,
   bridgeNameProblem,
   macProblem,
@@ -12,42 +24,32 @@ import {
 } from '../rules/networks';
 import { forwardExposureProblem } from '../rules/port-forwards';
 import { HOTPLUG_PORTS, MAX_DISKS } from '../rules/disk-limits';
+import { USB_ENTRY_ID, USB_HEX_ID, USB_MAX, USB_PORT_PATH } from '../rules/usb';
 import { nameCharactersProblem } from '../rules/vm-names';
 import { CPU_COUNT_MAX, CPU_COUNT_MIN, MEMORY_MIB_MAX, MEMORY_MIB_MIN } from '../rules/vm-settings';
 
 export const CONFIG_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------------
-// Vocabulary
+// Vocabulary (common/contract/vocabulary.ts)
 
-export const MACHINE_TYPES = ['q35', 'pc'] as const;
-export const FIRMWARES = ['bios', 'uefi'] as const;
-export const DISK_BUSES = ['virtio', 'scsi', 'sata', 'ide'] as const;
-export type DiskBus = (typeof DISK_BUSES)[number];
-export const DISK_FORMATS = ['qcow2', 'raw'] as const;
-/**
- * QEMU's cache modes (its -drive cache= vocabulary): whether the host's page cache is used
- * (O_DIRECT or not), whether the guest's flushes reach the disk, and whether the guest sees a
- * volatile write cache. 'writeback' is QEMU's own default.
- */
-export const DISK_CACHES = ['writeback', 'none', 'writethrough', 'directsync', 'unsafe'] as const;
-export type DiskCache = (typeof DISK_CACHES)[number];
+export {
+  ACCELERATORS,
+  BOOT_DEVICES,
+  DISK_BUSES,
+  DISK_CACHES,
+  DISK_FORMATS,
+  FIRMWARES,
+  MACHINE_TYPES,
+  NIC_MODELS,
+  SOUND_MODELS,
+  VIDEO_MODELS,
+  type Accelerator,
+  type DiskBus,
+  type DiskCache,
+  type SoundModel,
+} from './vocabulary';
 export { HOTPLUG_PORTS, MAX_DISKS } from '../rules/disk-limits';
-export const NIC_MODELS = [
-  'virtio-net-pci',
-  'e1000',
-  'e1000e',
-  'rtl8139',
-  'ne2k_pci',
-  'pcnet',
-] as const;
-export const VIDEO_MODELS = ['std', 'virtio', 'cirrus', 'none'] as const;
-/** Sound card the guest sees: Intel HD Audio, AC'97, or a Sound Blaster 16 (DOS). */
-export const SOUND_MODELS = ['none', 'hda', 'ac97', 'sb16'] as const;
-export type SoundModel = (typeof SOUND_MODELS)[number];
-export const ACCELERATORS = ['kvm', 'hvf', 'whpx', 'tcg'] as const;
-export type Accelerator = (typeof ACCELERATORS)[number];
-export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Field schemas
@@ -228,12 +230,49 @@ export const CloudInitConfigSchema = z.object({
 });
 export type CloudInitConfig = z.infer<typeof CloudInitConfigSchema>;
 
+const UsbEntryIdSchema = z.string().regex(USB_ENTRY_ID, 'USB entry ids look like usb1');
+const UsbHexIdSchema = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(z.string().regex(USB_HEX_ID, 'USB ids are four hex digits, like 046d'));
+
+/**
+ * A USB device of the VM: one of the host's, found by vendor and product (and its place on the
+ * host's buses, when two identical ones are plugged in), or a USB drive backed by an image file.
+ */
+export const UsbDeviceSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('host'),
+    id: UsbEntryIdSchema,
+    vendorId: UsbHexIdSchema,
+    productId: UsbHexIdSchema,
+    /** Bus number and port path (sysfs' 1-1.2 is bus 1, port "1.2"): this one of several alike. */
+    bus: z.number().int().min(1).max(255).optional(),
+    port: z.string().regex(USB_PORT_PATH, 'Ports look like 1 or 1.2').optional(),
+    /** The product name the host gave when it was attached, to show while it is unplugged. */
+    name: z.string().max(200).optional(),
+  }),
+  z.object({
+    kind: z.literal('drive'),
+    id: UsbEntryIdSchema,
+    file: AbsolutePathSchema,
+    format: z.enum(DISK_FORMATS),
+    readOnly: z.boolean().default(false),
+  }),
+]);
+export type UsbDeviceConfig = z.infer<typeof UsbDeviceSchema>;
+
 export const VmConfigSchema = z.object({
   configVersion: z.literal(CONFIG_VERSION),
   id: VmIdSchema,
   name: StoredVmNameSchema,
   os: z.string().min(1).default('generic'),
   notes: z.string().max(10_000).default(''),
+  /**
+   * Power off, Reset and Revert ask first, saying what is lost; false when the user said "don't
+   * ask again" for this VM (deleting a VM always asks).
+   */
+  confirmDestructive: z.boolean().default(true),
   createdAt: z.string(),
   arch: z.literal('x86_64').default('x86_64'),
   machine: z.enum(MACHINE_TYPES).default('q35'),
@@ -272,6 +311,20 @@ export const VmConfigSchema = z.object({
     }),
   video: z.enum(VIDEO_MODELS).default('std'),
   usbTablet: z.boolean().default(true),
+  /** USB devices on the VM's xHCI controller, attached at start and live. */
+  usb: z
+    .array(UsbDeviceSchema)
+    .max(USB_MAX)
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((d, i) => {
+        if (seen.has(d.id)) {
+          ctx.addIssue({ code: 'custom', message: `Two USB devices are ${d.id}`, path: [i, 'id'] });
+        }
+        seen.add(d.id);
+      });
+    }),
   /** The guest's sound card. No host playback yet: QEMU's 'none' audio backend. */
   sound: z.enum(SOUND_MODELS).default('none'),
   /** A TPM 2.0 from swtpm (Windows 11). QEMU needs swtpm running beside it: see args.ts. */

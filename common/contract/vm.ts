@@ -142,6 +142,7 @@ export const VmPatchSchema = z
   .object({
     name: VmNameSchema,
     notes: z.string().max(10_000),
+    confirmDestructive: z.boolean(),
     memoryMiB: MemoryMiBSchema,
     cpuCount: CpuCountSchema,
     cpuModel: z.string().regex(/^[A-Za-z0-9_.-]+$/),

@@ -10,7 +10,12 @@ export const CPU_COUNT_MIN = 1;
 export const CPU_COUNT_MAX = 64;
 
 /** Config fields that can change while QEMU runs; every other one needs the VM shut down. */
-export const LIVE_EDITABLE_FIELDS: ReadonlySet<string> = new Set(['name', 'notes']);
+export const LIVE_EDITABLE_FIELDS: ReadonlySet<string> = new Set([
+  'name',
+  'notes',
+  // Whether Power off, Reset and Revert ask first: the front doors' concern, never QEMU's.
+  'confirmDestructive',
+]);
 
 export function canChangeWhileRunning(field: string): boolean {
   return LIVE_EDITABLE_FIELDS.has(field);
@@ -62,6 +67,7 @@ export const SAVED_REFUSES = {
   disks: 'add, remove, resize or import disks',
   nics: 'add or change network cards',
   firmware: 'change its firmware or TPM',
+  media: 'change its CD or attach and detach USB devices',
 } as const;
 export type SavedRefusal = keyof typeof SAVED_REFUSES;
 

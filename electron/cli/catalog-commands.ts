@@ -5,6 +5,7 @@
  * stdout gets the cached file's path (or, with --json, one JSON result). Ctrl-C cancels; the same
  * command resumes where it stopped.
  */
+import { labelWithValue } from '../../common/labels';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
@@ -94,7 +95,7 @@ function describeEntry(e: CatalogEntry): string {
     `${e.name} (${e.id})`,
     `  ${e.description}`,
     `Family:     ${e.family}; ${e.architectures.join(', ')}${e.source === 'curated' ? '' : `; from ${e.source === 'osinfo' ? 'osinfo-db' : 'an extra catalogue file'}`}`,
-    `Hardware:   ${p.machine}, ${p.firmware}${p.firmware === 'uefi' && p.biosSupported ? ' (BIOS works too)' : ''}${p.tpm ? ', TPM 2.0' : ''}${p.secureBoot ? ', Secure Boot' : ''}; disk ${p.diskBus}, network ${p.nicModel}, video ${p.video}, sound ${p.sound}, ${p.input === 'usb-tablet' ? 'USB tablet' : 'PS/2 mouse'}`,
+    `Hardware:   ${labelWithValue('machine', p.machine)}, ${labelWithValue('firmware', p.firmware)}${p.firmware === 'uefi' && p.biosSupported ? ' (BIOS works too)' : ''}${p.tpm ? ', TPM 2.0' : ''}${p.secureBoot ? ', Secure Boot' : ''}; disk ${labelWithValue('diskBus', p.diskBus)}, network ${labelWithValue('nicModel', p.nicModel)}, video ${labelWithValue('video', p.video)}, sound ${labelWithValue('sound', p.sound)}, ${p.input === 'usb-tablet' ? 'USB tablet' : 'PS/2 mouse'}`,
     `Minimum:    ${formatMiB(r.minimum.memoryMiB)}, ${r.minimum.cpus} CPU, ${r.minimum.diskGiB} GiB disk`,
     `Recommended: ${formatMiB(r.recommended.memoryMiB)}, ${r.recommended.cpus} CPU, ${r.recommended.diskGiB} GiB disk`,
   ];

@@ -14,6 +14,7 @@ import { createKit } from './kit';
 import { registerMigrateCommand } from './migrate-command';
 import { registerNetworkCommands } from './network-commands';
 import { registerNicCommands } from './nic-commands';
+import { registerRemovableCommands } from './removable-commands';
 import { flush, jsonMode, oneLine, printJson, PROG, reportError, UsageError } from './output';
 import { registerSaveStateCommands } from './savestate-commands';
 import { registerServeCommand } from './serve-command';
@@ -38,6 +39,7 @@ function buildProgram(): Command {
   registerVmCommands(kit);
   registerSaveStateCommands(kit);
   registerNicCommands(kit);
+  registerRemovableCommands(kit);
   registerNetworkCommands(kit);
   registerConsoleCommands(kit);
   registerCloudCommands(kit);

@@ -3,6 +3,7 @@
  * `vivarium forward list|add|rm|ssh` (port forwards, changed live while it runs). Cards are
  * numbered from 1, as the app shows them ("Card 1" is the first).
  */
+import { labelWithValue } from '../../common/labels';
 import { Option } from 'commander';
 import { NIC_MODELS, type ForwardInfo, type NicInfo, type Params } from '../../common/contract';
 import {
@@ -79,7 +80,7 @@ export function cardLines(cards: readonly NicInfo[]): string[] {
   for (const c of cards) {
     const addresses = c.addresses.length ? `, ${c.addresses.join(', ')}` : '';
     lines.push(
-      `Card ${c.index + 1}: ${c.config.model} ${c.config.mac}, ${describeAttachment(c)}${addresses}`,
+      `Card ${c.index + 1}: ${labelWithValue('nicModel', c.config.model)} ${c.config.mac}, ${describeAttachment(c)}${addresses}`,
     );
     for (const f of c.forwards) lines.push(`  forward ${f.spec}${f.live ? ' (live)' : ''}`);
     if (c.problem) lines.push(`  problem: ${c.problem}`);

@@ -3,6 +3,8 @@
  * `screenshot` and `delete`, each one engine call (or two) with a human answer or, with `--json`,
  * the flat facts scripts want.
  */
+import { labelWithValue } from '../../common/labels';
+import { baseName, cdromDisplayName } from '../../common/media-names';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import {
@@ -238,17 +240,21 @@ async function cmdCreate(kit: CliKit, name: string, opts: CreateOpts): Promise<v
   printVm(
     vm,
     opts,
-    `Created ${vm.name} (${vm.id}): ${cpus}, ${formatMiB(c.memoryMiB)}${disks}, ${c.machine}/${c.firmware}.\n` +
+    `Created ${vm.name} (${vm.id}): ${cpus}, ${formatMiB(c.memoryMiB)}${disks}, ${describeHardware(c)}.\n` +
       (c.cloudInit ? cloudCreatedHint(vm) : `Start it with: ${PROG} start ${shellQuote(vm.name)}`),
   );
 }
 
-/** "q35/uefi, Secure Boot, TPM 2.0, sound hda": the firmware and devices in one phrase. */
+/**
+ * "Q35 (modern, PCIe) (q35), UEFI (OVMF) (uefi), Secure Boot, TPM 2.0, Standard VGA (std)": the
+ * machine, firmware and devices in one phrase, each label with the value its option takes.
+ */
 function describeHardware(c: VmSummary['config']): string {
-  const bits = [`${c.machine}/${c.firmware}`];
+  const bits = [labelWithValue('machine', c.machine), labelWithValue('firmware', c.firmware)];
   if (c.secureBoot) bits.push('Secure Boot');
   if (c.tpm) bits.push('TPM 2.0');
-  if (c.sound !== 'none') bits.push(`sound ${c.sound}`);
+  bits.push(labelWithValue('video', c.video));
+  if (c.sound !== 'none') bits.push(labelWithValue('sound', c.sound));
   return bits.join(', ');
 }
 
@@ -261,6 +267,8 @@ interface SetOpts extends JsonOpt {
   sound?: (typeof SOUND_MODELS)[number];
   tpm?: boolean;
   secureBoot?: boolean;
+  /** Whether the app asks before Power off, Reset and Revert (the CLI never asks). */
+  askFirst?: boolean;
   /** Gone from `set`: forwards are `forward add|rm` now (they change live). */
   forward?: string;
   forwards?: boolean;
@@ -277,6 +285,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
     ...(opts.sound !== undefined && { sound: opts.sound }),
     ...(opts.tpm !== undefined && { tpm: opts.tpm }),
     ...(opts.secureBoot !== undefined && { secureBoot: opts.secureBoot }),
+    ...(opts.askFirst !== undefined && { confirmDestructive: opts.askFirst }),
   };
   if (opts.forward !== undefined || opts.forwards === false || opts.public) {
     const vm = shellQuote(ref);
@@ -286,7 +295,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
   }
   if (Object.keys(patch).length === 0) {
     throw new UsageError(
-      'Nothing to change: give --name, --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm or --secure-boot/--no-secure-boot (cards: vivarium nic; forwards: vivarium forward)',
+      'Nothing to change: give --name, --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm, --secure-boot/--no-secure-boot or --ask-first/--no-ask-first (cards: vivarium nic; forwards: vivarium forward)',
     );
   }
   const vm = await call(
@@ -302,6 +311,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
       'patch.sound': '--sound',
       'patch.tpm': '--tpm',
       'patch.secureBoot': '--secure-boot',
+      'patch.confirmDestructive': '--ask-first',
     },
   );
   const c = vm.config;
@@ -325,7 +335,13 @@ async function cmdStatus(ref: string, opts: JsonOpt): Promise<void> {
   lines.push(
     `Machine: ${c.cpu.count} CPU${c.cpu.count === 1 ? '' : 's'}, ${formatMiB(c.memoryMiB)}, ${describeHardware(c)}, OS ${c.os}`,
   );
-  if (c.cdrom) lines.push(`CD-ROM:  ${c.cdrom}`);
+  if (c.cdrom) {
+    // An uploaded image lives in a sha256 folder of the cache: its own name says what it is.
+    const name = cdromDisplayName(c.cdrom, await call('media.list', {}));
+    lines.push(
+      name === baseName(c.cdrom) ? `CD-ROM:  ${c.cdrom}` : `CD-ROM:  ${name}  (${c.cdrom})`,
+    );
+  }
   const guest = vm.guest;
   if (guest?.ready) {
     const after = guest.readySeconds !== null ? ` in ${guest.readySeconds} s` : '';
@@ -520,6 +536,8 @@ export function registerVmCommands(kit: CliKit): void {
     .option('--no-tpm', 'take its TPM away (its state is kept for when it comes back)')
     .option('--secure-boot', 'turn UEFI Secure Boot on (needs --firmware uefi, q35)')
     .option('--no-secure-boot', 'turn Secure Boot off')
+    .option('--ask-first', 'the app asks before Power off, Reset and Revert (the default)')
+    .option('--no-ask-first', 'the app powers off, resets and reverts this VM without asking')
     // Forwards moved to `forward add|rm`: these only say so.
     .addOption(new Option('--forward <rule>').hideHelp())
     .addOption(new Option('--no-forwards').hideHelp())

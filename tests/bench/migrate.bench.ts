@@ -26,83 +26,11 @@ import { startServer } from '../../electron/server';
 import { guest, requireGuest, waitForText } from '../helpers/fixtures';
 import { GuestConsole } from '../helpers/guest-console';
 import { median, printTable } from './stats';
+import { RawQmp, type Json } from './raw-qmp';
 
 const RUNS = Number(process.env['MIGRATE_BENCH_RUNS'] ?? 5);
 const DIRTY =
   'dd if=/dev/urandom of=/tmp/r bs=1M count=32 2>/dev/null; while true; do cp /tmp/r /tmp/dirty; done &';
-
-type Json = Record<string, unknown>;
-
-/** The baseline client: a socket, line splitting, replies by id, event waiters. */
-class RawQmp {
-  private buf = '';
-  private nextId = 1;
-  private readonly replies = new Map<number, (msg: Json) => void>();
-  private readonly waiters = new Set<(msg: Json) => boolean>();
-
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.buf += chunk;
-      let nl: number;
-      while ((nl = this.buf.indexOf('\n')) !== -1) {
-        const msg = JSON.parse(this.buf.slice(0, nl)) as Json;
-        this.buf = this.buf.slice(nl + 1);
-        if (typeof msg['id'] === 'number') {
-          this.replies.get(msg['id'])?.(msg);
-          this.replies.delete(msg['id']);
-        } else if (msg['event']) {
-          (msg as Json & { at: number }).at = performance.now();
-          for (const w of [...this.waiters]) if (w(msg)) this.waiters.delete(w);
-        } else if (msg['QMP']) this.replies.get(0)?.(msg);
-      }
-    });
-  }
-
-  static async connect(path: string): Promise<RawQmp> {
-    for (let i = 0; ; i++) {
-      try {
-        const socket = await new Promise<Socket>((resolve, reject) => {
-          const s = createConnection({ path }, () => resolve(s));
-          s.once('error', reject);
-        });
-        const raw = new RawQmp(socket);
-        await new Promise<Json>((resolve) => raw.replies.set(0, resolve));
-        await raw.execute('qmp_capabilities');
-        return raw;
-      } catch (err) {
-        if (i > 200) throw err;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    }
-  }
-
-  async execute(command: string, args?: Json): Promise<Json> {
-    const id = this.nextId++;
-    const reply = new Promise<Json>((resolve) => this.replies.set(id, resolve));
-    this.socket.write(
-      JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id }),
-    );
-    const r = await reply;
-    if (r['error']) throw new Error(`${command}: ${JSON.stringify(r['error'])}`);
-    return (r['return'] ?? {}) as Json;
-  }
-
-  /** Resolves with the first event (from now) that `match` accepts. */
-  event(match: (e: Json) => boolean): Promise<Json & { at: number }> {
-    return new Promise((resolve) =>
-      this.waiters.add((e) => {
-        if (!match(e)) return false;
-        resolve(e as Json & { at: number });
-        return true;
-      }),
-    );
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 const migrationStatus = (status: string) => (e: Json) =>
   e['event'] === 'MIGRATION' && (e['data'] as Json | undefined)?.['status'] === status;

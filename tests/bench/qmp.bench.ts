@@ -6,72 +6,17 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { connectWhenReady, type QmpClient } from '../../electron/engine/qmp/client';
+import { RawQmp } from './raw-qmp';
 
 const QEMU = process.env['VIVARIUM_QEMU'] ?? 'qemu-system-x86_64';
 const ROUNDS = Number(process.env['QMP_BENCH_ROUNDS'] ?? 7);
 const N = Number(process.env['QMP_BENCH_N'] ?? 1000);
 const WARMUP = 300;
 const GOAL = 1.2;
-
-/** The baseline: the least a QMP client can do (write a line, split lines, JSON.parse). */
-class RawQmp {
-  private buf = '';
-  private waiter: ((msg: unknown) => void) | undefined;
-  private nextId = 1;
-
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.buf += chunk;
-      let nl: number;
-      while ((nl = this.buf.indexOf('\n')) !== -1) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        const w = this.waiter;
-        this.waiter = undefined;
-        w?.(JSON.parse(line));
-      }
-    });
-  }
-
-  private next(): Promise<unknown> {
-    return new Promise((resolve) => (this.waiter = resolve));
-  }
-
-  static async connect(path: string): Promise<RawQmp> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        const socket = await new Promise<Socket>((resolve, reject) => {
-          const s = createConnection({ path }, () => resolve(s));
-          s.once('error', reject);
-        });
-        const raw = new RawQmp(socket);
-        await raw.next(); // greeting
-        await raw.execute('qmp_capabilities');
-        return raw;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    }
-  }
-
-  execute(command: string): Promise<unknown> {
-    const reply = this.next();
-    this.socket.write(JSON.stringify({ execute: command, id: this.nextId++ }));
-    return reply;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 function percentile(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

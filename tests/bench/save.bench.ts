@@ -21,6 +21,7 @@ import type { VmSummary } from '../../common/contract';
 import { guest, requireGuest, waitForText } from '../helpers/fixtures';
 import { GuestConsole } from '../helpers/guest-console';
 import { median, printTable } from './stats';
+import { RawQmp, type Json } from './raw-qmp';
 
 /** Even, so each side goes first equally often. */
 const RUNS = 2 * Math.ceil(Number(process.env['SAVE_BENCH_RUNS'] ?? 8) / 2);
@@ -28,68 +29,6 @@ const GOAL = 1.2;
 const MAX_BANDWIDTH = 10 * 1024 ** 3;
 /** As the engine: QEMU stops the guest itself after its first pass over memory. */
 const DOWNTIME_LIMIT_MS = 60_000;
-
-type Json = Record<string, unknown>;
-
-/** The baseline's QMP client: a socket, line splitting, replies by id. */
-class RawQmp {
-  private buf = '';
-  private nextId = 1;
-  private readonly replies = new Map<number, (msg: Json) => void>();
-
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.buf += chunk;
-      let nl: number;
-      while ((nl = this.buf.indexOf('\n')) !== -1) {
-        const msg = JSON.parse(this.buf.slice(0, nl)) as Json;
-        this.buf = this.buf.slice(nl + 1);
-        if (typeof msg['id'] === 'number') {
-          this.replies.get(msg['id'])?.(msg);
-          this.replies.delete(msg['id']);
-        } else if (msg['QMP']) {
-          this.replies.get(0)?.(msg);
-        }
-      }
-    });
-    socket.on('error', () => undefined);
-  }
-
-  /** Connects as soon as QEMU listens (it creates the socket shortly after it starts). */
-  static async connect(path: string): Promise<RawQmp> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const socket = await new Promise<Socket | null>((resolve) => {
-        const s = createConnection({ path }, () => resolve(s));
-        s.once('error', () => resolve(null));
-      });
-      if (socket) {
-        const raw = new RawQmp(socket);
-        await new Promise<Json>((resolve) => raw.replies.set(0, resolve));
-        await raw.execute('qmp_capabilities');
-        return raw;
-      }
-      if (Date.now() > deadline) throw new Error(`QMP at ${path} never answered`);
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  }
-
-  async execute(command: string, args?: Json): Promise<Json> {
-    const id = this.nextId++;
-    const reply = new Promise<Json>((resolve) => this.replies.set(id, resolve));
-    this.socket.write(
-      JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id }),
-    );
-    const r = await reply;
-    if (r['error']) throw new Error(`${command}: ${JSON.stringify(r['error'])}`);
-    return (r['return'] ?? {}) as Json;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 /** Raw QEMU running the engine VM's argv in a folder of its own. */
 class RawTwin {

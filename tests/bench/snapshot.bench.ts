@@ -8,7 +8,6 @@
  * process (same pid), linked clone < 50 ms whatever the base's size.
  */
 import { execFileSync } from 'node:child_process';
-import { createConnection, type Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,57 +18,33 @@ import { vmFiles } from '../../electron/engine/paths';
 import type { VmSummary } from '../../common/contract';
 import { guest, requireGuest, waitForText } from '../helpers/fixtures';
 import { GuestConsole } from '../helpers/guest-console';
+import { RawQmp, type Json } from './raw-qmp';
 
 /** Even, so each side goes first equally often (the first save after a clean-up is slower). */
 const RUNS = 2 * Math.ceil(Number(process.env['SNAPSHOT_BENCH_RUNS'] ?? 16) / 2);
 const CLONE_RUNS = Number(process.env['CLONE_BENCH_RUNS'] ?? 7);
 const GOAL = 1.1;
 
-type Json = Record<string, unknown>;
-
-/** The baseline client: a socket, line splitting, JSON.parse, replies by id, events by predicate. */
-class RawQmp {
-  private buf = '';
-  private nextId = 1;
-  private readonly replies = new Map<number, (msg: Json) => void>();
-  private readonly eventWaiters = new Set<(msg: Json) => boolean>();
-  /**
-   * QEMU's own start and end of every job, from the JOB_STATUS_CHANGE timestamps (QEMU sends its
-   * events to every QMP socket, so the engine's jobs show up here too).
-   */
+/**
+ * Snapshot jobs on the raw client: run to 'concluded', and QEMU's own start and end of every job
+ * from the JOB_STATUS_CHANGE timestamps (QEMU sends its events to every QMP socket, so the
+ * engine's jobs show up here too).
+ */
+class RawJobs {
   private readonly jobs = new Map<string, { created?: number; concluded?: number }>();
 
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.buf += chunk;
-      let nl: number;
-      while ((nl = this.buf.indexOf('\n')) !== -1) {
-        const msg = JSON.parse(this.buf.slice(0, nl)) as Json;
-        this.buf = this.buf.slice(nl + 1);
-        if (typeof msg['id'] === 'number') {
-          this.replies.get(msg['id'])?.(msg);
-          this.replies.delete(msg['id']);
-        } else if (msg['event']) {
-          this.noteJob(msg);
-          for (const w of [...this.eventWaiters]) if (w(msg)) this.eventWaiters.delete(w);
-        } else if (msg['QMP']) {
-          this.replies.get(0)?.(msg);
-        }
-      }
+  constructor(private readonly qmp: RawQmp) {
+    qmp.onEvent((msg) => {
+      const data = msg['data'] as Json | undefined;
+      const ts = msg['timestamp'] as { seconds: number; microseconds: number } | undefined;
+      if (msg['event'] !== 'JOB_STATUS_CHANGE' || !data || !ts) return;
+      const id = String(data['id']);
+      const at = ts.seconds * 1000 + ts.microseconds / 1000;
+      const job = this.jobs.get(id) ?? {};
+      if (data['status'] === 'created') job.created = at;
+      if (data['status'] === 'concluded') job.concluded = at;
+      this.jobs.set(id, job);
     });
-  }
-
-  private noteJob(msg: Json): void {
-    const data = msg['data'] as Json | undefined;
-    const ts = msg['timestamp'] as { seconds: number; microseconds: number } | undefined;
-    if (msg['event'] !== 'JOB_STATUS_CHANGE' || !data || !ts) return;
-    const id = String(data['id']);
-    const at = ts.seconds * 1000 + ts.microseconds / 1000;
-    const job = this.jobs.get(id) ?? {};
-    if (data['status'] === 'created') job.created = at;
-    if (data['status'] === 'concluded') job.concluded = at;
-    this.jobs.set(id, job);
   }
 
   /** How long QEMU itself took for the last finished job whose id starts with `prefix` (ms). */
@@ -85,53 +60,21 @@ class RawQmp {
     return best.ms;
   }
 
-  static async connect(path: string): Promise<RawQmp> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = createConnection({ path }, () => resolve(s));
-      s.once('error', reject);
-    });
-    const raw = new RawQmp(socket);
-    await new Promise<Json>((resolve) => raw.replies.set(0, resolve));
-    await raw.execute('qmp_capabilities');
-    return raw;
-  }
-
-  execute(command: string, args?: Json): Promise<Json> {
-    const id = this.nextId++;
-    const reply = new Promise<Json>((resolve) => this.replies.set(id, resolve));
-    this.socket.write(
-      JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id }),
-    );
-    return reply;
-  }
-
   /** A job command, awaited to 'concluded', its error read, then dismissed. */
   async job(command: string, args: Json & { 'job-id': string }): Promise<void> {
     const jobId = args['job-id'];
-    const concluded = new Promise<void>((resolve) =>
-      this.eventWaiters.add((e) => {
-        const d = e['data'] as Json | undefined;
-        if (
-          e['event'] !== 'JOB_STATUS_CHANGE' ||
-          d?.['id'] !== jobId ||
-          d['status'] !== 'concluded'
-        )
-          return false;
-        resolve();
-        return true;
-      }),
-    );
-    const r = await this.execute(command, args);
-    if (r['error']) throw new Error(JSON.stringify(r['error']));
+    const concluded = this.qmp.event((e) => {
+      const d = e['data'] as Json | undefined;
+      return (
+        e['event'] === 'JOB_STATUS_CHANGE' && d?.['id'] === jobId && d['status'] === 'concluded'
+      );
+    });
+    await this.qmp.execute(command, args);
     await concluded;
-    const jobs = (await this.execute('query-jobs'))['return'] as Json[];
+    const jobs = (await this.qmp.request('query-jobs'))['return'] as Json[];
     const error = jobs.find((j) => j['id'] === jobId)?.['error'];
-    await this.execute('job-dismiss', { id: jobId });
+    await this.qmp.execute('job-dismiss', { id: jobId });
     if (error) throw new Error(JSON.stringify(error));
-  }
-
-  close(): void {
-    this.socket.destroy();
   }
 }
 
@@ -187,7 +130,7 @@ interface Scenario {
   samePid: boolean;
 }
 
-async function scenario(e: Engine, r: RawQmp, vm: VmSummary, label: string): Promise<Scenario> {
+async function scenario(e: Engine, r: RawJobs, vm: VmSummary, label: string): Promise<Scenario> {
   const out: Scenario = {
     label,
     engineSave: [],
@@ -346,14 +289,15 @@ it(
     const files = vmFiles(e.paths, vm.id);
     const r = await RawQmp.connect(files.qmpSockets[files.qmpSockets.length - 1] ?? '');
     raw = r;
+    const jobs = new RawJobs(r);
 
-    const idle = await scenario(e, r, vm, 'idle');
+    const idle = await scenario(e, jobs, vm, 'idle');
     await con.run(
       'dd if=/dev/urandom of=/tmp/fill bs=1M count=160 2>/dev/null; echo FILLED',
       /FILLED\r?\n/,
       300_000,
     );
-    const dirty = await scenario(e, r, vm, 'dirty');
+    const dirty = await scenario(e, jobs, vm, 'dirty');
     con.close();
     await e.call('vm.powerOff', { vm: vm.id });
 

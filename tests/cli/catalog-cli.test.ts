@@ -137,7 +137,7 @@ describe('vivarium catalog / detect / download / media / create --os', () => {
     expect(human.stdout).toMatch(/openbsd\s+OpenBSD\s+bsd\s+7\.9/);
     const one = await run(['catalog', 'windows-11']);
     expect(one.stdout).toContain(
-      'Hardware:   q35, uefi, TPM 2.0, Secure Boot; disk sata, network e1000e',
+      'Hardware:   Q35 (modern, PCIe) (q35), UEFI (OVMF) (uefi), TPM 2.0, Secure Boot; disk SATA (AHCI) (sata), network Intel 82574 (E1000e) (e1000e)',
     );
     expect(one.stdout).toContain('BypassTPMCheck');
     const bad = await run(['catalog', '--family', 'amiga']);

@@ -114,6 +114,7 @@ interface VmJson {
     tpm: boolean;
     secureBoot: boolean;
     sound: string;
+    confirmDestructive: boolean;
     cdrom: string | null;
     kernelBoot: { kernel: string; initrd?: string; append: string } | null;
   };
@@ -602,11 +603,16 @@ describe.skipIf(!HAVE_QEMU)('vivarium CLI (built, real QEMU)', { timeout: 180_00
     // Secure Boot brings a new UEFI variable store (Microsoft's keys enrolled).
     expect(await hash()).not.toBe(plain);
     expect(await ok(['status', 'sb-cli'])).toContain(
-      'Machine: 1 CPU, 256 MiB, q35/uefi, Secure Boot, TPM 2.0, sound hda, OS generic',
+      'Machine: 1 CPU, 256 MiB, Q35 (modern, PCIe) (q35), UEFI (OVMF) (uefi), Secure Boot, TPM 2.0, Standard VGA (std), Intel HD Audio (hda), OS generic',
     );
     expect((await ok(['set', 'sb-cli', '--no-tpm', '--sound', 'ac97'])).trim()).toBe(
-      'Updated sb-cli: 1 CPU, 256 MiB, q35/uefi, Secure Boot, sound ac97.',
+      'Updated sb-cli: 1 CPU, 256 MiB, Q35 (modern, PCIe) (q35), UEFI (OVMF) (uefi), Secure Boot, Standard VGA (std), AC’97 (ac97).',
     );
+    // The app's "ask before Power off" switch; the CLI itself never asks.
+    expect((await okJson(['set', 'sb-cli', '--no-ask-first'])).config.confirmDestructive).toBe(
+      false,
+    );
+    expect((await okJson(['set', 'sb-cli', '--ask-first'])).config.confirmDestructive).toBe(true);
 
     // Bad input: exit 2 for usage, exit 1 with the engine's words (and the flag) otherwise.
     expect(expectFailure(await run(['set', 'sb-cli']), 2)).toMatch(/^Nothing to change: give/);

@@ -164,7 +164,7 @@ describe.skipIf(why !== null)('vivarium nic / forward', () => {
     cards = await ok<NicInfo[]>(['nic', 'rm', 'off', '2']);
     expect(cards).toHaveLength(1);
     const human = await run(['nic', 'list', 'off']);
-    expect(human.stdout).toMatch(/^Card 1: e1000 52:54:00(:[0-9a-f]{2}){3}, nat$/m);
+    expect(human.stdout).toMatch(/^Card 1: Intel E1000 \(e1000\) 52:54:00(:[0-9a-f]{2}){3}, nat$/m);
   });
 
   it('forwards on a stopped VM wait in its config; bad rules name the argument', async () => {
@@ -210,7 +210,7 @@ describe.skipIf(why !== null)('vivarium nic / forward', () => {
     expect(ssh.forward.hostPort).toBeGreaterThanOrEqual(2222);
     expect(ssh.command).toBe(`ssh -p ${ssh.forward.hostPort} user@127.0.0.1`);
     const status = await run(['status', 'off']);
-    expect(status.stdout).toContain(`Card 1:  e1000 `);
+    expect(status.stdout).toContain(`Card 1:  Intel E1000 (e1000) `);
     expect(status.stdout).toContain(`  forward tcp:127.0.0.1:${BASE}:80\n`);
     // `set` no longer takes forwards: it says where they went.
     expect(await fails(['set', 'off', '--forward', '2222:22'], 2)).toBe(

@@ -351,7 +351,7 @@ describe.skipIf(skipReason !== null)('Host view (server mode, Chromium)', () => 
 
     const row = mediaRow(isoSha);
     await row.getByRole('button', { name: 'Delete guest.iso' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Delete “guest.iso”?' });
+    const dialog = page.getByRole('dialog', { name: /^Delete “guest\.iso( \(.*\))?”\?$/ });
     await dialog.waitFor();
     expect(await dialog.getByTestId('delete-media-used').textContent()).toContain(VM_NAME);
     await dialog.getByRole('button', { name: 'Eject and delete' }).click();

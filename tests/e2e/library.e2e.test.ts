@@ -175,6 +175,8 @@ describe.skipIf(skipReason !== null)('Library (server mode, Chromium)', () => {
     it('powers the VM off: Power off -> stopped', async () => {
       const c = card(VM_NAME);
       await button(c, 'Power off').click();
+      // Power off asks first (what is lost), then powers off.
+      await page.getByTestId('confirm-power').click();
       await waitForState(c, 'stopped', 30_000);
       expect(await button(c, 'Start').isEnabled()).toBe(true);
       expect(await button(c, 'Power off').isDisabled()).toBe(true);

@@ -350,7 +350,9 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
     await tab(page, 'Settings').click();
     const form = page.getByTestId('settings');
     await form.waitFor();
-    await form.getByText('only its name and notes can change now').waitFor();
+    await form
+      .getByText('only its name, notes and whether it asks before Power off can change now')
+      .waitFor();
     expect(await form.getByLabel('Memory (MiB)').isDisabled()).toBe(true);
     expect(await form.getByLabel('Name').isEnabled()).toBe(true);
     await form.getByLabel('Name').fill('   ');
@@ -552,6 +554,7 @@ describe.skipIf(skipReason !== null)('VM window (server mode, Chromium, fixture 
         .locator('.vm-topbar')
         .getByRole('button', { name: 'Power off', exact: true })
         .click();
+      await page.getByTestId('confirm-power').click();
       await headerState(page, 'stopped');
     },
     BOOT_TIMEOUT * 2,

@@ -10,6 +10,7 @@ import * as host from '../../common/contract/host';
 import * as media from '../../common/contract/media';
 import * as migration from '../../common/contract/migration';
 import * as networks from '../../common/contract/networks';
+import * as removable from '../../common/contract/removable';
 import * as settings from '../../common/contract/settings';
 import * as snapshots from '../../common/contract/snapshots';
 import * as streams from '../../common/contract/streams';
@@ -32,6 +33,7 @@ const domains: Record<string, Readonly<Record<string, z.ZodType>>> = {
   networks: networks.networkMethods,
   migration: migration.migrationMethods,
   settings: settings.settingsMethods,
+  removable: removable.removableMethods,
 };
 
 describe('the composed method table', () => {

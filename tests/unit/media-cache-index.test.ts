@@ -49,6 +49,7 @@ async function addEntry(
     os: null,
     version: null,
     mediaId: null,
+    osName: null,
     verified: 'none',
     format: 'unknown',
     addedAt: '2026-01-01T00:00:00.000Z',
@@ -128,9 +129,25 @@ describe('MediaCacheIndex', () => {
     users.set(a.file, [vm]);
     const { dir: _dir, ...record } = a;
     const media: CachedMedia = await index().record(record);
-    expect(media).toEqual({ ...record, usedBy: [vm] });
+    expect(media).toEqual({ ...record, displayName: 'image.iso', usedBy: [vm] });
     const stored = JSON.parse(await readFile(join(a.dir, 'meta.json'), 'utf8')) as object;
     expect(stored).toEqual(record);
+  });
+
+  it('keeps the OS name and shows the media by their name, never the sha256 folder', async () => {
+    const a = await addEntry('debian', { filename: 'debian-12.iso', url: '' });
+    const { dir: _dir, ...record } = a;
+    const media = await index().record({ ...record, os: 'debian', osName: 'Debian 12' });
+    expect(media.displayName).toBe('debian-12.iso (Debian 12)');
+    const listed = await index().get(a.sha256);
+    expect(listed).toMatchObject({ osName: 'Debian 12', displayName: 'debian-12.iso (Debian 12)' });
+    // A record written before OS names were kept still loads, named by its file.
+    const { osName: _o, ...old } = record;
+    await writeFile(join(a.dir, 'meta.json'), JSON.stringify(old));
+    expect(await index().get(a.sha256)).toMatchObject({
+      osName: null,
+      displayName: 'debian-12.iso',
+    });
   });
 
   it("knows each image's format: recorded, else read from its first bytes (older records too)", async () => {

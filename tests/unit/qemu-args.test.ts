@@ -202,6 +202,32 @@ const cases: Record<string, [VmConfig, LaunchContext]> = {
     }),
     ctx(),
   ],
+  'empty-cd-drive-for-live-insert': [config({ cdrom: null }), ctx()],
+  'pc-ide-full-no-empty-cd-drive': [
+    config({
+      machine: 'pc',
+      cdrom: null,
+      disks: ['a', 'b', 'c', 'd'].map((id) => ({
+        id: `disk${id}`,
+        file: `${id}.qcow2`,
+        format: 'qcow2',
+        bus: 'ide',
+      })),
+    }),
+    ctx(),
+  ],
+  'usb-host-devices-and-usb-drive-no-tablet': [
+    config({
+      usbTablet: false,
+      usb: [
+        { kind: 'host', id: 'usb1', vendorId: '046D', productId: 'c52b' },
+        { kind: 'host', id: 'usb2', vendorId: '0781', productId: '5581', bus: 3, port: '1.4' },
+        { kind: 'drive', id: 'usb3', file: '/images/stick,1.img', format: 'raw', readOnly: true },
+        { kind: 'drive', id: 'usb4', file: '/images/stick2.qcow2', format: 'qcow2' },
+      ],
+    }),
+    ctx(),
+  ],
 };
 
 describe('buildQemuArgs golden files', () => {

@@ -270,6 +270,24 @@ describe('snapshot rules', () => {
     expect(
       canSnapshot({ config: config({ extraArgs: ['-snapshot'] }), state: 'running' }),
     ).toMatchObject({ ok: false });
+    const host = { kind: 'host' as const, id: 'usb1', vendorId: '046d', productId: 'c52b' };
+    const drive = { kind: 'drive' as const, id: 'usb2', file: '/i/s.img', format: 'raw' as const };
+    expect(why(canSnapshot({ config: config({ usb: [host] }), state: 'running' }))).toMatch(
+      /USB device 046d:c52b is passed through/,
+    );
+    expect(
+      why(
+        canSnapshot({ config: config({ usb: [{ ...drive, readOnly: false }] }), state: 'paused' }),
+      ),
+    ).toMatch(/USB drive \/i\/s\.img is writable/);
+    expect(
+      canSnapshot({ config: config({ usb: [{ ...drive, readOnly: true }] }), state: 'running' }),
+    ).toEqual({ ok: true, kind: 'live' });
+    // Off, nothing of the devices is in a snapshot: disk-only is fine.
+    expect(canSnapshot({ config: config({ usb: [host] }), state: 'stopped' })).toEqual({
+      ok: true,
+      kind: 'disk',
+    });
     expect(why(canSnapshot({ config: config(), state: 'saving' }))).toMatch(/saving/);
     expect(canSnapshot({ config: config(), state: 'stopped' })).toEqual({ ok: true, kind: 'disk' });
     expect(canSnapshot({ config: config(), state: 'crashed' })).toEqual({ ok: true, kind: 'disk' });

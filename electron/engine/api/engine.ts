@@ -41,6 +41,9 @@ import { NetworkService } from '../network/service';
 import { LaunchPlanner } from '../vms/launch-plan';
 import { ForwardService } from '../network/forwards';
 import { NicService } from '../network/nics';
+import { CdromService } from '../devices/cdrom';
+import { UsbService } from '../devices/usb';
+import { HostUsbScanner } from '../host/usb-devices';
 import { VmLifecycle } from '../vms/lifecycle';
 import { VmScreen } from '../vms/screen';
 import { UefiVarsStore } from '../vms/uefi-vars';
@@ -58,6 +61,7 @@ import { OutgoingMigrations } from '../migration/outgoing';
 import { networkHandlers } from './network-handlers';
 import { nicHandlers } from './nic-handlers';
 import { recoveries } from './recoveries';
+import { removableHandlers } from './removable-handlers';
 import { saveStateHandlers, settingsHandlers } from './savestate-handlers';
 import { snapshotHandlers } from './snapshot-handlers';
 import { streamHandlers } from './stream-handlers';
@@ -80,6 +84,8 @@ export interface EngineOptions {
    * qemu-bridge-helper itself always reads /etc/qemu/bridge.conf: this is for tests.
    */
   bridgeConf?: string;
+  /** The host's USB device folder in sysfs (default /sys/bus/usb/devices): for tests. */
+  usbSysfs?: string;
 }
 
 export async function openEngine(opts: EngineOptions = {}): Promise<Engine> {
@@ -204,6 +210,10 @@ export class Engine implements VivariumApi {
       ...saveStateHandlers(saves),
       ...settingsHandlers(this.settings, (event) => events.emit(event)),
       ...migrationHandlers(outgoing, this.incoming),
+      ...removableHandlers(
+        new CdromService(registry),
+        new UsbService(registry, new HostUsbScanner(opts.usbSysfs)),
+      ),
     };
   }
 

@@ -2,6 +2,7 @@
  * The media methods of the contract: `media.*`, the install images in the cache. Downloads run as
  * tasks; asking again for media already on its way returns the same task.
  */
+import { plainOsName } from '../../../common/media-names';
 import { isLive } from '../../../common/vm-state';
 import type { ApiResults, TaskInfo } from '../../../common/contract';
 import { baseImageUsers } from '../catalog/cdrom-users';
@@ -176,7 +177,13 @@ export function mediaHandlers(deps: MediaHandlerDeps): HandlerGroup<MediaMethod>
           run: (ctx) =>
             store.fetchSpec(
               media,
-              { os: resolved.entry.id, version: version.id, mediaId: media.id, label },
+              {
+                os: resolved.entry.id,
+                version: version.id,
+                mediaId: media.id,
+                label,
+                osName: plainOsName(version.name),
+              },
               ctx,
             ),
         }),

@@ -14,7 +14,8 @@ import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { CachedMedia, MediaUploadResult } from '../../../common/contract';
+import type { CachedMedia, MediaDetection, MediaUploadResult } from '../../../common/contract';
+import { plainOsName } from '../../../common/media-names';
 import { VivariumError } from '../errors';
 import type { MediaStore } from './media-store';
 import { assertRoom, gib } from './media/disk-space';
@@ -207,12 +208,13 @@ export async function uploadMedia(
       if (finishing.get(sha256) === step) finishing.delete(sha256);
     }
     const detection = await catalog.detect(stored.media.file);
+    const media = await keepDetectedOs(store, stored.media, detection);
     return {
-      file: stored.media.file,
+      file: media.file,
       sha256,
-      bytes: stored.media.bytes,
+      bytes: media.bytes,
       reused: stored.reused,
-      media: stored.media,
+      media,
       detection,
     };
   } finally {
@@ -221,6 +223,27 @@ export async function uploadMedia(
     await rm(part, { force: true });
     await store.releaseSpace(part);
   }
+}
+
+/**
+ * An upload's record learns the OS that detection recognised, so the media list, the wizard and
+ * the VM show "Debian 12" instead of an unknown file. A record that already knows its OS (a
+ * download of the same bytes) keeps what its catalogue entry said.
+ */
+async function keepDetectedOs(
+  store: MediaStore,
+  media: CachedMedia,
+  detection: MediaDetection,
+): Promise<CachedMedia> {
+  const best = detection.best;
+  if (media.os !== null || best.confidence === 'none') return media;
+  const { usedBy: _users, displayName: _name, ...stored } = media;
+  return store.record({
+    ...stored,
+    os: best.os,
+    version: best.confidence === 'exact' ? best.version : null,
+    osName: plainOsName(best.versionName ?? best.name),
+  });
 }
 
 /** Moves a complete part into `media/<sha256>/`, or drops it for the copy already there. */

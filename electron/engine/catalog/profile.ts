@@ -3,6 +3,7 @@
  * gets (`catalog.defaults`, and `vm.create` with `os`), bounded by the host's memory, CPUs, free
  * disk and firmware, with warnings for what falls short. Pure functions.
  */
+import { profileHardwareNote } from '../../../common/profile-notes';
 import type {
   CatalogEntry,
   CatalogRequirement,
@@ -183,6 +184,19 @@ export function profileToCreateDefaults(
     },
     warnings,
     requirements,
+    // Derived from what the VM gets (the firmware after the host's say): hand-written notes
+    // never state the devices.
+    hardwareNote: profileHardwareNote({
+      machine: p.machine,
+      firmware,
+      diskBus: p.diskBus,
+      nicModel: p.nicModel,
+      video: p.video,
+      sound: p.sound,
+      tpm,
+      secureBoot,
+      usbTablet: p.input === 'usb-tablet',
+    }),
     notes: [...entry.notes, ...(opts.version?.notes ?? [])],
   };
 }

@@ -5,6 +5,7 @@ import {
   type DiskCache,
   type DiskConfig,
   type PortForward,
+  type UsbDeviceConfig,
   type VmConfig,
 } from '../../../common/contract';
 import { scsiTargets } from '../../../common/rules/disks';
@@ -57,6 +58,55 @@ export function diskPath(vmDir: string, disk: Pick<DiskConfig, 'file'>): string 
 }
 
 type Section = (config: VmConfig, ctx: LaunchContext) => string[];
+
+/** The CD drive's device id: live medium changes (blockdev-change-medium, eject) name it. */
+export const CDROM_DEVICE_ID = 'cd0-dev';
+/** The block nodes the argv makes for a medium present at start (a live change replaces them). */
+export const CDROM_START_NODES = ['cd0', 'cd0-file'] as const;
+
+/** The VM's one xHCI controller: the tablet and every USB device hang on its bus. */
+export const USB_CONTROLLER_ID = 'usb0';
+export const USB_BUS = `${USB_CONTROLLER_ID}.0`;
+
+/** QEMU's device id of a USB entry (a drive's block node is the entry id itself). */
+export function usbDeviceId(entry: Pick<UsbDeviceConfig, 'id'>): string {
+  return `${entry.id}-dev`;
+}
+
+/** The -blockdev of a USB drive's image, in JSON: the same object QMP blockdev-add takes. */
+export function usbDriveBlockdev(entry: Extract<UsbDeviceConfig, { kind: 'drive' }>) {
+  const ro = entry.readOnly ? { 'read-only': true } : {};
+  return {
+    driver: entry.format,
+    'node-name': entry.id,
+    ...ro,
+    file: { driver: 'file', filename: entry.file, ...ro },
+  };
+}
+
+/** The -device of a USB entry, in JSON: the same object QMP device_add takes. */
+export function usbDeviceOptions(entry: UsbDeviceConfig): Record<string, unknown> {
+  if (entry.kind === 'drive') {
+    return {
+      driver: 'usb-storage',
+      id: usbDeviceId(entry),
+      bus: USB_BUS,
+      drive: entry.id,
+      removable: true,
+    };
+  }
+  // By vendor and product, QEMU takes the device whenever it is plugged in (at start or later);
+  // bus and port pick one of several identical devices.
+  return {
+    driver: 'usb-host',
+    id: usbDeviceId(entry),
+    bus: USB_BUS,
+    vendorid: parseInt(entry.vendorId, 16),
+    productid: parseInt(entry.productId, 16),
+    ...(entry.bus !== undefined ? { hostbus: entry.bus } : {}),
+    ...(entry.port !== undefined ? { hostport: entry.port } : {}),
+  };
+}
 
 const identity: Section = (config) => [
   '-name',
@@ -149,7 +199,20 @@ function storageLayout(config: VmConfig) {
     const port = idePort++;
     return { bus: `ide.${port >> 1}`, unit: port & 1 };
   };
-  return { needsAhci, nextAhci, nextIde };
+  /** Whether one more IDE/SATA device would fit. */
+  const ideFree = () => (config.machine === 'q35' ? ahciPort < 6 : idePort < 4);
+  return { needsAhci, nextAhci, nextIde, ideFree };
+}
+
+/** Whether the VM gets a CD drive at start: one with a disc always, an empty one where a port is free. */
+export function hasCdDrive(config: VmConfig): boolean {
+  if (config.cdrom) return true;
+  const layout = storageLayout(config);
+  for (const disk of config.disks) {
+    if (disk.bus === 'sata') layout.nextAhci();
+    else if (disk.bus === 'ide') layout.nextIde();
+  }
+  return layout.ideFree();
 }
 
 /**
@@ -275,8 +338,9 @@ const drives: Section = (config, ctx) => {
       );
     }
   }
+  const boot = bootIndex(config, 'cdrom');
+  const bootProp = boot === undefined ? {} : { bootindex: boot };
   if (config.cdrom) {
-    const boot = bootIndex(config, 'cdrom');
     args.push(
       '-blockdev',
       json({ driver: 'file', filename: config.cdrom, 'node-name': 'cd0-file', 'read-only': true }),
@@ -286,10 +350,17 @@ const drives: Section = (config, ctx) => {
       json({
         driver: 'ide-cd',
         drive: 'cd0',
-        id: 'cd0-dev',
+        id: CDROM_DEVICE_ID,
         ...layout.nextIde(),
-        ...(boot === undefined ? {} : { bootindex: boot }),
+        ...bootProp,
       }),
+    );
+  } else if (layout.ideFree()) {
+    // An empty drive, so a disc can be inserted while the guest runs (QEMU cannot add a CD
+    // drive live); a machine whose IDE/SATA ports are all disks goes without.
+    args.push(
+      '-device',
+      json({ driver: 'ide-cd', id: CDROM_DEVICE_ID, ...layout.nextIde(), ...bootProp }),
     );
   }
   return args;
@@ -427,13 +498,14 @@ const VIDEO_DEVICE = { std: 'VGA', virtio: 'virtio-vga', cirrus: 'cirrus-vga' } 
 const display: Section = (config, ctx) => {
   const args: string[] = [];
   if (config.video !== 'none') args.push('-device', json({ driver: VIDEO_DEVICE[config.video] }));
+  // Always there, tablet or not: USB devices are attached to it while the guest runs.
+  args.push('-device', json({ driver: 'qemu-xhci', id: USB_CONTROLLER_ID }));
   if (config.usbTablet) {
-    args.push(
-      '-device',
-      json({ driver: 'qemu-xhci', id: 'usb0' }),
-      '-device',
-      json({ driver: 'usb-tablet', bus: 'usb0.0', id: 'tablet0' }),
-    );
+    args.push('-device', json({ driver: 'usb-tablet', bus: USB_BUS, id: 'tablet0' }));
+  }
+  for (const entry of config.usb) {
+    if (entry.kind === 'drive') args.push('-blockdev', json(usbDriveBlockdev(entry)));
+    args.push('-device', json(usbDeviceOptions(entry)));
   }
   // A unix socket instead of TCP: nothing else on the machine can reach the screen.
   args.push('-vnc', `unix:${escapeOptionValue(ctx.files.vncSock)}`);

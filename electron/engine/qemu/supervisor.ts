@@ -116,6 +116,8 @@ export class VmSupervisor {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly exits = new EventEmitter();
   private detaching = false;
+  /** STOP/RESUME events seen while attaching: non-null only then (see attach). */
+  private attachMoves: number | null = null;
   /** Set once the VM left the library: work still queued for it must not touch its files. */
   private retiredBecause: string | null = null;
 
@@ -211,7 +213,19 @@ export class VmSupervisor {
   private async attach(pid: number, persisted: PersistedRuntime | null): Promise<void> {
     const qmp = await this.connectAnyQmp(pid);
     this.useQmp(qmp);
-    const status = await qmp.execute<{ status: string }>('query-status');
+    // The process that started QEMU may `cont` it while we ask: its RESUME can arrive in the same
+    // read as our query-status reply and be handled before the state is set from that reply (and
+    // so be dropped). Ask again until no run-state event came in between.
+    let status: { status: string };
+    let tries = 0;
+    try {
+      do {
+        this.attachMoves = 0;
+        status = await qmp.execute<{ status: string }>('query-status');
+      } while (this.attachMoves > 0 && ++tries < 5);
+    } finally {
+      this.attachMoves = null;
+    }
     this.sawShutdown = false;
     // A guest that runs on from a saved state makes that state stale (its disks moved on): the
     // process that resumed it ended before it could remove it. While a save is still being
@@ -264,6 +278,9 @@ export class VmSupervisor {
 
   private onQmpEvent(event: QmpEvent): void {
     void this.logEvent(`${event.event}${event.data ? ' ' + JSON.stringify(event.data) : ''}`);
+    if (this.attachMoves !== null && (event.event === 'STOP' || event.event === 'RESUME')) {
+      this.attachMoves++;
+    }
     switch (event.event) {
       case 'STOP':
         if (this.runtime.state === 'running' || this.runtime.state === 'pausing') {

@@ -93,6 +93,8 @@ export function canSnapshot({ config, state, freeBytes }: CanSnapshotInput): Can
     };
   }
   const kind = kindFor(state);
+  const usbProblem = kind === 'live' ? liveUsbProblem(config) : null;
+  if (usbProblem) return { ok: false, reason: usbProblem };
   const writableQcow2 = config.disks.some((d) => d.format === 'qcow2' && !d.readOnly);
   if (!writableQcow2 && config.firmware !== 'uefi') {
     return {
@@ -119,6 +121,23 @@ export function canSnapshot({ config, state, freeBytes }: CanSnapshotInput): Can
     };
   }
   return { ok: true, kind };
+}
+
+/**
+ * A running VM's USB devices that a live snapshot cannot hold: a host device (its state is in the
+ * device, not in QEMU) and a writable USB drive (its image is not among the snapshot's disks, so a
+ * revert would give the guest memory that does not match the drive). Read-only drives are fine.
+ */
+function liveUsbProblem(config: VmConfig): string | null {
+  for (const d of config.usb) {
+    if (d.kind === 'host') {
+      return `USB device ${d.vendorId}:${d.productId} is passed through from this computer, and its state cannot be saved: detach it to take a live snapshot (or shut the VM down for a disk-only one).`;
+    }
+    if (!d.readOnly) {
+      return `The USB drive ${d.file} is writable and not part of snapshots: detach it, or attach it read-only, to take a live snapshot.`;
+    }
+  }
+  return null;
 }
 
 export interface NodeFacts {

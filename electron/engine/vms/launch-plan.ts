@@ -27,7 +27,16 @@ export class LaunchPlanner {
     await moveTakenAutoForwards(vm, () => this.promisedPorts(vm.id));
     const c = vm.config;
     if (c.cdrom)
-      await checkReadableFile(c.cdrom, 'ISO image', 'change the CD-ROM in the VM settings');
+      await checkReadableFile(c.cdrom, 'ISO image', 'change or eject the CD in the Hardware tab');
+    for (const entry of c.usb) {
+      if (entry.kind === 'drive') {
+        await checkReadableFile(
+          entry.file,
+          `image of USB drive ${entry.id}`,
+          'detach it in the Hardware tab (vivarium usb detach)',
+        );
+      }
+    }
     if (c.kernelBoot) {
       await checkReadableFile(
         c.kernelBoot.kernel,

@@ -387,6 +387,9 @@ function applyPatch(c: VmConfig, patch: VmPatch): VmConfig {
     ...c,
     ...(patch.name !== undefined ? { name: patch.name } : {}),
     ...(patch.notes !== undefined ? { notes: patch.notes } : {}),
+    ...(patch.confirmDestructive !== undefined
+      ? { confirmDestructive: patch.confirmDestructive }
+      : {}),
     ...(patch.memoryMiB !== undefined ? { memoryMiB: patch.memoryMiB } : {}),
     cpu: { model: patch.cpuModel ?? c.cpu.model, count: patch.cpuCount ?? c.cpu.count },
     ...(patch.machine !== undefined ? { machine: patch.machine } : {}),

@@ -46,10 +46,16 @@ export async function loadMedia(): Promise<void> {
 }
 
 /** Catalogue names and logos for the OSes the cached images belong to, each asked for once. */
-async function loadMediaOs(media: readonly CachedMedia[]): Promise<void> {
-  const ids = [...new Set(media.map((m) => m.os).filter((os): os is string => !!os))].filter(
-    (id) => !osAsked.has(id),
-  );
+function loadMediaOs(media: readonly CachedMedia[]): Promise<void> {
+  return loadOsFacts(media.map((m) => m.os).filter((os): os is string => !!os));
+}
+
+/**
+ * The catalogue's name and logo of OS ids (an entry id, or a VM's "debian-12"), each asked for
+ * once: the one picture of an OS in every view.
+ */
+export async function loadOsFacts(osIds: readonly string[]): Promise<void> {
+  const ids = [...new Set(osIds)].filter((id) => !osAsked.has(id));
   await Promise.all(
     ids.map(async (id) => {
       osAsked.add(id);

@@ -1,13 +1,13 @@
 import type { NotificationAction } from '../stores/notifications';
 import { dismissNotification } from './notifications';
 import { openVm } from './ui';
-import { runVmOperation } from './vm';
+import { requestVmOperation, runVmOperation } from './vm';
 
 /** One handler per kind of action: a new kind is a compile error until it has one. */
 const ACTIONS: {
   [K in NotificationAction['type']]: (a: Extract<NotificationAction, { type: K }>) => void;
 } = {
-  powerOff: (a) => void runVmOperation(a.vmId, 'powerOff'),
+  powerOff: (a) => requestVmOperation(a.vmId, 'powerOff'),
   start: (a) => void runVmOperation(a.vmId, 'start'),
   openVm: (a) => openVm(a.vmId, a.tab),
 };

@@ -1,10 +1,12 @@
 import type { CreateVmRequest, VmPatch, VmSummary } from '../../../common/contract';
+import { asksFirst } from '../../../common/rules/confirmations';
+import { canChangeWhileRunning } from '../../../common/rules/vm-settings';
 import { getBridge, type ApiError, toApiError } from '../bridge';
 import { findVm, upsertVm, useLibraryStore } from '../stores/library';
 import { useUiStore, type VmOperation } from '../stores/ui';
 import { notify, notifyError } from './notifications';
 import { applyTaskEvent } from './tasks';
-import { openLibrary, openVm } from './ui';
+import { openDialog, openLibrary, openVm } from './ui';
 
 const VERBS: Record<VmOperation, string> = {
   start: 'start',
@@ -15,6 +17,19 @@ const VERBS: Record<VmOperation, string> = {
   powerOff: 'power off',
   reset: 'reset',
 };
+
+/**
+ * What a button or shortcut runs: Power off and Reset first ask (saying what is lost) unless the
+ * user turned the question off for this VM.
+ */
+export function requestVmOperation(vmId: string, op: VmOperation): void {
+  const vm = findVm(vmId);
+  if ((op === 'powerOff' || op === 'reset') && vm && asksFirst(op, vm.config)) {
+    openDialog({ type: 'confirmPower', vmId, op });
+    return;
+  }
+  void runVmOperation(vmId, op);
+}
 
 /**
  * Asks the engine to run an operation. State changes arrive as vm.state events; the answer only
@@ -95,7 +110,7 @@ export async function updateVm(
   try {
     const vm = await getBridge().call('vm.update', { vm: vmId, patch });
     useLibraryStore.setState((s) => ({ vms: upsertVm(s.vms, vm) }));
-    const hardware = Object.keys(patch).some((k) => k !== 'name' && k !== 'notes');
+    const hardware = Object.keys(patch).some((k) => !canChangeWhileRunning(k));
     notify(
       {
         kind: 'info',
@@ -109,6 +124,24 @@ export async function updateVm(
     const error = toApiError(err);
     if (!error.fields) notifyError('Couldn’t save the settings', error);
     return { ok: false, error };
+  }
+}
+
+/**
+ * "Don't ask again for this VM": Power off, Reset and Revert run at once from now on. Saved
+ * before the operation runs, so the answer holds even when the operation fails.
+ */
+export async function stopAsking(vmId: string): Promise<boolean> {
+  try {
+    const vm = await getBridge().call('vm.update', {
+      vm: vmId,
+      patch: { confirmDestructive: false },
+    });
+    useLibraryStore.setState((s) => ({ vms: upsertVm(s.vms, vm) }));
+    return true;
+  } catch (err) {
+    notifyError('Couldn’t save “don’t ask again”', err);
+    return false;
   }
 }
 

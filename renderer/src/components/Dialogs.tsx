@@ -1,5 +1,6 @@
 import { lazy, Suspense, useState } from 'react';
-import { deleteVm } from '../actions/vm';
+import { POWER_QUESTIONS } from '../../../common/rules/confirmations';
+import { deleteVm, runVmOperation, stopAsking } from '../actions/vm';
 import { closeDialog } from '../actions/ui';
 import { assertNever } from '../lib/assert-never';
 import { SHORTCUTS } from '../hooks/use-shortcuts';
@@ -43,6 +44,8 @@ function DialogFor({ dialog }: { dialog: Dialog }) {
           <MigrateDialog vmId={dialog.vmId} />
         </Suspense>
       );
+    case 'confirmPower':
+      return <ConfirmPowerDialog vmId={dialog.vmId} op={dialog.op} />;
     default:
       return assertNever(dialog);
   }
@@ -89,10 +92,21 @@ function DeleteVmDialog({ vmId }: { vmId: string }) {
       }}
       label="Delete VM"
     >
-      <p>
-        This removes the VM’s settings, logs and snapshots
-        {hasDisks && !keepDisks ? ', and its disks with everything stored on them' : ''}. It cannot
-        be undone.
+      <div className="callout callout--error callout--block">
+        <p>
+          <strong>Lost:</strong> the VM’s settings, logs, snapshots
+          {vm.runtime.state === 'saved' ? ', its saved state' : ''}
+          {hasDisks && !keepDisks ? ' and its disks, with everything stored on them' : ''}. It
+          cannot be undone.
+        </p>
+      </div>
+      <p className="modal__note">
+        <strong>Stays:</strong> the install media in Vivarium’s cache
+        {hasDisks && keepDisks ? ', and the disk images, in the VM’s folder' : ''}
+        {vm.config.disks.some((d) => d.file.startsWith('/'))
+          ? ', and disk images of yours outside the VM’s folder'
+          : ''}
+        .
       </p>
       {hasDisks ? (
         <label className="check">
@@ -101,9 +115,50 @@ function DeleteVmDialog({ vmId }: { vmId: string }) {
             checked={keepDisks}
             onChange={(e) => setKeepDisks(e.target.checked)}
           />
-          Keep the disk images (in <code>{vm.dir}</code>)
+          <span>
+            Keep the disk images (in <code className="path">{vm.dir}</code>)
+          </span>
         </label>
       ) : null}
+    </ConfirmModal>
+  );
+}
+
+/** Power off or Reset, asked first: what is lost, and "don't ask again" for this VM. */
+function ConfirmPowerDialog({ vmId, op }: { vmId: string; op: 'powerOff' | 'reset' }) {
+  const vm = useLibraryStore((s) => s.vms.find((v) => v.id === vmId));
+  const [dontAsk, setDontAsk] = useState(false);
+  if (!vm) return null;
+  const q = POWER_QUESTIONS[op];
+  return (
+    <ConfirmModal
+      title={q.title(vm.name)}
+      onClose={closeDialog}
+      onConfirm={async () => {
+        if (dontAsk && !(await stopAsking(vmId))) return false;
+        closeDialog();
+        await runVmOperation(vmId, op);
+        return false;
+      }}
+      icon={op === 'powerOff' ? 'stop' : 'refresh'}
+      label={q.button}
+      testId="confirm-power"
+    >
+      <div className="callout callout--error callout--block">
+        <p>
+          <strong>{q.lost}</strong>
+        </p>
+      </div>
+      <p className="modal__note">{q.next}</p>
+      <label className="check">
+        <input
+          type="checkbox"
+          data-testid="dont-ask-again"
+          checked={dontAsk}
+          onChange={(e) => setDontAsk(e.target.checked)}
+        />
+        Don’t ask again for this VM (Settings › General turns the question back on)
+      </label>
     </ConfirmModal>
   );
 }

@@ -1,5 +1,5 @@
 import type { VmState } from '../../../common/contract';
-import { runVmOperation } from '../actions/vm';
+import { requestVmOperation } from '../actions/vm';
 import { opLabel } from '../lib/save-state';
 import { canRun, STATES } from '../lib/vm-state';
 import { useUiStore, type VmOperation } from '../stores/ui';
@@ -63,7 +63,7 @@ export function OpButton({
       data-op={spec.op}
       aria-label={iconOnly ? label : undefined}
       title={`${iconOnly ? `${label}: ` : ''}${hint ? `${title} (${hint})` : title}`}
-      onClick={() => void runVmOperation(vmId, spec.op)}
+      onClick={() => requestVmOperation(vmId, spec.op)}
     >
       <Icon name={spec.icon} size={14} filled={spec.icon !== 'power' && spec.icon !== 'refresh'} />
       {iconOnly ? null : label}

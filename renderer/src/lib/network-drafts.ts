@@ -17,6 +17,7 @@ import {
   type AttachmentKind,
 } from '../../../common/rules/networks';
 import { isLoopbackAddress } from '../../../common/rules/port-forwards';
+import { NIC_MODEL_LABELS as NIC_LABELS } from '../../../common/labels';
 import { NICS_NEED_STOP, savedRefusalMessage } from '../../../common/rules/vm-settings';
 import { isOff, isSaved, type VmState } from '../../../common/vm-state';
 
@@ -25,17 +26,17 @@ export type NicModel = NicConfig['model'];
 /** Each model's name in the picker and the one line under it: which guests have its driver. */
 export const NIC_MODEL_LABELS: Record<NicModel, { name: string; help: string }> = {
   'virtio-net-pci': {
-    name: 'virtio-net',
+    name: NIC_LABELS['virtio-net-pci'],
     help: 'Fastest. Linux and BSD have the driver; Windows needs the virtio-win drivers.',
   },
   e1000: {
-    name: 'Intel E1000',
+    name: NIC_LABELS.e1000,
     help: 'Works without extra drivers in most systems, Windows XP and later included.',
   },
-  e1000e: { name: 'Intel 82574 (E1000e)', help: 'For Windows 8 and later and current Linux.' },
-  rtl8139: { name: 'Realtek RTL8139', help: 'For old systems: Windows 98 to 2000, old Linux.' },
-  ne2k_pci: { name: 'NE2000 PCI', help: 'For DOS and the oldest systems.' },
-  pcnet: { name: 'AMD PCnet', help: 'For old systems: Windows 95 to 2000, old BSD.' },
+  e1000e: { name: NIC_LABELS.e1000e, help: 'For Windows 8 and later and current Linux.' },
+  rtl8139: { name: NIC_LABELS.rtl8139, help: 'For old systems: Windows 98 to 2000, old Linux.' },
+  ne2k_pci: { name: NIC_LABELS.ne2k_pci, help: 'For DOS and the oldest systems.' },
+  pcnet: { name: NIC_LABELS.pcnet, help: 'For old systems: Windows 95 to 2000, old BSD.' },
 };
 
 /** The models in the picker's order (the contract's, which the record above must cover). */

@@ -19,7 +19,8 @@ export type Dialog =
   | { type: 'shortcuts' }
   | { type: 'deleteMedia'; sha256: string }
   | { type: 'discardState'; vmId: string }
-  | { type: 'migrate'; vmId: string };
+  | { type: 'migrate'; vmId: string }
+  | { type: 'confirmPower'; vmId: string; op: 'powerOff' | 'reset' };
 
 export interface UiState {
   route: Route;

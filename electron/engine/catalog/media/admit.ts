@@ -25,6 +25,8 @@ export interface DownloadMeta {
   mediaId: string | null;
   /** For progress messages, e.g. "Debian 13 netinst". */
   label: string;
+  /** The OS as people name it ("Debian 13"), kept in the record; absent for a bare URL. */
+  osName?: string;
 }
 
 async function hashFile(file: string, algorithm: HashAlgorithm, signal: AbortSignal) {
@@ -98,6 +100,7 @@ export async function admitDownload(
         os: meta.os,
         version: meta.version,
         mediaId: meta.mediaId,
+        osName: meta.osName ?? null,
         verified,
         addedAt: new Date().toISOString(),
       });

@@ -7,6 +7,7 @@
 import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { CachedMedia, CachedMediaFormat } from '../../../../common/contract';
+import { mediaDisplayName } from '../../../../common/media-names';
 import { VivariumError } from '../../errors';
 import { writeFileAtomic } from '../../library/atomic-file';
 import { hold, storingDirs } from './holds';
@@ -18,9 +19,12 @@ export type MediaUser = CachedMedia['usedBy'][number];
 /** The VMs by the real path of the image in their CD-ROM (the engine answers). */
 export type CdromUsers = () => Promise<Map<string, MediaUser[]>>;
 /** A cache record as meta.json holds it: who uses the image is asked each time, never stored. */
-export type StoredMedia = Omit<CachedMedia, 'usedBy'>;
+export type StoredMedia = Omit<CachedMedia, 'usedBy' | 'displayName'>;
 /** A record to write: without a format, the image's first bytes say it. */
-export type NewStoredMedia = Omit<StoredMedia, 'format'> & { format?: CachedMediaFormat };
+export type NewStoredMedia = Omit<StoredMedia, 'format' | 'osName'> & {
+  format?: CachedMediaFormat;
+  osName?: string | null;
+};
 
 const SHA256_DIR_RE = /^[a-f0-9]{64}$/;
 
@@ -76,15 +80,23 @@ export class MediaCacheIndex {
       const st = await stat(meta.file);
       if (!st.isFile() || st.size !== meta.bytes) return null;
       const { usedBy: _ignored, ...stored } = meta;
-      // Records written before formats were kept: the image says what it is.
-      return { ...stored, format: stored.format ?? (await sniffImageFormat(stored.file)) };
+      // Records written before formats (or OS names) were kept: the image says what it is.
+      return {
+        ...stored,
+        osName: stored.osName ?? null,
+        format: stored.format ?? (await sniffImageFormat(stored.file)),
+      };
     } catch {
       return null;
     }
   }
 
   private async withUsers(m: StoredMedia, users: Map<string, MediaUser[]>): Promise<CachedMedia> {
-    return { ...m, usedBy: users.size ? (users.get(await realPathOf(m.file)) ?? []) : [] };
+    return {
+      ...m,
+      displayName: mediaDisplayName(m),
+      usedBy: users.size ? (users.get(await realPathOf(m.file)) ?? []) : [],
+    };
   }
 
   /**
@@ -111,6 +123,7 @@ export class MediaCacheIndex {
   async record(input: NewStoredMedia): Promise<CachedMedia> {
     const record: StoredMedia = {
       ...input,
+      osName: input.osName ?? null,
       format: input.format ?? (await sniffImageFormat(input.file)),
     };
     await writeFileAtomic(
@@ -118,7 +131,11 @@ export class MediaCacheIndex {
       `${JSON.stringify(record, null, 2)}\n`,
       false,
     );
-    return { ...record, usedBy: (await this.get(record.sha256))?.usedBy ?? [] };
+    return {
+      ...record,
+      displayName: mediaDisplayName(record),
+      usedBy: (await this.get(record.sha256))?.usedBy ?? [],
+    };
   }
 
   /**

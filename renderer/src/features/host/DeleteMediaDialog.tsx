@@ -5,6 +5,7 @@ import { Icon } from '../../components/Icon';
 import { ConfirmModal } from '../../components/Modal';
 import { StateBadge } from '../../components/StateBadge';
 import { formatBytes } from '../../../../common/format';
+import { isUploaded } from '../../../../common/media-names';
 import { useLibraryStore } from '../../stores/library';
 import { useMediaStore } from '../../stores/media';
 
@@ -37,7 +38,7 @@ export function DeleteMediaDialog({ sha256 }: { sha256: string }) {
 
   return (
     <ConfirmModal
-      title={`Delete “${media.filename}”?`}
+      title={`Delete “${media.displayName}”?`}
       onClose={closeDialog}
       onConfirm={run}
       icon="trash"
@@ -46,7 +47,10 @@ export function DeleteMediaDialog({ sha256 }: { sha256: string }) {
     >
       <p>
         This removes <code className="path">{media.filename}</code> ({formatBytes(media.bytes)})
-        from the media cache. A VM that needs it later downloads it again.
+        from the media cache.{' '}
+        {isUploaded(media)
+          ? 'It was uploaded from a browser, so it cannot be downloaded again: to use it later, upload it again.'
+          : 'A VM that needs it later downloads it again.'}
       </p>
       {inUse ? (
         <div className="delete-media__used" data-testid="delete-media-used">

@@ -5,6 +5,7 @@ import { openDialog } from '../../actions/ui';
 import { Icon } from '../../components/Icon';
 import { useNow } from '../../hooks/use-now';
 import { formatBytes, osLabel, plural, timeAgo } from '../../../../common/format';
+import { isUploaded } from '../../../../common/media-names';
 import { formatHash } from '../../lib/route';
 import { useLibraryStore } from '../../stores/library';
 import { useMediaStore } from '../../stores/media';
@@ -28,6 +29,12 @@ const VERIFIED: Record<CachedMedia['verified'], { tone: string; label: string; t
     label: 'Not verified',
     title: 'There was no published checksum to check it against',
   },
+};
+
+const UPLOADED = {
+  tone: 'neutral',
+  label: 'Uploaded',
+  title: 'Uploaded from a browser: only the copy here exists, nothing to download it again from',
 };
 
 /** The install-media cache: images with the VMs that hold them, and unfinished downloads. */
@@ -123,8 +130,11 @@ function MediaRow({ media, now }: { media: CachedMedia; now: number }) {
   const vms = useLibraryStore((s) => s.vms);
   const version = os && media.version ? os.versions[media.version] : undefined;
   const mediaLabel = version && media.mediaId ? version.media[media.mediaId] : undefined;
-  const title = version?.name ?? os?.name ?? (media.os ? osLabel(media.os) : media.filename);
-  const verified = VERIFIED[media.verified];
+  const title =
+    version?.name ?? os?.name ?? media.osName ?? (media.os ? osLabel(media.os) : media.filename);
+  // An upload has no published checksum to be checked against: it says where it came from.
+  const verified =
+    isUploaded(media) && media.verified === 'none' ? UPLOADED : VERIFIED[media.verified];
   return (
     <li className="media-row" data-testid="media-row" data-sha256={media.sha256}>
       <OsLogo

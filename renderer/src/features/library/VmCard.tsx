@@ -6,7 +6,6 @@ import {
   accelLabel,
   formatMemory,
   hueOf,
-  osInitials,
   osLabel,
   osVersion,
   plural,
@@ -19,6 +18,7 @@ import { Icon } from '../../components/Icon';
 import { StateBadge } from '../../components/StateBadge';
 import { OPS, OpButton } from '../../components/VmActions';
 import { SavedSince, SuspendProgress } from '../savestate/SaveState';
+import { OsAvatar } from '../wizard/OsLogo';
 
 /**
  * Start, Pause, Resume. On a saved VM Start is the one that resumes (and says so), so the
@@ -209,7 +209,7 @@ function Screen({ vm }: { vm: VmSummary }) {
         <img src={thumb.src} alt="" width={thumb.width} height={thumb.height} draggable={false} />
       ) : (
         <span className="vm-screen__os" aria-hidden="true">
-          <span className="vm-screen__initials">{osInitials(vm.config.os)}</span>
+          <OsAvatar os={vm.config.os} size={46} className="vm-screen__logo" />
           {version ? <span className="vm-screen__version">{version}</span> : null}
         </span>
       )}

@@ -1,7 +1,7 @@
-import { Suspense, useEffect, useState, type CSSProperties } from 'react';
+import { Suspense, useEffect, useState } from 'react';
 import type { VmSummary } from '../../../../common/contract';
 import { navigate, openLibrary } from '../../actions/ui';
-import { formatDuration, hueOf, osInitials, osLabel } from '../../../../common/format';
+import { formatDuration, osLabel } from '../../../../common/format';
 import { isTransitional } from '../../../../common/vm-state';
 import { useNow } from '../../hooks/use-now';
 import { useLibraryStore } from '../../stores/library';
@@ -11,6 +11,7 @@ import { Icon } from '../../components/Icon';
 import { StateBadge } from '../../components/StateBadge';
 import { allowedOps, OpButton } from '../../components/VmActions';
 import { MigrateButton } from '../migrate/MigrateButton';
+import { OsAvatar } from '../wizard/OsLogo';
 import { DiscardStateButton, SavedSince, SuspendProgress } from '../savestate/SaveState';
 import { findTab, tabComponent, VM_TABS } from './tabs';
 
@@ -130,13 +131,7 @@ function VmHeader({ vm }: { vm: VmSummary }) {
     <header className="vm-topbar">
       <BackButton className="vm-topbar__back" />
       <div className="vm-topbar__id">
-        <span
-          className="os-tile os-tile--small"
-          aria-hidden="true"
-          style={{ '--hue': String(hueOf(vm.config.os)) } as CSSProperties}
-        >
-          {osInitials(vm.config.os)}
-        </span>
+        <OsAvatar os={vm.config.os} size={28} className="vm-topbar__logo" />
         <div className="vm-topbar__names">
           <h1 title={vm.name}>{vm.name}</h1>
           <p>

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { VmSummary } from '../../../../common/contract';
 import { ejectInstallMedia } from '../../actions/wizard/eject';
 import { Icon } from '../../components/Icon';
+import { useMediaName } from '../../hooks/use-media-name';
 import { isGuestUp, isOff } from '../../../../common/vm-state';
 import './eject.css';
 
@@ -14,11 +15,11 @@ export function EjectInstallMedia({ vm }: { vm: VmSummary }) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const { cdrom, disks, bootOrder } = vm.config;
+  const file = useMediaName(cdrom);
   if (!cdrom || disks.length === 0) return null;
   const state = vm.runtime.state;
   const live = isGuestUp(state) || state === 'stopping';
   const transitional = !live && !isOff(state);
-  const file = cdrom.split(/[\\/]/).pop() ?? cdrom;
   const bootsFromCd = bootOrder[0] === 'cdrom';
 
   const run = () => {
@@ -32,7 +33,10 @@ export function EjectInstallMedia({ vm }: { vm: VmSummary }) {
       <Icon name="disk" size={15} />
       <div className="eject__body">
         <p>
-          <strong>Install media in the drive:</strong> <code className="path">{file}</code>
+          <strong>Install media in the drive:</strong>{' '}
+          <code className="path" title={cdrom}>
+            {file}
+          </code>
           {bootsFromCd ? ', and the VM boots from it first.' : '.'} Once the OS is installed, boot
           from the disk instead.
         </p>

@@ -1,3 +1,11 @@
+import {
+  DISK_BUS_LABELS,
+  FIRMWARE_LABELS,
+  MACHINE_LABELS,
+  NIC_MODEL_LABELS,
+  SOUND_MODEL_LABELS,
+  VIDEO_MODEL_LABELS,
+} from '../../../../common/labels';
 /**
  * Pure helpers of the New-VM wizard: names, sizes, resource checks. No React, no engine calls.
  */
@@ -246,19 +254,12 @@ export function worst(checks: readonly Check[]): Severity | null {
   return null;
 }
 
-/** Labels for the hardware the profile picks. */
+/** Labels for the hardware the profile picks: the app's one vocabulary (common/labels.ts). */
 export const HARDWARE_LABELS = {
-  machine: { q35: 'Q35 (modern PCIe)', pc: 'i440FX (older PC)' },
-  firmware: { bios: 'BIOS (SeaBIOS)', uefi: 'UEFI (OVMF)' },
-  diskBus: { virtio: 'VirtIO', scsi: 'SCSI (VirtIO SCSI)', sata: 'SATA (AHCI)', ide: 'IDE' },
-  nicModel: {
-    'virtio-net-pci': 'VirtIO network',
-    e1000: 'Intel e1000',
-    e1000e: 'Intel e1000e',
-    rtl8139: 'Realtek RTL8139',
-    ne2k_pci: 'NE2000 (PCI)',
-    pcnet: 'AMD PCnet',
-  },
-  video: { std: 'Standard VGA', virtio: 'VirtIO GPU', cirrus: 'Cirrus VGA', none: 'No display' },
-  sound: { none: 'None', hda: 'Intel HD Audio', ac97: 'AC’97', sb16: 'Sound Blaster 16' },
+  machine: MACHINE_LABELS,
+  firmware: FIRMWARE_LABELS,
+  diskBus: DISK_BUS_LABELS,
+  nicModel: NIC_MODEL_LABELS,
+  video: VIDEO_MODEL_LABELS,
+  sound: SOUND_MODEL_LABELS,
 } as const;

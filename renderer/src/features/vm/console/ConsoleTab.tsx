@@ -1,4 +1,5 @@
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { navigate } from '../../../actions/ui';
 import { isGuestUp } from '../../../../../common/vm-state';
 import { Icon } from '../../../components/Icon';
 import type { TabProps } from '../tab-props';
@@ -21,6 +22,20 @@ export default function ConsoleTab({ vm, active }: TabProps) {
     monitor: { kind: 'idle' },
   });
   const handles = useRef<Partial<Record<Pane, TerminalHandle | null>>>({});
+  // The serial port said nothing for a while after connecting: say why, instead of a blank pane.
+  // Kept as the connection it was true of, so a reconnect starts quiet again.
+  const [silentConn, setSilentConn] = useState<TermConn | null>(null);
+  const serialConn = conns.serial;
+  const heardSerial = useRef(false);
+  useEffect(() => {
+    if (serialConn.kind !== 'connected') return;
+    heardSerial.current = false;
+    const t = setTimeout(() => {
+      if (!heardSerial.current) setSilentConn(serialConn);
+    }, SILENCE_MS);
+    return () => clearTimeout(t);
+  }, [serialConn]);
+  const serialSilent = silentConn === serialConn && serialConn.kind === 'connected';
   const current = () => handles.current[pane];
   const conn = conns[pane];
 
@@ -93,14 +108,64 @@ export default function ConsoleTab({ vm, active }: TabProps) {
             live={live}
             visible={active && pane === p}
             onConn={(c) => setConns((s) => ({ ...s, [p]: c }))}
+            {...(p === 'serial'
+              ? {
+                  onOutput: () => {
+                    heardSerial.current = true;
+                    setSilentConn(null);
+                  },
+                }
+              : {})}
           />
         ))}
+        {pane === 'serial' && serialSilent && live ? <SilentSerial vmId={vm.id} /> : null}
         {!live && pane === 'monitor' ? (
           <div className="console-empty">
             <Icon name="chip" size={26} />
             <p>The monitor is there while the VM runs.</p>
           </div>
         ) : null}
+      </div>
+    </div>
+  );
+}
+
+/** How long a connected serial port may stay quiet before the tab explains why. */
+const SILENCE_MS = 10_000;
+
+/**
+ * Most guests write to their screen, not to a serial port: a connected, empty pane looked broken.
+ * Says so, and how a Linux guest gets a console on ttyS0.
+ */
+function SilentSerial({ vmId }: { vmId: string }) {
+  return (
+    <div className="console-silent" data-testid="console-silent" role="status">
+      <Icon name="info" size={18} />
+      <div>
+        <p>
+          <strong>Nothing from the guest on its serial port.</strong> Most systems write to their
+          screen, not to a serial port: see the{' '}
+          <button
+            type="button"
+            className="link-btn"
+            onClick={() => navigate({ view: 'vm', vmId, tab: 'display' })}
+          >
+            Display
+          </button>
+          .
+        </p>
+        <p>A Linux guest gets a console here in either of two ways:</p>
+        <ul>
+          <li>
+            Kernel messages and a boot console: add <code>console=ttyS0,115200</code> to the kernel
+            command line (Debian and Ubuntu: to <code>GRUB_CMDLINE_LINUX</code> in{' '}
+            <code>/etc/default/grub</code>, then <code>sudo update-grub</code>).
+          </li>
+          <li>
+            A login prompt, from the running system:{' '}
+            <code>sudo systemctl enable --now serial-getty@ttyS0</code>
+          </li>
+        </ul>
       </div>
     </div>
   );

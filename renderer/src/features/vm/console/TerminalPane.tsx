@@ -32,14 +32,18 @@ export const TerminalPane = forwardRef<
     live: boolean;
     visible: boolean;
     onConn: (conn: TermConn) => void;
+    /** Bytes came from the stream (the guest or QEMU wrote something). */
+    onOutput?: () => void;
   }
->(function TerminalPane({ vmId, kind, live, visible, onConn }, ref) {
+>(function TerminalPane({ vmId, kind, live, visible, onConn, onOutput }, ref) {
   const hostRef = useRef<HTMLDivElement>(null);
   const termRef = useRef<Terminal | null>(null);
   const fitRef = useRef<FitAddon | null>(null);
   const wsRef = useRef<WebSocket | null>(null);
   const onConnRef = useRef(onConn);
   onConnRef.current = onConn;
+  const onOutputRef = useRef(onOutput);
+  onOutputRef.current = onOutput;
   const [ready, setReady] = useState(false);
 
   // The terminal itself lives as long as the pane.
@@ -171,6 +175,7 @@ export const TerminalPane = forwardRef<
         }
       };
       ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
+        if (!heard) onOutputRef.current?.();
         heard = true;
         if (typeof ev.data === 'string') term?.write(ev.data);
         else term?.write(new Uint8Array(ev.data));

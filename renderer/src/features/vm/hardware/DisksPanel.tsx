@@ -31,18 +31,8 @@ import { Icon } from '../../../components/Icon';
 import { Modal } from '../../../components/Modal';
 import { useDisksStore } from '../../../stores/disks';
 import { useTasksStore } from '../../../stores/tasks';
+import type { HardwarePanelProps } from './panel-props';
 import './disks.css';
-
-/**
- * The Hardware tab's panel props (HardwarePanelProps in kinds.ts), spelt out here: kinds.ts
- * loads this panel, and an import back would be a cycle.
- */
-interface DisksPanelProps {
-  vm: VmSummary;
-  active: boolean;
-  adding: boolean;
-  onAddDone: () => void;
-}
 
 const DISK_BUSES = Object.keys(DISK_BUS_LABELS) as DiskBus[];
 const DISK_CACHES = Object.keys(DISK_CACHE_LABELS) as DiskCache[];
@@ -69,7 +59,7 @@ function size(n: number | null): string {
  * mode. Every action is immediate (no draft): what the state does not allow is shown with the
  * engine's own reason (common/rules/disks.ts).
  */
-export default function DisksPanel({ vm, active, adding, onAddDone }: DisksPanelProps) {
+export default function DisksPanel({ vm, active, adding, onAddDone }: HardwarePanelProps) {
   const entry = useDisksStore((s) => s.byVm[vm.id]);
   const disksKey = JSON.stringify(vm.config.disks);
   const state = vm.runtime.state;

@@ -1,18 +1,12 @@
 import type { ComponentType } from 'react';
-import type { VmConfig, VmSummary } from '../../../../../common/contract';
+import type { VmConfig } from '../../../../../common/contract';
 import type { IconName } from '../../../components/Icon';
 import { DISK_BUS_LABELS } from '../../../../../common/labels';
+import type { HardwarePanelProps } from './panel-props';
 
-/** What each kind's panel receives from the Hardware tab. */
-export interface HardwarePanelProps {
-  vm: VmSummary;
-  /** The Hardware tab is shown. */
-  active: boolean;
-  /** The user chose this kind in "Add hardware": open the panel's add form at once. */
-  adding: boolean;
-  /** The add form closed (added or cancelled), so a later "Add hardware" opens it again. */
-  onAddDone: () => void;
-}
+// Panels import their props from panel-props.ts: importing them from here, which loads the
+// panels, would be an import cycle.
+export type { HardwarePanelProps } from './panel-props';
 
 /**
  * One kind of device in the Hardware tab (virt-manager's details list, cockpit's cards): the
@@ -39,6 +33,23 @@ export const HARDWARE_KINDS: readonly HardwareKind[] = [
     summary: disksSummary,
     addLabel: 'A new disk, an existing image, or an imported one',
     load: () => import('./DisksPanel'),
+  },
+  {
+    id: 'cdrom',
+    label: 'CD/DVD drive',
+    icon: 'disk',
+    summary: (c) => (c.cdrom ? (c.cdrom.split(/[\\/]/).pop() ?? c.cdrom) : 'Empty'),
+    addLabel: 'Insert or change the disc in the CD drive',
+    load: () => import('./CdromPanel'),
+  },
+  {
+    id: 'usb',
+    label: 'USB devices',
+    icon: 'plug',
+    summary: (c) =>
+      c.usb.length === 0 ? 'None' : `${c.usb.length} device${c.usb.length === 1 ? '' : 's'}`,
+    addLabel: "One of this computer's USB devices, or an image file as a USB drive",
+    load: () => import('./UsbPanel'),
   },
 ];
 

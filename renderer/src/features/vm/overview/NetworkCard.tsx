@@ -4,6 +4,7 @@ import { isGuestUp } from '../../../../../common/vm-state';
 import { loadNics } from '../../../actions/networks';
 import { navigate } from '../../../actions/ui';
 import { Icon } from '../../../components/Icon';
+import { label } from '../../../../../common/labels';
 import { attachmentSummary } from '../../../lib/network-drafts';
 import { useNetworksStore } from '../../../stores/networks';
 import { Card, Fact, Facts } from './facts';
@@ -29,7 +30,7 @@ export function NetworkCard({ vm, active }: { vm: VmSummary; active: boolean }) 
               <span data-testid={`overview-nic-${i}`}>
                 {attachmentSummary(n.attach)}{' '}
                 <span className="muted">
-                  · {n.model} · {n.mac}
+                  · {label('nicModel', n.model)} · {n.mac}
                 </span>
               </span>
               {up && info && info.addresses.length > 0 ? (

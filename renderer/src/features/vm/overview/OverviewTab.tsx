@@ -9,9 +9,12 @@ import {
   osLabel,
   plural,
 } from '../../../../../common/format';
+import { label } from '../../../../../common/labels';
 import { isGuestUp } from '../../../../../common/vm-state';
+import { useMediaName } from '../../../hooks/use-media-name';
 import { useNow } from '../../../hooks/use-now';
 import { useHostStore } from '../../../stores/host';
+import { useUiStore } from '../../../stores/ui';
 import { Icon } from '../../../components/Icon';
 import { opLabel } from '../../../lib/save-state';
 import { SavedSince } from '../../savestate/SaveState';
@@ -22,10 +25,6 @@ import { GuestCard } from './GuestCard';
 import { Card, Fact, Facts } from './facts';
 import { NetworkCard } from './NetworkCard';
 import { DiskSizes } from '../hardware/DiskSizes';
-
-const FIRMWARE = { bios: 'BIOS (SeaBIOS)', uefi: 'UEFI (OVMF)' } as const;
-const BOOT = { disk: 'Disk', cdrom: 'CD-ROM', network: 'Network' } as const;
-const SOUND = { none: 'None', hda: 'Intel HD Audio', ac97: 'AC’97', sb16: 'Sound Blaster 16' };
 
 /** What the VM is, what it runs under and why, and for how long. */
 export default function OverviewTab({ vm, active }: TabProps) {
@@ -114,23 +113,21 @@ export default function OverviewTab({ vm, active }: TabProps) {
             <Fact label="CPUs">
               {plural(c.cpu.count, 'CPU')} <span className="muted">· model {c.cpu.model}</span>
             </Fact>
-            <Fact label="Machine">
-              {c.machine === 'q35' ? 'Q35 (modern PCIe)' : 'i440FX (older PC)'}
-            </Fact>
+            <Fact label="Machine">{label('machine', c.machine)}</Fact>
             <Fact label="Firmware">
-              {FIRMWARE[c.firmware]}
+              {label('firmware', c.firmware)}
               {c.secureBoot ? ' · Secure Boot' : ''}
               {c.tpm ? ' · TPM 2.0' : ''}
             </Fact>
-            <Fact label="Video">{c.video === 'none' ? 'No display' : c.video}</Fact>
-            <Fact label="Sound">{SOUND[c.sound]}</Fact>
+            <Fact label="Video">{label('video', c.video)}</Fact>
+            <Fact label="Sound">{label('sound', c.sound)}</Fact>
             <Fact label="Pointer">{c.usbTablet ? 'USB tablet (absolute)' : 'PS/2 mouse'}</Fact>
           </Facts>
         </Card>
 
         <Card title="Boot" icon="boot">
           <Facts>
-            <Fact label="Boot order">{c.bootOrder.map((b) => BOOT[b]).join(' → ')}</Fact>
+            <Fact label="Boot order">{c.bootOrder.map((b) => label('boot', b)).join(' → ')}</Fact>
             {c.kernelBoot ? (
               <>
                 <Fact label="Kernel">
@@ -146,7 +143,9 @@ export default function OverviewTab({ vm, active }: TabProps) {
                 </Fact>
               </>
             ) : null}
-            <Fact label="CD-ROM">{c.cdrom ? <Path>{c.cdrom}</Path> : 'Empty'}</Fact>
+            <Fact label="CD-ROM">
+              <CdromName path={c.cdrom} />
+            </Fact>
           </Facts>
         </Card>
 
@@ -192,21 +191,32 @@ export default function OverviewTab({ vm, active }: TabProps) {
 /** The accelerator in use (or that will be) and the reason for it. */
 function AccelWhy({ vm }: { vm: VmSummary }) {
   const host = useHostStore((s) => s.info);
+  // The host notices shown as banners above the tabs: said there, not said again here.
+  const notices = useHostStore((s) => s.notices);
+  const dismissed = useUiStore((s) => s.dismissedNotices);
+  const banners = notices.filter((n) => !dismissed.includes(n));
   const { config: c, runtime: r } = vm;
   const inUse = isGuestUp(r.state) || r.state === 'starting' ? r.accel : null;
   const planned = c.accel === 'auto' ? (host?.bestAccelerator ?? null) : c.accel;
   const name = inUse ?? planned;
   const why =
     inUse && r.accelNotice
-      ? r.accelNotice
+      ? banners.includes(r.accelNotice)
+        ? 'A hardware accelerator is not usable here: the notice above says why.'
+        : r.accelNotice
       : c.accel === 'auto'
         ? inUse
           ? 'The best accelerator that works on this computer (set to Automatic).'
           : 'Automatic: the best accelerator that works on this computer.'
         : `Chosen in this VM’s settings.`;
   // Accelerators that exist but failed their probe, unless the reason above already says so.
+  // A notice holds the reason without its final period ("KVM is present but <reason>; ...").
+  const said = (reason: string) => {
+    const core = reason.trim().replace(/[.\s]+$/, '');
+    return why.includes(core) || banners.some((n) => n.includes(core));
+  };
   const broken = (host?.accelerators ?? []).filter(
-    (a) => a.present && !a.usable && !(a.reason && why.includes(a.reason)),
+    (a) => a.present && !a.usable && !(a.reason && said(a.reason)),
   );
   return (
     <div className="accel" data-testid="accel">
@@ -220,6 +230,17 @@ function AccelWhy({ vm }: { vm: VmSummary }) {
         </p>
       ))}
     </div>
+  );
+}
+
+/** The image by the name people know it (an upload's own name and OS); the path on hover. */
+function CdromName({ path }: { path: string | null }) {
+  const name = useMediaName(path);
+  if (!path) return <>Empty</>;
+  return (
+    <span className="cdrom-name" data-testid="overview-cdrom" title={path}>
+      {name}
+    </span>
   );
 }
 

@@ -97,8 +97,8 @@ export default function SettingsTab({ vm, active }: TabProps) {
         <div className="callout callout--info settings__lock">
           <Icon name="lock" size={16} />
           <span>
-            {vm.name} is {state}: only its name and notes can change now. Shut it down to change its
-            hardware.
+            {vm.name} is {state}: only its name, notes and whether it asks before Power off can
+            change now. Shut it down to change its hardware.
           </span>
           {isGuestUp(state) ? (
             <button

@@ -20,6 +20,7 @@ export type Boot = (typeof BOOT_DEVICES)[number];
 export interface Draft {
   name: string;
   notes: string;
+  confirmDestructive: boolean;
   memoryMiB: string;
   cpuCount: string;
   cpuModel: string;
@@ -44,6 +45,7 @@ export function draftOf(c: VmConfig): Draft {
   return {
     name: c.name,
     notes: c.notes,
+    confirmDestructive: c.confirmDestructive,
     memoryMiB: String(c.memoryMiB),
     cpuCount: String(c.cpu.count),
     cpuModel: c.cpu.model,
@@ -81,6 +83,9 @@ export function patchOf(d: Draft, c: VmConfig): { patch: VmPatch; errors: Record
   };
   if (d.name !== c.name) patch.name = d.name;
   if (d.notes !== c.notes) patch.notes = d.notes;
+  if (d.confirmDestructive !== c.confirmDestructive) {
+    patch.confirmDestructive = d.confirmDestructive;
+  }
   const mem = int(d.memoryMiB, 'memoryMiB');
   if (mem !== c.memoryMiB && !errors['memoryMiB']) patch.memoryMiB = mem;
   const cpus = int(d.cpuCount, 'cpuCount');

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { SnapshotList, SnapshotNode, VmSummary } from '../../../../../common/contract';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from '../../../actions/snapshots';
+import { stopAsking } from '../../../actions/vm';
 import { Icon } from '../../../components/Icon';
 import { ConfirmModal, Modal } from '../../../components/Modal';
 import { plural } from '../../../../../common/format';
@@ -111,11 +112,15 @@ export function TakeDialog({ vm, list, onClose }: Props) {
 export function RevertDialog({ vm, list, node, onClose }: Props & { node: SnapshotNode }) {
   const current = list.snapshots.find((s) => s.id === list.current);
   const live = vm.runtime.state !== 'stopped' && vm.runtime.state !== 'crashed';
+  const [dontAsk, setDontAsk] = useState(false);
   return (
     <ConfirmModal
       title={`Revert “${vm.name}” to “${node.name}”?`}
       onClose={onClose}
-      onConfirm={() => revertSnapshot(vm.id, node)}
+      onConfirm={async () => {
+        if (dontAsk && !(await stopAsking(vm.id))) return false;
+        return revertSnapshot(vm.id, node);
+      }}
       icon="back"
       label="Revert"
       busyLabel="Reverting…"
@@ -137,6 +142,15 @@ export function RevertDialog({ vm, list, node, onClose }: Props & { node: Snapsh
           : 'Its disks go back to that moment' + (live ? '; the VM restarts from them.' : '.')}{' '}
         ({kindLabel(node)}.) To keep the present, take a snapshot first.
       </p>
+      <label className="check">
+        <input
+          type="checkbox"
+          data-testid="dont-ask-again"
+          checked={dontAsk}
+          onChange={(e) => setDontAsk(e.target.checked)}
+        />
+        Don’t ask again for this VM (Settings › General turns the question back on)
+      </label>
     </ConfirmModal>
   );
 }

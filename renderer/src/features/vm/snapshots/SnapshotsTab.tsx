@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { SnapshotList, SnapshotNode, TaskInfo } from '../../../../../common/contract';
-import { isSnapshotTask, loadSnapshots } from '../../../actions/snapshots';
+import { asksFirst } from '../../../../../common/rules/confirmations';
+import { isSnapshotTask, loadSnapshots, revertSnapshot } from '../../../actions/snapshots';
 import { Icon } from '../../../components/Icon';
 import type { TabProps } from '../tab-props';
 import { useNow } from '../../../hooks/use-now';
@@ -128,7 +129,10 @@ export default function SnapshotsTab({ vm, active }: TabProps) {
           vmId={vm.id}
           now={now}
           busy={busy}
-          onRevert={(node) => setDialog({ type: 'revert', node })}
+          onRevert={(node) => {
+            if (asksFirst('revert', vm.config)) setDialog({ type: 'revert', node });
+            else void revertSnapshot(vm.id, node);
+          }}
           onDelete={(node) => setDialog({ type: 'delete', node })}
         />
       )}

@@ -6,6 +6,8 @@ import type {
 } from '../../../../../common/contract';
 import { applyCandidate, detectIso, pathFromDrop, setIsoPath } from '../../../actions/wizard/iso';
 import { pickFromCatalog } from '../../../actions/wizard/source';
+import { goToStep } from '../../../actions/wizard/steps';
+import { cdromDisplayName } from '../../../../../common/media-names';
 import { cancelUpload, takeIsoFile } from '../../../actions/wizard/upload';
 import { localFiles } from '../../../bridge';
 import { Icon } from '../../../components/Icon';
@@ -460,7 +462,7 @@ function CachedList({ media }: { media: CachedMedia[] }) {
               onClick={() => setIsoPath(m.file)}
             >
               <Icon name="disk" size={16} />
-              <span className="cached__name mono">{m.filename}</span>
+              <span className="cached__name mono">{m.displayName}</span>
               <span className="muted">
                 {formatBytes(m.bytes)} · {timeAgo(m.addedAt)}
               </span>
@@ -474,5 +476,37 @@ function CachedList({ media }: { media: CachedMedia[] }) {
         ))}
       </ul>
     </section>
+  );
+}
+
+/** The image chosen in step 1, in one line (step 2 from an ISO), with the way back to change it. */
+export function ChosenIso() {
+  const { s } = useWizard();
+  const path = s.isoPath.trim();
+  const det =
+    s.detection?.file === path && s.detection.state.status === 'ready'
+      ? s.detection.state.value
+      : null;
+  const uploaded = s.upload?.status === 'done' && s.upload.file === path;
+  const name =
+    cdromDisplayName(path, s.cached.status === 'ready' ? s.cached.value : []) ?? fileName(path);
+  return (
+    <div className="chosen-iso" data-testid="chosen-iso">
+      <Icon name="disk" size={18} />
+      <div className="chosen-iso__text">
+        <span className="mono chosen-iso__name" title={path}>
+          {name}
+        </span>
+        <span className="muted">
+          {uploaded ? 'Uploaded' : 'On the computer that runs Vivarium'}
+          {det && det.best.confidence !== 'none'
+            ? ` · detected ${det.best.versionName ?? det.best.name}`
+            : ''}
+        </span>
+      </div>
+      <button type="button" className="btn btn--compact" onClick={() => goToStep('os')}>
+        Change…
+      </button>
+    </div>
   );
 }

@@ -13,7 +13,7 @@ import type { MediaKind, WizardSetup } from '../../../stores/wizard';
 import { GENERIC_ID, mediaHost } from '../lib';
 import { OsLogo } from '../OsLogo';
 import { useWizard } from '../use-wizard';
-import { DetectionCard, IsoDropZone } from './IsoPicker';
+import { ChosenIso, DetectionCard, IsoDropZone } from './IsoPicker';
 
 const KIND_LABEL: Record<MediaSpec['kind'], string> = {
   installer: 'Full installer',
@@ -153,10 +153,15 @@ export function MediaStep() {
 
       {s.mediaKind === 'download' && canDownload ? <DownloadPanel /> : null}
       {s.mediaKind === 'local' ? (
-        <div className="local-media">
-          <IsoDropZone compact />
-          <DetectionCard />
-        </div>
+        s.source === 'iso' && s.isoPath.trim() ? (
+          // Step 1 already showed the image and what it is: here it is one line.
+          <ChosenIso />
+        ) : (
+          <div className="local-media">
+            <IsoDropZone compact />
+            <DetectionCard />
+          </div>
+        )
       ) : null}
       {s.mediaKind === 'none' ? (
         <p className="muted media-none">

@@ -236,7 +236,9 @@ export function ResourcesStep() {
             {defaults.usbTablet ? 'USB tablet (follows your mouse)' : 'PS/2 mouse'}
           </Fact>
         </dl>
-        <p className="muted hw__note">Change any of it with “Customize first” on the last step.</p>
+        <p className="muted hw__note" data-testid="hardware-note">
+          {defaults.hardwareNote} Change any of it with “Customize first” on the last step.
+        </p>
       </details>
 
       {defaults.notes.length > 0 ? (

@@ -1,13 +1,9 @@
+import { label } from '../../../../../../common/labels';
 import { Icon } from '../../../../components/Icon';
+import { useMediaName } from '../../../../hooks/use-media-name';
 import { BOOT_DEVICES } from '../../../../lib/schemas';
 import type { Boot } from '../draft';
 import { Row, Section, TextInput, type SettingsForm } from '../form';
-
-const DEVICE_LABELS: Record<Boot, string> = {
-  cdrom: 'CD-ROM',
-  disk: 'Disk',
-  network: 'Network (PXE)',
-};
 
 /** Boot order, the CD-ROM image and direct Linux kernel boot. */
 export function BootSection({ form }: { form: SettingsForm }) {
@@ -20,7 +16,7 @@ export function BootSection({ form }: { form: SettingsForm }) {
         form={form}
         field="cdrom"
         label="CD-ROM image"
-        hint="The absolute path of an ISO; empty to eject."
+        hint={<CdromHint path={draft.cdrom.trim() || null} />}
       >
         <TextInput form={form} field="cdrom" mono placeholder="Empty (no disc)" />
       </Row>
@@ -104,7 +100,7 @@ function BootOrder({ form }: { form: SettingsForm }) {
                     disabled={off}
                     onChange={(e) => toggle(dev, e.target.checked)}
                   />
-                  {DEVICE_LABELS[dev]}
+                  {label('boot', dev)}
                 </label>
                 <span className="boot-order__move">
                   <button
@@ -155,5 +151,17 @@ function KernelInput(props: {
       aria-invalid={props.invalid || undefined}
       onChange={(e) => props.onChange(e.target.value)}
     />
+  );
+}
+
+/** The image's own name (an upload's, with its OS) under the path, which may be a cache folder. */
+function CdromHint({ path }: { path: string | null }) {
+  const name = useMediaName(path);
+  if (!path || !name) return <>The absolute path of an ISO; empty to eject.</>;
+  return (
+    <>
+      <span data-testid="settings-cdrom-name">{name}</span>. The absolute path of an ISO; empty to
+      eject.
+    </>
   );
 }

@@ -1,6 +1,6 @@
 import { Row, Section, TextInput, type SettingsForm } from '../form';
 
-/** Name and notes: the two fields that can change while the VM runs. */
+/** Name, notes and whether destructive operations ask first: what can change while the VM runs. */
 export function GeneralSection({ form }: { form: SettingsForm }) {
   return (
     <Section title="General">
@@ -16,6 +16,17 @@ export function GeneralSection({ form }: { form: SettingsForm }) {
           placeholder="What this VM is for, password hints, anything"
         />
       </Row>
+      <div className="field">
+        <label className="check">
+          <input
+            type="checkbox"
+            data-testid="confirm-destructive"
+            checked={form.draft.confirmDestructive}
+            onChange={(e) => form.set('confirmDestructive', e.target.checked)}
+          />
+          Ask before Power off, Reset and Revert (they lose the guest’s unsaved work)
+        </label>
+      </div>
     </Section>
   );
 }

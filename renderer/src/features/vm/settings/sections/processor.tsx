@@ -1,4 +1,5 @@
 import { accelLabel } from '../../../../../../common/format';
+import { labelOptions } from '../../../../../../common/labels';
 import { Row, Section, Select, TextInput, type SettingsForm } from '../form';
 
 /** Memory, CPUs, the CPU model and the accelerator, with what this computer has beside them. */
@@ -36,13 +37,15 @@ export function ProcessorSection({ form }: { form: SettingsForm }) {
         <Select
           form={form}
           field="accel"
-          options={[
-            ['auto', `Automatic${host ? ` (${accelLabel(host.bestAccelerator, true)} here)` : ''}`],
-            ['kvm', 'KVM'],
-            ['hvf', 'HVF (macOS)'],
-            ['whpx', 'WHPX (Windows)'],
-            ['tcg', 'TCG (emulated, slow)'],
-          ]}
+          options={labelOptions('accel').map(
+            ([v, text]) =>
+              [
+                v,
+                v === 'auto' && host
+                  ? `${text} (${accelLabel(host.bestAccelerator, true)} here)`
+                  : text,
+              ] as const,
+          )}
         />
       </Row>
     </Section>
