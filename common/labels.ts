@@ -8,6 +8,7 @@ import {
   ACCELERATORS,
   BOOT_DEVICES,
   DISK_BUSES,
+  DISK_CACHES,
   DISK_FORMATS,
   FIRMWARES,
   MACHINE_TYPES,
@@ -30,8 +31,28 @@ export const FIRMWARE_LABELS: Record<Of<typeof FIRMWARES>, string> = {
 
 export const DISK_BUS_LABELS: Record<Of<typeof DISK_BUSES>, string> = {
   virtio: 'VirtIO',
+  scsi: 'SCSI (VirtIO SCSI)',
   sata: 'SATA (AHCI)',
   ide: 'IDE',
+};
+
+export const DISK_CACHE_LABELS: Record<Of<typeof DISK_CACHES>, string> = {
+  writeback: 'Write-back (QEMU default)',
+  none: 'None (direct I/O, host cache bypassed)',
+  writethrough: 'Write-through',
+  directsync: 'Direct sync',
+  unsafe: 'Unsafe (flushes ignored)',
+};
+
+/** What each cache mode means for the guest's data, said where the user picks one. */
+export const DISK_CACHE_NOTES: Record<Of<typeof DISK_CACHES>, string> = {
+  writeback:
+    'Writes go through the host’s page cache; the guest’s flushes reach the disk. Safe with guests that flush.',
+  none: 'Bypasses the host’s page cache (O_DIRECT); flushes reach the disk. Needs a file system that supports direct I/O (not tmpfs).',
+  writethrough: 'Every write reaches the disk before the guest hears back: safest, slowest.',
+  directsync: 'Direct I/O and every write reaches the disk: safest without the host’s cache.',
+  unsafe:
+    'Flushes are ignored: fastest, but a host crash or power cut can corrupt the disk. For throw-away installs.',
 };
 
 export const DISK_FORMAT_LABELS: Record<Of<typeof DISK_FORMATS>, string> = {
@@ -92,6 +113,7 @@ export const VOCABULARIES = {
   firmware: { values: FIRMWARES, labels: FIRMWARE_LABELS },
   diskBus: { values: DISK_BUSES, labels: DISK_BUS_LABELS },
   diskFormat: { values: DISK_FORMATS, labels: DISK_FORMAT_LABELS },
+  diskCache: { values: DISK_CACHES, labels: DISK_CACHE_LABELS },
   nicModel: { values: NIC_MODELS, labels: NIC_MODEL_LABELS },
   video: { values: VIDEO_MODELS, labels: VIDEO_MODEL_LABELS },
   sound: { values: SOUND_MODELS, labels: SOUND_MODEL_LABELS },

@@ -10,6 +10,8 @@ import type { VmSummary } from './vm';
 import {
   AbsolutePathSchema,
   DISK_BUSES,
+  DISK_CACHES,
+  type DiskCache,
   type DISK_FORMATS,
   SizeSchema,
   VmNameSchema,
@@ -30,6 +32,7 @@ export interface DiskInfo {
   file: string;
   format: (typeof DISK_FORMATS)[number];
   bus: (typeof DISK_BUSES)[number];
+  cache: DiskCache;
   readOnly: boolean;
   exists: boolean;
   virtualSize: number | null;
@@ -75,26 +78,36 @@ export interface DiskTaskResults {
 
 export const diskMethods = {
   'disk.list': z.object({ vm: VmRefSchema }),
-  /** A new thin qcow2 of `size`, or an existing image `file` used where it is. VM off. */
+  /**
+   * A new thin qcow2 of `size`, or an existing image `file` used where it is. On a running VM
+   * the disk is plugged in live where the bus allows (common/rules/disks.ts).
+   */
   'disk.add': z
     .object({
       vm: VmRefSchema,
       size: SizeSchema.optional(),
       file: AbsolutePathSchema.optional(),
       bus: z.enum(DISK_BUSES).optional(),
+      cache: z.enum(DISK_CACHES).optional(),
       readOnly: z.boolean().default(false),
     })
     .refine((r) => (r.size === undefined) !== (r.file === undefined), {
       message: 'Give either a size for a new disk or the file of an existing one',
       path: ['size'],
     }),
-  /** VM off. `deleteFile` removes the image too when it lives in the VM's folder. */
+  /**
+   * `deleteFile` removes the image too when it lives in the VM's folder. On a running VM a
+   * hot-plugged disk is unplugged (the guest must let go of it).
+   */
   'disk.detach': z.object({
     vm: VmRefSchema,
     disk: DiskRefSchema,
     deleteFile: z.boolean().default(false),
   }),
-  /** VM off. Grows; shrinking needs `shrink` (shrink the guest's filesystems first). */
+  /**
+   * Grows (live on a running VM: the guest sees the new size); shrinking needs `shrink` (shrink
+   * the guest's filesystems first) and the VM off.
+   */
   'disk.resize': z.object({
     vm: VmRefSchema,
     disk: DiskRefSchema.optional(),
@@ -106,7 +119,20 @@ export const diskMethods = {
     vm: VmRefSchema,
     file: AbsolutePathSchema,
     bus: z.enum(DISK_BUSES).optional(),
+    cache: z.enum(DISK_CACHES).optional(),
   }),
+  /** A disk's bus or cache mode. VM off: QEMU fixes both when it opens the disk. */
+  'disk.update': z
+    .object({
+      vm: VmRefSchema,
+      disk: DiskRefSchema,
+      bus: z.enum(DISK_BUSES).optional(),
+      cache: z.enum(DISK_CACHES).optional(),
+    })
+    .refine((r) => r.bus !== undefined || r.cache !== undefined, {
+      message: 'Give a bus or a cache mode to change',
+      path: ['bus'],
+    }),
   'disk.check': z.object({
     vm: VmRefSchema,
     disk: DiskRefSchema.optional(),
@@ -123,6 +149,7 @@ export interface DiskResults {
   'disk.detach': VmSummary;
   'disk.resize': DiskInfo;
   'disk.import': TaskInfo;
+  'disk.update': VmSummary;
   'disk.check': DiskCheckReport[];
   'vm.clone': TaskInfo;
 }

@@ -7,6 +7,7 @@ import {
   ACCELERATORS,
   BOOT_DEVICES,
   DISK_BUSES,
+  DISK_CACHES,
   DISK_FORMATS,
   FIRMWARES,
   MACHINE_TYPES,
@@ -22,6 +23,7 @@ import {
   normalizeMac,
 } from '../rules/networks';
 import { forwardExposureProblem } from '../rules/port-forwards';
+import { HOTPLUG_PORTS, MAX_DISKS } from '../rules/disk-limits';
 import { USB_ENTRY_ID, USB_HEX_ID, USB_MAX, USB_PORT_PATH } from '../rules/usb';
 import { nameCharactersProblem } from '../rules/vm-names';
 import { SHARE_MAX, SHARE_MODES, shareTagProblem } from '../rules/shares';
@@ -36,6 +38,7 @@ export {
   ACCELERATORS,
   BOOT_DEVICES,
   DISK_BUSES,
+  DISK_CACHES,
   DISK_FORMATS,
   FIRMWARES,
   MACHINE_TYPES,
@@ -43,8 +46,11 @@ export {
   SOUND_MODELS,
   VIDEO_MODELS,
   type Accelerator,
+  type DiskBus,
+  type DiskCache,
   type SoundModel,
 } from './vocabulary';
+export { HOTPLUG_PORTS, MAX_DISKS } from '../rules/disk-limits';
 
 // ---------------------------------------------------------------------------------------------
 // Field schemas
@@ -110,6 +116,18 @@ export const DiskSchema = z.object({
   format: z.enum(DISK_FORMATS),
   bus: z.enum(DISK_BUSES),
   readOnly: z.boolean().default(false),
+  cache: z.enum(DISK_CACHES).default('writeback'),
+  /**
+   * q35, virtio: the spare PCIe root port the disk sits on (see HOTPLUG_PORTS), so it can be
+   * unplugged while the VM runs and sits at the same place at every start (a snapshot's saved
+   * devices only load into the same layout). Absent: on the root bus, fixed while the VM runs.
+   */
+  port: z
+    .number()
+    .int()
+    .min(0)
+    .max(HOTPLUG_PORTS - 1)
+    .optional(),
 });
 export type DiskConfig = z.infer<typeof DiskSchema>;
 
@@ -281,7 +299,7 @@ export const VmConfigSchema = z.object({
     })
     .default({ model: 'max', count: 1 }),
   memoryMiB: MemoryMiBSchema,
-  disks: z.array(DiskSchema).max(8).default([]),
+  disks: z.array(DiskSchema).max(MAX_DISKS).default([]),
   cdrom: AbsolutePathSchema.nullable().default(null),
   bootOrder: z.array(z.enum(BOOT_DEVICES)).min(1).default(['cdrom', 'disk']),
   kernelBoot: KernelBootSchema.nullable().default(null),

@@ -7,8 +7,16 @@
 
 export const MACHINE_TYPES = ['q35', 'pc'] as const;
 export const FIRMWARES = ['bios', 'uefi'] as const;
-export const DISK_BUSES = ['virtio', 'sata', 'ide'] as const;
+export const DISK_BUSES = ['virtio', 'scsi', 'sata', 'ide'] as const;
+export type DiskBus = (typeof DISK_BUSES)[number];
 export const DISK_FORMATS = ['qcow2', 'raw'] as const;
+/**
+ * QEMU's cache modes (its -drive cache= vocabulary): whether the host's page cache is used
+ * (O_DIRECT or not), whether the guest's flushes reach the disk, and whether the guest sees a
+ * volatile write cache. 'writeback' is QEMU's own default.
+ */
+export const DISK_CACHES = ['writeback', 'none', 'writethrough', 'directsync', 'unsafe'] as const;
+export type DiskCache = (typeof DISK_CACHES)[number];
 export const NIC_MODELS = [
   'virtio-net-pci',
   'e1000',

@@ -9,6 +9,8 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import {
   DISK_BUSES,
+  DISK_CACHES,
+  type DiskCache,
   type DiskCheckReport,
   type SnapshotList,
   type SnapshotNode,
@@ -71,6 +73,16 @@ function parseBus(value: string): (typeof DISK_BUSES)[number] {
     return value as (typeof DISK_BUSES)[number];
   throw new InvalidArgumentError(`Choose one of ${DISK_BUSES.join(', ')}.`);
 }
+
+function parseCache(value: string): DiskCache {
+  if ((DISK_CACHES as readonly string[]).includes(value)) return value as DiskCache;
+  throw new InvalidArgumentError(`Choose one of ${DISK_CACHES.join(', ')}.`);
+}
+
+const BUS_HELP = `how the guest sees it: ${DISK_BUSES.join(', ')} (a running q35 VM takes virtio and scsi)`;
+const CACHE_HELP = `cache mode: ${DISK_CACHES.join(', ')} (default writeback, QEMU's own)`;
+
+type DiskOpts = JsonOpt & { bus?: (typeof DISK_BUSES)[number]; cache?: DiskCache };
 
 function checkLine(r: DiskCheckReport): string {
   return `${r.disk}: ${r.status}. ${r.message}`;
@@ -275,11 +287,12 @@ export function registerStorageCommands(kit: CliKit): void {
         const size = (n: number | null) => (n === null ? '?' : kit.formatBytes(n));
         const lines = [
           kit.table(
-            ['DISK', 'FORMAT', 'BUS', 'SIZE', 'USED', 'SNAPSHOTS', 'FILE'],
+            ['DISK', 'FORMAT', 'BUS', 'CACHE', 'SIZE', 'USED', 'SNAPSHOTS', 'FILE'],
             st.disks.map((d) => [
               d.id,
               d.format + (d.readOnly ? ' (ro)' : ''),
               d.bus,
+              d.cache,
               size(d.virtualSize),
               size(d.actualSize),
               String(d.snapshotCount),
@@ -298,17 +311,23 @@ export function registerStorageCommands(kit: CliKit): void {
 
   dsub(
     'import',
-    'copy a qcow2, raw/img, VMDK, VDI, VHDX or VHD image into a VM (off) as a new qcow2 disk',
+    'copy a qcow2, raw/img, VMDK, VDI, VHDX or VHD image into a VM as a new qcow2 disk (plugged in live where the VM runs and the bus allows)',
   )
     .argument('<name>', 'the VM')
     .argument('<file>', 'the image to import')
-    .addOption(new Option('--bus <bus>', 'how the guest sees it').argParser(parseBus))
+    .addOption(new Option('--bus <bus>', BUS_HELP).argParser(parseBus))
+    .addOption(new Option('--cache <mode>', CACHE_HELP).argParser(parseCache))
     .action(
-      run(async (vm: string, file: string, o: JsonOpt & { bus?: (typeof DISK_BUSES)[number] }) => {
+      run(async (vm: string, file: string, o: DiskOpts) => {
         const task = await call(
           'disk.import',
-          { vm, file: resolve(file), ...(o.bus ? { bus: o.bus } : {}) },
-          { vm: 'NAME', file: 'FILE', bus: '--bus' },
+          {
+            vm,
+            file: resolve(file),
+            ...(o.bus ? { bus: o.bus } : {}),
+            ...(o.cache ? { cache: o.cache } : {}),
+          },
+          { vm: 'NAME', file: 'FILE', bus: '--bus', cache: '--cache' },
         );
         const summary = await followTask<StorageTaskResults['disk.import']>(
           kit,
@@ -323,24 +342,72 @@ export function registerStorageCommands(kit: CliKit): void {
       }),
     );
 
-  dsub('add', 'add a new thin qcow2 disk of SIZE to a VM that is off')
+  dsub(
+    'add',
+    'add a new thin qcow2 disk of SIZE (or --file: an existing qcow2/raw image where it is); a running q35 VM gets it live on virtio or scsi',
+  )
     .argument('<name>', 'the VM')
-    .argument('<size>', 'like 20G')
-    .addOption(new Option('--bus <bus>', 'how the guest sees it').argParser(parseBus))
+    .argument('[size]', 'like 20G')
+    .option('--file <image>', 'use this existing image instead of making a new one')
+    .option('--read-only', 'the guest cannot write it')
+    .addOption(new Option('--bus <bus>', BUS_HELP).argParser(parseBus))
+    .addOption(new Option('--cache <mode>', CACHE_HELP).argParser(parseCache))
     .action(
-      run(async (vm: string, size: string, o: JsonOpt & { bus?: (typeof DISK_BUSES)[number] }) => {
+      run(
+        async (
+          vm: string,
+          size: string | undefined,
+          o: DiskOpts & { file?: string; readOnly?: boolean },
+        ) => {
+          const summary = await call(
+            'disk.add',
+            {
+              vm,
+              ...(size !== undefined ? { size } : {}),
+              ...(o.file !== undefined ? { file: resolve(o.file) } : {}),
+              readOnly: Boolean(o.readOnly),
+              ...(o.bus ? { bus: o.bus } : {}),
+              ...(o.cache ? { cache: o.cache } : {}),
+            },
+            { vm: 'NAME', size: 'SIZE', file: '--file', bus: '--bus', cache: '--cache' },
+          );
+          if (o.json) return kit.printJson(summary);
+          const added = summary.config.disks[summary.config.disks.length - 1];
+          const live = summary.runtime.state === 'running' || summary.runtime.state === 'paused';
+          kit.writeOut(
+            `Added ${added?.id ?? 'a disk'} (${size ?? o.file ?? ''}, ${added?.bus ?? ''}) to ${summary.name}${live ? ', plugged in while it runs' : ''}.`,
+          );
+        },
+      ),
+    );
+
+  dsub('set', "change a disk's bus or cache mode (VM off)")
+    .argument('<name>', 'the VM')
+    .argument('<disk>', 'the disk id, like disk1')
+    .addOption(new Option('--bus <bus>', BUS_HELP).argParser(parseBus))
+    .addOption(new Option('--cache <mode>', CACHE_HELP).argParser(parseCache))
+    .action(
+      run(async (vm: string, id: string, o: DiskOpts) => {
         const summary = await call(
-          'disk.add',
-          { vm, size, ...(o.bus ? { bus: o.bus } : {}) },
-          { vm: 'NAME', size: 'SIZE', bus: '--bus' },
+          'disk.update',
+          {
+            vm,
+            disk: id,
+            ...(o.bus ? { bus: o.bus } : {}),
+            ...(o.cache ? { cache: o.cache } : {}),
+          },
+          { vm: 'NAME', disk: 'DISK', bus: '--bus', cache: '--cache' },
         );
         if (o.json) return kit.printJson(summary);
-        const added = summary.config.disks[summary.config.disks.length - 1];
-        kit.writeOut(`Added ${added?.id ?? 'a disk'} (${size}) to ${summary.name}.`);
+        const d = summary.config.disks.find((x) => x.id === id);
+        kit.writeOut(`${id} of ${summary.name}: bus ${d?.bus ?? '?'}, cache ${d?.cache ?? '?'}.`);
       }),
     );
 
-  dsub('detach', 'detach a disk from a VM that is off (--delete also deletes its image)')
+  dsub(
+    'detach',
+    'detach a disk (--delete also deletes its image); a running q35 VM unplugs a plugged-in virtio or scsi disk, once the guest lets go',
+  )
     .argument('<name>', 'the VM')
     .argument('<disk>', 'the disk id, like disk1')
     .option('--delete', "delete the image too (only images in the VM's folder)")
@@ -358,7 +425,10 @@ export function registerStorageCommands(kit: CliKit): void {
       }),
     );
 
-  dsub('resize', 'grow a disk of a VM that is off: SIZE is the new size (30G) or the growth (+10G)')
+  dsub(
+    'resize',
+    'grow a disk: SIZE is the new size (30G) or the growth (+10G); live on a running VM (the guest sees it)',
+  )
     .argument('<name>', 'the VM')
     .argument('<size>', 'the new size or +growth')
     .option('--disk <id>', 'which disk (default: the first)')

@@ -272,7 +272,7 @@ describe('importing disks', () => {
 });
 
 describe('disk maintenance', () => {
-  it('adds, resizes (grow; shrink only when asked; not while running), checks and detaches', async () => {
+  it('adds, resizes (grow, live too; shrink only when asked and off), checks and detaches', async () => {
     const vm = await createGuest('maint', '32M');
     const added = await engine.call('disk.add', { vm: vm.id, size: '16M' });
     expect(added.config.disks.map((d) => d.id)).toEqual(['disk0', 'disk1']);
@@ -299,9 +299,15 @@ describe('disk maintenance', () => {
     expect(clean.map((r) => r.status)).toEqual(['clean', 'clean']);
 
     await engine.call('vm.start', { vm: vm.id });
-    expect((await errorOf(engine.call('disk.resize', { vm: vm.id, size: '+1M' }))).code).toBe(
-      'BAD_STATE',
+    // A running VM's disk grows live (QMP block_resize); shrinking waits for it to be shut down.
+    expect(await engine.call('disk.resize', { vm: vm.id, size: '+1M' })).toMatchObject({
+      virtualSize: 65 * 1024 * 1024,
+    });
+    const liveShrink = await errorOf(
+      engine.call('disk.resize', { vm: vm.id, disk: 'disk1', size: '8M', shrink: true }),
     );
+    expect(liveShrink.code).toBe('BAD_STATE');
+    expect(liveShrink.message).toMatch(/Shrinking needs the VM shut down/);
     expect((await engine.call('disk.check', { vm: vm.id, disk: 'disk0' }))[0]?.status).toBe(
       'clean',
     );

@@ -75,7 +75,10 @@ interface OptionRule {
 const OPTION_RULES: Readonly<Record<string, OptionRule>> = {
   '-name': { implied: 'guest', keys: ['guest', 'process', 'debug-threads'] },
   '-drive': { implied: null, keys: [] },
-  '-blockdev': { implied: null, keys: ['driver', 'filename', 'node-name', 'read-only', 'file'] },
+  '-blockdev': {
+    implied: null,
+    keys: ['driver', 'filename', 'node-name', 'read-only', 'file', 'cache'],
+  },
   '-device': {
     implied: 'driver',
     keys: [
@@ -93,6 +96,12 @@ const OPTION_RULES: Readonly<Record<string, OptionRule>> = {
       'serial',
       'chardev',
       'name',
+      // Disks: the guest-visible write cache (cache modes), a SCSI disk's target, and the
+      // spare PCIe root ports' chassis numbers.
+      'write-cache',
+      'scsi-id',
+      'lun',
+      'chassis',
     ],
   },
   '-netdev': {

@@ -21,6 +21,7 @@ import {
   ACCELERATORS,
   BOOT_DEVICES,
   DISK_BUSES,
+  DISK_CACHES,
   ERROR_CODES,
   FIRMWARES,
   MACHINE_TYPES,
@@ -457,9 +458,19 @@ const VALID: Record<string, fc.Arbitrary<Template>> = {
       size,
       file: fileRef,
       bus: fc.constantFrom(...DISK_BUSES),
+      cache: fc.constantFrom(...DISK_CACHES),
       readOnly: fc.boolean(),
     },
     { requiredKeys: ['vm'] },
+  ),
+  'disk.update': fc.record(
+    {
+      vm: vmRef,
+      disk: diskRef,
+      bus: fc.constantFrom(...DISK_BUSES),
+      cache: fc.constantFrom(...DISK_CACHES),
+    },
+    { requiredKeys: ['vm', 'disk', 'cache'] },
   ),
   'disk.detach': fc.record({ vm: vmRef, disk: diskRef, deleteFile: fc.boolean() }),
   'disk.resize': fc.record(

@@ -136,6 +136,49 @@ const cases: Record<string, [VmConfig, LaunchContext]> = {
       bridgeHelper: '/usr/lib/qemu/qemu-bridge-helper',
     }),
   ],
+  'q35-hotplug-ports-scsi-cache-modes': [
+    config({
+      bootOrder: ['disk', 'cdrom'],
+      disks: [
+        { id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'virtio' },
+        {
+          id: 'disk1',
+          file: 'disk1.qcow2',
+          format: 'qcow2',
+          bus: 'virtio',
+          port: 0,
+          cache: 'none',
+        },
+        {
+          id: 'disk2',
+          file: 'disk2.qcow2',
+          format: 'qcow2',
+          bus: 'scsi',
+          port: 1,
+          cache: 'writethrough',
+        },
+        { id: 'disk3', file: 'disk3.qcow2', format: 'qcow2', bus: 'sata', cache: 'directsync' },
+        {
+          id: 'disk4',
+          file: '/data/scratch.img',
+          format: 'raw',
+          bus: 'scsi',
+          port: 0,
+          cache: 'unsafe',
+        },
+      ],
+    }),
+    ctx(),
+  ],
+  'pc-scsi-boot-disk-adds-controller': [
+    config({
+      machine: 'pc',
+      bootOrder: ['disk'],
+      cdrom: null,
+      disks: [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'scsi', port: 0 }],
+    }),
+    ctx(),
+  ],
   'macos-hvf-no-sandbox': [config(), ctx({ accel: 'hvf', platform: 'darwin' })],
   'cloud-guest-seed-agent-no-internet': [
     config({

@@ -191,9 +191,30 @@ describe('snapshot rules', () => {
     const c = config({
       firmware: 'uefi',
       disks: [
-        { id: 'disk0', file: 'a.qcow2', format: 'qcow2', bus: 'virtio', readOnly: false },
-        { id: 'disk1', file: '/iso/b.img', format: 'raw', bus: 'virtio', readOnly: true },
-        { id: 'disk2', file: 'c.qcow2', format: 'qcow2', bus: 'sata', readOnly: false },
+        {
+          id: 'disk0',
+          file: 'a.qcow2',
+          format: 'qcow2',
+          bus: 'virtio',
+          readOnly: false,
+          cache: 'writeback',
+        },
+        {
+          id: 'disk1',
+          file: '/iso/b.img',
+          format: 'raw',
+          bus: 'virtio',
+          readOnly: true,
+          cache: 'writeback',
+        },
+        {
+          id: 'disk2',
+          file: 'c.qcow2',
+          format: 'qcow2',
+          bus: 'sata',
+          readOnly: false,
+          cache: 'writeback',
+        },
       ],
     });
     expect(snapshotDevices(c, '/vm', '/vm/uefi-vars.qcow2')).toEqual({
@@ -211,7 +232,16 @@ describe('snapshot rules', () => {
 
   it('says why not: raw disk, no disk, passthrough, -snapshot, busy, space', () => {
     const raw = config({
-      disks: [{ id: 'disk0', file: 'r.img', format: 'raw', bus: 'virtio', readOnly: false }],
+      disks: [
+        {
+          id: 'disk0',
+          file: 'r.img',
+          format: 'raw',
+          bus: 'virtio',
+          readOnly: false,
+          cache: 'writeback',
+        },
+      ],
     });
     expect(why(canSnapshot({ config: raw, state: 'running' }))).toMatch(/raw image/);
     expect(canSnapshot({ config: config({ disks: [] }), state: 'running' })).toMatchObject({

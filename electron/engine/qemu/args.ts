@@ -1,12 +1,15 @@
 import { isAbsolute, join } from 'node:path';
-import type {
-  Accelerator,
-  DiskConfig,
-  PortForward,
-  ShareConfig,
-  UsbDeviceConfig,
-  VmConfig,
+import {
+  HOTPLUG_PORTS,
+  type Accelerator,
+  type DiskCache,
+  type DiskConfig,
+  type PortForward,
+  type ShareConfig,
+  type UsbDeviceConfig,
+  type VmConfig,
 } from '../../../common/contract';
+import { scsiTargets } from '../../../common/rules/disks';
 import { SMBD_MISSING } from '../../../common/rules/shares';
 import { VivariumError } from '../errors';
 
@@ -240,43 +243,126 @@ export function hasCdDrive(config: VmConfig): boolean {
   return layout.ideFree();
 }
 
+/**
+ * Each cache mode as QEMU's -drive cache= spells it out: `cache.direct` (O_DIRECT, past the host's
+ * page cache) and `cache.no-flush` (the guest's flushes are dropped) on both block nodes, and the
+ * write cache the guest device reports (off: every write is a flush). writeback is QEMU's default
+ * and adds nothing, so disks made before cache modes existed start exactly as they did.
+ */
+const CACHE_OPTIONS: Record<DiskCache, { direct: boolean; noFlush: boolean; writeCache: boolean }> =
+  {
+    writeback: { direct: false, noFlush: false, writeCache: true },
+    none: { direct: true, noFlush: false, writeCache: true },
+    writethrough: { direct: false, noFlush: false, writeCache: false },
+    directsync: { direct: true, noFlush: false, writeCache: false },
+    unsafe: { direct: false, noFlush: true, writeCache: true },
+  };
+
+function nodeCache(cache: DiskCache): Record<string, unknown> {
+  const c = CACHE_OPTIONS[cache];
+  if (!c.direct && !c.noFlush) return {};
+  return { cache: { direct: c.direct, 'no-flush': c.noFlush } };
+}
+
+function deviceCache(cache: DiskCache): Record<string, unknown> {
+  return CACHE_OPTIONS[cache].writeCache ? {} : { 'write-cache': 'off' };
+}
+
+/** The id of spare root port `n` (q35) and of the SCSI controller. */
+export function hotplugPortId(n: number): string {
+  return `hp${n}`;
+}
+export const SCSI_CONTROLLER_ID = 'scsi0';
+
+/** The two block nodes of a disk (file, then format), as -blockdev and QMP blockdev-add take them. */
+export function diskBlockdevs(
+  vmDir: string,
+  disk: DiskConfig,
+): [Record<string, unknown>, Record<string, unknown>] {
+  const ro = disk.readOnly ? { 'read-only': true } : {};
+  return [
+    {
+      driver: 'file',
+      filename: diskPath(vmDir, disk),
+      'node-name': `${disk.id}-file`,
+      ...ro,
+      ...nodeCache(disk.cache),
+    },
+    {
+      driver: disk.format,
+      file: `${disk.id}-file`,
+      'node-name': disk.id,
+      ...ro,
+      ...nodeCache(disk.cache),
+    },
+  ];
+}
+
+/**
+ * A virtio or SCSI disk's device, as -device and QMP device_add take it. Where it sits is in its
+ * config (`port`): the same spare root port or SCSI target at every start as when it was plugged
+ * in, so snapshots of the running VM load into the same layout.
+ */
+export function diskDevice(
+  disk: DiskConfig,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const base = { drive: disk.id, id: `${disk.id}-dev`, ...deviceCache(disk.cache), ...extra };
+  if (disk.bus === 'scsi') {
+    return {
+      driver: 'scsi-hd',
+      bus: `${SCSI_CONTROLLER_ID}.0`,
+      ...(disk.port === undefined ? {} : { 'scsi-id': disk.port, lun: 0 }),
+      ...base,
+    };
+  }
+  return {
+    driver: 'virtio-blk-pci',
+    ...(disk.port === undefined ? {} : { bus: hotplugPortId(disk.port) }),
+    ...base,
+  };
+}
+
+/**
+ * Devices on the spare root ports and the SCSI controller come after those buses, which come
+ * late in the argv (see hotplugBuses): the disks on the root bus come first, as they always did.
+ */
+function onHotplugBus(config: VmConfig, disk: DiskConfig): boolean {
+  return (
+    disk.bus === 'scsi' ||
+    (disk.bus === 'virtio' && disk.port !== undefined && config.machine === 'q35')
+  );
+}
+
+function diskBootProps(config: VmConfig, disk: DiskConfig): Record<string, unknown> {
+  if (disk !== config.disks[0]) return {};
+  const boot = bootIndex(config, 'disk');
+  return boot === undefined ? {} : { bootindex: boot };
+}
+
 const drives: Section = (config, ctx) => {
   const args: string[] = [];
   const layout = storageLayout(config);
   if (layout.needsAhci) args.push('-device', json({ driver: 'ahci', id: 'ahci0' }));
-  let firstDisk = true;
   for (const disk of config.disks) {
-    const file = diskPath(ctx.vmDir, disk);
-    const node = disk.id;
-    args.push(
-      '-blockdev',
-      json({
-        driver: 'file',
-        filename: file,
-        'node-name': `${node}-file`,
-        ...(disk.readOnly ? { 'read-only': true } : {}),
-      }),
-      '-blockdev',
-      json({
-        driver: disk.format,
-        file: `${node}-file`,
-        'node-name': node,
-        ...(disk.readOnly ? { 'read-only': true } : {}),
-      }),
-    );
-    const boot = firstDisk ? bootIndex(config, 'disk') : undefined;
-    firstDisk = false;
-    const bootProp = boot === undefined ? {} : { bootindex: boot };
+    const [file, format] = diskBlockdevs(ctx.vmDir, disk);
+    args.push('-blockdev', json(file), '-blockdev', json(format));
+    const bootProp = diskBootProps(config, disk);
+    if (onHotplugBus(config, disk)) continue;
     if (disk.bus === 'virtio') {
-      args.push(
-        '-device',
-        json({ driver: 'virtio-blk-pci', drive: node, id: `${node}-dev`, ...bootProp }),
-      );
+      args.push('-device', json(diskDevice({ ...disk, port: undefined }, bootProp)));
     } else {
       const slot = disk.bus === 'sata' ? layout.nextAhci() : layout.nextIde();
       args.push(
         '-device',
-        json({ driver: 'ide-hd', drive: node, id: `${node}-dev`, ...slot, ...bootProp }),
+        json({
+          driver: 'ide-hd',
+          drive: disk.id,
+          id: `${disk.id}-dev`,
+          ...deviceCache(disk.cache),
+          ...slot,
+          ...bootProp,
+        }),
       );
     }
   }
@@ -624,6 +710,39 @@ const tpm: Section = (config, ctx) => {
   ];
 };
 
+/**
+ * Where disks are plugged in while the VM runs. q35's root bus (pcie.0) cannot hot-plug, so it
+ * gets HOTPLUG_PORTS spare PCIe root ports (one per disk a VM may have) and a virtio-scsi
+ * controller, always: a running VM can only use buses it was started with, and a controller
+ * added on demand would move the devices after it between starts (snapshots of the running VM
+ * only load into the same layout). They come after every other PCI device so those keep the
+ * addresses they had before these existed. The pc machine (i440FX) gets the controller only when
+ * it has SCSI disks, and no hot-plug: its PCI slots are handed out in argv order, so a disk
+ * plugged in live would not sit where the next start puts it.
+ */
+const hotplugBuses: Section = (config) => {
+  const args: string[] = [];
+  if (config.machine === 'q35') {
+    for (let n = 0; n < HOTPLUG_PORTS; n++) {
+      args.push(
+        '-device',
+        json({ driver: 'pcie-root-port', id: hotplugPortId(n), chassis: n + 1 }),
+      );
+    }
+  }
+  if (config.machine === 'q35' || config.disks.some((d) => d.bus === 'scsi')) {
+    args.push('-device', json({ driver: 'virtio-scsi-pci', id: SCSI_CONTROLLER_ID }));
+  }
+  const targets = scsiTargets(config.disks);
+  let scsiIndex = 0;
+  for (const disk of config.disks) {
+    if (!onHotplugBus(config, disk)) continue;
+    const placed = disk.bus === 'scsi' ? { ...disk, port: targets[scsiIndex++] } : disk;
+    args.push('-device', json(diskDevice(placed, diskBootProps(config, disk))));
+  }
+  return args;
+};
+
 function unixServer(id: string, path: string, extra = ''): string {
   return `socket,id=${id},path=${escapeOptionValue(path)},server=on,wait=off${extra}`;
 }
@@ -685,6 +804,7 @@ const SECTIONS: readonly Section[] = [
   display,
   sound,
   tpm,
+  hotplugBuses,
   serial,
   monitor,
   qmp,

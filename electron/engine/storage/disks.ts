@@ -14,6 +14,16 @@ import {
   type VmStorage,
   type VmSummary,
 } from '../../../common/contract';
+import {
+  canAddDisk,
+  canChangeDisk,
+  canDetachDisk,
+  canResizeDisk,
+  freeHotplugPort,
+  hotplugProblem,
+  MAX_DISKS,
+  type DiskVerdict,
+} from '../../../common/rules/disks';
 import { savedRefusalMessage } from '../../../common/rules/vm-settings';
 import { isLive, isSaved } from '../../../common/vm-state';
 import { VivariumError } from '../errors';
@@ -23,6 +33,7 @@ import type { Intent, IntentJournal } from '../library/intents';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import { diskPath } from '../qemu/args';
+import { plugDisk, unplugDisk } from './hotplug';
 import { describeLinks } from '../library/clone-links';
 import type { DiskResizeData, NewDiskData } from './disk-recovery';
 import { importProblem, IMPORT_FORMATS } from './import-checks';
@@ -37,8 +48,6 @@ import {
   type ImageInfo,
 } from './qemu-img';
 import type { TaskContext, TaskManager } from '../tasks/task-manager';
-
-const MAX_DISKS = 8;
 
 export class DiskService {
   /** Target files of imports under way (two imports at once must not pick the same name). */
@@ -72,16 +81,18 @@ export class DiskService {
       size?: string | undefined;
       file?: string | undefined;
       bus?: DiskConfig['bus'] | undefined;
+      cache?: DiskConfig['cache'] | undefined;
       readOnly: boolean;
     },
   ): Promise<VmSummary> {
     const vm = this.registry.resolve(ref);
     await vm.safeRefresh();
     return vm.supervisor.serialize(async () => {
-      this.assertOff(vm, 'add a disk');
-      this.assertRoom(vm);
+      const bus = req.bus ?? defaultBus(vm);
+      this.assertAllowed(canAddDisk(this.ruleVm(vm), bus));
       const img = await this.img();
       const id = nextDiskId(vm.config);
+      const cache = req.cache ?? 'writeback';
       if (req.file) {
         const chain = await imageChain(img, req.file, { shared: true });
         const format = chain[0]?.format ?? '';
@@ -93,14 +104,8 @@ export class DiskService {
         }
         const problem = importProblem(chain, dirname(await realpath(req.file)));
         if (problem) throw new VivariumError('INVALID_REQUEST', problem);
-        const disk = {
-          id,
-          file: req.file,
-          format,
-          bus: req.bus ?? defaultBus(vm.config),
-          readOnly: req.readOnly,
-        } as const;
-        return vm.update(withDisk(disk));
+        const disk: DiskConfig = { id, file: req.file, format, bus, cache, readOnly: req.readOnly };
+        return this.attach(vm, disk);
       }
       const bytes = parseSize(req.size ?? '0');
       if (bytes < 1024 * 1024)
@@ -109,18 +114,12 @@ export class DiskService {
         });
       const file = await freeFileName(vm.files.dir, id, 'qcow2');
       const intent = await this.newFileIntent('disk.add', vm, file);
-      const disk: DiskConfig = {
-        id,
-        file,
-        format: 'qcow2',
-        bus: req.bus ?? defaultBus(vm.config),
-        readOnly: req.readOnly,
-      };
+      const disk: DiskConfig = { id, file, format: 'qcow2', bus, cache, readOnly: req.readOnly };
       try {
         await intent.step('file');
         await createQcow2(img, join(vm.files.dir, file), bytes);
         await intent.step('config');
-        const summary = await vm.update(withDisk(disk));
+        const summary = await this.attach(vm, disk);
         await intent.end();
         return summary;
       } catch (err) {
@@ -135,8 +134,10 @@ export class DiskService {
     const vm = this.registry.resolve(ref);
     await vm.safeRefresh();
     return vm.supervisor.serialize(async () => {
-      this.assertOff(vm, 'detach a disk');
       let disk = findDisk(vm.config, diskId);
+      this.assertAllowed(canDetachDisk(this.ruleVm(vm), disk));
+      // Unplugging waits for the guest (seconds): outside the config lock, which is for file work.
+      if (isLive(vm.supervisor.current.state)) await unplugDisk(vm.supervisor, disk);
       const summary = await vm.update((c) => {
         disk = findDisk(c, diskId);
         return { ...c, disks: c.disks.filter((d) => d.id !== diskId) };
@@ -157,13 +158,14 @@ export class DiskService {
     const vm = this.registry.resolve(ref);
     await vm.safeRefresh();
     return vm.supervisor.serialize(async () => {
-      this.assertOff(vm, 'resize a disk');
+      this.assertAllowed(canResizeDisk(this.ruleVm(vm), false));
+      const live = isLive(vm.supervisor.current.state);
       const disk = diskId ? findDisk(vm.config, diskId) : vm.config.disks[0];
       if (!disk)
         throw new VivariumError('NOT_FOUND', `"${vm.config.name}" has no disk to resize: add one.`);
       const img = await this.img();
       const file = diskPath(vm.files.dir, disk);
-      const info = await imageInfo(img, file, { format: disk.format });
+      const info = await imageInfo(img, file, { format: disk.format, shared: live });
       const growth = size.trim().startsWith('+');
       const target = growth ? info.virtualSize + parseSize(size.trim().slice(1)) : parseSize(size);
       if (target < info.virtualSize && !shrink) {
@@ -174,7 +176,17 @@ export class DiskService {
           { size: 'Smaller than the disk' },
         );
       }
-      if (target !== info.virtualSize) {
+      if (target < info.virtualSize) this.assertAllowed(canResizeDisk(this.ruleVm(vm), true));
+      if (target !== info.virtualSize && live) {
+        if (disk.readOnly) {
+          throw new VivariumError(
+            'INVALID_REQUEST',
+            `Disk ${disk.id} is read-only: shut the VM down to resize it.`,
+          );
+        }
+        // QEMU grows the image and tells the guest's driver, which sees the new size at once.
+        await vm.supervisor.command('block_resize', { 'node-name': disk.id, size: target });
+      } else if (target !== info.virtualSize) {
         if (target <= 0)
           throw new VivariumError('INVALID_REQUEST', 'A disk cannot be resized to nothing.');
         const data: DiskResizeData = {
@@ -194,7 +206,38 @@ export class DiskService {
         await resizeImage(img, file, disk.format, target, target < info.virtualSize);
         await intent.end();
       }
-      return this.diskInfo(vm, disk, img, false);
+      return this.diskInfo(vm, disk, img, live);
+    });
+  }
+
+  /** A disk's bus or cache mode (VM off). */
+  async change(
+    ref: string,
+    diskId: string,
+    req: { bus?: DiskConfig['bus'] | undefined; cache?: DiskConfig['cache'] | undefined },
+  ): Promise<VmSummary> {
+    const vm = this.registry.resolve(ref);
+    await vm.safeRefresh();
+    return vm.supervisor.serialize(async () => {
+      this.assertAllowed(canChangeDisk(this.ruleVm(vm)));
+      return vm.update((c) => {
+        const disk = findDisk(c, diskId);
+        const others = c.disks.filter((d) => d.id !== diskId);
+        const bus = req.bus ?? disk.bus;
+        const { port: _old, ...rest } = disk;
+        const changed: DiskConfig = {
+          ...rest,
+          bus,
+          cache: req.cache ?? disk.cache,
+          // The same bus keeps its place (a snapshot's devices load into the same layout).
+          ...(bus === disk.bus
+            ? disk.port === undefined
+              ? {}
+              : { port: disk.port }
+            : placement(c.machine, others, bus, undefined)),
+        };
+        return { ...c, disks: c.disks.map((d) => (d.id === diskId ? changed : d)) };
+      });
     });
   }
 
@@ -244,11 +287,15 @@ export class DiskService {
     return repair === 'none' ? work() : vm.supervisor.serialize(work);
   }
 
-  async import(ref: string, file: string, bus: DiskConfig['bus'] | undefined): Promise<TaskInfo> {
+  async import(
+    ref: string,
+    file: string,
+    bus: DiskConfig['bus'] | undefined,
+    cache: DiskConfig['cache'] | undefined,
+  ): Promise<TaskInfo> {
     const vm = this.registry.resolve(ref);
     await vm.safeRefresh();
-    this.assertOff(vm, 'import a disk into it');
-    this.assertRoom(vm);
+    this.assertAllowed(canAddDisk(this.ruleVm(vm), bus ?? defaultBus(vm)));
     const img = await this.img();
     let chain;
     try {
@@ -279,7 +326,11 @@ export class DiskService {
         const target = join(vm.files.dir, name);
         this.reserved.add(target);
         try {
-          return await this.importInto(vm, { file, source, what, target, name, bus, img }, ctx);
+          return await this.importInto(
+            vm,
+            { file, source, what, target, name, bus, cache, img },
+            ctx,
+          );
         } finally {
           this.reserved.delete(target);
         }
@@ -296,11 +347,12 @@ export class DiskService {
       target: string;
       name: string;
       bus: DiskConfig['bus'] | undefined;
+      cache: DiskConfig['cache'] | undefined;
       img: string;
     },
     ctx: TaskContext,
   ): Promise<VmSummary> {
-    const { file, source, what, target, name, bus, img } = job;
+    const { file, source, what, target, name, bus, cache, img } = job;
     ctx.report({
       bytesTotal: source.virtualSize,
       bytesDone: 0,
@@ -320,16 +372,18 @@ export class DiskService {
       });
       await intent.step('config');
       const summary = await vm.supervisor.serialize(async () => {
-        this.assertOff(vm, 'attach the imported disk');
-        this.assertRoom(vm);
+        // The VM may have started or stopped during the conversion: the rule is asked again.
+        const useBus = bus ?? defaultBus(vm);
+        this.assertAllowed(canAddDisk(this.ruleVm(vm), useBus));
         const disk: DiskConfig = {
           id: nextDiskId(vm.config),
           file: name,
           format: 'qcow2',
-          bus: bus ?? defaultBus(vm.config),
+          bus: useBus,
+          cache: cache ?? 'writeback',
           readOnly: false,
         };
-        return vm.update(withDisk(disk));
+        return this.attach(vm, disk);
       });
       await intent.end();
       return summary;
@@ -373,6 +427,7 @@ export class DiskService {
       file,
       format: disk.format,
       bus: disk.bus,
+      cache: disk.cache,
       readOnly: disk.readOnly,
       exists: await access(file).then(
         () => true,
@@ -400,24 +455,50 @@ export class DiskService {
     }
   }
 
-  private assertOff(vm: Vm, what: string): void {
-    const state = vm.supervisor.current.state;
-    if (isSaved(state)) throw new VivariumError('BAD_STATE', savedRefusalMessage('disks'));
-    if (isLive(state)) {
-      throw new VivariumError(
-        'BAD_STATE',
-        `"${vm.config.name}" is ${state}: shut it down to ${what}.`,
-      );
-    }
+  /**
+   * Adds `disk` to the config as it is on disk now (its id and place are picked there: another
+   * process may have added a disk since this engine looked). On a running VM it is plugged in
+   * first, under the config lock, and written only once QEMU took it; a config that then cannot
+   * be written unplugs it again.
+   */
+  private attach(vm: Vm, disk: DiskConfig): Promise<VmSummary> {
+    let plugged: DiskConfig | null = null;
+    return vm
+      .update(async (c) => {
+        const next = withDisk(disk)(c);
+        if (isLive(vm.supervisor.current.state)) {
+          const added = next.disks[next.disks.length - 1] as DiskConfig;
+          const problem = hotplugProblem(c, added.bus);
+          if (problem) throw new VivariumError('BAD_STATE', problem);
+          if (added.bus === 'virtio' && added.port === undefined) {
+            throw new VivariumError(
+              'RESOURCE_LIMIT',
+              'Every spare slot of this VM holds a disk: shut it down to add another.',
+            );
+          }
+          await plugDisk(vm.supervisor, vm.files.dir, added);
+          plugged = added;
+        }
+        return next;
+      })
+      .catch(async (err: unknown) => {
+        if (plugged) await unplugDisk(vm.supervisor, plugged).catch(() => undefined);
+        throw err;
+      });
   }
 
-  private assertRoom(vm: Vm): void {
-    if (vm.config.disks.length >= MAX_DISKS) {
-      throw new VivariumError(
-        'RESOURCE_LIMIT',
-        `A VM has at most ${MAX_DISKS} disks: detach one first.`,
-      );
-    }
+  private ruleVm(vm: Vm) {
+    return {
+      machine: vm.config.machine,
+      disks: vm.config.disks,
+      state: vm.supervisor.current.state,
+    };
+  }
+
+  private assertAllowed(verdict: DiskVerdict): void {
+    if (verdict.ok) return;
+    const full = verdict.reason.startsWith('A VM has at most');
+    throw new VivariumError(full ? 'RESOURCE_LIMIT' : 'BAD_STATE', verdict.reason);
   }
 
   private async img(): Promise<string> {
@@ -441,8 +522,27 @@ function withDisk(disk: DiskConfig): (c: VmConfig) => VmConfig {
         `A VM has at most ${MAX_DISKS} disks: detach one first.`,
       );
     }
-    return { ...c, disks: [...c.disks, { ...disk, id: nextDiskId(c) }] };
+    const placed = { ...disk, ...placement(c.machine, c.disks, disk.bus, undefined) };
+    return { ...c, disks: [...c.disks, { ...placed, id: nextDiskId(c) }] };
   };
+}
+
+/**
+ * Where a disk of `bus` sits: a spare root port for virtio on q35 (so it can be unplugged while
+ * the VM runs), a fixed target for SCSI (the same at every start); `keep` when it has one.
+ */
+function placement(
+  machine: VmConfig['machine'],
+  others: readonly DiskConfig[],
+  bus: DiskConfig['bus'],
+  keep: number | undefined,
+): { port?: number } {
+  if (keep !== undefined) return { port: keep };
+  if (bus === 'scsi' || (bus === 'virtio' && machine === 'q35')) {
+    const port = freeHotplugPort(others, bus);
+    if (port !== null) return { port };
+  }
+  return {};
 }
 
 function findDisk(config: VmConfig, id: string): DiskConfig {
@@ -463,8 +563,14 @@ export function nextDiskId(config: VmConfig): string {
   for (let n = 0; ; n++) if (!taken.has(`disk${n}`)) return `disk${n}`;
 }
 
-function defaultBus(config: VmConfig): DiskConfig['bus'] {
-  return config.disks[0]?.bus ?? 'virtio';
+/**
+ * The bus of the VM's first disk (its guest has the driver), or virtio; on a running VM one that
+ * can be plugged in live.
+ */
+function defaultBus(vm: Vm): DiskConfig['bus'] {
+  const bus = vm.config.disks[0]?.bus ?? 'virtio';
+  if (isLive(vm.supervisor.current.state) && hotplugProblem(vm.config, bus)) return 'virtio';
+  return bus;
 }
 
 /** `<id>.<ext>` in the VM's folder, or `<id>-2.<ext>`... when a leftover file has the name. */

@@ -1,6 +1,7 @@
 import type { ComponentType } from 'react';
 import type { VmConfig } from '../../../../../common/contract';
 import type { IconName } from '../../../components/Icon';
+import { DISK_BUS_LABELS } from '../../../../../common/labels';
 import type { HardwarePanelProps } from './panel-props';
 
 // Panels import their props from panel-props.ts: importing them from here, which loads the
@@ -25,6 +26,14 @@ export interface HardwareKind {
 
 /** The device list, in the order virt-manager shows it: storage first, then the rest. */
 export const HARDWARE_KINDS: readonly HardwareKind[] = [
+  {
+    id: 'disks',
+    label: 'Disks',
+    icon: 'disk',
+    summary: disksSummary,
+    addLabel: 'A new disk, an existing image, or an imported one',
+    load: () => import('./DisksPanel'),
+  },
   {
     id: 'cdrom',
     label: 'CD/DVD drive',
@@ -64,3 +73,11 @@ export const HARDWARE_KINDS: readonly HardwareKind[] = [
     load: () => import('./ClipboardPanel'),
   },
 ];
+
+/** "2 disks · VirtIO" from the config alone (sizes need the host's files: the panel reads them). */
+function disksSummary(config: VmConfig): string {
+  const n = config.disks.length;
+  if (n === 0) return 'None';
+  const buses = [...new Set(config.disks.map((d) => DISK_BUS_LABELS[d.bus]))].join(', ');
+  return `${n} disk${n === 1 ? '' : 's'} · ${buses}`;
+}

@@ -24,6 +24,7 @@ import type { TabProps } from '../tab-props';
 import { GuestCard } from './GuestCard';
 import { Card, Fact, Facts } from './facts';
 import { NetworkCard } from './NetworkCard';
+import { DiskSizes } from '../hardware/DiskSizes';
 
 /** What the VM is, what it runs under and why, and for how long. */
 export default function OverviewTab({ vm, active }: TabProps) {
@@ -124,7 +125,7 @@ export default function OverviewTab({ vm, active }: TabProps) {
           </Facts>
         </Card>
 
-        <Card title="Boot and storage" icon="disk">
+        <Card title="Boot" icon="boot">
           <Facts>
             <Fact label="Boot order">{c.bootOrder.map((b) => label('boot', b)).join(' → ')}</Fact>
             {c.kernelBoot ? (
@@ -145,24 +146,22 @@ export default function OverviewTab({ vm, active }: TabProps) {
             <Fact label="CD-ROM">
               <CdromName path={c.cdrom} />
             </Fact>
-            <Fact label="Disks">
-              {c.disks.length === 0 ? (
-                'None'
-              ) : (
-                <ul className="plain-list">
-                  {c.disks.map((d) => (
-                    <li key={d.id}>
-                      <strong>{d.id}</strong> <Path>{d.file}</Path>{' '}
-                      <span className="muted">
-                        {label('diskFormat', d.format)} · {label('diskBus', d.bus)}
-                        {d.readOnly ? ' · read-only' : ''}
-                      </span>
-                    </li>
-                  ))}
-                </ul>
-              )}
-            </Fact>
           </Facts>
+        </Card>
+
+        <Card title="Storage" icon="disk" className="card--storage">
+          <DiskSizes vm={vm} active={active} />
+          <div className="card__actions">
+            <button
+              type="button"
+              className="btn"
+              data-testid="overview-manage-disks"
+              onClick={() => navigate({ view: 'vm', vmId: vm.id, tab: 'hardware' })}
+            >
+              <Icon name="disk" size={15} />
+              Manage disks
+            </button>
+          </div>
         </Card>
 
         <NetworkCard vm={vm} active={active} />

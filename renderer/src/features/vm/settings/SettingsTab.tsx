@@ -22,9 +22,10 @@ import { GeneralSection } from './sections/general';
 import { MachineSection } from './sections/machine';
 import { ProcessorSection } from './sections/processor';
 import { SecuritySection } from './sections/security';
+import { StorageSection } from './sections/storage';
 
 /** Edit the VM's configuration, validated by the contract's own schema as you type. */
-export default function SettingsTab({ vm }: TabProps) {
+export default function SettingsTab({ vm, active }: TabProps) {
   const config = vm.config;
   const state = vm.runtime.state;
   const off = isOff(state);
@@ -118,6 +119,7 @@ export default function SettingsTab({ vm }: TabProps) {
         <MachineSection form={form} />
         <SecuritySection form={form} />
         <BootSection form={form} />
+        <StorageSection vm={vm} active={active} />
         <AdvancedSection form={form} />
         <DangerSection vmId={vm.id} off={off || saved} />
       </div>
