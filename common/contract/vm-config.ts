@@ -29,7 +29,19 @@ import { nameCharactersProblem } from '../rules/vm-names';
 import { SHARE_MAX, SHARE_MODES, shareTagProblem } from '../rules/shares';
 import { CPU_COUNT_MAX, CPU_COUNT_MIN, MEMORY_MIB_MAX, MEMORY_MIB_MIN } from '../rules/vm-settings';
 
-export const CONFIG_VERSION = 2;
+export const CONFIG_VERSION = 3;
+
+/**
+ * The generation of the devices every VM gets whether or not the user added them, like QEMU's
+ * versioned machine types for Vivarium's own devices. Saved memory and live snapshots load only
+ * into the device layout they were taken with, so a VM keeps its generation until it starts cold
+ * with neither (see vms/device-layout.ts); new VMs get the latest.
+ * 1: a CD drive only with a disc in it, the xHCI controller only for the tablet or USB devices,
+ *    no hot-plug buses.
+ * 2: an empty CD drive ready for a disc, the xHCI controller always, and on q35 spare PCIe root
+ *    ports and a virtio-scsi controller for disks plugged in while the VM runs.
+ */
+export const DEVICE_LAYOUT_LATEST = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Vocabulary (common/contract/vocabulary.ts)
@@ -368,6 +380,8 @@ export const VmConfigSchema = z.object({
     }),
   /** Clipboard sharing through QEMU's vdagent channel (the guest runs spice-vdagent). */
   clipboard: z.boolean().default(false),
+  /** See DEVICE_LAYOUT_LATEST. */
+  layout: z.number().int().min(1).max(DEVICE_LAYOUT_LATEST).default(DEVICE_LAYOUT_LATEST),
   /** Appended verbatim after everything Vivarium builds; never parsed back. */
   extraArgs: z.array(z.string()).default([]),
 });

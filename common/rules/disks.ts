@@ -23,19 +23,27 @@ const no = (reason: string): DiskVerdict => ({ ok: false, reason });
 /** What the rules need of a VM. */
 export interface DiskRuleVm {
   machine: 'q35' | 'pc';
+  /** The config's device layout generation: hot-plug buses came with layout 2. */
+  layout: number;
   disks: readonly Pick<DiskConfig, 'id' | 'bus' | 'port'>[];
   state: VmState;
 }
 
 /** Buses a disk can be plugged into while the VM runs, on this machine. */
-export function hotplugBuses(machine: DiskRuleVm['machine']): readonly DiskBus[] {
-  return machine === 'q35' ? ['virtio', 'scsi'] : [];
+export function hotplugBuses(vm: Pick<DiskRuleVm, 'machine' | 'layout'>): readonly DiskBus[] {
+  return vm.machine === 'q35' && vm.layout >= 2 ? ['virtio', 'scsi'] : [];
 }
 
 /** Whether a disk of `bus` can be plugged into the running VM; else why not. */
-export function hotplugProblem(vm: Pick<DiskRuleVm, 'machine'>, bus: DiskBus): string | null {
+export function hotplugProblem(
+  vm: Pick<DiskRuleVm, 'machine' | 'layout'>,
+  bus: DiskBus,
+): string | null {
   if (vm.machine !== 'q35') {
     return 'The pc machine cannot take disks while it runs: shut the VM down to add one (or use the q35 machine).';
+  }
+  if (vm.layout < 2) {
+    return 'This VM was made before disks could be plugged in while it runs: shut it down to add one. It gains the slots for them at a start with no live snapshot or saved state to keep.';
   }
   if (bus === 'sata' || bus === 'ide') {
     return `${bus === 'sata' ? 'SATA' : 'IDE'} disks cannot be plugged in while the VM runs: choose VirtIO or SCSI, or shut the VM down.`;
@@ -74,7 +82,7 @@ export function canDetachDisk(
   const state = stateProblem(vm.state);
   if (state) return no(state);
   if (!isLive(vm.state)) return OK;
-  if (vm.machine !== 'q35' || (disk.bus !== 'virtio' && disk.bus !== 'scsi')) {
+  if (hotplugBuses(vm).length === 0 || (disk.bus !== 'virtio' && disk.bus !== 'scsi')) {
     return no(`Disk ${disk.id} cannot be unplugged while the VM runs: shut it down to detach it.`);
   }
   if (disk.bus === 'virtio' && disk.port === undefined) {

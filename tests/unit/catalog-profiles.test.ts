@@ -59,7 +59,7 @@ const host: HostInfo = {
 /** What engine.createVm builds from a request filled in by the profile. */
 function configFrom(d: CreateDefaults, overrides: Partial<VmConfig> = {}): VmConfig {
   return VmConfigSchema.parse({
-    configVersion: 2,
+    configVersion: 3,
     id: ID,
     name: `Profile ${d.entry}`,
     os: d.os,

@@ -73,7 +73,7 @@ describe('ssh access to a cloud guest', () => {
   const files = vmFiles(enginePaths('/home/u/viv', '/run/viv'), 'a1b2c3d4e5f6');
   const config = (userKeys: boolean, hostAddress = '127.0.0.1') =>
     VmConfigSchema.parse({
-      configVersion: 2,
+      configVersion: 3,
       id: 'a1b2c3d4e5f6',
       name: 'dev',
       createdAt: '2026-01-01T00:00:00Z',

@@ -5,7 +5,7 @@ import { fieldsNeedingStop } from '../../common/rules/vm-settings';
 
 describe('confirmations', () => {
   const config = VmConfigSchema.parse({
-    configVersion: 2,
+    configVersion: 3,
     id: 'abcdefabcdef',
     name: 'old',
     createdAt: '2026-01-01T00:00:00.000Z',

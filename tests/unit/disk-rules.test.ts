@@ -17,7 +17,7 @@ const plugged = { id: 'disk1', bus: 'virtio' as const, port: 0 };
 const scsi = { id: 'disk2', bus: 'scsi' as const, port: 0 };
 
 function vm(over: Partial<DiskRuleVm> = {}): DiskRuleVm {
-  return { machine: 'q35', disks: [boot, plugged, scsi], state: 'running', ...over };
+  return { machine: 'q35', layout: 2, disks: [boot, plugged, scsi], state: 'running', ...over };
 }
 
 const reason = (v: { ok: boolean; reason?: string }) => (v.ok ? null : v.reason);
@@ -37,6 +37,13 @@ describe('disk rules', () => {
     expect(reason(canAddDisk(vm(), 'sata'))).toMatch(/SATA disks cannot be plugged in/);
     expect(reason(canAddDisk(vm(), 'ide'))).toMatch(/IDE disks cannot be plugged in/);
     expect(reason(canAddDisk(vm({ machine: 'pc' }), 'virtio'))).toMatch(/pc machine/);
+  });
+
+  it('a VM on the first device layout has no hot-plug buses until a cold start moves it on', () => {
+    const old = vm({ layout: 1 });
+    expect(reason(canAddDisk(old, 'virtio'))).toMatch(/made before disks could be plugged in/);
+    expect(reason(canDetachDisk(old, plugged))).toMatch(/shut it down to detach/);
+    expect(canAddDisk({ ...old, state: 'stopped' }, 'virtio').ok).toBe(true);
   });
 
   it('unplugs what sits on a spare port or the SCSI controller, not the root bus', () => {

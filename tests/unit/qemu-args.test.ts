@@ -203,6 +203,19 @@ const cases: Record<string, [VmConfig, LaunchContext]> = {
     ctx(),
   ],
   'empty-cd-drive-for-live-insert': [config({ cdrom: null }), ctx()],
+  // A VM made before device layouts: its saved memory and live snapshots need these devices only.
+  'layout-1-no-empty-cd-no-usb-controller-no-hotplug-buses': [
+    config({
+      layout: 1,
+      cdrom: null,
+      usbTablet: false,
+      disks: [
+        { id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'virtio', port: 0 },
+        { id: 'disk1', file: 'disk1.qcow2', format: 'qcow2', bus: 'scsi', port: 0 },
+      ],
+    }),
+    ctx(),
+  ],
   'pc-ide-full-no-empty-cd-drive': [
     config({
       machine: 'pc',

@@ -17,7 +17,7 @@ function vm(id: string, state: VmState = 'stopped', name = `VM ${id}`): VmSummar
     dir: `/vms/${id}`,
     guest: null,
     config: VmConfigSchema.parse({
-      configVersion: 2,
+      configVersion: 3,
       id,
       name,
       createdAt: '2026-01-01T00:00:00Z',

@@ -15,7 +15,7 @@ import {
 
 function config(patch: Record<string, unknown> = {}): VmConfig {
   return VmConfigSchema.parse({
-    configVersion: 2,
+    configVersion: 3,
     id: 'abcdefabcdef',
     name: 'Build box',
     createdAt: '2026-01-01T00:00:00Z',

@@ -331,7 +331,7 @@ describe('derive: the cloud setup', () => {
 
 describe('guestPhase', () => {
   const config = VmConfigSchema.parse({
-    configVersion: 2,
+    configVersion: 3,
     id: 'a1b2c3d4e5f6',
     name: 'vm',
     createdAt: '2026-01-01T00:00:00Z',

@@ -76,7 +76,7 @@ describe('migration blockers in the user words', () => {
 describe('the hardware hash', () => {
   const config = (patch: Record<string, unknown> = {}) =>
     VmConfigSchema.parse({
-      configVersion: 2,
+      configVersion: 3,
       id: 'a1b2c3d4e5f6',
       name: 'dev',
       createdAt: '2026-01-01T00:00:00Z',
@@ -128,18 +128,37 @@ describe('app settings', () => {
 });
 
 describe('the hardware hash and shares', () => {
-  it('is the same for a config saved before shares existed, and sees a share or the clipboard', () => {
+  it('is the same for a config saved before shares, USB, cache modes and device layouts existed, and sees them', () => {
     const base = VmConfigSchema.parse({
-      configVersion: 2,
+      configVersion: 3,
       id: 'a1b2c3d4e5f6',
       name: 'dev',
       createdAt: '2026-01-01T00:00:00Z',
       memoryMiB: 512,
+      disks: [{ id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'virtio' }],
+      layout: 1,
     });
-    const { name: _n, notes: _o, shares: _s, clipboard: _c, ...old } = base;
-    // The hash of the same config as an older version (without the two fields) computed it.
-    const oldHash = createHash('sha256').update(JSON.stringify(old)).digest('hex');
+    const {
+      name: _n,
+      notes: _o,
+      shares: _s,
+      clipboard: _c,
+      usb: _u,
+      layout: _l,
+      confirmDestructive: _d,
+      ...old
+    } = base;
+    const oldDisks = base.disks.map(({ cache: _cache, port: _port, ...d }) => d);
+    // The hash of the same VM as an older version (without those fields) computed it.
+    const oldHash = createHash('sha256')
+      .update(JSON.stringify({ ...old, configVersion: 2, disks: oldDisks }))
+      .digest('hex');
     expect(hardwareHash(base)).toBe(oldHash);
+    expect(hardwareHash({ ...base, name: 'renamed', confirmDestructive: false })).toBe(oldHash);
+    expect(hardwareHash({ ...base, layout: 2 })).not.toBe(oldHash);
+    expect(
+      hardwareHash({ ...base, disks: base.disks.map((d) => ({ ...d, cache: 'none' as const })) }),
+    ).not.toBe(oldHash);
     expect(hardwareHash({ ...base, clipboard: true })).not.toBe(oldHash);
     expect(
       hardwareHash({ ...base, shares: [{ tag: 'a', path: '/a', readOnly: false, mode: '9p' }] }),

@@ -22,7 +22,7 @@ import type { ImageSnapshot } from '../../electron/engine/storage/qemu-img';
 
 function config(patch: Partial<VmConfig> = {}): VmConfig {
   return VmConfigSchema.parse({
-    configVersion: 2,
+    configVersion: 3,
     id: 'abcdefabcdef',
     name: 'test',
     createdAt: '2026-01-01T00:00:00Z',

@@ -137,7 +137,7 @@ describe('what an imported image may reach', () => {
 
 describe('linked clone preconditions', () => {
   const base = {
-    configVersion: 2,
+    configVersion: 3,
     id: 'abcdefabcdef',
     name: 'src',
     createdAt: 'now',

@@ -1,12 +1,14 @@
 /** The contract's VM methods: the library, lifecycle, power, screen and keys, logs. */
 import { stat } from 'node:fs/promises';
 import type { VmSummary } from '../../../common/contract';
+import { isOff } from '../../../common/vm-state';
 import { agentPowerOff } from '../guest/agent-facts';
 import type { GuestWatcher } from '../guest/watcher';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import { readTail } from '../qemu/process-info';
 import type { SaveStateService } from '../savestate/service';
+import { moveToLatestLayout } from '../vms/device-layout';
 import type { LaunchPlanner } from '../vms/launch-plan';
 import type { VmLifecycle } from '../vms/lifecycle';
 import type { VmScreen } from '../vms/screen';
@@ -76,6 +78,8 @@ export function vmHandlers(deps: VmHandlerDeps): HandlerGroup<VmMethod> {
     'vm.delete': ({ vm, keepDisks }) => lifecycle.delete(vm, keepDisks),
     'vm.start': async ({ vm }) => {
       const entry = registry.resolve(vm);
+      await entry.safeRefresh();
+      if (isOff(entry.supervisor.current.state)) await moveToLatestLayout(entry);
       await entry.supervisor.start(await saves.planStart(entry, await launcher.plan(entry)));
       return entry.summary();
     },

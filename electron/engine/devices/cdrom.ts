@@ -4,7 +4,7 @@
  * while it is stopped. The config changes only after QEMU took the change, so the next start has
  * the same disc.
  */
-import type { CdromChange, CdromInfo } from '../../../common/contract';
+import { DEVICE_LAYOUT_LATEST, type CdromChange, type CdromInfo } from '../../../common/contract';
 import { readImageInfo } from '../catalog/iso9660';
 import { VivariumError } from '../errors';
 import type { Vm } from '../library/vm';
@@ -46,7 +46,8 @@ export class CdromService {
     if (file !== null) await checkIso(file);
     return vm.supervisor.serialize(async () => {
       if (changeTarget(vm) === 'config') {
-        if (file !== null && !hasCdDrive(vm.config)) {
+        // A disc makes its drive at start (whatever the device layout) where a port is free.
+        if (file !== null && !hasCdDrive({ ...vm.config, layout: DEVICE_LAYOUT_LATEST })) {
           throw new VivariumError(
             'RESOURCE_LIMIT',
             `"${vm.config.name}" has no CD drive: its IDE/SATA ports are all disks. Move a disk to virtio first.`,
@@ -57,9 +58,13 @@ export class CdromService {
       }
       const drive = await liveDrive(vm);
       if (!drive) {
+        const why =
+          vm.config.layout < 2 && hasCdDrive({ ...vm.config, layout: DEVICE_LAYOUT_LATEST })
+            ? 'it was made before discs could go in while it runs; it gains an empty drive at a start with no live snapshot or saved state to keep'
+            : 'its IDE/SATA ports are all disks';
         throw new VivariumError(
           'BAD_STATE',
-          `"${vm.config.name}" runs without a CD drive (its IDE/SATA ports are all disks): shut it down, and put the disc in while it is stopped, or move a disk to virtio.`,
+          `"${vm.config.name}" runs without a CD drive (${why}): shut it down and put the disc in while it is stopped.`,
         );
       }
       const locked = drive.locked === true;

@@ -85,7 +85,7 @@ export class UsbService {
         if (!(await liveDeviceIds(vm)).has(USB_CONTROLLER_ID)) {
           throw new VivariumError(
             'BAD_STATE',
-            `"${vm.config.name}" was started without a USB controller (by an older Vivarium): shut it down and start it again, or attach the device while it is stopped.`,
+            `"${vm.config.name}" was started without a USB controller (it was made before USB devices could be attached while it runs): attach the device while it is stopped. It gains the controller at a start with no live snapshot or saved state to keep.`,
           );
         }
         await plugIn(vm, entry, made.device);

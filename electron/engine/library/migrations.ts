@@ -27,6 +27,11 @@ const steps: Record<number, (raw: Record<string, unknown>) => Record<string, unk
     };
     return { ...rest, configVersion: 2, nics: [nic] };
   },
+  /**
+   * v3 versions the devices every VM gets (DEVICE_LAYOUT_LATEST): a VM made before keeps the
+   * layout its saved state and live snapshots were taken with.
+   */
+  2: (raw) => ({ ...raw, configVersion: 3, layout: 1 }),
 };
 
 /** Brings a stored config to the current version and validates it; refuses configs from a newer app. */

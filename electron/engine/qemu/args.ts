@@ -235,6 +235,7 @@ function storageLayout(config: VmConfig) {
 /** Whether the VM gets a CD drive at start: one with a disc always, an empty one where a port is free. */
 export function hasCdDrive(config: VmConfig): boolean {
   if (config.cdrom) return true;
+  if (config.layout < 2) return false;
   const layout = storageLayout(config);
   for (const disk of config.disks) {
     if (disk.bus === 'sata') layout.nextAhci();
@@ -330,7 +331,7 @@ export function diskDevice(
 function onHotplugBus(config: VmConfig, disk: DiskConfig): boolean {
   return (
     disk.bus === 'scsi' ||
-    (disk.bus === 'virtio' && disk.port !== undefined && config.machine === 'q35')
+    (disk.bus === 'virtio' && disk.port !== undefined && hasHotplugBuses(config))
   );
 }
 
@@ -383,7 +384,7 @@ const drives: Section = (config, ctx) => {
         ...bootProp,
       }),
     );
-  } else if (layout.ideFree()) {
+  } else if (config.layout >= 2 && layout.ideFree()) {
     // An empty drive, so a disc can be inserted while the guest runs (QEMU cannot add a CD
     // drive live); a machine whose IDE/SATA ports are all disks goes without.
     args.push(
@@ -647,11 +648,24 @@ const clipboard: Section = (config) => {
 
 const VIDEO_DEVICE = { std: 'VGA', virtio: 'virtio-vga', cirrus: 'cirrus-vga' } as const;
 
+/** Whether the VM has its xHCI controller, so USB devices can be attached while it runs. */
+export function hasUsbController(config: VmConfig): boolean {
+  return config.layout >= 2 || config.usbTablet || config.usb.length > 0;
+}
+
+/** Whether disks can be plugged in while the VM runs: q35 with the hot-plug buses of layout 2. */
+export function hasHotplugBuses(config: VmConfig): boolean {
+  return config.machine === 'q35' && config.layout >= 2;
+}
+
 const display: Section = (config, ctx) => {
   const args: string[] = [];
   if (config.video !== 'none') args.push('-device', json({ driver: VIDEO_DEVICE[config.video] }));
-  // Always there, tablet or not: USB devices are attached to it while the guest runs.
-  args.push('-device', json({ driver: 'qemu-xhci', id: USB_CONTROLLER_ID }));
+  // Always there, tablet or not: USB devices are attached to it while the guest runs. (Device
+  // layout 1 had it only for the tablet and USB devices.)
+  if (hasUsbController(config)) {
+    args.push('-device', json({ driver: 'qemu-xhci', id: USB_CONTROLLER_ID }));
+  }
   if (config.usbTablet) {
     args.push('-device', json({ driver: 'usb-tablet', bus: USB_BUS, id: 'tablet0' }));
   }
@@ -722,7 +736,7 @@ const tpm: Section = (config, ctx) => {
  */
 const hotplugBuses: Section = (config) => {
   const args: string[] = [];
-  if (config.machine === 'q35') {
+  if (hasHotplugBuses(config)) {
     for (let n = 0; n < HOTPLUG_PORTS; n++) {
       args.push(
         '-device',
@@ -730,7 +744,7 @@ const hotplugBuses: Section = (config) => {
       );
     }
   }
-  if (config.machine === 'q35' || config.disks.some((d) => d.bus === 'scsi')) {
+  if (hasHotplugBuses(config) || config.disks.some((d) => d.bus === 'scsi')) {
     args.push('-device', json({ driver: 'virtio-scsi-pci', id: SCSI_CONTROLLER_ID }));
   }
   const targets = scsiTargets(config.disks);

@@ -4,6 +4,7 @@
  * file is complete and synced, so its presence is what makes a VM `saved`: for this process,
  * another one, or the next boot of the computer. A `.partial` file is never read back.
  */
+import { SAVED_EDITABLE_FIELDS } from '../../../common/rules/vm-settings';
 import { createHash } from 'node:crypto';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -31,26 +32,40 @@ export interface SavedStateMeta {
 
 /**
  * What the saved memory depends on: the config without the fields that may change while saved
- * (name, notes) or that only live on the host side (port forwards, which QEMU's user network
- * applies at start and which the library may move when a port is taken).
+ * (name, notes, whether to ask before power-off) or that only live on the host side (port
+ * forwards, which QEMU's user network applies at start and which the library may move when a
+ * port is taken). Fields newer than a saved state count only when they differ from what the VM
+ * had before they existed, so a state saved by an earlier version still fits.
  */
 export function hardwareHash(config: VmConfig): string {
-  const { name: _name, notes: _notes, shares, clipboard, ...rest } = config;
-  const nics = rest.nics.map((n) =>
+  const rest: Record<string, unknown> = { ...config };
+  for (const field of SAVED_EDITABLE_FIELDS) delete rest[field];
+  // Hashed as the config version saved states were first made with: a migration of the config
+  // file alone changes no hardware.
+  rest['configVersion'] = 2;
+  const nics = config.nics.map((n) =>
     n.attach.kind === 'nat' ? { ...n, attach: { ...n.attach, forwards: [] } } : n,
   );
-  // Shares and the clipboard count only when there: a state saved before they existed still fits.
+  const disks = config.disks.map(({ cache, port, ...d }) => ({
+    ...d,
+    ...(cache !== 'writeback' ? { cache } : {}),
+    ...(port !== undefined ? { port } : {}),
+  }));
+  for (const [field, before] of Object.entries(BEFORE_THEY_EXISTED)) {
+    if (JSON.stringify(rest[field]) === JSON.stringify(before)) delete rest[field];
+  }
   return createHash('sha256')
-    .update(
-      JSON.stringify({
-        ...rest,
-        nics,
-        ...(shares.length ? { shares } : {}),
-        ...(clipboard ? { clipboard } : {}),
-      }),
-    )
+    .update(JSON.stringify({ ...rest, nics, disks }))
     .digest('hex');
 }
+
+/** Fields added after saved states existed, with the value a VM had before them. */
+const BEFORE_THEY_EXISTED: Record<string, unknown> = {
+  shares: [],
+  clipboard: false,
+  usb: [],
+  layout: 1,
+};
 
 /** The saved state's description when a complete one is there, else null. */
 export async function readSavedState(files: VmFiles): Promise<SavedStateMeta | null> {

@@ -490,6 +490,7 @@ export class DiskService {
   private ruleVm(vm: Vm) {
     return {
       machine: vm.config.machine,
+      layout: vm.config.layout,
       disks: vm.config.disks,
       state: vm.supervisor.current.state,
     };

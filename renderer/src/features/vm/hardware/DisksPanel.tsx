@@ -38,7 +38,12 @@ const DISK_BUSES = Object.keys(DISK_BUS_LABELS) as DiskBus[];
 const DISK_CACHES = Object.keys(DISK_CACHE_LABELS) as DiskCache[];
 
 function ruleVm(vm: VmSummary): DiskRuleVm {
-  return { machine: vm.config.machine, disks: vm.config.disks, state: vm.runtime.state };
+  return {
+    machine: vm.config.machine,
+    layout: vm.config.layout,
+    disks: vm.config.disks,
+    state: vm.runtime.state,
+  };
 }
 
 function why(v: DiskVerdict): string | null {
