@@ -17,6 +17,7 @@ import { migrationMethods, type MigrationResults } from './migration';
 import { networkMethods, type NetworkResults } from './networks';
 import { settingsMethods, type SettingsResults } from './settings';
 import { snapshotMethods, type SnapshotResults, type SnapshotTaskResults } from './snapshots';
+import { statsMethods, type StatsResults } from './stats';
 import { streamMethods, type StreamResults } from './streams';
 import { taskMethods, type TaskResults } from './tasks';
 import { vmMethods, type VmResults, type VmTaskResults } from './vm';
@@ -31,6 +32,7 @@ export * from './migration';
 export * from './networks';
 export * from './settings';
 export * from './snapshots';
+export * from './stats';
 export * from './streams';
 export * from './tasks';
 export * from './vm';
@@ -51,6 +53,7 @@ export const methods = composeMethods(
   networkMethods,
   settingsMethods,
   migrationMethods,
+  statsMethods,
 );
 
 export type Method = keyof typeof methods;
@@ -74,7 +77,8 @@ export interface ApiResults
     MediaResults,
     NetworkResults,
     SettingsResults,
-    MigrationResults {}
+    MigrationResults,
+    StatsResults {}
 
 /** `task.result` of finished storage and snapshot tasks, by task kind. */
 export interface StorageTaskResults extends SnapshotTaskResults, DiskTaskResults {}

@@ -261,6 +261,12 @@ export const VmConfigSchema = z.object({
   /** A virtio-serial channel for the QEMU guest agent (addresses, OS, clean shutdown, fsfreeze). */
   guestAgent: z.boolean().default(false),
   cloudInit: CloudInitConfigSchema.nullable().default(null),
+  /**
+   * A virtio-balloon device (deflate-on-oom): the guest reports its memory and its size can change
+   * while it runs. New VMs get it; configs saved before it existed load without it (no new device
+   * appears in a guest that was installed without one) until the user turns it on.
+   */
+  balloon: z.boolean().default(false),
   /** Appended verbatim after everything Vivarium builds; never parsed back. */
   extraArgs: z.array(z.string()).default([]),
 });

@@ -331,6 +331,21 @@ const guestAgent: Section = (config, ctx) => {
   ];
 };
 
+/**
+ * The memory balloon, a fixed id so QMP finds it (`balloon`, and qom-get of its guest stats at
+ * /machine/peripheral/balloon0). deflate-on-oom: a guest about to run out of memory takes its
+ * balloon back instead of killing a process.
+ */
+export const BALLOON_ID = 'balloon0';
+
+const balloon: Section = (config) => {
+  if (!config.balloon) return [];
+  return [
+    '-device',
+    json({ driver: 'virtio-balloon-pci', id: BALLOON_ID, 'deflate-on-oom': true }),
+  ];
+};
+
 const VIDEO_DEVICE = { std: 'VGA', virtio: 'virtio-vga', cirrus: 'cirrus-vga' } as const;
 
 const display: Section = (config, ctx) => {
@@ -449,6 +464,7 @@ const SECTIONS: readonly Section[] = [
   network,
   cloudSeed,
   guestAgent,
+  balloon,
   display,
   sound,
   tpm,
