@@ -466,18 +466,18 @@ export class StatsService {
   async balloon(ref: string, targetMiB: number): Promise<StatsResults['vm.balloon']> {
     const vm = this.registry.resolve(ref);
     await vm.safeRefresh();
-    const { state } = vm.supervisor.current;
     const name = vm.config.name;
-    if (state !== 'running' && state !== 'paused') {
-      throw new VivariumError(
-        'BAD_STATE',
-        `"${name}" is ${state}: its memory is set in its settings while it is shut down, or through the balloon once it runs.`,
-      );
-    }
     if (!vm.config.balloon) {
       throw new VivariumError(
         'BAD_STATE',
         `"${name}" has no memory balloon: turn it on (vivarium set "${name}" --balloon, or its settings), then shut it down and start it again.`,
+      );
+    }
+    const { state } = vm.supervisor.current;
+    if (state !== 'running' && state !== 'paused') {
+      throw new VivariumError(
+        'BAD_STATE',
+        `"${name}" is ${state}: its memory is set in its settings while it is shut down, or through the balloon once it runs.`,
       );
     }
     if (targetMiB > vm.config.memoryMiB) {
