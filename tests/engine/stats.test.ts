@@ -7,10 +7,10 @@ import { GuestConsole } from '../helpers/guest-console';
 import { openGuestEngine, type GuestEngine } from '../helpers/guest-engine';
 
 const MiB = 1024 * 1024;
-let ge: GuestEngine;
+let ge: GuestEngine | undefined;
 let engine: Engine;
 let vm: VmSummary;
-let con: GuestConsole;
+let con: GuestConsole | undefined;
 let subscription: string;
 
 /** The samples of `vm` the engine pushes over the next `count` ticks. */
@@ -43,9 +43,14 @@ async function sampleWhere(
   return last;
 }
 
+function shell(): GuestConsole {
+  if (!con) throw new Error('The guest console did not open (see beforeAll)');
+  return con;
+}
+
 /** A /proc/meminfo line of the guest, in bytes. */
 async function guestMeminfo(key: string): Promise<number> {
-  const m = await con.run(`grep ${key}: /proc/meminfo`, new RegExp(`${key}:\\s+(\\d+) kB`));
+  const m = await shell().run(`grep ${key}: /proc/meminfo`, new RegExp(`${key}:\\s+(\\d+) kB`));
   return Number(m[1]) * 1024;
 }
 
@@ -86,7 +91,7 @@ describe('statistics of a running VM on real QEMU', () => {
 
   it('shows a guest spinning in a busy loop at 50% CPU or more within 5 s', async () => {
     const [idle] = await samples(1);
-    await con.run('while :; do :; done & echo LOOP-$!', /LOOP-(\d+)/);
+    await shell().run('while :; do :; done & echo LOOP-$!', /LOOP-(\d+)/);
     try {
       // Ticks of 2 s: the first may straddle the loop's start.
       const busy = await sampleWhere((s) => (s.cpuPercent ?? 0) >= 50, 3);
@@ -104,7 +109,7 @@ describe('statistics of a running VM on real QEMU', () => {
       // The process is never counted below its busiest thread.
       expect(busy.cpuPercent).toBeGreaterThanOrEqual((busy.vcpuPercent[0] ?? 0) - 5);
     } finally {
-      await con.run('kill %1; echo KILLED', /KILLED/);
+      await shell().run('kill %1; echo KILLED', /KILLED/);
     }
     const calm = await sampleWhere((s) => s.cpuPercent !== null && s.cpuPercent < 20, 4);
     expect(calm.cpuPercent).toBeLessThan(20);
@@ -113,7 +118,7 @@ describe('statistics of a running VM on real QEMU', () => {
   it('shows host RSS grow by about 100 MiB when the guest fills 100 MiB of its tmpfs', async () => {
     const [before] = await samples(1);
     const guestBefore = await sampleWhere((s) => !('available' in s.guest), 4);
-    await con.run(
+    await shell().run(
       'dd if=/dev/zero of=/tmp/fill bs=1M count=100 2>/dev/null; ls -l /tmp/fill; echo FILLED',
       /FILLED/,
       120_000,
@@ -139,12 +144,12 @@ describe('statistics of a running VM on real QEMU', () => {
       expect(used).toBeGreaterThan(80 * MiB);
       expect(guestAfter.guest.totalBytes).toBeGreaterThan(200 * MiB);
     }
-    await con.run('rm /tmp/fill; echo REMOVED', /REMOVED/);
+    await shell().run('rm /tmp/fill; echo REMOVED', /REMOVED/);
   });
 
   it('counts the bytes and writes the guest makes to its disk', async () => {
     const [before] = await samples(1);
-    await con.run(
+    await shell().run(
       'dd if=/dev/urandom of=/dev/vda bs=1M count=8 conv=fsync 2>/dev/null; echo WROTE',
       /WROTE/,
       120_000,
@@ -222,10 +227,8 @@ describe('statistics of a running VM on real QEMU', () => {
     expect(host.runningVms).toBe(1);
     expect(host.overcommitRatio).toBeCloseTo(host.promisedBytes / host.memory.totalBytes);
     // This Linux host has both; elsewhere they say why not.
-    expect(host.ksm).toMatchObject({
-      available: true,
-      enableCommand: expect.stringMatching(/ksm\/run/),
-    });
+    expect(host.ksm.available).toBe(true);
+    if (host.ksm.available) expect(host.ksm.enableCommand).toMatch(/ksm\/run/);
     expect(host.thp).toMatchObject({ available: true });
   });
 
