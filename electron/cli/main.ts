@@ -17,6 +17,7 @@ import { registerNicCommands } from './nic-commands';
 import { flush, jsonMode, oneLine, printJson, PROG, reportError, UsageError } from './output';
 import { registerSaveStateCommands } from './savestate-commands';
 import { registerServeCommand } from './serve-command';
+import { registerStatsCommands } from './stats-commands';
 import { registerStorageCommands } from './storage-commands';
 import { registerDeleteCommand, registerVmCommands } from './vm-commands';
 
@@ -40,6 +41,7 @@ function buildProgram(): Command {
   registerNicCommands(kit);
   registerNetworkCommands(kit);
   registerConsoleCommands(kit);
+  registerStatsCommands(kit);
   registerCloudCommands(kit);
   registerDeleteCommand(kit);
   registerMigrateCommand(kit);

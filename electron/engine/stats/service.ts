@@ -173,10 +173,7 @@ export class StatsService {
       const now = Date.now();
       for (const [id, until] of this.leases) if (until < now) this.leases.delete(id);
       const watched = this.leases.size > 0;
-      if (this.registry.role === 'oneshot') {
-        // A CLI engine does not watch the library: it looks at each VM now.
-        await Promise.all(this.registry.list().map((vm) => vm.safeRefresh()));
-      }
+      await this.lookIfOneshot();
       const vms = this.registry
         .list()
         .filter((vm) => isLive(vm.supervisor.current.state) && vm.supervisor.current.pid);
@@ -193,6 +190,13 @@ export class StatsService {
       return samples;
     } finally {
       this.ticking = false;
+    }
+  }
+
+  /** A CLI engine does not watch the library: it looks at each VM now. */
+  private async lookIfOneshot(): Promise<void> {
+    if (this.registry.role === 'oneshot') {
+      await Promise.all(this.registry.list().map((vm) => vm.safeRefresh()));
     }
   }
 
@@ -446,6 +450,7 @@ export class StatsService {
     }
     this.hostCpu = { at: Date.now(), times: hostCpuTimes() };
     const memory = await readHostMemory();
+    await this.lookIfOneshot();
     const running = this.registry.list().filter((vm) => isLive(vm.supervisor.current.state));
     const promisedBytes = running.reduce((sum, vm) => sum + vm.config.memoryMiB * MiB, 0);
     const [ksm, thp] = await Promise.all([readKsm(), readThp()]);
