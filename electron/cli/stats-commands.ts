@@ -67,8 +67,8 @@ function hostLine(h: HostStats): string {
 function topTable(kit: CliKit, host: HostStats, vms: VmStatsSample[]): string {
   const sorted = [...vms].sort((a, b) => (b.cpuPercent ?? -1) - (a.cpuPercent ?? -1));
   const rows = sorted.map((s) => {
-    const r = topRecord(s);
-    const guest = r.guestAvailableMiB === null ? '-' : `${String(r.guestAvailableMiB)} MiB`;
+    const available = 'available' in s.guest ? null : s.guest.availableBytes;
+    const guest = available === null ? '-' : kit.formatBytes(available);
     return [
       s.name,
       String(s.pid),
