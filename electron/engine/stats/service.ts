@@ -107,7 +107,7 @@ export class StatsService {
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   private hostCpu: { at: number; times: { busy: number; total: number } } | null = null;
-  private readonly keepHistory: boolean;
+  private keepHistory: boolean;
   private readonly offEvents: () => void;
   private closed = false;
 
@@ -131,6 +131,12 @@ export class StatsService {
     this.timer = setInterval(() => void this.tick(), STATS_INTERVAL_MS);
     // The sampler alone never keeps a process alive.
     this.timer.unref();
+  }
+
+  /** Keeps (or stops keeping) the unwatched history; the benchmark compares both. */
+  setHistory(on: boolean): void {
+    this.keepHistory = on;
+    if (on) this.wake();
   }
 
   private sleep(): void {
@@ -355,7 +361,7 @@ export class StatsService {
       cpuPercent,
       vcpuPercent,
       threads: stat.threads,
-      uptimeSeconds: await processAgeSeconds(stat),
+      uptimeSeconds: watched ? await processAgeSeconds(stat) : null,
       rssBytes: rss,
       pssBytes: pss,
       guest,
