@@ -42,6 +42,8 @@ interface Window {
   cpuMs: number;
   heapMiB: number;
   events: number;
+  /** Average size of one event as JSON (what a front door sends). */
+  eventKiB: number;
 }
 
 /** The engine's CPU over one window, and its heap after a full GC at the end. */
@@ -58,11 +60,11 @@ async function measure(): Promise<Window> {
   const used = process.cpuUsage(before);
   off();
   gc();
-  void bytes;
   return {
     cpuMs: (used.user + used.system) / 1000,
     heapMiB: process.memoryUsage().heapUsed / MiB,
     events,
+    eventKiB: events ? bytes / events / 1024 : 0,
   };
 }
 
@@ -102,9 +104,9 @@ it(`costs under 1% of a core and 2 MiB per VM to sample ${VMS} VMs every 2 s`, a
   const core = (w: Window) => (w.cpuMs / (WINDOW_S * 1000)) * 100;
   printTable(
     `Statistics sampler, ${VMS} idle VMs, ${WINDOW_S} s windows (CPU: % of one core)`,
-    ['engine', 'CPU ms', 'CPU %', 'extra CPU %', 'heap MiB', 'events'],
+    ['engine', 'CPU ms', 'CPU %', 'extra CPU %', 'heap MiB', 'events', 'KiB/event'],
     [
-      ['sampling off (baseline)', off.cpuMs, core(off), 0, off.heapMiB, off.events],
+      ['sampling off (baseline)', off.cpuMs, core(off), 0, off.heapMiB, off.events, off.eventKiB],
       [
         'history only',
         history.cpuMs,
@@ -112,6 +114,7 @@ it(`costs under 1% of a core and 2 MiB per VM to sample ${VMS} VMs every 2 s`, a
         core(history) - core(off),
         history.heapMiB,
         history.events,
+        history.eventKiB,
       ],
       [
         'subscribed',
@@ -120,6 +123,7 @@ it(`costs under 1% of a core and 2 MiB per VM to sample ${VMS} VMs every 2 s`, a
         core(watched) - core(off),
         watched.heapMiB,
         watched.events,
+        watched.eventKiB,
       ],
     ],
   );
