@@ -14,5 +14,5 @@ export type ApiEvent =
   | { type: 'host.notice'; message: string }
   | { type: 'task'; task: TaskInfo }
   | { type: 'settings'; settings: AppSettings }
-  /** Only while a `stats.subscribe` is held: every running VM and the host, on one tick. */
+  /** Only while a `stats.subscribe` is held: the host and every running VM that answered in time. */
   | { type: 'stats.sample'; host: HostStats; vms: VmStatsSample[] };

@@ -49,6 +49,8 @@ const BALLOON_PATH = `/machine/peripheral/${BALLOON_ID}`;
 /** A sample's QMP questions give up after this: a VM busy in a snapshot save is skipped. */
 const QMP_TIMEOUT_MS = 1500;
 const MiB = 1024 * 1024;
+/** PSS is read every this many samples (10 s), and the last value shown in between. */
+const PSS_EVERY = 5;
 
 interface Counters {
   /** performance.now() of the reading. */
@@ -72,6 +74,9 @@ interface Track {
   taps: string[];
   prev: Counters | null;
   busy: boolean;
+  /** The last PSS read, and how many samples ago. */
+  pss: number | null;
+  pssAge: number;
 }
 
 interface BlockStats {
@@ -105,7 +110,6 @@ export class StatsService {
   /** Subscription id -> when its lease ends (epoch ms). */
   private readonly leases = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
-  private ticking = false;
   private hostCpu: { at: number; times: { busy: number; total: number } } | null = null;
   private keepHistory: boolean;
   private readonly offEvents: () => void;
@@ -171,32 +175,31 @@ export class StatsService {
       : new StatsRing(1).window(vm.id, Number.POSITIVE_INFINITY);
   }
 
-  /** One tick: every live VM, then (for subscribers) the host and the event. */
+  /**
+   * One tick: every live VM, then (for subscribers) the host and the event. Ticks may overlap
+   * when a QEMU answers slowly: each VM is in one tick at a time (its busy flag), so a slow VM
+   * misses samples without holding the others back.
+   */
   async tick(): Promise<VmStatsSample[]> {
-    if (this.ticking || this.closed) return [];
-    this.ticking = true;
-    try {
-      const now = Date.now();
-      for (const [id, until] of this.leases) if (until < now) this.leases.delete(id);
-      const watched = this.leases.size > 0;
-      await this.lookIfOneshot();
-      const vms = this.registry
-        .list()
-        .filter((vm) => isLive(vm.supervisor.current.state) && vm.supervisor.current.pid);
-      if (!watched && (!this.keepHistory || vms.length === 0)) {
-        this.sleep();
-        return [];
-      }
-      const samples = (await Promise.all(vms.map((vm) => this.sampleVm(vm, watched)))).filter(
-        (s): s is VmStatsSample => s !== null,
-      );
-      if (watched) {
-        this.events.emit({ type: 'stats.sample', host: await this.host(), vms: samples });
-      }
-      return samples;
-    } finally {
-      this.ticking = false;
+    if (this.closed) return [];
+    const now = Date.now();
+    for (const [id, until] of this.leases) if (until < now) this.leases.delete(id);
+    const watched = this.leases.size > 0;
+    await this.lookIfOneshot();
+    const vms = this.registry
+      .list()
+      .filter((vm) => isLive(vm.supervisor.current.state) && vm.supervisor.current.pid);
+    if (!watched && (!this.keepHistory || vms.length === 0)) {
+      this.sleep();
+      return [];
     }
+    const samples = (await Promise.all(vms.map((vm) => this.sampleVm(vm, watched)))).filter(
+      (s): s is VmStatsSample => s !== null,
+    );
+    if (watched) {
+      this.events.emit({ type: 'stats.sample', host: await this.host(), vms: samples });
+    }
+    return samples;
   }
 
   /** A CLI engine does not watch the library: it looks at each VM now. */
@@ -217,6 +220,8 @@ export class StatsService {
         taps: [],
         prev: null,
         busy: false,
+        pss: null,
+        pssAge: 0,
       };
       this.tracks.set(id, t);
     }
@@ -252,6 +257,7 @@ export class StatsService {
       track.prev = null;
       track.vcpuThreads = null;
       track.balloon = null;
+      track.pss = null;
       track.taps = await tapInterfaces(pid);
     }
     if (track.vcpuThreads === null) {
@@ -268,7 +274,7 @@ export class StatsService {
       readStat(pid),
       Promise.all(track.vcpuThreads.map((tid) => readStat(pid, tid))),
       readRss(pid),
-      watched ? readPss(pid) : Promise.resolve(null),
+      watched ? this.pss(pid, track) : Promise.resolve(null),
       sup.command<BlockStats[]>('query-blockstats', undefined, QMP_TIMEOUT_MS),
       track.balloon
         ? sup.command<{ actual: number }>('query-balloon', undefined, QMP_TIMEOUT_MS)
@@ -391,6 +397,17 @@ export class StatsService {
       });
     }
     return sample;
+  }
+
+  /**
+   * PSS costs the kernel a walk of every page table of QEMU (it shows as this process's system
+   * time, and grows with guest memory), and it moves slowly: read it every PSS_EVERY samples.
+   */
+  private async pss(pid: number, track: Track): Promise<number | null> {
+    if (track.pss !== null && track.pid === pid && ++track.pssAge < PSS_EVERY) return track.pss;
+    track.pssAge = 0;
+    track.pss = await readPss(pid);
+    return track.pss;
   }
 
   /**
