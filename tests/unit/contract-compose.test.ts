@@ -12,6 +12,7 @@ import * as migration from '../../common/contract/migration';
 import * as networks from '../../common/contract/networks';
 import * as settings from '../../common/contract/settings';
 import * as snapshots from '../../common/contract/snapshots';
+import * as stats from '../../common/contract/stats';
 import * as streams from '../../common/contract/streams';
 import * as tasks from '../../common/contract/tasks';
 import * as vm from '../../common/contract/vm';
@@ -32,6 +33,7 @@ const domains: Record<string, Readonly<Record<string, z.ZodType>>> = {
   networks: networks.networkMethods,
   migration: migration.migrationMethods,
   settings: settings.settingsMethods,
+  stats: stats.statsMethods,
 };
 
 describe('the composed method table', () => {
