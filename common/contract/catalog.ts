@@ -209,6 +209,10 @@ export interface CreateDefaults {
   video: (typeof VIDEO_MODELS)[number];
   sound: SoundModel;
   usbTablet: boolean;
+  /** A memory balloon: on where the OS has a driver (common/rules/balloon.ts). */
+  balloon: boolean;
+  /** What the guest needs for it (Windows: virtio-win), or null when it has the driver. */
+  balloonNote: string | null;
   memoryMiB: number;
   cpus: number;
   /** For `vm.create`'s diskSize: '32G', or '0' for none. */

@@ -1,6 +1,7 @@
 /** Events: what the engine announces to every front door, in order. */
 import type { NetworkSummary } from './networks';
 import type { AppSettings } from './settings';
+import type { HostStats, VmStatsSample } from './stats';
 import type { TaskInfo } from './tasks';
 import type { VmSummary } from './vm';
 
@@ -12,4 +13,6 @@ export type ApiEvent =
   | { type: 'network.removed'; id: string }
   | { type: 'host.notice'; message: string }
   | { type: 'task'; task: TaskInfo }
-  | { type: 'settings'; settings: AppSettings };
+  | { type: 'settings'; settings: AppSettings }
+  /** Only while a `stats.subscribe` is held: the host and every running VM that answered in time. */
+  | { type: 'stats.sample'; host: HostStats; vms: VmStatsSample[] };

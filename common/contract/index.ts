@@ -19,6 +19,7 @@ import { removableMethods, type RemovableResults } from './removable';
 import { settingsMethods, type SettingsResults } from './settings';
 import { shareMethods, type ShareResults } from './shares';
 import { snapshotMethods, type SnapshotResults, type SnapshotTaskResults } from './snapshots';
+import { statsMethods, type StatsResults } from './stats';
 import { streamMethods, type StreamResults } from './streams';
 import { taskMethods, type TaskResults } from './tasks';
 import { vmMethods, type VmResults, type VmTaskResults } from './vm';
@@ -35,6 +36,7 @@ export * from './removable';
 export * from './settings';
 export * from './shares';
 export * from './snapshots';
+export * from './stats';
 export * from './streams';
 export * from './tasks';
 export * from './vm';
@@ -57,6 +59,7 @@ export const methods = composeMethods(
   migrationMethods,
   removableMethods,
   shareMethods,
+  statsMethods,
 );
 
 export type Method = keyof typeof methods;
@@ -82,7 +85,8 @@ export interface ApiResults
     SettingsResults,
     MigrationResults,
     RemovableResults,
-    ShareResults {}
+    ShareResults,
+    StatsResults {}
 
 /** `task.result` of finished storage and snapshot tasks, by task kind. */
 export interface StorageTaskResults extends SnapshotTaskResults, DiskTaskResults {}

@@ -382,6 +382,12 @@ export const VmConfigSchema = z.object({
   clipboard: z.boolean().default(false),
   /** See DEVICE_LAYOUT_LATEST. */
   layout: z.number().int().min(1).max(DEVICE_LAYOUT_LATEST).default(DEVICE_LAYOUT_LATEST),
+  /**
+   * A virtio-balloon device (deflate-on-oom): the guest reports its memory and its size can change
+   * while it runs. New VMs get it; configs saved before it existed load without it (no new device
+   * appears in a guest that was installed without one) until the user turns it on.
+   */
+  balloon: z.boolean().default(false),
   /** Appended verbatim after everything Vivarium builds; never parsed back. */
   extraArgs: z.array(z.string()).default([]),
 });

@@ -122,6 +122,8 @@ export const CreateVmRequestSchema = z
     cloud: CloudCreateSchema.optional(),
     /** A channel for the QEMU guest agent; default: on for cloud images and Linux guests. */
     guestAgent: z.boolean().optional(),
+    /** A memory balloon; default: on unless the guest OS has no driver for it (DOS). */
+    balloon: z.boolean().optional(),
   })
   .refine((r) => !(r.initrd && !r.kernel), {
     message: 'An initrd needs a kernel (--kernel)',
@@ -161,6 +163,8 @@ export const VmPatchSchema = z
     accel: z.enum(['auto', ...ACCELERATORS]),
     kernelBoot: KernelBootSchema.nullable(),
     extraArgs: z.array(z.string()),
+    /** The memory balloon device (from the next start). */
+    balloon: z.boolean(),
   })
   .partial();
 export type VmPatch = z.input<typeof VmPatchSchema>;

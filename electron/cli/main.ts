@@ -19,6 +19,7 @@ import { flush, jsonMode, oneLine, printJson, PROG, reportError, UsageError } fr
 import { registerSaveStateCommands } from './savestate-commands';
 import { registerServeCommand } from './serve-command';
 import { registerShareCommands } from './share-commands';
+import { registerStatsCommands } from './stats-commands';
 import { registerStorageCommands } from './storage-commands';
 import { registerDeleteCommand, registerVmCommands } from './vm-commands';
 
@@ -44,6 +45,7 @@ function buildProgram(): Command {
   registerShareCommands(kit);
   registerNetworkCommands(kit);
   registerConsoleCommands(kit);
+  registerStatsCommands(kit);
   registerCloudCommands(kit);
   registerDeleteCommand(kit);
   registerMigrateCommand(kit);

@@ -13,6 +13,7 @@ import {
   NIC_MODELS,
   SOUND_MODELS,
   type HostInfo,
+  type HostStats,
   type Params,
   type VmSummary,
 } from '../../common/contract';
@@ -99,7 +100,9 @@ function printVm(vm: VmSummary, opts: JsonOpt, human: string): void {
 
 async function cmdHost(opts: JsonOpt): Promise<void> {
   const info: HostInfo = await call('host.info', { refresh: false });
-  if (opts.json) return printJson(info);
+  // What the running VMs cost the host: memory, what they were promised, KSM, huge pages.
+  const usage = await call('stats.host', {});
+  if (opts.json) return printJson({ ...info, usage });
   const x86 = info.qemu.binaries.find((b) => b.arch === 'x86_64') ?? info.qemu.binaries[0];
   const lines: string[] = [];
   lines.push(
@@ -128,6 +131,7 @@ async function cmdHost(opts: JsonOpt): Promise<void> {
     `Host:         ${info.platform} ${info.arch}, ${info.cpus} CPUs, ${formatMiB(info.totalMemoryMiB)} RAM` +
       (info.freeDiskBytes != null ? `, ${formatBytes(info.freeDiskBytes)} free disk` : ''),
   );
+  lines.push(...usageLines(usage));
   lines.push(`Data:         ${info.dataDir}`);
   const fw = info.firmware;
   lines.push(`BIOS:         ${fw.seabios ?? 'not found'}`);
@@ -137,6 +141,22 @@ async function cmdHost(opts: JsonOpt): Promise<void> {
     for (const n of info.notices) lines.push(`  - ${oneLine(n)}`);
   }
   writeOut(lines.join('\n'));
+}
+
+function usageLines(u: HostStats): string[] {
+  const mib = (bytes: number) => formatMiB(Math.round(bytes / (1024 * 1024)));
+  const lines = [
+    `Memory:       ${mib(u.memory.usedBytes)} used, ${mib(u.memory.availableBytes)} available; ` +
+      `${mib(u.promisedBytes)} promised to ${u.runningVms} running VM(s) ` +
+      `(overcommit ${u.overcommitRatio.toFixed(2)})`,
+  ];
+  if (!u.ksm.available) lines.push(`KSM:          unavailable: ${u.ksm.reason}`);
+  else if (u.ksm.run === 1) lines.push(`KSM:          on, saving ${mib(u.ksm.savedBytes)}`);
+  else lines.push(`KSM:          off (to merge identical guest pages: ${u.ksm.enableCommand})`);
+  lines.push(
+    `Huge pages:   ${u.thp.available ? `transparent, ${u.thp.mode}` : `unavailable: ${u.thp.reason}`}`,
+  );
+  return lines;
 }
 
 async function cmdList(opts: JsonOpt): Promise<void> {
@@ -269,6 +289,7 @@ interface SetOpts extends JsonOpt {
   secureBoot?: boolean;
   /** Whether the app asks before Power off, Reset and Revert (the CLI never asks). */
   askFirst?: boolean;
+  balloon?: boolean;
   /** Gone from `set`: forwards are `forward add|rm` now (they change live). */
   forward?: string;
   forwards?: boolean;
@@ -286,6 +307,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
     ...(opts.tpm !== undefined && { tpm: opts.tpm }),
     ...(opts.secureBoot !== undefined && { secureBoot: opts.secureBoot }),
     ...(opts.askFirst !== undefined && { confirmDestructive: opts.askFirst }),
+    ...(opts.balloon !== undefined && { balloon: opts.balloon }),
   };
   if (opts.forward !== undefined || opts.forwards === false || opts.public) {
     const vm = shellQuote(ref);
@@ -538,6 +560,8 @@ export function registerVmCommands(kit: CliKit): void {
     .option('--no-secure-boot', 'turn Secure Boot off')
     .option('--ask-first', 'the app asks before Power off, Reset and Revert (the default)')
     .option('--no-ask-first', 'the app powers off, resets and reverts this VM without asking')
+    .option('--balloon', 'give it a memory balloon (its memory can then change while it runs)')
+    .option('--no-balloon', 'take its memory balloon away')
     // Forwards moved to `forward add|rm`: these only say so.
     .addOption(new Option('--forward <rule>').hideHelp())
     .addOption(new Option('--no-forwards').hideHelp())

@@ -14,6 +14,7 @@ import * as removable from '../../common/contract/removable';
 import * as settings from '../../common/contract/settings';
 import * as shares from '../../common/contract/shares';
 import * as snapshots from '../../common/contract/snapshots';
+import * as stats from '../../common/contract/stats';
 import * as streams from '../../common/contract/streams';
 import * as tasks from '../../common/contract/tasks';
 import * as vm from '../../common/contract/vm';
@@ -36,6 +37,7 @@ const domains: Record<string, Readonly<Record<string, z.ZodType>>> = {
   settings: settings.settingsMethods,
   removable: removable.removableMethods,
   shares: shares.shareMethods,
+  stats: stats.statsMethods,
 };
 
 describe('the composed method table', () => {

@@ -55,6 +55,8 @@ const cases: Record<string, [VmConfig, LaunchContext]> = {
   'q35-kvm-host-cpu': [config({ cpu: { model: 'host', count: 4 } }), ctx({ accel: 'kvm' })],
   'tcg-host-cpu-falls-back-to-max': [config({ cpu: { model: 'host', count: 1 } }), ctx()],
   'q35-uefi': [config({ firmware: 'uefi' }), ctx()],
+  // The same as q35-bios-virtio-cdrom plus one line: the balloon device.
+  'q35-balloon': [config({ balloon: true }), ctx()],
   'pc-ide-disk-and-cdrom': [
     config({
       machine: 'pc',

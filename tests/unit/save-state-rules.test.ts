@@ -146,6 +146,7 @@ describe('the hardware hash and shares', () => {
       usb: _u,
       layout: _l,
       confirmDestructive: _d,
+      balloon: _b,
       ...old
     } = base;
     const oldDisks = base.disks.map(({ cache: _cache, port: _port, ...d }) => d);

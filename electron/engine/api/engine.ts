@@ -33,6 +33,7 @@ import type { EngineRole, LaunchPlan } from '../qemu/supervisor';
 import { SaveStateService } from '../savestate/service';
 import { AppSettingsStore, appSettingsFile } from '../settings/app-settings';
 import { SnapshotService } from '../snapshots/service';
+import { StatsService } from '../stats/service';
 import { CloneService } from '../storage/clones';
 import { DiskService } from '../storage/disks';
 import { StreamBridge } from '../streams/bridge';
@@ -66,6 +67,7 @@ import { recoveries } from './recoveries';
 import { removableHandlers } from './removable-handlers';
 import { saveStateHandlers, settingsHandlers } from './savestate-handlers';
 import { snapshotHandlers } from './snapshot-handlers';
+import { statsHandlers } from './stats-handlers';
 import { streamHandlers } from './stream-handlers';
 import { taskHandlers } from './task-handlers';
 import { vmHandlers } from './vm-handlers';
@@ -88,6 +90,8 @@ export interface EngineOptions {
   bridgeConf?: string;
   /** The host's USB device folder in sysfs (default /sys/bus/usb/devices): for tests. */
   usbSysfs?: string;
+  /** Keep each running VM's last hour of statistics (default: the owner does). */
+  statsHistory?: boolean;
 }
 
 export async function openEngine(opts: EngineOptions = {}): Promise<Engine> {
@@ -120,6 +124,8 @@ export class Engine implements VivariumApi {
   private readonly recoveries: Recoveries;
   private readonly incoming: IncomingMigrations;
   private readonly outgoing: OutgoingMigrations;
+  /** The one statistics sampler (benchmarks read its history's size). */
+  readonly stats: StatsService;
   /** What this engine's open recovered from operations a killed process left half done. */
   private recovered: string[] = [];
   private closed = false;
@@ -193,6 +199,8 @@ export class Engine implements VivariumApi {
       });
     }
 
+    this.stats = new StatsService(registry, events, role, { history: opts.statsHistory });
+
     this.handlers = {
       ...taskHandlers(tasks),
       ...hostHandlers(host, registry, () => this.notices(), guestDefaults),
@@ -217,6 +225,7 @@ export class Engine implements VivariumApi {
         new UsbService(registry, new HostUsbScanner(opts.usbSysfs)),
       ),
       ...shareHandlers(new ShareService(registry)),
+      ...statsHandlers(this.stats),
     };
   }
 
@@ -226,6 +235,8 @@ export class Engine implements VivariumApi {
     await openRuntimeDir(this.paths.runtimeDir);
     await this.registry.open();
     for (const vm of this.registry.list()) this.guests.track(vm);
+    // VMs found running when the app opens have their history kept from now on.
+    this.stats.wake();
     // Like the leftovers, only the owner repairs: a CLI command reports what is pending.
     if (this.role !== 'owner') return;
     // Made world-readable by older versions: the VM folders (set aside below) and cached media.
@@ -320,6 +331,7 @@ export class Engine implements VivariumApi {
     this.closed = true;
     // A VM half come in is of no use without its source: it goes.
     await this.incoming.close().catch(() => undefined);
+    this.stats.close();
     this.guests.close();
     this.networks.close();
     this.registry.close();

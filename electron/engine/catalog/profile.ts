@@ -13,6 +13,8 @@ import type {
   ParsedParams,
 } from '../../../common/contract';
 
+import { balloonDriver, balloonDriverNote } from '../../../common/rules/balloon';
+
 const MiB_PER_GiB = 1024;
 
 function formatMiB(mib: number): string {
@@ -172,6 +174,8 @@ export function profileToCreateDefaults(
     video: p.video,
     sound: p.sound,
     usbTablet: p.input === 'usb-tablet',
+    balloon: balloonDriver(entry.family) !== 'none',
+    balloonNote: balloonDriverNote(balloonDriver(entry.family)),
     memoryMiB,
     cpus,
     diskSize: diskSizeText(diskGiB),
@@ -222,6 +226,7 @@ export function applyCreateDefaults(req: CreateRequest, d: CreateDefaults): Crea
     video: req.video ?? d.video,
     sound: req.sound ?? d.sound,
     usbTablet: req.usbTablet ?? d.usbTablet,
+    balloon: req.balloon ?? d.balloon,
     tpm: req.tpm ?? d.tpm,
     secureBoot: req.secureBoot ?? d.secureBoot,
   };

@@ -646,6 +646,21 @@ const clipboard: Section = (config) => {
   ];
 };
 
+/**
+ * The memory balloon, a fixed id so QMP finds it (`balloon`, and qom-get of its guest stats at
+ * /machine/peripheral/balloon0). deflate-on-oom: a guest about to run out of memory takes its
+ * balloon back instead of killing a process.
+ */
+export const BALLOON_ID = 'balloon0';
+
+const balloon: Section = (config) => {
+  if (!config.balloon) return [];
+  return [
+    '-device',
+    json({ driver: 'virtio-balloon-pci', id: BALLOON_ID, 'deflate-on-oom': true }),
+  ];
+};
+
 const VIDEO_DEVICE = { std: 'VGA', virtio: 'virtio-vga', cirrus: 'cirrus-vga' } as const;
 
 /** Whether the VM has its xHCI controller, so USB devices can be attached while it runs. */
@@ -815,6 +830,7 @@ const SECTIONS: readonly Section[] = [
   guestAgent,
   shares,
   clipboard,
+  balloon,
   display,
   sound,
   tpm,

@@ -65,6 +65,7 @@ const BEFORE_THEY_EXISTED: Record<string, unknown> = {
   clipboard: false,
   usb: [],
   layout: 1,
+  balloon: false,
 };
 
 /** The saved state's description when a complete one is there, else null. */

@@ -26,6 +26,7 @@ import {
   hostnameFromName,
 } from '../../../common/rules/cloud-guest';
 import { isLive, isSaved } from '../../../common/vm-state';
+import { balloonDriver } from '../../../common/rules/balloon';
 import type { CatalogService } from '../catalog/service';
 import { VivariumError } from '../errors';
 import type { HostService } from '../host/host-service';
@@ -168,6 +169,7 @@ export class VmLifecycle {
       secureBoot,
       accel: req.accel ?? 'auto',
       guestAgent: req.guestAgent ?? (cloud !== null || family === 'linux' || family === 'bsd'),
+      balloon: req.balloon ?? balloonDriver(family) !== 'none',
       cloudInit: cloud?.config ?? null,
       extraArgs: [],
     });
@@ -407,5 +409,6 @@ function applyPatch(c: VmConfig, patch: VmPatch): VmConfig {
     ...(patch.accel !== undefined ? { accel: patch.accel } : {}),
     ...(patch.kernelBoot !== undefined ? { kernelBoot: patch.kernelBoot } : {}),
     ...(patch.extraArgs !== undefined ? { extraArgs: patch.extraArgs } : {}),
+    ...(patch.balloon !== undefined ? { balloon: patch.balloon } : {}),
   });
 }

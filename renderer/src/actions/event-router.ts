@@ -30,6 +30,9 @@ export function applyEvent(event: ApiEvent): void {
     case 'settings':
       applySettingsEvent(event.settings);
       return;
+    case 'stats.sample':
+      // No view charts them yet: samples only flow while one subscribes.
+      return;
     default:
       assertNever(event);
   }
