@@ -9,7 +9,7 @@ import { Option } from 'commander';
 import type { CdromChange, HostUsbDevice, UsbAttachment } from '../../common/contract';
 import { USB_ENTRY_ID, parseUsbHostSpec } from '../../common/rules/usb';
 import type { CliKit } from './kit';
-import { UsageError, type JsonOpt } from './output';
+import { shellQuote, UsageError, type JsonOpt } from './output';
 
 interface AttachOpts extends JsonOpt {
   readOnly?: boolean;
@@ -55,55 +55,65 @@ function filePath(arg: string): string {
 export function registerRemovableCommands(kit: CliKit): void {
   const { program, run } = kit;
 
-  const cdrom = program
+  const CD_ACTIONS = ['insert', 'eject', 'show'] as const;
+  type CdAction = (typeof CD_ACTIONS)[number];
+  const isCdAction = (w: string | undefined): w is CdAction =>
+    (CD_ACTIONS as readonly string[]).includes(w ?? '');
+  program
     .command('cdrom')
-    .description("a VM's CD: insert, change or eject a disc, live while it runs");
-  cdrom
-    .command('insert')
-    .description('put an ISO in the drive (replacing the disc there)')
+    .description("a VM's CD: insert, change or eject a disc, live while it runs")
+    .usage('VM insert FILE | VM eject | VM [show]')
     .argument('<vm>', 'the VM')
-    .argument('<file>', 'the ISO image')
+    .argument('[action]', 'insert, eject or show (the default)')
+    .argument('[file]', 'the ISO image to insert (replacing the disc there)')
     .option('--json', 'machine-readable output on stdout')
     .action(
-      run(async (vm: string, file: string, o: JsonOpt) => {
-        const r = await kit.call(
-          'cdrom.insert',
-          { vm, file: filePath(file) },
-          { vm: 'VM', file: 'FILE' },
-        );
-        if (o.json) return kit.printJson(r);
-        kit.writeOut(changeLines(vm, r).join('\n'));
-      }),
-    );
-  cdrom
-    .command('eject')
-    .description('take the disc out (forced where the guest locked the drive, and said so)')
-    .argument('<vm>', 'the VM')
-    .option('--json', 'machine-readable output on stdout')
-    .action(
-      run(async (vm: string, o: JsonOpt) => {
-        const r = await kit.call('cdrom.eject', { vm }, { vm: 'VM' });
-        if (o.json) return kit.printJson(r);
-        kit.writeOut(changeLines(vm, r).join('\n'));
-      }),
-    );
-  cdrom
-    .command('show')
-    .description('the disc in the drive')
-    .argument('<vm>', 'the VM')
-    .option('--json', 'machine-readable output on stdout')
-    .action(
-      run(async (vm: string, o: JsonOpt) => {
-        const r = await kit.call('cdrom.get', { vm }, { vm: 'VM' });
-        if (o.json) return kit.printJson(r);
-        kit.writeOut(
-          !r.drive
-            ? `${vm} has no CD drive (its IDE/SATA ports are all disks).`
-            : r.medium === null
-              ? `The CD drive of ${vm} is empty.`
-              : `${vm} has ${r.medium} in its CD drive.`,
-        );
-      }),
+      run(
+        async (
+          first: string,
+          second: string | undefined,
+          third: string | undefined,
+          o: JsonOpt,
+        ) => {
+          // `cdrom VM insert FILE` as documented; `cdrom insert VM FILE` reads the same.
+          const [vm, action, file] = isCdAction(second)
+            ? [first, second, third]
+            : isCdAction(first) && second !== undefined
+              ? [second, first, third]
+              : [first, second ?? 'show', third];
+          if (!isCdAction(action)) {
+            throw new UsageError(
+              `Unknown cdrom action "${action}": use insert FILE, eject or show.`,
+            );
+          }
+          if (action === 'insert') {
+            if (file === undefined)
+              throw new UsageError('Name the ISO to insert: vivarium cdrom VM insert FILE');
+            const r = await kit.call(
+              'cdrom.insert',
+              { vm, file: filePath(file) },
+              { vm: 'VM', file: 'FILE' },
+            );
+            if (o.json) return kit.printJson(r);
+            return kit.writeOut(changeLines(vm, r).join('\n'));
+          }
+          if (file !== undefined) throw new UsageError(`cdrom ${action} takes no file.`);
+          if (action === 'eject') {
+            const r = await kit.call('cdrom.eject', { vm }, { vm: 'VM' });
+            if (o.json) return kit.printJson(r);
+            return kit.writeOut(changeLines(vm, r).join('\n'));
+          }
+          const r = await kit.call('cdrom.get', { vm }, { vm: 'VM' });
+          if (o.json) return kit.printJson(r);
+          kit.writeOut(
+            !r.drive
+              ? `${vm} has no CD drive now: a disc put in while it is stopped brings one (vivarium cdrom ${shellQuote(vm)} insert FILE).`
+              : r.medium === null
+                ? `The CD drive of ${vm} is empty.`
+                : `${vm} has ${r.medium} in its CD drive.`,
+          );
+        },
+      ),
     );
 
   const usb = program

@@ -73,10 +73,10 @@ describe.skipIf(why !== null)('vivarium cdrom / usb', () => {
   });
 
   it('inserts and ejects the CD of a stopped VM (a relative path is from the current folder)', async () => {
-    const r = await ok<CdromChange>(['cdrom', 'insert', 'media', relative(ROOT, iso)]);
+    const r = await ok<CdromChange>(['cdrom', 'media', 'insert', relative(ROOT, iso)]);
     expect(r).toMatchObject({ medium: iso, applied: 'config', note: null });
     expect((await stored()).cdrom).toBe(iso);
-    const text = await run(['cdrom', 'eject', 'media']);
+    const text = await run(['cdrom', 'media', 'eject']);
     expect(text.stdout.trim()).toBe('Ejected the CD of media.');
     expect((await stored()).cdrom).toBeNull();
   });
