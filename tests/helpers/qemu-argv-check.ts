@@ -102,6 +102,8 @@ const OPTION_RULES: Readonly<Record<string, OptionRule>> = {
       'scsi-id',
       'lun',
       'chassis',
+      // The memory balloon gives memory back to a guest about to run out.
+      'deflate-on-oom',
     ],
   },
   '-netdev': {
