@@ -70,7 +70,14 @@ describe('vivarium create --cloud-image', () => {
     });
     expect(config).toMatchObject({ guestAgent: true, cdrom: null, bootOrder: ['disk'] });
     expect(config.disks).toEqual([
-      { id: 'disk0', file: 'disk0.qcow2', format: 'qcow2', bus: 'virtio', readOnly: false },
+      {
+        id: 'disk0',
+        file: 'disk0.qcow2',
+        format: 'qcow2',
+        bus: 'virtio',
+        readOnly: false,
+        cache: 'writeback',
+      },
     ]);
     expect(natForwards(config)).toEqual([
       expect.objectContaining({
