@@ -3,10 +3,9 @@
  * its control socket; `--terminate` makes it exit when QEMU disconnects, so powering the VM off or
  * a QEMU crash ends it too. Its state lives in the VM's folder (tpm/), so keys survive restarts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
-import { VivariumError } from '../errors';
-import { processAlive, readTail } from './process-info';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { processAlive } from './process-info';
+import { startSocketHelper } from './socket-helper';
 
 export interface TpmLaunch {
   /** The swtpm binary. */
@@ -68,54 +67,23 @@ export async function stopSwtpm(pidFile: string): Promise<void> {
   await rm(pidFile, { force: true });
 }
 
-async function isSocket(file: string): Promise<boolean> {
-  try {
-    return (await stat(file)).isSocket();
-  } catch {
-    return false;
-  }
-}
-
 /** Starts swtpm and waits until its control socket is there; returns its pid. */
 export async function startSwtpm(t: TpmLaunch, timeoutMs = 10_000): Promise<number> {
   await stopSwtpm(t.pidFile);
   await rm(t.socket, { force: true });
   await mkdir(t.stateDir, { recursive: true, mode: 0o700 });
-  const log = await open(t.log, 'a');
-  let child: ChildProcess;
-  let outcome: Promise<Error | null>;
-  try {
-    child = spawn(t.binary, swtpmArgs(t), {
-      detached: true,
-      stdio: ['ignore', log.fd, log.fd],
-    });
-    outcome = new Promise<Error | null>((resolve) => {
-      child.once('spawn', () => resolve(null));
-      child.once('error', (err: Error) => resolve(err));
-    });
-  } finally {
-    await log.close();
-  }
-  const err = await outcome;
-  if (err) {
-    throw new VivariumError(
-      'QEMU_MISSING',
-      `Could not run ${t.binary} for the VM's TPM: ${err.message}. Install swtpm (Debian/Ubuntu: sudo apt install swtpm swtpm-tools) or turn the TPM off.`,
-    );
-  }
-  child.unref();
-  const pid = child.pid ?? 0;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if ((await isSocket(t.socket)) && (await readPid(t.pidFile)) !== null) return pid;
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      const tail = (await readTail(t.log, 1024)).trim();
-      throw new VivariumError(
-        'QEMU_FAILED',
-        `swtpm (the VM's TPM) did not start${tail ? `: ${tail.split('\n').slice(-3).join(' ')}` : ''}.`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  return startSocketHelper(
+    {
+      binary: t.binary,
+      args: swtpmArgs(t),
+      socket: t.socket,
+      log: t.log,
+      what: "swtpm (the VM's TPM)",
+      cannotRun: (reason) =>
+        `Could not run ${t.binary} for the VM's TPM: ${reason}. Install swtpm (Debian/Ubuntu: sudo apt install swtpm swtpm-tools) or turn the TPM off.`,
+      otherwise: '',
+      ready: async () => (await readPid(t.pidFile)) !== null,
+    },
+    timeoutMs,
+  );
 }
