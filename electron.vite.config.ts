@@ -39,7 +39,16 @@ export default defineConfig({
       outDir: resolve(__dirname, 'out/renderer'),
       target: 'es2022',
       minify: true,
-      rollupOptions: { input: resolve(__dirname, 'renderer/index.html') },
+      rollupOptions: {
+        input: resolve(__dirname, 'renderer/index.html'),
+        output: {
+          // zod in a chunk of its own, so that lib/zod-config can set `jitless` before any chunk
+          // builds a schema: in one chunk with the contract, the schemas would be built (and zod
+          // would probe for eval, which the page's CSP refuses and logs) before the setting.
+          manualChunks: (id: string) =>
+            /[\\/]node_modules[\\/]zod[\\/]/.test(id) ? 'zod' : undefined,
+        },
+      },
     },
   },
 });

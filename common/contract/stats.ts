@@ -117,6 +117,8 @@ export interface VmStatsHistory {
     netRxBytesPerSec: (number | null)[];
     netTxBytesPerSec: (number | null)[];
   };
+  /** Each vCPU thread (100 = one host core), in vCPU order, same length as `t`. */
+  perVcpu: (number | null)[][];
 }
 
 export type StatsSeries = keyof VmStatsHistory['series'];

@@ -1,3 +1,5 @@
+// First: zod must know the page forbids eval before any module builds or parses a schema.
+import './lib/zod-config';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { startSession } from './actions/session';

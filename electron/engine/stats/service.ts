@@ -33,6 +33,7 @@ import { BALLOON_ID } from '../qemu/args';
 import type { EngineRole } from '../qemu/supervisor';
 import { shellCommand } from './cmdline';
 import { StatsRing } from './history';
+import { historyPoint } from '../../../common/stats-history';
 import { cpuBetween, hostCpuTimes, readHostMemory, readKsm, readThp } from './host-stats';
 import {
   CLOCK_TICKS_PER_SEC,
@@ -382,20 +383,8 @@ export class StatsService {
       },
       net,
     };
-    if (this.keepHistory && prev) {
-      track.ring ??= new StatsRing();
-      track.ring.push(t, {
-        cpuPercent,
-        vcpuPercent: vcpuPercent.reduce((a, b) => a + b, 0),
-        rssBytes: rss,
-        guestAvailableBytes: 'available' in guest ? null : guest.availableBytes,
-        balloonBytes: 'actualBytes' in balloon ? balloon.actualBytes : null,
-        diskReadBytesPerSec: sample.disk.readBytesPerSec,
-        diskWriteBytesPerSec: sample.disk.writeBytesPerSec,
-        netRxBytesPerSec: 'rxBytesPerSec' in net ? net.rxBytesPerSec : null,
-        netTxBytesPerSec: 'txBytesPerSec' in net ? net.txBytesPerSec : null,
-      });
-    }
+    const point = this.keepHistory ? historyPoint(sample) : null;
+    if (point) (track.ring ??= new StatsRing()).push(t, point);
     return sample;
   }
 

@@ -4,6 +4,7 @@ import { addHostNotice } from './host';
 import { applyVmEvent } from './library';
 import { applyNetworkEvent } from './networks';
 import { applySettingsEvent } from './settings';
+import { applyStatsSample } from './stats';
 import { applyTaskEvent } from './tasks';
 
 /**
@@ -31,7 +32,7 @@ export function applyEvent(event: ApiEvent): void {
       applySettingsEvent(event.settings);
       return;
     case 'stats.sample':
-      // No view charts them yet: samples only flow while one subscribes.
+      applyStatsSample(event);
       return;
     default:
       assertNever(event);

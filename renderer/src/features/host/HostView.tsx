@@ -10,6 +10,9 @@ import { accelLabel, formatBytes, formatMemory, plural } from '../../../../commo
 import { useHostStore } from '../../stores/host';
 import { useThemeStore, type ThemeChoice } from '../../stores/theme';
 import { MediaCard } from './MediaCard';
+import { HostResources } from './HostResources';
+import { VmTopTable } from './VmTopTable';
+import { useStatsFeed } from '../../hooks/use-stats';
 import { OnQuitCard } from './OnQuitCard';
 import { Card, Fact, Facts, Path } from './parts';
 import './host.css';
@@ -39,6 +42,7 @@ export default function HostView() {
   const info = useHostStore((s) => s.info);
   const error = useHostStore((s) => s.error);
 
+  useStatsFeed();
   useEffect(() => {
     void loadMedia();
     void loadSettings();
@@ -53,6 +57,11 @@ export default function HostView() {
           <h2>Host</h2>
           <span className="toolbar__count">This computer, QEMU and install media</span>
         </div>
+      </div>
+
+      <div className="host__live">
+        <VmTopTable />
+        <HostResources />
       </div>
 
       {info ? (

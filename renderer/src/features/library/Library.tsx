@@ -7,6 +7,9 @@ import { useLibraryStore } from '../../stores/library';
 import { SORTS, useUiStore, type LibrarySort } from '../../stores/ui';
 import { Icon } from '../../components/Icon';
 import { VmCard } from './VmCard';
+import { isGuestUp } from '../../../../common/vm-state';
+import { loadStatsHistory } from '../../actions/stats';
+import { useStatsFeed } from '../../hooks/use-stats';
 
 const SORT_LABELS: Record<LibrarySort, string> = {
   name: 'Name',
@@ -71,6 +74,15 @@ export function Library() {
   }, [limit, shown.length]);
   const running = vms.filter((v) => v.runtime.state === 'running').length;
   const paused = vms.filter((v) => v.runtime.state === 'paused').length;
+  const liveIds = vms
+    .filter((v) => isGuestUp(v.runtime.state))
+    .map((v) => v.id)
+    .join();
+  useStatsFeed(liveIds !== '');
+  // Sparklines start with the last two minutes the engine kept, then move with the samples.
+  useEffect(() => {
+    for (const id of liveIds ? liveIds.split(',') : []) void loadStatsHistory(id, 120);
+  }, [liveIds]);
 
   return (
     <main className="library">

@@ -19,6 +19,7 @@ import { StateBadge } from '../../components/StateBadge';
 import { OPS, OpButton } from '../../components/VmActions';
 import { SavedSince, SuspendProgress } from '../savestate/SaveState';
 import { OsAvatar } from '../wizard/OsLogo';
+import { CardStats } from './CardStats';
 
 /**
  * Start, Pause, Resume. On a saved VM Start is the one that resumes (and says so), so the
@@ -109,6 +110,7 @@ export const VmCard = memo(function VmCard({ vm }: { vm: VmSummary }) {
               </dd>
             </div>
           </dl>
+          {isGuestUp(state) ? <CardStats vm={vm} /> : null}
         </div>
       </div>
 

@@ -25,6 +25,9 @@ import { GuestCard } from './GuestCard';
 import { Card, Fact, Facts } from './facts';
 import { NetworkCard } from './NetworkCard';
 import { DiskSizes } from '../hardware/DiskSizes';
+import { MemoryCard } from './stats/MemoryCard';
+import { PerformanceCard } from './stats/PerformanceCard';
+import { ProcessCard } from './stats/ProcessCard';
 
 /** What the VM is, what it runs under and why, and for how long. */
 export default function OverviewTab({ vm, active }: TabProps) {
@@ -47,7 +50,9 @@ export default function OverviewTab({ vm, active }: TabProps) {
             ) : null}
           </div>
           <Facts>
-            <Fact label="Process">{r.pid !== null ? `QEMU, pid ${r.pid}` : 'Not running'}</Fact>
+            {live ? null : (
+              <Fact label="Process">{r.pid !== null ? `QEMU, pid ${r.pid}` : 'Not running'}</Fact>
+            )}
             <Fact label="Accelerator">
               <AccelWhy vm={vm} />
             </Fact>
@@ -105,6 +110,14 @@ export default function OverviewTab({ vm, active }: TabProps) {
         </Card>
 
         <GuestCard vm={vm} active={active} />
+
+        {live ? (
+          <>
+            <PerformanceCard vm={vm} active={active} />
+            <MemoryCard vm={vm} active={active} />
+            <ProcessCard vm={vm} active={active} />
+          </>
+        ) : null}
 
         <Card title="Hardware" icon="chip">
           <Facts>

@@ -31,6 +31,7 @@ export interface Draft {
   video: VmConfig['video'];
   sound: VmConfig['sound'];
   usbTablet: boolean;
+  balloon: boolean;
   tpm: boolean;
   secureBoot: boolean;
   accel: VmConfig['accel'];
@@ -56,6 +57,7 @@ export function draftOf(c: VmConfig): Draft {
     video: c.video,
     sound: c.sound,
     usbTablet: c.usbTablet,
+    balloon: c.balloon,
     tpm: c.tpm,
     secureBoot: c.secureBoot,
     accel: c.accel,
@@ -99,6 +101,7 @@ export function patchOf(d: Draft, c: VmConfig): { patch: VmPatch; errors: Record
   if (d.video !== c.video) patch.video = d.video;
   if (d.sound !== c.sound) patch.sound = d.sound;
   if (d.usbTablet !== c.usbTablet) patch.usbTablet = d.usbTablet;
+  if (d.balloon !== c.balloon) patch.balloon = d.balloon;
   if (d.tpm !== c.tpm) patch.tpm = d.tpm;
   if (d.secureBoot !== c.secureBoot) patch.secureBoot = d.secureBoot;
   if (d.accel !== c.accel) patch.accel = d.accel;

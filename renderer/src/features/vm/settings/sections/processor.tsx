@@ -5,6 +5,7 @@ import { Row, Section, Select, TextInput, type SettingsForm } from '../form';
 /** Memory, CPUs, the CPU model and the accelerator, with what this computer has beside them. */
 export function ProcessorSection({ form }: { form: SettingsForm }) {
   const { host } = form;
+  const balloonLocked = form.locked('balloon');
   return (
     <Section title="Processor and memory">
       <div className="form__row">
@@ -24,6 +25,22 @@ export function ProcessorSection({ form }: { form: SettingsForm }) {
         >
           <TextInput form={form} field="cpuCount" inputMode="numeric" />
         </Row>
+      </div>
+      <div
+        className={`field${balloonLocked ? ' field--locked' : ''}`}
+        title={balloonLocked ? (form.lockedReason ?? undefined) : undefined}
+      >
+        <label className="check">
+          <input
+            type="checkbox"
+            data-testid="settings-balloon"
+            checked={form.draft.balloon}
+            disabled={balloonLocked}
+            onChange={(e) => form.set('balloon', e.target.checked)}
+          />
+          Memory balloon (the guest’s memory can be lowered and raised while it runs, and it reports
+          what it uses)
+        </label>
       </div>
       <Row
         form={form}
