@@ -50,9 +50,7 @@ export default function OverviewTab({ vm, active }: TabProps) {
             ) : null}
           </div>
           <Facts>
-            {live ? null : (
-              <Fact label="Process">{r.pid !== null ? `QEMU, pid ${r.pid}` : 'Not running'}</Fact>
-            )}
+            <Fact label="Process">{r.pid !== null ? `QEMU, pid ${r.pid}` : 'Not running'}</Fact>
             <Fact label="Accelerator">
               <AccelWhy vm={vm} />
             </Fact>
