@@ -65,6 +65,17 @@ describe('draftOf', () => {
 });
 
 describe('patchOf', () => {
+  it('the memory balloon toggles as { balloon }, which a running VM must stop for', () => {
+    const c = config({ balloon: true });
+    expect(draftOf(c).balloon).toBe(true);
+    expect(patchOf(edit(c, { balloon: false }), c)).toEqual({
+      patch: { balloon: false },
+      errors: {},
+    });
+    const check = checkDraft(edit(c, { balloon: false }), c, HOST, true);
+    expect(check.blocked).toContain('balloon');
+  });
+
   it('a new memory size becomes { memoryMiB }', () => {
     const c = config();
     expect(patchOf(edit(c, { memoryMiB: ' 2048 ' }), c)).toEqual({
