@@ -1,6 +1,8 @@
 /**
  * The contract over WebSocket JSON-RPC (`/rpc`): `{id, method, params}` in, `{id, result}` or
- * `{id, error}` out, and every engine event pushed to every client as `{event}`. Clients that stop
+ * `{id, error}` out, and engine events pushed as `{event}`: to every client, except statistics
+ * samples, which go only to the clients holding a subscription (and a client that goes away
+ * gives its subscriptions up at once rather than at the end of their lease). Clients that stop
  * answering pings, or let too much pile up unread, are dropped rather than buffered for ever.
  */
 import type http from 'node:http';
@@ -25,12 +27,17 @@ export class RpcEndpoint {
   });
   private readonly clients = new Set<WebSocket>();
   private readonly alive = new WeakMap<WebSocket, boolean>();
+  /** The statistics subscriptions each client holds. */
+  private readonly statsLeases = new WeakMap<WebSocket, Set<string>>();
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(private readonly engine: Engine) {
     this.unsubscribe = engine.onEvent((event: ApiEvent) => {
-      for (const ws of this.clients) this.send(ws, { event });
+      for (const ws of this.clients) {
+        if (event.type === 'stats.sample' && !this.statsLeases.get(ws)?.size) continue;
+        this.send(ws, { event });
+      }
     });
     this.heartbeat = setInterval(() => {
       for (const ws of this.clients) {
@@ -71,8 +78,26 @@ export class RpcEndpoint {
     this.alive.set(ws, true);
     ws.on('pong', () => this.alive.set(ws, true));
     ws.on('message', (data, isBinary) => void this.handleFrame(ws, data, isBinary));
-    ws.on('close', () => this.clients.delete(ws));
+    ws.on('close', () => {
+      this.clients.delete(ws);
+      for (const subscription of this.statsLeases.get(ws) ?? []) {
+        void this.engine.call('stats.unsubscribe', { subscription }).catch(() => undefined);
+      }
+      this.statsLeases.delete(ws);
+    });
     ws.on('error', () => ws.terminate());
+  }
+
+  private noteStatsLease(ws: WebSocket, method: string, params: unknown, result: unknown): void {
+    if (method === 'stats.subscribe') {
+      const { subscription } = result as { subscription: string };
+      const held = this.statsLeases.get(ws) ?? new Set<string>();
+      held.add(subscription);
+      this.statsLeases.set(ws, held);
+    } else if (method === 'stats.unsubscribe') {
+      const { subscription } = (params ?? {}) as { subscription?: string };
+      if (subscription) this.statsLeases.get(ws)?.delete(subscription);
+    }
   }
 
   private send(ws: WebSocket, message: RpcMessage): void {
@@ -113,6 +138,7 @@ export class RpcEndpoint {
     const { id, method, params } = frame.data;
     try {
       const result = await this.engine.callUnknown(method, params ?? {});
+      this.noteStatsLease(ws, method, params, result);
       this.send(ws, { id, result: result === undefined ? null : result });
     } catch (err) {
       this.send(ws, { id, error: toErrorBody(err) });

@@ -293,6 +293,25 @@ describe('WebSockets', () => {
     }
   });
 
+  it('sends statistics samples only to the sockets that subscribed, and frees theirs on close', async () => {
+    const watcher = await RpcClient.open();
+    const other = await RpcClient.open();
+    try {
+      const sub = await watcher.call('stats.subscribe', {});
+      expect(sub).toHaveProperty('result.leaseMs');
+      const samples = (c: RpcClient) => c.events.filter((e) => e.type === 'stats.sample').length;
+      await expect.poll(() => samples(watcher), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+      expect(samples(other)).toBe(0);
+      expect(engine.stats.watching).toBe(true);
+      // Closing the socket gives its lease up at once, not at the end of its 30 s lease.
+      watcher.close();
+      await expect.poll(() => engine.stats.watching, { timeout: 5000 }).toBe(false);
+    } finally {
+      watcher.close();
+      other.close();
+    }
+  });
+
   it('close() ends rpc sockets', async () => {
     const engine2 = await openEngine({ home: join(root, 'home2'), role: 'owner' });
     const s2 = await startServer({

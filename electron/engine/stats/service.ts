@@ -156,6 +156,11 @@ export class StatsService {
     return { subscription: id, intervalMs: STATS_INTERVAL_MS, leaseMs: STATS_LEASE_MS };
   }
 
+  /** Whether a view holds a subscription (samples are pushed, PSS is read). */
+  get watching(): boolean {
+    return this.leases.size > 0;
+  }
+
   unsubscribe(id: string): boolean {
     return this.leases.delete(id);
   }
