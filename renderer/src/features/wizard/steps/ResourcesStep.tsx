@@ -235,6 +235,14 @@ export function ResourcesStep() {
           <Fact label="Pointer">
             {defaults.usbTablet ? 'USB tablet (follows your mouse)' : 'PS/2 mouse'}
           </Fact>
+          <Fact label="Memory balloon">
+            <span data-testid="wizard-balloon">
+              {defaults.balloon
+                ? (defaults.balloonNote ??
+                  'Yes: its memory can be lowered and raised while it runs, and it reports what it uses')
+                : (defaults.balloonNote ?? 'None')}
+            </span>
+          </Fact>
         </dl>
         <p className="muted hw__note" data-testid="hardware-note">
           {defaults.hardwareNote} Change any of it with “Customize first” on the last step.
