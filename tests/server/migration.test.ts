@@ -214,6 +214,33 @@ describe('live migration between two engines', () => {
     expect(off.reasons.join(' ')).toMatch(/start it first/);
   }, 120_000);
 
+  it('refuses when a shared folder or a USB drive image is not on the destination', async () => {
+    const vm = await source.call('vm.create', {
+      name: 'with files',
+      kernel: guest.kernel,
+      initrd: guest.initrd,
+      append: guest.append,
+      memoryMiB: 128,
+      network: 'none',
+    });
+    const folder = join(root, 'shared-here-only');
+    const stick = join(root, 'stick-here-only.img');
+    await mkdir(folder);
+    await writeFile(stick, Buffer.alloc(1024 * 1024));
+    await source.call('share.add', { vm: vm.id, path: folder, tag: 'work' });
+    await source.call('vm.start', { vm: vm.id });
+    await source.call('usb.attach', { vm: vm.id, device: { kind: 'drive', file: stick } });
+    // Both hosts share this disk: the running QEMU holds them open, the destination finds neither.
+    await rm(folder, { recursive: true });
+    await rm(stick);
+    const check = await source.call('migration.check', { vm: vm.id, to: destUrl });
+    expect(check.ok).toBe(false);
+    const said = check.reasons.join(' ');
+    expect(said).toContain(`The shared folder ${folder} ("work") is not on the destination`);
+    expect(said).toContain(`The USB drive image ${stick} is not on the destination`);
+    await source.call('vm.powerOff', { vm: vm.id });
+  }, 120_000);
+
   it('a cancel leaves the source running untouched and the destination without the VM', async () => {
     const { vm, con } = await countingGuest(source, 'cancelled');
     let task: TaskInfo | null = null;

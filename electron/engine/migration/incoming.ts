@@ -6,7 +6,7 @@
  * memory. When the source is done it stops NBD and lets the guest run; when the source gives up
  * (or stops renewing its lease: it died) the half-made VM is removed.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   VmConfigSchema,
@@ -115,6 +115,28 @@ export class IncomingMigrations {
       } catch {
         reasons.push(
           `${what} ${file} is not on the destination: put the same file at the same path there${what === 'The CD-ROM image' ? ', or eject the CD-ROM first' : ''}.`,
+        );
+      }
+    }
+    // What QEMU opens by path at start and that is not copied: it must be there already.
+    for (const drive of config.usb) {
+      if (drive.kind !== 'drive') continue;
+      try {
+        await checkReadableFile(drive.file, 'The USB drive image');
+      } catch {
+        reasons.push(
+          `The USB drive image ${drive.file} is not on the destination: put the same file at the same path there, or detach the USB drive first.`,
+        );
+      }
+    }
+    for (const share of config.shares) {
+      const isDir = await stat(share.path).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+      if (!isDir) {
+        reasons.push(
+          `The shared folder ${share.path} ("${share.tag}") is not on the destination: make the same folder at the same path there, or remove the share first.`,
         );
       }
     }
