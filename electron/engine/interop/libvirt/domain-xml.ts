@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import XMLBuilder from 'fast-xml-builder';
 import type { DiskConfig, VmConfig } from '../../../../common/contract';
+import { libvirtDomainName } from '../../../../common/rules/libvirt';
 import { hasCdDrive } from '../../qemu/args';
 
 /** What the domain depends on besides the config: the files as they sit where it is exported. */
@@ -48,9 +49,7 @@ export function domainUuid(vmId: string): string {
 }
 
 /** libvirt refuses `/` in a domain name (it names files after it). */
-export function domainName(vmName: string): string {
-  return vmName.replaceAll('/', '-');
-}
+export const domainName = libvirtDomainName;
 
 type Node = Record<string, unknown>;
 
