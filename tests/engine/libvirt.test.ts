@@ -182,50 +182,98 @@ describe.skipIf(skipReason !== null)('libvirt interop (real libvirtd)', () => {
   });
 
   for (const firmware of ['bios', 'uefi'] as const) {
-    it(`a ${firmware.toUpperCase()} VM exported, defined and started by virsh prints its banner on virsh console`, async () => {
-      const vm = await engine.call('vm.create', {
-        name: `lv-${firmware}`,
-        iso,
-        firmware,
-        machine: 'q35',
-        // GRUB under OVMF needs room to place the fixture's kernel.
-        memoryMiB: 384,
-        cpus: 1,
-        diskSize: '64M',
-        // This host's KVM is unusable (see FIELD-NOTES): the domain says type="qemu".
-        accel: 'tcg',
-      });
-      const to = join(dir, `export-${firmware}`);
-      const res = await exportVm(vm.id, to);
-      expect(res.xmlFile).toBe(join(to, `lv-${firmware}.xml`));
-      expect(existsSync(join(to, `lv-${firmware}-disk0.qcow2`))).toBe(true);
-      if (firmware === 'uefi') {
-        // Raw, the size of OVMF's 4M variable template.
-        const vars = join(to, `lv-${firmware}_VARS.fd`);
-        expect(readFileSync(vars).length).toBe(
-          readFileSync('/usr/share/OVMF/OVMF_VARS_4M.fd').length,
-        );
-      }
-      const check = spawnSync('virt-xml-validate', [res.xmlFile, 'domain'], { encoding: 'utf8' });
-      expect(check.status, check.stderr).toBe(0);
-      expect(res.note.join('\n')).toMatch(/virsh -c qemu\+ssh:\/\/HOST\/system define/);
+    const title =
+      firmware === 'uefi'
+        ? 'a UEFI VM with a TPM exported (variables and TPM state carried), defined and started by virsh prints its banner on virsh console, and comes back into Vivarium'
+        : 'a BIOS VM exported, defined and started by virsh prints its banner on virsh console';
+    it(
+      title,
+      async () => {
+        const vm = await engine.call('vm.create', {
+          name: `lv-${firmware}`,
+          iso,
+          firmware,
+          machine: 'q35',
+          // GRUB under OVMF needs room to place the fixture's kernel.
+          memoryMiB: 384,
+          cpus: 1,
+          diskSize: '64M',
+          // This host's KVM is unusable (see FIELD-NOTES): the domain says type="qemu".
+          accel: 'tcg',
+          tpm: firmware === 'uefi',
+        });
+        if (vm.config.tpm) {
+          // swtpm makes the TPM's state at the first start: that is what the export carries.
+          await engine.call('vm.start', { vm: vm.id });
+          await waitFor(
+            () => existsSync(join(vm.dir, 'tpm', 'tpm2-00.permall')),
+            'the TPM state',
+            30_000,
+          );
+          await engine.call('vm.powerOff', { vm: vm.id });
+        }
+        const to = join(dir, `export-${firmware}`);
+        const res = await exportVm(vm.id, to);
+        expect(res.xmlFile).toBe(join(to, `lv-${firmware}.xml`));
+        expect(existsSync(join(to, `lv-${firmware}-disk0.qcow2`))).toBe(true);
+        if (firmware === 'uefi') {
+          // Raw, the size of OVMF's 4M variable template.
+          const vars = join(to, `lv-${firmware}_VARS.fd`);
+          expect(readFileSync(vars).length).toBe(
+            readFileSync('/usr/share/OVMF/OVMF_VARS_4M.fd').length,
+          );
+        }
+        const check = spawnSync('virt-xml-validate', [res.xmlFile, 'domain'], { encoding: 'utf8' });
+        expect(check.status, check.stderr).toBe(0);
+        expect(res.note.join('\n')).toMatch(/virsh -c qemu\+ssh:\/\/HOST\/system define/);
 
-      // A run killed half way leaves its domains defined.
-      await virsh('undefine', res.name, '--nvram').catch(() => undefined);
-      await virsh('define', res.xmlFile);
-      defined.push(res.name);
-      const xml = await virsh('dumpxml', res.name);
-      expect(xml).toContain(`<uuid>${res.uuid}</uuid>`);
-      expect(xml).toMatch(/machine='pc-q35-7\.2'/);
-      await virsh('start', res.name);
-      const shown = await consoleUntil(
-        res.name,
-        guest.banner,
-        firmware === 'uefi' ? 180_000 : 120_000,
-      );
-      expect(shown).toContain(guest.banner);
-      await virsh('destroy', res.name);
-    }, 300_000);
+        // A run killed half way leaves its domains defined.
+        await virsh('undefine', res.name, '--nvram').catch(() => undefined);
+        if (vm.config.tpm) {
+          // What the note says to run: libvirt keeps swtpm's state by domain UUID, owned by tss.
+          const state = join(to, `lv-${firmware}-swtpm`, 'tpm2', 'tpm2-00.permall');
+          expect(existsSync(state)).toBe(true);
+          expect(res.note.join('\n')).toContain(`/var/lib/libvirt/swtpm/${res.uuid}`);
+          const swtpmDir = `/var/lib/libvirt/swtpm/${res.uuid}`;
+          await run('mkdir', ['-p', swtpmDir]);
+          await run('cp', ['-a', join(to, `lv-${firmware}-swtpm`, 'tpm2'), `${swtpmDir}/`]);
+          await run('chown', ['-R', 'tss:tss', swtpmDir]);
+        }
+        await virsh('define', res.xmlFile);
+        defined.push(res.name);
+        const xml = await virsh('dumpxml', res.name);
+        expect(xml).toContain(`<uuid>${res.uuid}</uuid>`);
+        if (vm.config.tpm) expect(xml).toMatch(/<tpm model='tpm-crb'>/);
+        expect(xml).toMatch(/machine='pc-q35-7\.2'/);
+        await virsh('start', res.name);
+        const shown = await consoleUntil(
+          res.name,
+          guest.banner,
+          firmware === 'uefi' ? 180_000 : 120_000,
+        );
+        expect(shown).toContain(guest.banner);
+        await virsh('destroy', res.name);
+        if (firmware !== 'uefi') return;
+
+        // And back: the domain as libvirt now has it, imported with its UEFI variables, boots in
+        // Vivarium.
+        const back = await importXml(await virsh('dumpxml', res.name), 'copy', 'lv-uefi-back');
+        expect(back.vm.config.firmware).toBe('uefi');
+        expect(back.vm.config.machine).toBe('q35');
+        expect(back.vm.config.cdrom).toBe(iso);
+        expect(back.vm.config.bootOrder).toEqual(['cdrom', 'disk']);
+        // The VM it came from is still here: its cards' MACs stay its own.
+        expect(back.vm.config.nics).toHaveLength(vm.config.nics.length);
+        expect(back.vm.config.nics[0]?.mac).not.toBe(vm.config.nics[0]?.mac);
+        expect(back.vm.config.tpm).toBe(true);
+        expect(back.unmapped.join('\n')).toMatch(/TPM's state/);
+        expect(existsSync(join(back.vm.dir, 'uefi-vars.qcow2'))).toBe(true);
+        await engine.call('vm.start', { vm: back.vm.id });
+        await waitForText(join(back.vm.dir, 'logs', 'serial.log'), guest.banner, 180_000);
+        await engine.call('vm.powerOff', { vm: back.vm.id });
+      },
+      400_000,
+    );
   }
 
   it('refuses to overwrite an export, and to export a running VM', async () => {
