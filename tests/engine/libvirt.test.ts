@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LibvirtTaskResults, TaskInfo } from '../../common/contract';
+import { savedRefusalMessage } from '../../common/rules/vm-settings';
 import type { Engine } from '../../electron/engine';
 import { errorOf, guest, guestMissingReason, waitFor, waitForText } from '../helpers/fixtures';
 import { openGuestEngine, type GuestEngine } from '../helpers/guest-engine';
@@ -377,4 +378,40 @@ describe.skipIf(skipReason !== null)('libvirt interop (real libvirtd)', () => {
     expect((await errorOf(importXml(slash, 'copy'))).message).toMatch(/contains a "\/"/);
     expect((await engine.call('vm.list', {})).length).toBe(before);
   });
+});
+
+describe.skipIf(guestMissingReason() !== null)('export to libvirt, without libvirt', () => {
+  it('refuses a VM saved to disk, saying why and what to do', async () => {
+    const own = await openGuestEngine('viv-libvirt-saved-');
+    try {
+      const e = own.engine;
+      const vm = await e.call('vm.create', {
+        name: 'saved one',
+        kernel: guest.kernel,
+        initrd: guest.initrd,
+        append: guest.append,
+        memoryMiB: 128,
+        cpus: 1,
+        diskSize: '16M',
+        network: 'none',
+      });
+      await e.call('vm.start', { vm: vm.id });
+      await waitForText(join(vm.dir, 'logs', 'serial.log'), guest.banner);
+      const task = await e.call('vm.suspend', { vm: vm.id });
+      await e.tasks.wait(task.id);
+      const to = join(own.home.dir, 'export');
+      const refused = await errorOf(e.call('vm.exportLibvirt', { vm: vm.id, dir: to }));
+      expect(refused.code).toBe('BAD_STATE');
+      expect(refused.message).toBe(savedRefusalMessage('export'));
+      expect(existsSync(to)).toBe(false);
+      // Once its saved state is discarded it is simply off, and exports.
+      await e.call('vm.discardState', { vm: vm.id });
+      const res = await e.tasks.wait((await e.call('vm.exportLibvirt', { vm: vm.id, dir: to })).id);
+      expect((res as LibvirtTaskResults['vm.exportLibvirt']).unmapped.join('\n')).toMatch(
+        /boots the kernel/,
+      );
+    } finally {
+      await own.close();
+    }
+  }, 120_000);
 });
