@@ -106,6 +106,17 @@ describe.skipIf(!HAVE_QEMU_IMG)('vivarium export/import --libvirt', () => {
     const bad = await runCli(['import', '--libvirt', notDomain], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/not a libvirt domain \(its root element is <network>\)/);
+    const hidden = join(home, 'hidden.xml');
+    await writeFile(
+      hidden,
+      "<domain type='qemu'><name>lab\u200bvm</name><memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='q35'>hvm</type></os></domain>",
+    );
+    const invisible = await runCli(['import', '--libvirt', hidden], env);
+    expect(invisible.code).toBe(1);
+    expect(invisible.stderr).toMatch(
+      /name "lab.vm" cannot be used \(The name cannot contain invisible/,
+    );
+    expect(invisible.stderr).toMatch(/import it with another name \(--name\)/);
     const both = await runCli(['import', '--libvirt', notDomain, '--copy', '--reference'], env);
     expect(both.code).toBe(2);
     expect(existsSync(join(home, 'data', 'vms'))).toBe(true);

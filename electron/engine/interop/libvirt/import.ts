@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   CONFIG_VERSION,
   VmConfigSchema,
+  VmNameSchema,
   type LibvirtImportDiskMode,
   type LibvirtImportResult,
   type TaskInfo,
@@ -43,16 +44,18 @@ export class LibvirtImporter {
   /** Reads and checks the domain at once (a refusal is the call's error), then imports as a task. */
   async start(req: ImportRequest): Promise<TaskInfo> {
     const domain = readDomainXml(req.xml);
-    const name = req.name ?? domain.name;
-    // The name as the library would store it: the same checks as vm.create's.
-    const named = VmConfigSchema.shape.name.safeParse(name);
-    const nameProblem = libvirtNameProblem(name);
-    if (!named.success || nameProblem) {
+    const given = req.name ?? domain.name;
+    // The same checks as vm.create's, and libvirt's own (the name goes back out on export).
+    const named = VmNameSchema.safeParse(given);
+    const problem = libvirtNameProblem(given);
+    if (!named.success || problem) {
+      const why = problem ?? `cannot be used (${firstIssueMessage(named.error?.issues ?? [])})`;
       throw new VivariumError(
         'INVALID_REQUEST',
-        `The domain's name "${name}" ${nameProblem ?? firstIssueMessage(named.error?.issues ?? [])}: import it with another name (--name).`,
+        `The domain's name "${given}" ${why}: import it with another name (--name).`,
       );
     }
+    const name = named.data;
     this.registry.assertNameFree(name);
     await this.checkFiles(domain);
     const img = requireQemuImg(await this.host.get());
