@@ -12,6 +12,7 @@ import { composeMethods } from './compose';
 import { diskMethods, type DiskResults, type DiskTaskResults } from './disks';
 import type { ApiEvent } from './events';
 import { hostMethods, type HostResults } from './host';
+import { libvirtMethods, type LibvirtResults, type LibvirtTaskResults } from './libvirt';
 import { mediaMethods, type MediaResults } from './media';
 import { migrationMethods, type MigrationResults } from './migration';
 import { networkMethods, type NetworkResults } from './networks';
@@ -29,6 +30,7 @@ export * from './disks';
 export * from './errors';
 export * from './events';
 export * from './host';
+export * from './libvirt';
 export * from './media';
 export * from './migration';
 export * from './networks';
@@ -60,6 +62,7 @@ export const methods = composeMethods(
   removableMethods,
   shareMethods,
   statsMethods,
+  libvirtMethods,
 );
 
 export type Method = keyof typeof methods;
@@ -86,13 +89,14 @@ export interface ApiResults
     MigrationResults,
     RemovableResults,
     ShareResults,
-    StatsResults {}
+    StatsResults,
+    LibvirtResults {}
 
 /** `task.result` of finished storage and snapshot tasks, by task kind. */
 export interface StorageTaskResults extends SnapshotTaskResults, DiskTaskResults {}
 
 /** `task.result` of every finished task the contract names, by task kind. */
-export interface TaskResultsByKind extends StorageTaskResults, VmTaskResults {}
+export interface TaskResultsByKind extends StorageTaskResults, VmTaskResults, LibvirtTaskResults {}
 
 /** The one interface every front door offers the renderer and the CLI. */
 export interface VivariumApi {

@@ -68,6 +68,7 @@ export const SAVED_REFUSES = {
   nics: 'add or change network cards',
   firmware: 'change its firmware or TPM',
   media: 'change its CD or attach and detach USB devices',
+  export: 'export it',
 } as const;
 export type SavedRefusal = keyof typeof SAVED_REFUSES;
 

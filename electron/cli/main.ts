@@ -11,6 +11,7 @@ import { registerCloudCommands } from './cloud-commands';
 import { registerConsoleCommands } from './console-commands';
 import { closeEngine } from './engine-access';
 import { createKit } from './kit';
+import { registerLibvirtCommands } from './libvirt-commands';
 import { registerMigrateCommand } from './migrate-command';
 import { registerNetworkCommands } from './network-commands';
 import { registerNicCommands } from './nic-commands';
@@ -49,6 +50,7 @@ function buildProgram(): Command {
   registerCloudCommands(kit);
   registerDeleteCommand(kit);
   registerMigrateCommand(kit);
+  registerLibvirtCommands(kit);
   registerServeCommand(kit);
   return program;
 }

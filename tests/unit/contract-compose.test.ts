@@ -7,6 +7,7 @@ import { composeMethods } from '../../common/contract/compose';
 import * as disks from '../../common/contract/disks';
 import * as errors from '../../common/contract/errors';
 import * as host from '../../common/contract/host';
+import * as libvirt from '../../common/contract/libvirt';
 import * as media from '../../common/contract/media';
 import * as migration from '../../common/contract/migration';
 import * as networks from '../../common/contract/networks';
@@ -38,6 +39,7 @@ const domains: Record<string, Readonly<Record<string, z.ZodType>>> = {
   removable: removable.removableMethods,
   shares: shares.shareMethods,
   stats: stats.statsMethods,
+  libvirt: libvirt.libvirtMethods,
 };
 
 describe('the composed method table', () => {
@@ -81,6 +83,9 @@ describe('the composed method table', () => {
       keyof typeof catalog.catalogMethods
     >();
     expectTypeOf<keyof media.MediaResults>().toEqualTypeOf<keyof typeof media.mediaMethods>();
+    expectTypeOf<keyof libvirt.LibvirtResults>().toEqualTypeOf<
+      keyof typeof libvirt.libvirtMethods
+    >();
     expectTypeOf<contract.Params<'vm.shutdown'>>().toEqualTypeOf<{
       vm: string;
       timeoutMs?: number | undefined;

@@ -55,6 +55,9 @@ import { promisedPorts } from '../guest/auto-forwards';
 import { guestDefaults } from '../guest/guest-defaults';
 import { GuestWatcher } from '../guest/watcher';
 import { hostHandlers } from './host-handlers';
+import { libvirtHandlers } from './libvirt-handlers';
+import { LibvirtExporter } from '../interop/libvirt/export';
+import { LibvirtImporter } from '../interop/libvirt/import';
 import { mediaHandlers } from './media-handlers';
 import { migrationHandlers } from './migration-handlers';
 import { IncomingMigrations } from '../migration/incoming';
@@ -226,6 +229,10 @@ export class Engine implements VivariumApi {
       ),
       ...shareHandlers(new ShareService(registry)),
       ...statsHandlers(this.stats),
+      ...libvirtHandlers(
+        new LibvirtExporter(registry, host, tasks),
+        new LibvirtImporter(registry, host, tasks, journal),
+      ),
     };
   }
 

@@ -390,6 +390,11 @@ export interface ConvertOptions {
   sourceFormat: string;
   target: string;
   targetFormat: 'qcow2' | 'raw';
+  /**
+   * The target's backing file (qcow2 only), as it will be recorded (relative to the target's
+   * folder, or absolute): only what the source has above its own backing file is copied.
+   */
+  backing?: { file: string; format: string };
   signal?: AbortSignal;
   onProgress?: (fraction: number) => void;
 }
@@ -406,6 +411,7 @@ export async function convertImage(imgPath: string, opts: ConvertOptions): Promi
     opts.sourceFormat,
     '-O',
     opts.targetFormat,
+    ...(opts.backing ? ['-B', opts.backing.file, '-F', opts.backing.format] : []),
     opts.source,
     opts.target,
   ];

@@ -6,6 +6,7 @@ import { assertNever } from '../lib/assert-never';
 import { SHORTCUTS } from '../hooks/use-shortcuts';
 import { DeleteMediaDialog } from '../features/host/DeleteMediaDialog';
 import { DiscardStateDialog } from '../features/savestate/DiscardStateDialog';
+import { ExportDialog } from '../features/interop/ExportDialog';
 import { useLibraryStore } from '../stores/library';
 import { useUiStore, type Dialog } from '../stores/ui';
 import { ConfirmModal, Modal } from './Modal';
@@ -44,6 +45,8 @@ function DialogFor({ dialog }: { dialog: Dialog }) {
           <MigrateDialog vmId={dialog.vmId} />
         </Suspense>
       );
+    case 'exportLibvirt':
+      return <ExportDialog vmId={dialog.vmId} />;
     case 'confirmPower':
       return <ConfirmPowerDialog vmId={dialog.vmId} op={dialog.op} />;
     default:

@@ -20,6 +20,7 @@ export type Dialog =
   | { type: 'deleteMedia'; sha256: string }
   | { type: 'discardState'; vmId: string }
   | { type: 'migrate'; vmId: string }
+  | { type: 'exportLibvirt'; vmId: string }
   | { type: 'confirmPower'; vmId: string; op: 'powerOff' | 'reset' };
 
 export interface UiState {

@@ -11,6 +11,7 @@ import { Icon } from '../../components/Icon';
 import { StateBadge } from '../../components/StateBadge';
 import { allowedOps, OpButton } from '../../components/VmActions';
 import { MigrateButton } from '../migrate/MigrateButton';
+import { ExportButton } from '../interop/ExportButton';
 import { OsAvatar } from '../wizard/OsLogo';
 import { DiscardStateButton, SavedSince, SuspendProgress } from '../savestate/SaveState';
 import { findTab, tabComponent, VM_TABS } from './tabs';
@@ -158,6 +159,7 @@ function VmHeader({ vm }: { vm: VmSummary }) {
         ))}
         <DiscardStateButton vm={vm} />
         <MigrateButton vm={vm} />
+        <ExportButton vm={vm} />
       </div>
     </header>
   );
