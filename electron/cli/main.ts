@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json';
 import { keepFilesPrivate, toErrorBody } from '../engine';
+import { registerApplianceCommands } from './appliance-commands';
 import { registerCatalogCommands } from './catalog-commands';
 import { registerCloudCommands } from './cloud-commands';
 import { registerConsoleCommands } from './console-commands';
@@ -49,6 +50,7 @@ function buildProgram(): Command {
   registerCloudCommands(kit);
   registerDeleteCommand(kit);
   registerMigrateCommand(kit);
+  registerApplianceCommands(kit);
   registerServeCommand(kit);
   return program;
 }

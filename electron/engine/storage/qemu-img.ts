@@ -389,7 +389,9 @@ export interface ConvertOptions {
   source: string;
   sourceFormat: string;
   target: string;
-  targetFormat: 'qcow2' | 'raw';
+  targetFormat: 'qcow2' | 'raw' | 'vmdk';
+  /** qemu-img's -o for the target (an appliance's stream-optimized VMDK: subformat=streamOptimized). */
+  targetOptions?: string;
   signal?: AbortSignal;
   onProgress?: (fraction: number) => void;
 }
@@ -406,6 +408,7 @@ export async function convertImage(imgPath: string, opts: ConvertOptions): Promi
     opts.sourceFormat,
     '-O',
     opts.targetFormat,
+    ...(opts.targetOptions ? ['-o', opts.targetOptions] : []),
     opts.source,
     opts.target,
   ];
