@@ -10,7 +10,7 @@
 const BY_NAME: ReadonlyArray<[RegExp, string]> = [
   [/^windows11|^windows11_64/i, 'windows-11'],
   // VMware calls Windows 10 "windows9"; VirtualBox "Windows10".
-  [/^windows10|^windows9_64guest|^windows9guest/i, 'windows-10'],
+  [/^windows10|^windows9(_64)?$/i, 'windows-10'],
   [/^windows7/i, 'windows-7'],
   [/^windowsxp|^winxp/i, 'windows-xp'],
   [/^debian/i, 'debian'],
