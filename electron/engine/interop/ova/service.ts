@@ -315,6 +315,7 @@ export class ApplianceService {
       await intent.step('config');
       const vm = (await this.registry.add(config, files)).summary();
       await intent.end();
+      ctx.report({ message: `Imported as "${name}"` });
       return vm;
     } catch (err) {
       await rm(files.dir, { recursive: true, force: true });
