@@ -5,7 +5,8 @@
  * hardware.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { list as listTar } from 'tar';
@@ -19,7 +20,7 @@ import {
   tarOf,
   type BuiltAppliance,
 } from '../helpers/appliances';
-import { errorOf, guest, requireGuest, tempHome, waitForText } from '../helpers/fixtures';
+import { errorOf, guest, requireGuest, tempHome, waitFor, waitForText } from '../helpers/fixtures';
 
 let root: Awaited<ReturnType<typeof tempHome>>;
 let engine: Engine;
@@ -304,6 +305,41 @@ describe('broken and unsafe appliances are refused with nothing left behind', ()
     ]);
     await expectRefused(link, /"shadow\.vmdk" is a link \(to \/etc\/shadow\)/);
   });
+
+  it('a cancelled import leaves nothing behind', async () => {
+    // A disk of random bytes takes long enough to convert to be cancelled in the middle.
+    const raw = join(work, 'random.raw');
+    await writeFile(raw, randomBytes(96 * 2 ** 20));
+    const big = join(work, 'random.vmdk');
+    execFileSync('qemu-img', [
+      'convert',
+      '-f',
+      'raw',
+      '-O',
+      'vmdk',
+      '-o',
+      'subformat=streamOptimized',
+      raw,
+      big,
+    ]);
+    const slow = { ...disks, blank: readFileSync(big), blankCapacity: 96 * 2 ** 20 };
+    const file = await writeOva('slow.ova', buildAppliance('vmware', slow, { name: 'Cancelled' }));
+    const before = libraryLeftovers();
+    const task = await engine.call('appliance.import', { file });
+    await waitFor(
+      () => {
+        const t = engine.tasks.get(task.id);
+        return t.message?.startsWith('Converting vmware-appliance-disk002') ? t : null;
+      },
+      'the second disk to be converting',
+      60_000,
+    );
+    engine.tasks.cancel(task.id);
+    expect((await errorOf(engine.tasks.wait(task.id))).code).toBe('CANCELLED');
+    expect(engine.tasks.get(task.id).state).toBe('cancelled');
+    expect(libraryLeftovers()).toEqual(before);
+    expect((await engine.call('vm.list', {})).some((v) => v.name === 'Cancelled')).toBe(false);
+  }, 60_000);
 
   it('refuses a file that is not an appliance', async () => {
     const file = join(work, 'not-a-tar.ova');

@@ -99,6 +99,7 @@ describe('OVF parsing and mapping', () => {
     ]);
     expect(m.notMapped).toEqual([
       'Network card VmxNet3: Vivarium has no such model; the VM gets an Intel e1000.',
+      `Network "VM Network" belongs to the hypervisor the appliance came from: its cards are on NAT here (change that on the VM's Network page).`,
     ]);
   });
 

@@ -185,6 +185,19 @@ export function mapAppliance(env: OvfEnvelope): MappedAppliance {
       );
     }
   }
+  const networks = [
+    ...new Set(
+      items
+        .filter((i) => i.resourceType === RT.ethernet)
+        .map((i) => i.connection)
+        .filter((c): c is string => c !== null && !/^nat$/i.test(c)),
+    ),
+  ];
+  if (networks.length) {
+    notMapped.push(
+      `${networks.length > 1 ? 'Networks' : 'Network'} ${networks.map((n) => `"${n}"`).join(', ')} ${networks.length > 1 ? 'belong' : 'belongs'} to the hypervisor the appliance came from: its cards are on NAT here (change that on the VM's Network page).`,
+    );
+  }
   if (nics.length > NIC_MAX) {
     notMapped.push(`${nics.length} network cards: the VM gets the first ${NIC_MAX}.`);
     nics.length = NIC_MAX;
