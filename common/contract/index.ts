@@ -7,6 +7,7 @@
  * them. Adding a method touches its domain file only.
  */
 import type { z } from 'zod';
+import { applianceMethods, type ApplianceResults, type ApplianceTaskResults } from './appliances';
 import { catalogMethods, type CatalogResults } from './catalog';
 import { composeMethods } from './compose';
 import { diskMethods, type DiskResults, type DiskTaskResults } from './disks';
@@ -25,6 +26,7 @@ import { streamMethods, type StreamResults } from './streams';
 import { taskMethods, type TaskResults } from './tasks';
 import { vmMethods, type VmResults, type VmTaskResults } from './vm';
 
+export * from './appliances';
 export * from './catalog';
 export * from './disks';
 export * from './errors';
@@ -63,6 +65,7 @@ export const methods = composeMethods(
   shareMethods,
   statsMethods,
   libvirtMethods,
+  applianceMethods,
 );
 
 export type Method = keyof typeof methods;
@@ -90,13 +93,15 @@ export interface ApiResults
     RemovableResults,
     ShareResults,
     StatsResults,
-    LibvirtResults {}
+    LibvirtResults,
+    ApplianceResults {}
 
 /** `task.result` of finished storage and snapshot tasks, by task kind. */
 export interface StorageTaskResults extends SnapshotTaskResults, DiskTaskResults {}
 
 /** `task.result` of every finished task the contract names, by task kind. */
-export interface TaskResultsByKind extends StorageTaskResults, VmTaskResults, LibvirtTaskResults {}
+export interface TaskResultsByKind
+  extends StorageTaskResults, VmTaskResults, LibvirtTaskResults, ApplianceTaskResults {}
 
 /** The one interface every front door offers the renderer and the CLI. */
 export interface VivariumApi {

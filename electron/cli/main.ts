@@ -6,12 +6,12 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json';
 import { keepFilesPrivate, toErrorBody } from '../engine';
+import { registerInteropCommands } from './interop-commands';
 import { registerCatalogCommands } from './catalog-commands';
 import { registerCloudCommands } from './cloud-commands';
 import { registerConsoleCommands } from './console-commands';
 import { closeEngine } from './engine-access';
 import { createKit } from './kit';
-import { registerLibvirtCommands } from './libvirt-commands';
 import { registerMigrateCommand } from './migrate-command';
 import { registerNetworkCommands } from './network-commands';
 import { registerNicCommands } from './nic-commands';
@@ -50,7 +50,7 @@ function buildProgram(): Command {
   registerCloudCommands(kit);
   registerDeleteCommand(kit);
   registerMigrateCommand(kit);
-  registerLibvirtCommands(kit);
+  registerInteropCommands(kit);
   registerServeCommand(kit);
   return program;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import * as contract from '../../common/contract';
+import * as appliances from '../../common/contract/appliances';
 import * as catalog from '../../common/contract/catalog';
 import { composeMethods } from '../../common/contract/compose';
 import * as disks from '../../common/contract/disks';
@@ -40,6 +41,7 @@ const domains: Record<string, Readonly<Record<string, z.ZodType>>> = {
   shares: shares.shareMethods,
   stats: stats.statsMethods,
   libvirt: libvirt.libvirtMethods,
+  appliances: appliances.applianceMethods,
 };
 
 describe('the composed method table', () => {

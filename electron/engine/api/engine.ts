@@ -48,6 +48,8 @@ import { HostUsbScanner } from '../host/usb-devices';
 import { VmLifecycle } from '../vms/lifecycle';
 import { VmScreen } from '../vms/screen';
 import { UefiVarsStore } from '../vms/uefi-vars';
+import { ApplianceService } from '../interop/ova/service';
+import { applianceHandlers } from './appliance-handlers';
 import { catalogHandlers } from './catalog-handlers';
 import { diskHandlers } from './disk-handlers';
 import type { Handlers } from './handlers';
@@ -232,6 +234,9 @@ export class Engine implements VivariumApi {
       ...libvirtHandlers(
         new LibvirtExporter(registry, host, tasks),
         new LibvirtImporter(registry, host, tasks, journal),
+      ),
+      ...applianceHandlers(
+        new ApplianceService(registry, host, catalog, tasks, journal, guestInternet),
       ),
     };
   }

@@ -389,12 +389,14 @@ export interface ConvertOptions {
   source: string;
   sourceFormat: string;
   target: string;
-  targetFormat: 'qcow2' | 'raw';
+  targetFormat: 'qcow2' | 'raw' | 'vmdk';
   /**
    * The target's backing file (qcow2 only), as it will be recorded (relative to the target's
    * folder, or absolute): only what the source has above its own backing file is copied.
    */
   backing?: { file: string; format: string };
+  /** qemu-img's -o for the target (an appliance's stream-optimized VMDK: subformat=streamOptimized). */
+  targetOptions?: string;
   signal?: AbortSignal;
   onProgress?: (fraction: number) => void;
 }
@@ -412,6 +414,7 @@ export async function convertImage(imgPath: string, opts: ConvertOptions): Promi
     '-O',
     opts.targetFormat,
     ...(opts.backing ? ['-B', opts.backing.file, '-F', opts.backing.format] : []),
+    ...(opts.targetOptions ? ['-o', opts.targetOptions] : []),
     opts.source,
     opts.target,
   ];

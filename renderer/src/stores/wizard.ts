@@ -140,6 +140,8 @@ export interface WizardState {
   createError: { message: string; fields: Record<string, string> } | null;
   /** Shown instead of the wizard: the plain form (Linux kernel boot, everything by hand). */
   manual: boolean;
+  /** Shown instead of the wizard: "Import an appliance" (an .ova or .ovf). */
+  appliance: boolean;
 }
 
 export const WIZARD_INITIAL: Omit<WizardState, 'catalog' | 'entries' | 'cached'> = {
@@ -173,6 +175,7 @@ export const WIZARD_INITIAL: Omit<WizardState, 'catalog' | 'entries' | 'cached'>
   creating: null,
   createError: null,
   manual: false,
+  appliance: false,
 };
 
 /** The New-VM wizard's draft and what the engine answered; only `actions/wizard/` writes to it. */

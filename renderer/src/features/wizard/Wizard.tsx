@@ -1,5 +1,6 @@
 import { lazy, Suspense, useEffect, useLayoutEffect, useRef, type ReactNode } from 'react';
 import { createFromWizard } from '../../actions/wizard/create';
+import { showApplianceImport } from '../../actions/wizard/appliance';
 import { showManualForm, startWizard } from '../../actions/wizard/open';
 import { goToStep, nextStep, previousStep } from '../../actions/wizard/steps';
 import { stopUpload } from '../../actions/wizard/upload';
@@ -17,6 +18,8 @@ import './wizard.css';
 
 /** The plain form stays one click away: Linux kernel boot and everything by hand. */
 const ManualVmDialog = lazy(() => import('./ManualVmDialog'));
+/** "Import an appliance" (.ova/.ovf from VirtualBox or VMware). */
+const ApplianceDialog = lazy(() => import('./ApplianceDialog'));
 
 interface StepText {
   label: string;
@@ -55,12 +58,20 @@ function stepText(step: WizardStep, d: Derived): StepText {
  */
 export default function NewVmWizard({ onClose }: { onClose: () => void }) {
   const manual = useWizardStore((s) => s.manual);
+  const appliance = useWizardStore((s) => s.appliance);
   // Before the first paint, so a previous session's last step never flashes. Closing the wizard
   // ends an upload still running (the server drops what it received).
   useLayoutEffect(() => {
     startWizard();
     return stopUpload;
   }, []);
+  if (appliance) {
+    return (
+      <Suspense fallback={null}>
+        <ApplianceDialog onClose={onClose} />
+      </Suspense>
+    );
+  }
   if (manual) {
     return (
       <Suspense fallback={null}>
@@ -161,6 +172,16 @@ function WizardDialog({ onClose }: { onClose: () => void }) {
             >
               <Icon name="terminal" size={14} />
               Boot a Linux kernel, or set up by hand
+            </button>
+            <button
+              type="button"
+              className="link-btn"
+              onClick={() => showApplianceImport(true)}
+              disabled={s.creating !== null}
+              data-testid="wizard-appliance"
+            >
+              <Icon name="disk" size={14} />
+              Import an appliance (.ova)
             </button>
           </div>
         </aside>
