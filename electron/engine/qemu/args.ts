@@ -661,7 +661,12 @@ const balloon: Section = (config) => {
   ];
 };
 
-const VIDEO_DEVICE = { std: 'VGA', virtio: 'virtio-vga', cirrus: 'cirrus-vga' } as const;
+const VIDEO_DEVICE = {
+  std: 'VGA',
+  virtio: 'virtio-vga',
+  cirrus: 'cirrus-vga',
+  ramfb: 'ramfb',
+} as const;
 
 /** Whether the VM has its xHCI controller, so USB devices can be attached while it runs. */
 export function hasUsbController(config: VmConfig): boolean {
