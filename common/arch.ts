@@ -321,3 +321,40 @@ export function archConfigProblem(config: ArchConfigFields): string | null {
 export function vmArchOf(arch: VmArch | 'i686'): VmArch {
   return arch === 'i686' ? 'x86_64' : arch;
 }
+
+/**
+ * The config fields that change when a VM moves to `arch` (Settings, for a stopped VM): each one
+ * the new preset lacks takes the preset's choice; what still fits stays. Pure.
+ */
+export function fitToArch<T extends ArchConfigFields & { cpuModel: string }>(
+  config: T,
+  arch: VmArch,
+): Pick<
+  T,
+  'arch' | 'machine' | 'firmware' | 'video' | 'sound' | 'tpm' | 'secureBoot' | 'cpuModel'
+> & {
+  disks: Array<T['disks'][number]>;
+  nics: Array<T['nics'][number]>;
+} {
+  const p = PRESETS[arch];
+  const d = archDefaults(arch);
+  const keep = <V>(list: readonly V[], value: V, fallback: V): V =>
+    list.includes(value) ? value : fallback;
+  const sameFamily = config.arch === arch;
+  return {
+    arch,
+    machine: keep(p.machines, config.machine, d.machine),
+    firmware: keep(p.firmwares, config.firmware, d.firmware),
+    video: keep(p.videos, config.video, d.video),
+    sound: keep(p.sounds, config.sound, d.sound),
+    tpm: config.tpm && p.tpm,
+    secureBoot: config.secureBoot && p.secureBoot,
+    cpuModel: sameFamily ? config.cpuModel : d.cpuModel,
+    disks: config.disks.map((disk) =>
+      p.diskBuses.includes(disk.bus) ? disk : { ...disk, bus: d.diskBus },
+    ),
+    nics: config.nics.map((nic) =>
+      p.nicModels.includes(nic.model) ? nic : { ...nic, model: d.nicModel },
+    ),
+  };
+}

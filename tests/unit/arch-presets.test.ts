@@ -5,6 +5,7 @@ import {
   archDefaults,
   archPreset,
   emulationNotice,
+  fitToArch,
   nativeArchOf,
   vmArchOf,
   type ArchConfigFields,
@@ -71,6 +72,37 @@ describe('architecture presets', () => {
     for (const arch of VM_ARCHES) expect(GUEST_ARCHES).toContain(arch);
     expect(archPreset('aarch64').cpuMaxProps).toContain('pauth-impdef=on');
     expect(archPreset('s390x').serialOnly).toBe(true);
+  });
+
+  it('moves what the new architecture lacks to its preset, keeping what fits', () => {
+    const x86 = {
+      ...fields('x86_64'),
+      firmware: 'uefi' as const,
+      sound: 'hda' as const,
+      tpm: true,
+      disks: [
+        { id: 'disk0', bus: 'sata' as const },
+        { id: 'disk1', bus: 'scsi' as const },
+      ],
+      nics: [{ model: 'e1000' as const }],
+      cpuModel: 'host',
+    };
+    const arm = fitToArch(x86, 'aarch64');
+    expect(arm).toMatchObject({
+      arch: 'aarch64',
+      machine: 'virt',
+      firmware: 'uefi',
+      video: 'virtio',
+      sound: 'hda',
+      tpm: false,
+      cpuModel: 'max',
+    });
+    expect(arm.disks.map((d) => d.bus)).toEqual(['virtio', 'scsi']);
+    expect(arm.nics[0]!.model).toBe('virtio-net-pci');
+    expect(archConfigProblem({ ...x86, ...arm })).toBeNull();
+    const z = fitToArch(x86, 's390x');
+    expect(z).toMatchObject({ machine: 's390-ccw-virtio', firmware: 'bios', video: 'none' });
+    expect(archConfigProblem({ ...x86, ...z })).toBeNull();
   });
 
   it('loads a vm.json saved before the architecture field as x86_64', () => {
