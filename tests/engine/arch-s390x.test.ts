@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine';
-import type { VmSummary } from '../../common/contract';
+import type { VmSummary, VmTaskResults } from '../../common/contract';
 import { bootArchGuest, nextSample, requireArchGuest } from '../helpers/arch-guest';
 import { GuestConsole } from '../helpers/guest-console';
 import { openGuestEngine, type GuestEngine } from '../helpers/guest-engine';
@@ -57,5 +57,17 @@ describe('an s390x guest', () => {
     } finally {
       await engine.call('stats.unsubscribe', { subscription });
     }
+  });
+
+  it('saves to disk and resumes where it was (CCW devices in the saved state)', async () => {
+    await con.memWrite('BEFORE-SAVE');
+    con.close();
+    const task = await engine.call('vm.suspend', { vm: vm.id });
+    const saved = (await engine.tasks.wait(task.id)) as VmTaskResults['vm.suspend'];
+    expect(saved.runtime).toMatchObject({ state: 'saved', pid: null });
+    const started = await engine.call('vm.start', { vm: vm.id });
+    expect(started.runtime.state).toBe('running');
+    con = await GuestConsole.open(engine, vm.id);
+    expect(await con.memRead()).toBe('BEFORE-SAVE');
   });
 });
