@@ -15,13 +15,20 @@ import {
   NIC_MODELS,
   SOUND_MODELS,
   VIDEO_MODELS,
+  VM_ARCHES,
 } from './contract/vocabulary';
+import { ARCH_LABELS } from './arch';
+
+export { ARCH_LABELS, firmwareLabel } from './arch';
 
 type Of<T extends readonly string[]> = T[number];
 
 export const MACHINE_LABELS: Record<Of<typeof MACHINE_TYPES>, string> = {
   q35: 'Q35 (modern, PCIe)',
   pc: 'i440FX (older PC)',
+  virt: 'virt (ARM and RISC-V virtual machine)',
+  pseries: 'pSeries (POWER, PAPR)',
+  's390-ccw-virtio': 'S390 CCW VirtIO (IBM Z)',
 };
 
 export const FIRMWARE_LABELS: Record<Of<typeof FIRMWARES>, string> = {
@@ -73,6 +80,7 @@ export const VIDEO_MODEL_LABELS: Record<Of<typeof VIDEO_MODELS>, string> = {
   std: 'Standard VGA',
   virtio: 'VirtIO GPU',
   cirrus: 'Cirrus VGA',
+  ramfb: 'RAM framebuffer',
   none: 'No display',
 };
 
@@ -109,6 +117,7 @@ export const SECURE_BOOT_LABELS: Record<'on' | 'off', string> = {
 
 /** Every vocabulary with its values (from the contract) and its labels, by kind. */
 export const VOCABULARIES = {
+  arch: { values: VM_ARCHES, labels: ARCH_LABELS },
   machine: { values: MACHINE_TYPES, labels: MACHINE_LABELS },
   firmware: { values: FIRMWARES, labels: FIRMWARE_LABELS },
   diskBus: { values: DISK_BUSES, labels: DISK_BUS_LABELS },

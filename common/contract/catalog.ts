@@ -24,7 +24,11 @@ export const OS_FAMILIES = [
   'other',
 ] as const;
 export type OsFamily = (typeof OS_FAMILIES)[number];
-export const GUEST_ARCHES = ['x86_64', 'i686'] as const;
+/**
+ * The architectures a catalogue entry's media are for: every VM architecture (common/arch.ts),
+ * and i686, 32-bit x86, which runs as an x86_64 VM (vmArchOf in common/arch.ts).
+ */
+export const GUEST_ARCHES = ['x86_64', 'i686', 'aarch64', 'ppc64le', 's390x', 'riscv64'] as const;
 export type GuestArch = (typeof GUEST_ARCHES)[number];
 /** 'usb-tablet': absolute pointer (the mouse follows the viewer's); 'ps2': relative PS/2 mouse. */
 export type PointerInput = 'usb-tablet' | 'ps2';

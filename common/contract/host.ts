@@ -1,6 +1,7 @@
 /** The host: QEMU binaries, accelerators (probed, not guessed), firmware and notices. */
 import { z } from 'zod';
 import type { Accelerator } from './vm-config';
+import type { VmArch } from './vocabulary';
 
 export interface QemuBinary {
   arch: string;
@@ -43,6 +44,42 @@ export interface HostInfo {
   };
   /** swtpm, which emulates a VM's TPM 2.0; null when not installed. */
   swtpm?: string | null;
+  /**
+   * What this host has for guests of each architecture (common/arch.ts has the presets), in
+   * VM_ARCHES order. Absent in a HostInfo from before guests of other architectures existed.
+   */
+  arches?: ArchSupport[];
+}
+
+/** One firmware file a preset boots with, found or not, and the package that brings it. */
+export interface ArchFirmwareFile {
+  /** What it is, e.g. 'UEFI (AAVMF) code'. */
+  what: string;
+  path: string | null;
+  /** The Debian/Ubuntu package that installs it. */
+  package: string;
+}
+
+/** What this host has for guests of one architecture. */
+export interface ArchSupport {
+  arch: VmArch;
+  /** Its QEMU system emulator; null when not installed. */
+  qemu: QemuBinary | null;
+  /** The firmware files its preset boots with. */
+  firmware: ArchFirmwareFile[];
+  /** UEFI code and variable-store template (OVMF, AAVMF); null when the preset has no UEFI or it is missing. */
+  uefi: { code: string; vars: string } | null;
+  /** What `accel: 'auto'` gives it: the host's hardware accelerator only for its own architecture. */
+  accelerator: Accelerator;
+  /** Runs under the host's hardware accelerator (the host's own architecture, accelerator usable). */
+  native: boolean;
+  /** Says how much slower emulation is, when it is emulated; null when native. */
+  notice: string | null;
+  /** Debian/Ubuntu packages still missing (emulator or firmware), and the command installing them. */
+  missingPackages: string[];
+  install: string | null;
+  /** The emulator is there and a firmware of its preset that boots media (or a kernel) is too. */
+  ready: boolean;
 }
 
 export type NodePlatform = 'linux' | 'darwin' | 'win32' | 'freebsd' | 'openbsd' | 'other';

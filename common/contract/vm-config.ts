@@ -14,6 +14,7 @@ import {
   NIC_MODELS,
   SOUND_MODELS,
   VIDEO_MODELS,
+  VM_ARCHES,
 } from './vocabulary';
 import {
   NIC_MAX,
@@ -57,10 +58,16 @@ export {
   NIC_MODELS,
   SOUND_MODELS,
   VIDEO_MODELS,
+  VM_ARCHES,
   type Accelerator,
   type DiskBus,
   type DiskCache,
+  type Firmware,
+  type MachineType,
+  type NicModel,
   type SoundModel,
+  type VideoModel,
+  type VmArch,
 } from './vocabulary';
 export { HOTPLUG_PORTS, MAX_DISKS } from '../rules/disk-limits';
 
@@ -298,7 +305,11 @@ export const VmConfigSchema = z.object({
    */
   confirmDestructive: z.boolean().default(true),
   createdAt: z.string(),
-  arch: z.literal('x86_64').default('x86_64'),
+  /**
+   * The guest's architecture (common/arch.ts has its preset). Configs saved before there was a
+   * choice are x86_64.
+   */
+  arch: z.enum(VM_ARCHES).default('x86_64'),
   machine: z.enum(MACHINE_TYPES).default('q35'),
   firmware: z.enum(FIRMWARES).default('bios'),
   cpu: z

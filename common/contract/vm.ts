@@ -18,6 +18,7 @@ import {
   SOUND_MODELS,
   SizeSchema,
   VIDEO_MODELS,
+  VM_ARCHES,
   VmNameSchema,
   VmRefSchema,
   type Accelerator,
@@ -91,6 +92,11 @@ export const CreateVmRequestSchema = z
     cpus: CpuCountSchema.optional(),
     /** Size of a new thin qcow2 disk; "0" for none. */
     diskSize: SizeSchema.optional(),
+    /**
+     * The guest's architecture (default x86_64): its preset (common/arch.ts) fills machine,
+     * firmware, display, buses and CPU the request leaves out, and refuses what it lacks.
+     */
+    arch: z.enum(VM_ARCHES).optional(),
     machine: z.enum(MACHINE_TYPES).optional(),
     firmware: z.enum(FIRMWARES).optional(),
     diskBus: z.enum(DISK_BUSES).optional(),
@@ -148,6 +154,12 @@ export const VmPatchSchema = z
     memoryMiB: MemoryMiBSchema,
     cpuCount: CpuCountSchema,
     cpuModel: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+    /**
+     * A stopped VM only. What the new architecture's preset lacks (machine, firmware, display,
+     * sound, disk buses, card models, CPU model) moves to the preset's choice unless the patch
+     * gives it; the UEFI variable store is made anew for the new firmware.
+     */
+    arch: z.enum(VM_ARCHES),
     machine: z.enum(MACHINE_TYPES),
     firmware: z.enum(FIRMWARES),
     cdrom: AbsolutePathSchema.nullable(),

@@ -9,6 +9,7 @@
  * expects the disks as they are).
  */
 import type { DiskBus, DiskConfig } from '../contract/vm-config';
+import type { MachineType } from '../contract/vocabulary';
 import { HOTPLUG_PORTS, MAX_DISKS } from './disk-limits';
 import { isLive, isSaved, isTransitional, type VmState } from '../vm-state';
 import { savedRefusalMessage } from './vm-settings';
@@ -22,7 +23,7 @@ const no = (reason: string): DiskVerdict => ({ ok: false, reason });
 
 /** What the rules need of a VM. */
 export interface DiskRuleVm {
-  machine: 'q35' | 'pc';
+  machine: MachineType;
   /** The config's device layout generation: hot-plug buses came with layout 2. */
   layout: number;
   disks: readonly Pick<DiskConfig, 'id' | 'bus' | 'port'>[];
@@ -39,6 +40,9 @@ export function hotplugProblem(
   vm: Pick<DiskRuleVm, 'machine' | 'layout'>,
   bus: DiskBus,
 ): string | null {
+  if (vm.machine !== 'q35' && vm.machine !== 'pc') {
+    return 'Disks are plugged in while the VM runs only on x86-64 guests for now: shut the VM down to add one.';
+  }
   if (vm.machine !== 'q35') {
     return 'The pc machine cannot take disks while it runs: shut the VM down to add one (or use the q35 machine).';
   }

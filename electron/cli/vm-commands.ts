@@ -3,7 +3,8 @@
  * `screenshot` and `delete`, each one engine call (or two) with a human answer or, with `--json`,
  * the flat facts scripts want.
  */
-import { labelWithValue } from '../../common/labels';
+import { label, labelWithValue } from '../../common/labels';
+import { archPreset } from '../../common/arch';
 import { baseName, cdromDisplayName } from '../../common/media-names';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
@@ -136,11 +137,27 @@ async function cmdHost(opts: JsonOpt): Promise<void> {
   const fw = info.firmware;
   lines.push(`BIOS:         ${fw.seabios ?? 'not found'}`);
   lines.push(`UEFI:         ${fw.ovmfCode ?? 'not found (install ovmf for UEFI guests)'}`);
+  lines.push(...archLines(info));
   if (info.notices.length) {
     lines.push('Notices:');
     for (const n of info.notices) lines.push(`  - ${oneLine(n)}`);
   }
   writeOut(lines.join('\n'));
+}
+
+/** One line per guest architecture: ready or what to install, and how it runs here. */
+function archLines(info: HostInfo): string[] {
+  if (!info.arches?.length) return [];
+  const lines = ['Guest architectures:'];
+  for (const a of info.arches) {
+    const runs = a.native ? `native (${a.accelerator})` : 'emulated (TCG)';
+    const state = a.ready
+      ? `ready, ${runs}`
+      : `not ready: ${a.qemu ? 'firmware missing' : `${archPreset(a.arch).qemuBinary} missing`}`;
+    lines.push(`  ${a.arch.padEnd(8)} ${label('arch', a.arch)}: ${state}`);
+    if (a.install) lines.push(`           install: ${a.install}`);
+  }
+  return lines;
 }
 
 function usageLines(u: HostStats): string[] {
