@@ -70,7 +70,13 @@ const NIC_MODEL = {
   pcnet: 'pcnet',
 } as const;
 
-const VIDEO_MODEL = { std: 'vga', virtio: 'virtio', cirrus: 'cirrus', none: 'none' } as const;
+const VIDEO_MODEL = {
+  std: 'vga',
+  virtio: 'virtio',
+  cirrus: 'cirrus',
+  ramfb: 'ramfb',
+  none: 'none',
+} as const;
 const SOUND_MODEL = { hda: 'ich9', ac97: 'ac97', sb16: 'sb16' } as const;
 const BOOT_DEV = { disk: 'hd', cdrom: 'cdrom', network: 'network' } as const;
 

@@ -6,6 +6,7 @@
  * Vivarium's saved memory (its managed save is its own format), so a saved VM is refused with the
  * way out rather than exported as if it were off (its disks would not match a cold boot's).
  */
+import { label } from '../../../../common/labels';
 import { chmod, cp, mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type {
@@ -234,6 +235,14 @@ export class LibvirtExporter {
   }
 
   private assertOff(vm: Vm): void {
+    if (vm.config.arch !== 'x86_64') {
+      // The domain written here is a PC's (q35/i440FX, OVMF, SATA/IDE): an ARM, POWER, IBM Z or
+      // RISC-V guest would be described wrongly, so it is refused rather than half-exported.
+      throw new VivariumError(
+        'INVALID_REQUEST',
+        `"${vm.config.name}" runs on ${label('arch', vm.config.arch)}: export to libvirt covers x86-64 VMs. Copy its disks and define the domain with virt-install --import --arch ${vm.config.arch} instead.`,
+      );
+    }
     const state = vm.supervisor.current.state;
     if (isSaved(state)) throw new VivariumError('BAD_STATE', savedRefusalMessage('export'));
     if (isLive(state)) {

@@ -47,6 +47,7 @@ import { parseOvf } from './ovf-parse';
 import { buildOvf } from './ovf-write';
 import { osTypeForEntry } from './os-types';
 import { extractMembers, scanOva, scanOvfFolder, type PackageScan } from './package';
+import { label } from '../../../../common/labels';
 
 /** The folder inside a new VM's folder where an OVA's disks wait to be converted. */
 export const APPLIANCE_WORK_DIR = 'appliance.tmp';
@@ -335,6 +336,13 @@ export class ApplianceService {
     }
     if (vm.config.disks.length === 0) {
       throw new VivariumError('INVALID_REQUEST', `"${vm.config.name}" has no disk to export.`);
+    }
+    if (vm.config.arch !== 'x86_64') {
+      // OVF's VirtualHardwareSection as VirtualBox and VMware read it describes a PC.
+      throw new VivariumError(
+        'INVALID_REQUEST',
+        `"${vm.config.name}" runs on ${label('arch', vm.config.arch)}: an OVA carries x86-64 VMs. Export its disks with qemu-img convert instead.`,
+      );
     }
     if (
       await stat(file).then(
