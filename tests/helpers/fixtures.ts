@@ -22,6 +22,63 @@ export const guest = {
   banner: 'VIVARIUM-TEST-GUEST READY',
 };
 
+const ARCH_CACHE = join(CACHE, 'arch');
+
+/** What a guest of another architecture boots from, and what it prints on its serial port. */
+export interface ArchGuest {
+  kernel: string;
+  /** Absent: the kernel is the whole guest (riscv64's U-Boot). */
+  initrd?: string;
+  append: string;
+  /** A GRUB EFI ISO booting the same kernel and initrd (aarch64). */
+  iso?: string;
+  /** The first line the guest prints on its serial console once it is up. */
+  banner: string;
+}
+
+/**
+ * The tiny guests of tests/fixtures/build-arch-guests.sh: Debian's kernels with a busybox
+ * initramfs (arm64, ppc64el, s390x) whose init prints the banner and runs a shell ('guest# ')
+ * on the console; riscv64 (not a Debian bookworm architecture) is U-Boot from u-boot-qemu, booted
+ * by OpenSBI, up to its banner only.
+ */
+export const archGuests = {
+  aarch64: {
+    kernel: join(ARCH_CACHE, 'arm64', 'kernel'),
+    initrd: join(ARCH_CACHE, 'arm64', 'initrd.img'),
+    iso: join(ARCH_CACHE, 'arm64', 'grub.iso'),
+    append: 'console=ttyAMA0 quiet',
+    banner: 'VIVARIUM-ARCH-GUEST READY aarch64',
+  },
+  ppc64le: {
+    kernel: join(ARCH_CACHE, 'ppc64el', 'kernel'),
+    initrd: join(ARCH_CACHE, 'ppc64el', 'initrd.img'),
+    append: 'console=hvc0 quiet',
+    banner: 'VIVARIUM-ARCH-GUEST READY ppc64le',
+  },
+  s390x: {
+    kernel: join(ARCH_CACHE, 's390x', 'kernel'),
+    initrd: join(ARCH_CACHE, 's390x', 'initrd.img'),
+    append: 'console=ttysclp0 quiet',
+    banner: 'VIVARIUM-ARCH-GUEST READY s390x',
+  },
+  riscv64: {
+    kernel: '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin',
+    append: '',
+    banner: 'U-Boot 20',
+  },
+} satisfies Record<string, ArchGuest>;
+
+/** Why tests that boot an architecture's guest cannot run here, or null when it is built. */
+export function archGuestMissingReason(arch: keyof typeof archGuests): string | null {
+  const g: ArchGuest = archGuests[arch];
+  const missing = [g.kernel, g.initrd, g.iso].find((f) => f !== undefined && !existsSync(f));
+  if (!missing) return null;
+  return arch === 'riscv64'
+    ? `${missing} is missing: install u-boot-qemu (sudo apt install u-boot-qemu opensbi)`
+    : `${missing} is missing: run "npm run fixtures" (bash tests/fixtures/build-arch-guests.sh)`;
+}
+
 /** Why tests that boot the fixture guest cannot run here, or null when it is built. */
 export function guestMissingReason(): string | null {
   const missing = [guest.kernel, guest.initrd, guest.iso].find((file) => !existsSync(file));
