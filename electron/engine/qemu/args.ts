@@ -9,6 +9,12 @@ import {
   type UsbDeviceConfig,
   type VmConfig,
 } from '../../../common/contract';
+import {
+  ARCH_LABELS,
+  archConfigProblem,
+  archPreset,
+  type VirtioTransport,
+} from '../../../common/arch';
 import { scsiTargets } from '../../../common/rules/disks';
 import { SMBD_MISSING } from '../../../common/rules/shares';
 import { VivariumError } from '../errors';
@@ -17,7 +23,7 @@ import { VivariumError } from '../errors';
 export interface LaunchContext {
   accel: Accelerator;
   platform: NodeJS.Platform;
-  /** Read-only UEFI code image; required for firmware 'uefi'. */
+  /** Read-only UEFI code image of the VM's architecture (OVMF, AAVMF); required for firmware 'uefi'. */
   ovmfCode: string | null;
   /** OVMF's Secure Boot build (SMM required); required for `secureBoot`. */
   ovmfSecureBootCode?: string | null;
@@ -64,6 +70,35 @@ export function diskPath(vmDir: string, disk: Pick<DiskConfig, 'file'>): string 
 }
 
 type Section = (config: VmConfig, ctx: LaunchContext) => string[];
+
+/**
+ * x86 guests keep the device layout they always had (IDE/SATA CD drive, q35's hot-plug root
+ * ports, PS/2 input); the other architectures' machines have none of those and get theirs from
+ * their preset (common/arch.ts).
+ */
+function isX86(config: Pick<VmConfig, 'arch'>): boolean {
+  return config.arch === 'x86_64';
+}
+
+/** A virtio device's driver on the VM's transport: 'virtio-blk' is virtio-blk-pci, or -ccw on IBM Z. */
+export function virtioDriver(config: Pick<VmConfig, 'arch'>, base: string): string {
+  return `${base}-${archPreset(config.arch).virtio}`;
+}
+
+/** The driver of a network card: the virtio card sits on CCW on IBM Z, the same model otherwise. */
+export function nicDriver(
+  config: Pick<VmConfig, 'arch'>,
+  model: VmConfig['nics'][number]['model'],
+) {
+  return model === 'virtio-net-pci' ? virtioDriver(config, 'virtio-net') : model;
+}
+
+/** A config that does not fit its architecture's preset never reaches QEMU: say what to change. */
+const archCheck: Section = (config) => {
+  const problem = archConfigProblem({ ...config, kernelBoot: config.kernelBoot });
+  if (problem) throw new VivariumError('INVALID_REQUEST', problem);
+  return [];
+};
 
 /** The CD drive's device id: live medium changes (blockdev-change-medium, eject) name it. */
 export const CDROM_DEVICE_ID = 'cd0-dev';
@@ -123,8 +158,15 @@ const identity: Section = (config) => [
   'timestamp=on',
 ];
 
-const machine: Section = (config) => {
+const machine: Section = (config, ctx) => {
   const opts: string[] = [config.machine];
+  // virt's default GICv2 stops at 8 CPUs; 'max' is GICv3 under TCG and KVM alike.
+  if (config.arch === 'aarch64') opts.push('gic-version=max');
+  // pseries asks for the Spectre workarounds by default, which TCG has no need of and warns
+  // about at every start; under KVM the defaults stay.
+  if (config.machine === 'pseries' && ctx.accel === 'tcg') {
+    opts.push('cap-cfpc=broken', 'cap-sbbc=broken', 'cap-ibs=broken', 'cap-ccf-assist=off');
+  }
   // Secure Boot keeps the variable store away from the OS: only SMM code may write it.
   if (config.secureBoot) opts.push('smm=on');
   if (config.firmware === 'uefi') opts.push('pflash0=fw-code', 'pflash1=fw-vars');
@@ -147,7 +189,10 @@ const accelerator: Section = (_config, ctx) => [
 const cpu: Section = (config, ctx) => {
   // 'host' only exists under a hardware accelerator; TCG emulates 'max' instead.
   const model = config.cpu.model === 'host' && ctx.accel === 'tcg' ? 'max' : config.cpu.model;
-  return ['-cpu', model, '-smp', String(config.cpu.count)];
+  // Under emulation the preset's properties of 'max' apply (aarch64: QEMU's own pointer
+  // authentication, a third of the boot time of the architected one).
+  const props = model === 'max' && ctx.accel === 'tcg' ? archPreset(config.arch).cpuMaxProps : [];
+  return ['-cpu', [model, ...props].join(','), '-smp', String(config.cpu.count)];
 };
 
 const memory: Section = (config) => [
@@ -173,8 +218,17 @@ const firmware: Section = (config, ctx) => {
       'Secure Boot needs UEFI firmware on the q35 machine: change them, or turn Secure Boot off.',
     );
   }
+  // OpenSBI, QEMU's own build: it starts the kernel given with -kernel (or U-Boot) in S-mode.
+  if (config.arch === 'riscv64') return ['-bios', 'default'];
   if (config.firmware !== 'uefi') return [];
   const code = config.secureBoot ? ctx.ovmfSecureBootCode : ctx.ovmfCode;
+  if (!code && !isX86(config)) {
+    const p = archPreset(config.arch);
+    throw new VivariumError(
+      'QEMU_MISSING',
+      `UEFI firmware for ${ARCH_LABELS[config.arch]} guests was not found: sudo apt install ${p.debianPackages.join(' ')}`,
+    );
+  }
   if (!code) {
     throw new VivariumError(
       'QEMU_MISSING',
@@ -236,6 +290,7 @@ function storageLayout(config: VmConfig) {
 export function hasCdDrive(config: VmConfig): boolean {
   if (config.cdrom) return true;
   if (config.layout < 2) return false;
+  if (!isX86(config)) return true;
   const layout = storageLayout(config);
   for (const disk of config.disks) {
     if (disk.bus === 'sata') layout.nextAhci();
@@ -307,6 +362,7 @@ export function diskBlockdevs(
 export function diskDevice(
   disk: DiskConfig,
   extra: Record<string, unknown> = {},
+  transport: VirtioTransport = 'pci',
 ): Record<string, unknown> {
   const base = { drive: disk.id, id: `${disk.id}-dev`, ...deviceCache(disk.cache), ...extra };
   if (disk.bus === 'scsi') {
@@ -318,7 +374,7 @@ export function diskDevice(
     };
   }
   return {
-    driver: 'virtio-blk-pci',
+    driver: `virtio-blk-${transport}`,
     ...(disk.port === undefined ? {} : { bus: hotplugPortId(disk.port) }),
     ...base,
   };
@@ -329,6 +385,7 @@ export function diskDevice(
  * late in the argv (see hotplugBuses): the disks on the root bus come first, as they always did.
  */
 function onHotplugBus(config: VmConfig, disk: DiskConfig): boolean {
+  if (!isX86(config)) return false;
   return (
     disk.bus === 'scsi' ||
     (disk.bus === 'virtio' && disk.port !== undefined && hasHotplugBuses(config))
@@ -341,7 +398,60 @@ function diskBootProps(config: VmConfig, disk: DiskConfig): Record<string, unkno
   return boot === undefined ? {} : { bootindex: boot };
 }
 
+/**
+ * The SCSI target of the CD drive on machines where it sits on the SCSI controller: the one after
+ * every target a disk can hold, so disks added later never move it.
+ */
+export const CDROM_SCSI_TARGET = HOTPLUG_PORTS;
+
+/**
+ * Disks and the CD drive of a machine without IDE/SATA (ARM, POWER, IBM Z, RISC-V virt): virtio
+ * disks on the root bus, SCSI disks and the CD drive (empty from device layout 2, so a disc can go
+ * in while the guest runs) on one virtio-scsi controller, which the firmware boots from too.
+ */
+function drivesWithoutIde(config: VmConfig, ctx: LaunchContext): string[] {
+  const transport = archPreset(config.arch).virtio;
+  const args: string[] = [];
+  const cd = hasCdDrive(config);
+  if (cd || config.disks.some((d) => d.bus === 'scsi')) {
+    args.push('-device', json({ driver: `virtio-scsi-${transport}`, id: SCSI_CONTROLLER_ID }));
+  }
+  const targets = scsiTargets(config.disks);
+  let scsiIndex = 0;
+  for (const disk of config.disks) {
+    const [file, format] = diskBlockdevs(ctx.vmDir, disk);
+    args.push('-blockdev', json(file), '-blockdev', json(format));
+    const placed =
+      disk.bus === 'scsi' ? { ...disk, port: targets[scsiIndex++] } : { ...disk, port: undefined };
+    args.push('-device', json(diskDevice(placed, diskBootProps(config, disk), transport)));
+  }
+  if (!cd) return args;
+  const boot = bootIndex(config, 'cdrom');
+  if (config.cdrom) {
+    args.push(
+      '-blockdev',
+      json({ driver: 'file', filename: config.cdrom, 'node-name': 'cd0-file', 'read-only': true }),
+      '-blockdev',
+      json({ driver: 'raw', file: 'cd0-file', 'node-name': 'cd0', 'read-only': true }),
+    );
+  }
+  args.push(
+    '-device',
+    json({
+      driver: 'scsi-cd',
+      ...(config.cdrom ? { drive: 'cd0' } : {}),
+      id: CDROM_DEVICE_ID,
+      bus: `${SCSI_CONTROLLER_ID}.0`,
+      'scsi-id': CDROM_SCSI_TARGET,
+      lun: 0,
+      ...(boot === undefined ? {} : { bootindex: boot }),
+    }),
+  );
+  return args;
+}
+
 const drives: Section = (config, ctx) => {
+  if (!isX86(config)) return drivesWithoutIde(config, ctx);
   const args: string[] = [];
   const layout = storageLayout(config);
   if (layout.needsAhci) args.push('-device', json({ driver: 'ahci', id: 'ahci0' }));
@@ -500,7 +610,7 @@ const network: Section = (config, ctx) => {
       ...(backend ? ['-netdev', json(backend)] : []),
       '-device',
       json({
-        driver: nic.model,
+        driver: nicDriver(config, nic.model),
         ...(backend ? { netdev: nicNetdevId(i) } : {}),
         id: nicDeviceId(i),
         mac: nic.mac,
@@ -530,7 +640,12 @@ const cloudSeed: Section = (config, ctx) => {
       },
     }),
     '-device',
-    json({ driver: 'virtio-blk-pci', drive: 'seed0', id: 'seed0-dev', serial: 'cidata' }),
+    json({
+      driver: virtioDriver(config, 'virtio-blk'),
+      drive: 'seed0',
+      id: 'seed0-dev',
+      serial: 'cidata',
+    }),
   ];
 };
 
@@ -539,7 +654,7 @@ const guestAgent: Section = (config, ctx) => {
   if (!config.guestAgent) return [];
   return [
     '-device',
-    json({ driver: 'virtio-serial-pci', id: 'vser0' }),
+    json({ driver: virtioDriver(config, 'virtio-serial'), id: 'vser0' }),
     '-chardev',
     unixServer('qga0', ctx.files.qgaSock),
     '-device',
@@ -577,7 +692,7 @@ const shares: Section = (config, ctx) =>
         `local,id=${id},path=${escapeOptionValue(share.path)},security_model=none${share.readOnly ? ',readonly=on' : ''}`,
         '-device',
         json({
-          driver: 'virtio-9p-pci',
+          driver: virtioDriver(config, 'virtio-9p'),
           fsdev: id,
           mount_tag: share.tag,
           id: shareDeviceId(share.tag),
@@ -597,7 +712,7 @@ const shares: Section = (config, ctx) =>
         `socket,id=${id},path=${escapeOptionValue(sock)}`,
         '-device',
         json({
-          driver: 'vhost-user-fs-pci',
+          driver: virtioDriver(config, 'vhost-user-fs'),
           chardev: id,
           tag: share.tag,
           id: shareDeviceId(share.tag),
@@ -640,7 +755,7 @@ const clipboard: Section = (config) => {
     '-chardev',
     `qemu-vdagent,id=${VDAGENT.chardev},name=vdagent,clipboard=on`,
     '-device',
-    json({ driver: 'virtio-serial-pci', id: VDAGENT.bus }),
+    json({ driver: virtioDriver(config, 'virtio-serial'), id: VDAGENT.bus }),
     '-device',
     json(vdagentPortDevice()),
   ];
@@ -657,7 +772,11 @@ const balloon: Section = (config) => {
   if (!config.balloon) return [];
   return [
     '-device',
-    json({ driver: 'virtio-balloon-pci', id: BALLOON_ID, 'deflate-on-oom': true }),
+    json({
+      driver: virtioDriver(config, 'virtio-balloon'),
+      id: BALLOON_ID,
+      'deflate-on-oom': true,
+    }),
   ];
 };
 
@@ -668,8 +787,23 @@ const VIDEO_DEVICE = {
   ramfb: 'ramfb',
 } as const;
 
+/**
+ * The display device of each model on the other architectures: a virtio GPU without VGA (ARM's
+ * and RISC-V's firmware and kernels drive virtio-gpu-pci; virtio-vga's legacy VGA is an x86 thing).
+ */
+const OTHER_VIDEO_DEVICE = {
+  std: 'VGA',
+  virtio: 'virtio-gpu-pci',
+  cirrus: 'cirrus-vga',
+  ramfb: 'ramfb',
+} as const;
+
 /** Whether the VM has its xHCI controller, so USB devices can be attached while it runs. */
 export function hasUsbController(config: VmConfig): boolean {
+  const input = archPreset(config.arch).input;
+  if (input === 'none') return false;
+  // Without PS/2 the USB keyboard and tablet are the only input: the controller is always there.
+  if (input === 'usb') return true;
   return config.layout >= 2 || config.usbTablet || config.usb.length > 0;
 }
 
@@ -680,14 +814,25 @@ export function hasHotplugBuses(config: VmConfig): boolean {
 
 const display: Section = (config, ctx) => {
   const args: string[] = [];
-  if (config.video !== 'none') args.push('-device', json({ driver: VIDEO_DEVICE[config.video] }));
+  const devices = isX86(config) ? VIDEO_DEVICE : OTHER_VIDEO_DEVICE;
+  if (config.video !== 'none') args.push('-device', json({ driver: devices[config.video] }));
+  if (config.usb.length > 0 && !hasUsbController(config)) {
+    throw new VivariumError(
+      'INVALID_REQUEST',
+      `${ARCH_LABELS[config.arch]} guests have no USB: remove the VM's USB devices.`,
+    );
+  }
   // Always there, tablet or not: USB devices are attached to it while the guest runs. (Device
   // layout 1 had it only for the tablet and USB devices.)
   if (hasUsbController(config)) {
     args.push('-device', json({ driver: 'qemu-xhci', id: USB_CONTROLLER_ID }));
   }
-  if (config.usbTablet) {
+  if (config.usbTablet && hasUsbController(config)) {
     args.push('-device', json({ driver: 'usb-tablet', bus: USB_BUS, id: 'tablet0' }));
+  }
+  // No PS/2 on these machines: the keyboard is a USB one too.
+  if (archPreset(config.arch).input === 'usb') {
+    args.push('-device', json({ driver: 'usb-kbd', bus: USB_BUS, id: 'kbd0' }));
   }
   for (const entry of config.usb) {
     if (entry.kind === 'drive') args.push('-blockdev', json(usbDriveBlockdev(entry)));
@@ -764,7 +909,7 @@ const hotplugBuses: Section = (config) => {
       );
     }
   }
-  if (hasHotplugBuses(config) || config.disks.some((d) => d.bus === 'scsi')) {
+  if (isX86(config) && (hasHotplugBuses(config) || config.disks.some((d) => d.bus === 'scsi'))) {
     args.push('-device', json({ driver: 'virtio-scsi-pci', id: SCSI_CONTROLLER_ID }));
   }
   const targets = scsiTargets(config.disks);
@@ -822,6 +967,7 @@ const processControl: Section = (config, ctx) => {
 const extra: Section = (config) => [...config.extraArgs];
 
 const SECTIONS: readonly Section[] = [
+  archCheck,
   identity,
   machine,
   accelerator,
