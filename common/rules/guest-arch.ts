@@ -3,10 +3,38 @@
  * wizard's Create, `vivarium create --arch`), and when a VM may move to another one (Settings,
  * `vm.update {arch}`). The engine decides with the same functions.
  */
-import { ARCH_LABELS, archInstallCommand, archPreset, firmwareLabel } from '../arch';
+import {
+  ARCH_LABELS,
+  archInstallCommand,
+  archPreset,
+  emulationNotice,
+  firmwareLabel,
+  nativeArchOf,
+  VM_ARCHES,
+} from '../arch';
 import type { HostInfo } from '../contract/host';
 import type { Firmware, MachineType, VmArch } from '../contract/vocabulary';
 import { MACHINE_LABELS } from '../labels';
+
+/**
+ * This computer's own architecture, from `HostInfo.arch` (QEMU's name for it, 'x86_64', or
+ * Node's, 'x64'); null when Vivarium runs no guest of it.
+ */
+export function hostArchOf(host: Pick<HostInfo, 'arch'> | null | undefined): VmArch | null {
+  if (!host) return null;
+  return VM_ARCHES.find((a) => a === host.arch) ?? nativeArchOf(host.arch);
+}
+
+/** How much slower a guest of `arch` runs here (the host's word first); null when native. */
+export function emulationNoticeOn(
+  host: Pick<HostInfo, 'arch' | 'arches'> | null | undefined,
+  arch: VmArch,
+): string | null {
+  const said = host?.arches?.find((a) => a.arch === arch);
+  if (said) return said.notice;
+  const own = hostArchOf(host);
+  return emulationNotice(arch, own ? archPreset(own).hostNodeArch : '');
+}
 
 /**
  * Why a VM of `arch` cannot run on this host, with the command that installs what is missing;

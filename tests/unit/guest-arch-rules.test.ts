@@ -9,6 +9,8 @@ import {
   archChangeLines,
   archChangeProblem,
   archUnavailableReason,
+  emulationNoticeOn,
+  hostArchOf,
 } from '../../common/rules/guest-arch';
 
 const support = (patch: Partial<ArchSupport>): ArchSupport => ({
@@ -65,6 +67,26 @@ describe('archUnavailableReason', () => {
   it('refuses nothing on a host that does not report architectures', () => {
     expect(archUnavailableReason({}, 's390x')).toBeNull();
     expect(archUnavailableReason(null, 's390x')).toBeNull();
+  });
+});
+
+describe('hostArchOf and emulationNoticeOn', () => {
+  it("reads the host's architecture in QEMU's words or Node's", () => {
+    expect(hostArchOf({ arch: 'x86_64' })).toBe('x86_64');
+    expect(hostArchOf({ arch: 'x64' })).toBe('x86_64');
+    expect(hostArchOf({ arch: 'aarch64' })).toBe('aarch64');
+    expect(hostArchOf({ arch: 'mips' })).toBeNull();
+  });
+
+  it('says emulation is slower for another architecture, nothing for the own one', () => {
+    expect(emulationNoticeOn({ arch: 'x86_64' }, 'x86_64')).toBeNull();
+    expect(emulationNoticeOn({ arch: 'x86_64' }, 'aarch64')).toMatch(
+      /^ARM 64-bit \(aarch64\) is emulated on this x86-64 \(PC\) computer .* times slower/,
+    );
+    // What the host reports wins.
+    expect(
+      emulationNoticeOn({ arch: 'x86_64', arches: [support({ notice: 'Slow here.' })] }, 'ppc64le'),
+    ).toBe('Slow here.');
   });
 });
 

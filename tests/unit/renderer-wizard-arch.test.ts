@@ -33,7 +33,7 @@ function host(arch: string, arches?: ArchSupport[]): HostInfo {
 
 const debian = loadCurated().find((e) => e.id === 'debian')!;
 const version = debian.versions[0]!;
-const defaults = profileToCreateDefaults(debian, host('x64'), { version, versionGiven: true });
+const defaults = profileToCreateDefaults(debian, host('x86_64'), { version, versionGiven: true });
 
 function debianChosen(patch: Partial<WizardState> = {}): WizardState {
   return {
@@ -86,14 +86,14 @@ function armIso(file: string): MediaDetection {
   };
 }
 
-const d = (s: WizardState, h: HostInfo | null = host('x64')) => derive(s, {}, [], 16384, h);
+const d = (s: WizardState, h: HostInfo | null = host('x86_64')) => derive(s, {}, [], 16384, h);
 
 describe('the guest architecture in the wizard', () => {
   it("is this computer's own by default, with its own media and no notice", () => {
     const x = d(debianChosen());
     expect(x.arch).toMatchObject({ arch: 'x86_64', from: 'host', native: 'x86_64', notice: null });
     expect(x.media.downloadable.map((m) => m.arch)).toEqual(['x86_64', 'x86_64']);
-    const arm = d(debianChosen(), host('arm64'));
+    const arm = d(debianChosen(), host('aarch64'));
     expect(arm.arch).toMatchObject({ arch: 'aarch64', from: 'host', notice: null });
     expect(arm.media.chosen?.id).toBe('netinst-arm64');
   });
@@ -148,12 +148,15 @@ describe('the guest architecture in the wizard', () => {
       install: archInstallCommand('aarch64', ['qemu-system-arm', 'qemu-efi-aarch64']),
       ready: false,
     };
-    const x = d(debianChosen({ arch: 'aarch64' }), host('x64', [missing]));
+    const x = d(debianChosen({ arch: 'aarch64' }), host('x86_64', [missing]));
     expect(x.arch.unavailable).toBe(
       'QEMU for ARM 64-bit (aarch64) guests (qemu-system-aarch64) is not installed: sudo apt install qemu-system-arm qemu-efi-aarch64',
     );
     expect(x.blockers.summary).toBe(x.arch.unavailable);
-    const ready = d(debianChosen({ arch: 'aarch64' }), host('x64', [{ ...missing, ready: true }]));
+    const ready = d(
+      debianChosen({ arch: 'aarch64' }),
+      host('x86_64', [{ ...missing, ready: true }]),
+    );
     expect(ready.blockers.summary).toBeNull();
   });
 

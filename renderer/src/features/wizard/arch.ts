@@ -4,16 +4,13 @@
  * much slower; its QEMU missing, and the install command); and the hardware its preset gives.
  * Pure.
  */
-import {
-  archDefaults,
-  archPreset,
-  emulationNotice,
-  nativeArchOf,
-  VM_ARCHES,
-  vmArchOf,
-} from '../../../../common/arch';
+import { archDefaults, archPreset, VM_ARCHES, vmArchOf } from '../../../../common/arch';
 import type { CatalogEntry, CreateDefaults, HostInfo, VmArch } from '../../../../common/contract';
-import { archUnavailableReason } from '../../../../common/rules/guest-arch';
+import {
+  archUnavailableReason,
+  emulationNoticeOn,
+  hostArchOf,
+} from '../../../../common/rules/guest-arch';
 import type { WizardState } from '../../stores/wizard';
 import { GENERIC_ID } from './lib';
 
@@ -48,7 +45,7 @@ export function archChoice(
   entry: CatalogEntry | null,
   host: ArchHost | null,
 ): ArchChoice {
-  const native = host ? nativeArchOf(host.arch) : null;
+  const native = hostArchOf(host);
   const det = detectionOf(s);
   const detected = det
     ? {
@@ -81,9 +78,7 @@ export function archChoice(
     detected,
     published,
     native,
-    notice: host
-      ? (host.arches?.find((a) => a.arch === arch)?.notice ?? emulationNotice(arch, host.arch))
-      : null,
+    notice: host ? emulationNoticeOn(host, arch) : null,
     unavailable: archUnavailableReason(host, arch),
   };
 }

@@ -9,7 +9,8 @@ import {
   osLabel,
   plural,
 } from '../../../../../common/format';
-import { ARCH_LABELS, firmwareLabel, nativeArchOf } from '../../../../../common/arch';
+import { ARCH_LABELS, firmwareLabel } from '../../../../../common/arch';
+import { hostArchOf } from '../../../../../common/rules/guest-arch';
 import { label } from '../../../../../common/labels';
 import { isGuestUp } from '../../../../../common/vm-state';
 import { useMediaName } from '../../../hooks/use-media-name';
@@ -197,7 +198,7 @@ export default function OverviewTab({ vm, active }: TabProps) {
 function ArchFact({ vm }: { vm: VmSummary }) {
   const host = useHostStore((s) => s.info);
   const arch = vm.config.arch;
-  const native = host ? nativeArchOf(host.arch) === arch : null;
+  const native = host ? hostArchOf(host) === arch : null;
   return (
     <span data-testid="overview-arch">
       {ARCH_LABELS[arch]}{' '}

@@ -1,11 +1,12 @@
 import { useEffect } from 'react';
-import { ARCH_LABELS, nativeArchOf, VM_ARCHES, type VmArch } from '../../../../../../common/arch';
+import { ARCH_LABELS, VM_ARCHES, type VmArch } from '../../../../../../common/arch';
 import type { VmSummary } from '../../../../../../common/contract';
 import {
   ARCH_CHANGE_DISKS_NOTE,
   archChangeLines,
   archChangeProblem,
   archUnavailableReason,
+  hostArchOf,
 } from '../../../../../../common/rules/guest-arch';
 import { isOff, isSaved } from '../../../../../../common/vm-state';
 import { loadSnapshots } from '../../../../actions/snapshots';
@@ -34,7 +35,7 @@ export function ArchSection({ form, vm }: { form: SettingsForm; vm: VmSummary })
   // Snapshots not known yet: wait rather than offer a change the engine may refuse.
   const unknown = !snaps?.list && snaps?.status !== 'error';
   const locked = (problem !== null && !changing) || unknown;
-  const native = form.host ? nativeArchOf(form.host.arch) : null;
+  const native = hostArchOf(form.host);
   const missing = archUnavailableReason(form.host, d.arch);
   const err = form.err('arch');
   const hint = changing ? (
