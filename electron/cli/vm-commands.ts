@@ -138,6 +138,16 @@ async function cmdHost(opts: JsonOpt): Promise<void> {
   );
   lines.push(...usageLines(usage));
   lines.push(`Data:         ${info.dataDir}`);
+  if (info.arches) {
+    lines.push('Architectures:');
+    for (const a of info.arches) {
+      const how = a.native ? a.accelerator : `emulated (${a.accelerator})`;
+      const status = a.ready
+        ? `ready, ${how}${a.qemu ? `, ${a.qemu.path}` : ''}`
+        : `missing ${a.missingPackages.join(', ') || 'its emulator'}: ${a.install ?? ''}`;
+      lines.push(`  ${a.arch.padEnd(8)} ${status}`);
+    }
+  }
   const fw = info.firmware;
   lines.push(`BIOS:         ${fw.seabios ?? 'not found'}`);
   lines.push(`UEFI:         ${fw.ovmfCode ?? 'not found (install ovmf for UEFI guests)'}`);
