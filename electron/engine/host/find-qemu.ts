@@ -20,8 +20,11 @@ import {
 import { lastLine, runProgram } from './run';
 import { isSupportedVersion, MIN_QEMU_VERSION, parseQemuVersion } from './version';
 
-/** Guest architectures looked for; x86_64 is the one Vivarium needs. */
-export const QEMU_ARCHES = ['x86_64', 'i386', 'aarch64'] as const;
+/**
+ * Emulators looked for, by QEMU's architecture name (common/arch.ts's presets name them);
+ * x86_64 is the one Vivarium needs, the others run guests of other architectures.
+ */
+export const QEMU_ARCHES = ['x86_64', 'i386', 'aarch64', 'ppc64', 's390x', 'riscv64'] as const;
 export type QemuArch = (typeof QEMU_ARCHES)[number];
 
 const VERSION_TIMEOUT_MS = 5000;

@@ -27,6 +27,7 @@ import {
 } from './accel';
 import { accelProbeCacheKey, fileStamp, HostCache, type AccelProbeRecord } from './cache';
 import { findQemu, qemuSearchDirs } from './find-qemu';
+import { probeArchSupport } from './arch-support';
 import { findFirmware } from './firmware';
 import { readOsRelease } from './install-hint';
 import { fallbackNotice } from './resolve';
@@ -319,12 +320,14 @@ export async function probeHost(opts: ProbeHostOptions): Promise<HostInfo> {
 
   let accelerators: AcceleratorReport[];
   let firmware: HostInfo['firmware'];
+  let dataDirs: string[] = [];
   if (!x86) {
     const reason = 'QEMU is not installed';
     accelerators = wanted.map((name) => ({ name, present: false, usable: false, reason }));
     firmware = await findFirmware({ platform, qemuPath: null });
   } else {
     const details = await binaryDetails(x86, cache);
+    dataDirs = details.dataDirs;
     const image = ensureProbeImage(opts.cacheDir);
     image.catch(() => undefined);
     const ctx: ProbeContext = {
@@ -348,6 +351,15 @@ export async function probeHost(opts: ProbeHostOptions): Promise<HostInfo> {
   await cache.save();
 
   const best = accelerators.find((a) => a.name !== 'tcg' && a.usable)?.name ?? 'tcg';
+  const arches = await probeArchSupport({
+    platform,
+    hostArch: qemuArchName(os.arch()),
+    hostNodeArch: os.arch(),
+    binaries: found.binaries,
+    x86Firmware: firmware,
+    best,
+    dataDirs,
+  });
   return {
     platform: nodePlatform(platform),
     arch: qemuArchName(os.arch()),
@@ -362,5 +374,6 @@ export async function probeHost(opts: ProbeHostOptions): Promise<HostInfo> {
     notices,
     firmware,
     swtpm,
+    arches,
   };
 }

@@ -1,5 +1,7 @@
 /** For callers that need QEMU now: the binary's path, or the install message as an error. */
+import { ARCH_LABELS, archInstallCommand, archPreset, type VmArch } from '../../../common/arch';
 import type { HostInfo } from '../../../common/contract';
+import { emulatorArch } from './arch-support';
 import { VivariumError } from '../errors';
 import {
   SECURE_BOOT_FIRMWARE_REQUIRED,
@@ -7,14 +9,15 @@ import {
 } from '../../../common/rules/host-requirements';
 
 /** The system emulator for `arch`; QEMU_MISSING with the install command when there is none. */
-export function requireQemuBinary(host: HostInfo, arch = 'x86_64'): string {
+export function requireQemuBinary(host: HostInfo, arch: VmArch = 'x86_64'): string {
   if (host.qemuMissing) throw new VivariumError('QEMU_MISSING', host.qemuMissing);
-  const bin = host.qemu.binaries.find((b) => b.arch === arch);
+  const bin = host.qemu.binaries.find((b) => b.arch === emulatorArch(arch));
   if (!bin) {
+    const preset = archPreset(arch);
     throw new VivariumError(
       'QEMU_MISSING',
-      `QEMU for ${arch} guests (qemu-system-${arch}) is not installed; install it with your ` +
-        "system's QEMU packages, or choose an x86_64 VM.",
+      `QEMU for ${ARCH_LABELS[arch]} guests (${preset.qemuBinary}) was not found: ` +
+        `${archInstallCommand(arch)} (Debian/Ubuntu; elsewhere your system's QEMU packages).`,
     );
   }
   return bin.path;

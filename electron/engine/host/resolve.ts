@@ -1,6 +1,8 @@
 /** Which accelerator a VM gets: pure decisions over a {@link HostInfo}. */
 import type { Accelerator, AcceleratorReport, HostInfo } from '../../../common/contract';
+import { ARCH_LABELS, type VmArch } from '../../../common/arch';
 import { VivariumError } from '../errors';
+import { archSupportOf, emulatorArch } from './arch-support';
 
 const NAMES: Record<Accelerator, string> = { kvm: 'KVM', hvf: 'HVF', whpx: 'WHPX', tcg: 'TCG' };
 const SLOWER = 'VMs will run under TCG, which is slower.';
@@ -63,4 +65,27 @@ export function resolveAccelerator(
     `This VM asks for ${name}, but ${name} can't be used here: ${why}. ` +
       `Set the VM's accelerator to 'auto' to use the best one that works here (${best}).`,
   );
+}
+
+/**
+ * The accelerator of a VM of `arch`: the host's own architecture goes through
+ * {@link resolveAccelerator}; any other is emulated (TCG), with the notice that says how much
+ * slower, and refuses a hardware accelerator asked for by name.
+ */
+export function resolveArchAccelerator(
+  host: HostInfo,
+  arch: VmArch,
+  requested: 'auto' | Accelerator,
+): { accel: Accelerator; notice: string | null } {
+  const support = archSupportOf(host, arch);
+  const own = emulatorArch(arch) === host.arch;
+  if (own || !support) return resolveAccelerator(host, requested);
+  if (host.qemuMissing) throw new VivariumError('QEMU_MISSING', host.qemuMissing);
+  if (requested !== 'auto' && requested !== 'tcg') {
+    throw new VivariumError(
+      'BAD_STATE',
+      `${NAMES[requested]} runs only guests of this computer’s own architecture; this ${ARCH_LABELS[arch]} guest is emulated: set the VM's accelerator to 'auto'.`,
+    );
+  }
+  return { accel: 'tcg', notice: support.notice };
 }

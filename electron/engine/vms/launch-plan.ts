@@ -1,6 +1,7 @@
 /** What it takes to start a VM on this host: the QEMU binary, its argv, the accelerator, swtpm. */
 import type { HostService } from '../host/host-service';
-import { resolveAccelerator } from '../host/resolve';
+import { archSupportOf } from '../host/arch-support';
+import { resolveArchAccelerator } from '../host/resolve';
 import { requireQemuBinary, requireSecureBootFirmware, requireSwtpm } from '../host/require';
 import { moveTakenAutoForwards } from '../guest/auto-forwards';
 import type { Vm } from '../library/vm';
@@ -91,12 +92,15 @@ export class LaunchPlanner {
     }
     if (c.firmware === 'uefi') await this.uefiVars.ensure(vm);
     const { networkSwitches, bridgeHelper } = await this.networks.prepare(c);
-    const { accel, notice } = resolveAccelerator(host, c.accel);
+    const { accel, notice } = resolveArchAccelerator(host, c.arch, c.accel);
     const swtpm = c.tpm ? requireSwtpm(host) : null;
     const args = buildQemuArgs(c, {
       accel,
       platform: process.platform,
-      ovmfCode: host.firmware.ovmfCode,
+      ovmfCode:
+        c.arch === 'x86_64'
+          ? host.firmware.ovmfCode
+          : (archSupportOf(host, c.arch)?.uefi?.code ?? null),
       ovmfSecureBootCode: c.secureBoot ? requireSecureBootFirmware(host).code : null,
       tpmSocket: swtpm ? vm.files.tpmSock : null,
       vmDir: vm.files.dir,

@@ -26,9 +26,11 @@ import {
   hostnameFromName,
 } from '../../../common/rules/cloud-guest';
 import { isLive, isSaved } from '../../../common/vm-state';
+import { archConfigProblem, archDefaults, fitToArch } from '../../../common/arch';
 import { balloonDriver } from '../../../common/rules/balloon';
 import type { CatalogService } from '../catalog/service';
 import { VivariumError } from '../errors';
+import { archSupportOf } from '../host/arch-support';
 import type { HostService } from '../host/host-service';
 import { requireQemuImg, requireSecureBootFirmware, requireSwtpm } from '../host/require';
 import { fileExists } from '../library/atomic-file';
@@ -49,7 +51,7 @@ import { checkReadableFile } from './file-checks';
 import { SEED_FILE, VM_KEY_FILE, writeCloudSeed } from './cloud-seeds';
 import { makeCloudDisk, planCloudDisk, type CloudDiskPlan } from './from-cloud-image';
 import { checkTpmAndSecureBoot, type VmPatch } from './tpm-secure-boot';
-import { OVMF_MISSING, type UefiVarsStore } from './uefi-vars';
+import { uefiMissingMessage, uefiVarsTemplate, type UefiVarsStore } from './uefi-vars';
 
 interface CloudParts {
   request: NonNullable<ParsedParams<'vm.create'>['cloud']>;
@@ -104,13 +106,24 @@ export class VmLifecycle {
       : null;
     const diskBytes =
       cloudDisk?.sizeBytes ?? parseSize(req.diskSize ?? (req.kernel && !req.iso ? '0' : '20G'));
-    const firmware = req.firmware ?? 'bios';
-    if (firmware === 'uefi' && (!host.firmware.ovmfCode || !host.firmware.ovmfVars)) {
-      throw new VivariumError('QEMU_MISSING', OVMF_MISSING);
+    const arch = req.arch ?? 'x86_64';
+    const preset = archDefaults(arch);
+    // What the request gave itself must fit the architecture (refused below, saying what to
+    // change); what the OS profile filled in for an x86 PC moves to the preset's choice.
+    const given = <T>(value: T | undefined, fromRequest: T | undefined, fallback: T): T =>
+      fromRequest !== undefined || arch === 'x86_64' ? (value ?? fallback) : fallback;
+    const firmware = given(req.firmware, request.firmware, preset.firmware);
+    const machine = given(req.machine, request.machine, preset.machine);
+    const uefiFound =
+      arch === 'x86_64'
+        ? Boolean(host.firmware.ovmfCode && host.firmware.ovmfVars)
+        : Boolean(archSupportOf(host, arch)?.uefi);
+    if (firmware === 'uefi' && !uefiFound) {
+      throw new VivariumError('QEMU_MISSING', uefiMissingMessage(arch));
     }
     const tpm = req.tpm ?? false;
     const secureBoot = req.secureBoot ?? false;
-    if (secureBoot && !secureBootFits({ firmware, machine: req.machine ?? 'q35' })) {
+    if (secureBoot && !secureBootFits({ firmware, machine })) {
       throw new VivariumError('INVALID_REQUEST', SECURE_BOOT_NEEDS);
     }
     if (secureBoot) requireSecureBootFirmware(host);
@@ -133,9 +146,10 @@ export class VmLifecycle {
       os: req.os,
       notes: req.notes ?? '',
       createdAt: new Date().toISOString(),
-      machine: req.machine ?? 'q35',
+      arch,
+      machine,
       firmware,
-      cpu: { model: 'max', count: cpus },
+      cpu: { model: preset.cpuModel, count: cpus },
       memoryMiB,
       disks:
         diskBytes > 0
@@ -145,7 +159,7 @@ export class VmLifecycle {
                 file: 'disk0.qcow2',
                 format: 'qcow2',
                 // Cloud images boot kernels with virtio and often without AHCI.
-                bus: cloud ? 'virtio' : (req.diskBus ?? 'virtio'),
+                bus: cloud ? 'virtio' : given(req.diskBus, request.diskBus, preset.diskBus),
                 readOnly: false,
               },
             ]
@@ -162,9 +176,9 @@ export class VmLifecycle {
       nics: firstNic(req, cloud?.forward ?? null, this.newVmInternet, () =>
         newMac(usedMacs(this.registry.list().map((vm) => vm.config))),
       ),
-      video: req.video ?? 'std',
+      video: given(req.video, request.video, preset.video),
       usbTablet: req.usbTablet ?? true,
-      sound: req.sound ?? 'none',
+      sound: given(req.sound, request.sound, preset.sound),
       tpm,
       secureBoot,
       accel: req.accel ?? 'auto',
@@ -173,6 +187,14 @@ export class VmLifecycle {
       cloudInit: cloud?.config ?? null,
       extraArgs: [],
     });
+    if (arch !== 'x86_64') {
+      // Cards the profile picked for a PC (e1000...) take the preset's; the user's own stay.
+      if (request.nicModel === undefined) {
+        config.nics = fitToArch({ ...config, cpuModel: config.cpu.model }, arch).nics;
+      }
+      const problem = archConfigProblem(config);
+      if (problem) throw new VivariumError('INVALID_REQUEST', problem);
+    }
     const intent = await this.journal.begin('vm.create', {
       vmIds: [id],
       paths: [files.dir],
@@ -190,7 +212,7 @@ export class VmLifecycle {
         await createQcow2(host.qemu.img.path, join(files.dir, 'disk0.qcow2'), diskBytes);
       }
       await intent.step('nvram');
-      const vars = secureBoot ? host.firmware.ovmfSecureBootVars : host.firmware.ovmfVars;
+      const vars = uefiVarsTemplate(host, arch, secureBoot);
       if (firmware === 'uefi' && host.qemu.img && vars) {
         await createNvram(host.qemu.img.path, vars, files.nvram);
       }
@@ -286,6 +308,8 @@ export class VmLifecycle {
       // other fields (a `set --cpus` beside this `set --memory`) is kept.
       const change = async (c: VmConfig): Promise<VmConfig> => {
         const next = applyPatch(c, patch);
+        const problem = archConfigProblem(next);
+        if (problem) throw new VivariumError('INVALID_REQUEST', problem);
         await checkTpmAndSecureBoot(this.host, c, next, patch);
         return next;
       };
@@ -301,11 +325,14 @@ export class VmLifecycle {
           const hasNvram = await fileExists(vm.files.nvram);
           const wanted =
             (next.firmware === 'uefi' && !hasNvram) ||
+            // Another architecture's firmware (AAVMF for OVMF) reads another store.
+            (next.firmware === 'uefi' && next.arch !== c.arch) ||
             (hasNvram &&
               next.secureBoot !== c.secureBoot &&
-              (next.firmware === 'uefi' || (await this.uefiVars.hasTemplate(next.secureBoot))));
+              (next.firmware === 'uefi' ||
+                (await this.uefiVars.hasTemplate(next.secureBoot, next.arch))));
           if (!wanted) return;
-          made.nvram = await this.uefiVars.prepare(vm, next.secureBoot);
+          made.nvram = await this.uefiVars.prepare(vm, next.secureBoot, next.arch);
           await rename(made.nvram, vm.files.nvram);
         });
       } catch (err) {
@@ -384,7 +411,15 @@ function firstNic(
 }
 
 /** The config with `patch`'s fields in it (validated by the caller). */
-function applyPatch(c: VmConfig, patch: VmPatch): VmConfig {
+/** The config moved to another architecture: what its preset lacks takes the preset's choice. */
+function moveToArch(c: VmConfig, arch: VmConfig['arch']): VmConfig {
+  if (arch === c.arch) return c;
+  const { cpuModel, ...fitted } = fitToArch({ ...c, cpuModel: c.cpu.model }, arch);
+  return { ...c, ...fitted, cpu: { ...c.cpu, model: cpuModel } };
+}
+
+function applyPatch(current: VmConfig, patch: VmPatch): VmConfig {
+  const c = patch.arch !== undefined ? moveToArch(current, patch.arch) : current;
   return VmConfigSchema.parse({
     ...c,
     ...(patch.name !== undefined ? { name: patch.name } : {}),

@@ -4,7 +4,10 @@
  * again for a UEFI VM that has none.
  */
 import { copyFile, open, rename, rm, stat } from 'node:fs/promises';
+import { ARCH_LABELS, archInstallCommand, firmwareLabel, type VmArch } from '../../../common/arch';
+import type { HostInfo } from '../../../common/contract';
 import { VivariumError } from '../errors';
+import { archSupportOf } from '../host/arch-support';
 import type { HostService } from '../host/host-service';
 import { requireSecureBootFirmware } from '../host/require';
 import { fileExists, isNodeError } from '../library/atomic-file';
@@ -14,14 +17,27 @@ import { createNvram, imageInfo, overwriteNvram } from '../storage/qemu-img';
 export const OVMF_MISSING =
   'UEFI firmware (OVMF) was not found: install it (Debian/Ubuntu: sudo apt install ovmf) or use BIOS.';
 
+/** What to install when the UEFI firmware of a guest of `arch` is missing. */
+export function uefiMissingMessage(arch: VmArch): string {
+  if (arch === 'x86_64') return OVMF_MISSING;
+  return `UEFI firmware for ${ARCH_LABELS[arch]} guests (${firmwareLabel(arch, 'uefi')}) was not found: ${archInstallCommand(arch)}.`;
+}
+
+/** The variable-store template of a guest of `arch` (OVMF's, AAVMF's); null when missing. */
+export function uefiVarsTemplate(host: HostInfo, arch: VmArch, secureBoot: boolean): string | null {
+  if (arch === 'x86_64') {
+    return secureBoot ? (host.firmware.ovmfSecureBootVars ?? null) : host.firmware.ovmfVars;
+  }
+  return archSupportOf(host, arch)?.uefi?.vars ?? null;
+}
+
 export class UefiVarsStore {
   constructor(private readonly host: HostService) {}
 
   /** This host has the template (and qemu-img) for a store with or without Secure Boot. */
-  async hasTemplate(secureBoot: boolean): Promise<boolean> {
-    const { firmware, qemu } = await this.host.get();
-    const vars = secureBoot ? firmware.ovmfSecureBootVars : firmware.ovmfVars;
-    return Boolean(vars && qemu.img);
+  async hasTemplate(secureBoot: boolean, arch: VmArch = 'x86_64'): Promise<boolean> {
+    const host = await this.host.get();
+    return Boolean(uefiVarsTemplate(host, arch, secureBoot) && host.qemu.img);
   }
 
   /** Makes the UEFI variable store of a UEFI VM that has none (an older VM, a deleted file). */
@@ -41,10 +57,11 @@ export class UefiVarsStore {
    * The snapshots inside the current store stay (the new file is a copy of it with its present
    * contents overwritten): a disk-less VM keeps even its saved memory there.
    */
-  async prepare(vm: Vm, secureBoot: boolean): Promise<string> {
+  async prepare(vm: Vm, secureBoot: boolean, arch: VmArch = vm.config.arch): Promise<string> {
     const host = await this.host.get();
-    const vars = secureBoot ? requireSecureBootFirmware(host).vars : host.firmware.ovmfVars;
-    if (!host.qemu.img || !vars) throw new VivariumError('QEMU_MISSING', OVMF_MISSING);
+    if (secureBoot) requireSecureBootFirmware(host);
+    const vars = uefiVarsTemplate(host, arch, secureBoot);
+    if (!host.qemu.img || !vars) throw new VivariumError('QEMU_MISSING', uefiMissingMessage(arch));
     const img = host.qemu.img.path;
     const tmp = `${vm.files.nvram}.new-${process.pid}`;
     await rm(tmp, { force: true });
