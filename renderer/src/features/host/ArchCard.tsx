@@ -1,5 +1,6 @@
-import { ARCH_LABELS, archPreset } from '../../../../common/arch';
+import { ARCH_LABELS, archPreset, type VmArch } from '../../../../common/arch';
 import type { ArchSupport, HostInfo } from '../../../../common/contract';
+import { hostArchOf } from '../../../../common/rules/guest-arch';
 import { accelLabel } from '../../../../common/format';
 import { Card, Path } from './parts';
 
@@ -27,7 +28,7 @@ export function ArchCard({ info }: { info: HostInfo }) {
       {arches ? (
         <ul className="arch-list">
           {arches.map((a) => (
-            <ArchRow key={a.arch} a={a} />
+            <ArchRow key={a.arch} a={a} own={hostArchOf(info)} />
           ))}
         </ul>
       ) : (
@@ -37,7 +38,7 @@ export function ArchCard({ info }: { info: HostInfo }) {
   );
 }
 
-function ArchRow({ a }: { a: ArchSupport }) {
+function ArchRow({ a, own }: { a: ArchSupport; own: VmArch | null }) {
   const preset = archPreset(a.arch);
   return (
     <li className="arch-row" data-testid="arch-row" data-arch={a.arch} data-ready={a.ready}>
@@ -52,8 +53,9 @@ function ArchRow({ a }: { a: ArchSupport }) {
           <span className="chip chip--bad">{a.qemu ? 'Firmware missing' : 'Not installed'}</span>
         )}
         <span className={`chip${a.native ? ' chip--good' : ''}`} data-testid="arch-accel">
-          {a.native ? accelLabel(a.accelerator) : `Emulated (${accelLabel(a.accelerator)})`}
+          {accelLabel(a.accelerator)}
         </span>
+        {a.arch === own ? <span className="chip">this computer’s own</span> : null}
       </div>
       <dl className="arch-row__facts">
         <div>
