@@ -3,7 +3,7 @@
  * `screenshot` and `delete`, each one engine call (or two) with a human answer or, with `--json`,
  * the flat facts scripts want.
  */
-import { ARCH_LABELS } from '../../common/arch';
+import { ARCH_LABELS, firmwareLabel } from '../../common/arch';
 import { labelWithValue } from '../../common/labels';
 import { archUnavailableReason } from '../../common/rules/guest-arch';
 import { baseName, cdromDisplayName } from '../../common/media-names';
@@ -297,7 +297,11 @@ async function cmdCreate(kit: CliKit, name: string, opts: CreateOpts): Promise<v
  * machine, firmware and devices in one phrase, each label with the value its option takes.
  */
 function describeHardware(c: VmSummary['config']): string {
-  const bits = [labelWithValue('machine', c.machine), labelWithValue('firmware', c.firmware)];
+  // The firmware by its name on the VM's architecture: UEFI is OVMF on x86, AAVMF on ARM.
+  const bits = [
+    labelWithValue('machine', c.machine),
+    `${firmwareLabel(c.arch, c.firmware)} (${c.firmware})`,
+  ];
   // x86-64 goes without saying, as it did before there was a choice.
   if (c.arch !== 'x86_64') bits.unshift(ARCH_LABELS[c.arch]);
   if (c.secureBoot) bits.push('Secure Boot');
