@@ -1,7 +1,7 @@
 /**
  * When a guest architecture can be chosen: whether this host has its emulator and firmware (the
- * wizard's Create, `vivarium create --arch`), and when a VM may move to another one (Settings,
- * `vm.update {arch}`). The engine decides with the same functions.
+ * wizard's Create, `vivarium create --arch`), and what moving a VM to another one changes (when
+ * it may is vm-settings.ts's `archChangeProblem`).
  */
 import {
   ARCH_LABELS,
@@ -51,32 +51,6 @@ export function archUnavailableReason(
   return support.qemu
     ? `The firmware ${label} guests boot with is not installed: ${install}`
     : `QEMU for ${label} guests (${archPreset(arch).qemuBinary}) is not installed: ${install}`;
-}
-
-/** What a VM is when it would move to another architecture. */
-export interface ArchChangeState {
-  /** The VM's process runs (or is starting, paused...): anything but stopped, crashed or saved. */
-  qemuRunning: boolean;
-  /** Saved to disk (suspended): its saved memory is of the old machine. */
-  saved: boolean;
-  snapshots: number;
-}
-
-/**
- * Why a VM cannot move to another architecture now, or null. Saved memory and live snapshots
- * hold the old machine's state and would never load again; disk-only snapshots would boot a
- * disk installed for the other architecture.
- */
-export function archChangeProblem(state: ArchChangeState): string | null {
-  if (state.qemuRunning) return 'Shut the VM down to change its architecture.';
-  if (state.saved) {
-    return 'The VM is saved to disk for its current architecture: start it and shut it down, or discard its saved state, before changing the architecture.';
-  }
-  if (state.snapshots > 0) {
-    const n = state.snapshots === 1 ? 'its snapshot' : `its ${state.snapshots} snapshots`;
-    return `The VM has snapshots of its current architecture: delete ${n} before changing the architecture, or clone it first and change the clone.`;
-  }
-  return null;
 }
 
 /** One line each for what moving a VM to another architecture changes (its preset's choices). */

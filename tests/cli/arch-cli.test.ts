@@ -89,6 +89,29 @@ describe.skipIf(skip !== null)('vivarium with --arch', () => {
     expect(after).toMatchObject({ arch: 'x86_64', config: { machine: 'q35' } });
   });
 
+  it('keeps the architecture of a VM with snapshots', async () => {
+    const made = await run([
+      'create',
+      'snap',
+      '--iso',
+      ARM_ISO,
+      '--memory',
+      '256',
+      '--disk',
+      '64M',
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    const snap = await run(['snapshot', 'create', 'snap', 'before']);
+    expect(snap.code, snap.stderr).toBe(0);
+    const res = await run(['set', 'snap', '--arch', 'aarch64']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      'The VM has snapshots of its current architecture: delete its snapshot before changing the architecture',
+    );
+    const after = JSON.parse((await run(['status', 'snap', '--json'])).stdout) as { arch: string };
+    expect(after.arch).toBe('x86_64');
+  });
+
   it("lists each architecture's emulator in host --json", async () => {
     const res = await run(['host', '--json']);
     const host = JSON.parse(res.stdout) as { arches?: Array<{ arch: string; ready: boolean }> };

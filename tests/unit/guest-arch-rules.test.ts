@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ArchSupport } from '../../common/contract';
+import { archChangeProblem } from '../../common/rules/vm-settings';
 import {
   archChangeLines,
-  archChangeProblem,
   archUnavailableReason,
   emulationNoticeOn,
   hostArchOf,

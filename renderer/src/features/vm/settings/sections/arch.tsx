@@ -4,10 +4,10 @@ import type { VmSummary } from '../../../../../../common/contract';
 import {
   ARCH_CHANGE_DISKS_NOTE,
   archChangeLines,
-  archChangeProblem,
   archUnavailableReason,
   hostArchOf,
 } from '../../../../../../common/rules/guest-arch';
+import { archChangeProblem } from '../../../../../../common/rules/vm-settings';
 import { isOff, isSaved } from '../../../../../../common/vm-state';
 import { loadSnapshots } from '../../../../actions/snapshots';
 import { useSnapshotsStore } from '../../../../stores/snapshots';
