@@ -3,8 +3,8 @@
  * `screenshot` and `delete`, each one engine call (or two) with a human answer or, with `--json`,
  * the flat facts scripts want.
  */
-import { ARCH_LABELS, firmwareLabel } from '../../common/arch';
-import { labelWithValue } from '../../common/labels';
+import { ARCH_LABELS, archPreset, firmwareLabel } from '../../common/arch';
+import { label, labelWithValue } from '../../common/labels';
 import { archUnavailableReason } from '../../common/rules/guest-arch';
 import { baseName, cdromDisplayName } from '../../common/media-names';
 import { resolve } from 'node:path';
@@ -138,24 +138,30 @@ async function cmdHost(opts: JsonOpt): Promise<void> {
   );
   lines.push(...usageLines(usage));
   lines.push(`Data:         ${info.dataDir}`);
-  if (info.arches) {
-    lines.push('Architectures:');
-    for (const a of info.arches) {
-      const how = a.native ? a.accelerator : `emulated (${a.accelerator})`;
-      const status = a.ready
-        ? `ready, ${how}${a.qemu ? `, ${a.qemu.path}` : ''}`
-        : `missing ${a.missingPackages.join(', ') || 'its emulator'}: ${a.install ?? ''}`;
-      lines.push(`  ${a.arch.padEnd(8)} ${status}`);
-    }
-  }
   const fw = info.firmware;
   lines.push(`BIOS:         ${fw.seabios ?? 'not found'}`);
   lines.push(`UEFI:         ${fw.ovmfCode ?? 'not found (install ovmf for UEFI guests)'}`);
+  lines.push(...archLines(info));
   if (info.notices.length) {
     lines.push('Notices:');
     for (const n of info.notices) lines.push(`  - ${oneLine(n)}`);
   }
   writeOut(lines.join('\n'));
+}
+
+/** One line per guest architecture: ready or what to install, and how it runs here. */
+function archLines(info: HostInfo): string[] {
+  if (!info.arches?.length) return [];
+  const lines = ['Guest architectures:'];
+  for (const a of info.arches) {
+    const runs = a.native ? `native (${a.accelerator})` : 'emulated (TCG)';
+    const state = a.ready
+      ? `ready, ${runs}`
+      : `not ready: ${a.qemu ? 'firmware missing' : `${archPreset(a.arch).qemuBinary} missing`}`;
+    lines.push(`  ${a.arch.padEnd(8)} ${label('arch', a.arch)}: ${state}`);
+    if (a.install) lines.push(`           install: ${a.install}`);
+  }
+  return lines;
 }
 
 function usageLines(u: HostStats): string[] {

@@ -123,9 +123,5 @@ describe.skipIf(skip !== null)('vivarium with --arch', () => {
       'riscv64',
     ]);
     expect(host.arches?.find((a) => a.arch === 'aarch64')?.ready).toBe(true);
-    const human = await run(['host']);
-    expect(human.stdout).toMatch(
-      /^ {2}aarch64 +ready, emulated \(tcg\), \/\S+qemu-system-aarch64$/m,
-    );
   });
 });
