@@ -224,6 +224,36 @@ describe.skipIf(skipReason !== null)(
       BOOT_TIMEOUT * 2 + 120_000,
     );
 
+    it("offers a catalogue OS's media for the architecture picked", async () => {
+      await page.goto(new URL('/', e2e.server.url).href);
+      await page.getByRole('button', { name: 'New VM' }).first().click();
+      await atStep('os');
+      await wizard().getByLabel('Search operating systems').fill('debian');
+      await wizard().locator('.os-card[data-os-id="debian"]').click();
+      await next();
+      await atStep('media');
+      const pick = wizard().getByTestId('arch-pick');
+      // Debian is ready to use: this computer's own architecture first, with its cloud image.
+      expect(await pick.getByRole('radio', { name: /x86-64/ }).isChecked()).toBe(true);
+      const download = wizard().getByTestId('download');
+      const offered = () => download.textContent();
+      await expect.poll(offered).toMatch(/Cloud image \(genericcloud, qcow2\).*x86_64/);
+      await pick.getByRole('radio', { name: /ARM 64-bit/ }).check();
+      await expect.poll(offered).toMatch(/Cloud image \(genericcloud, qcow2, arm64\).*aarch64/);
+      await shot('arch-10-wizard-catalogue-cloud-arm64.png');
+      // Installed from an ISO instead: the arm64 netinst.
+      await wizard().locator('label.choice', { hasText: 'Install from ISO' }).click();
+      await expect.poll(offered).toMatch(/Network installer \(arm64\)/);
+      expect(await offered()).not.toContain('amd64');
+      // IBM Z: its own netinst, and the machine has no display.
+      await pick.getByRole('radio', { name: /IBM Z/ }).check();
+      await expect.poll(offered).toMatch(/Network installer \(s390x\)/);
+      await pick.getByText(/Serial console only/).waitFor();
+      await shotDark('arch-10b-wizard-catalogue-s390x-dark.png');
+      await page.keyboard.press('Escape');
+      expect(e2e.problems).toEqual([]);
+    });
+
     it('moves a stopped VM to another architecture in Settings, and refuses with snapshots', async () => {
       const vm = await engine.call('vm.create', {
         name: 'Moves to ARM',
