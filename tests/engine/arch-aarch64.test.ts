@@ -4,6 +4,7 @@
  * ISO through AAVMF, whose live snapshot (UEFI variables in a qcow2 store) reverts. Each guest
  * boots once; wall times are logged.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import type { VmSummary } from '../../common/contract';
 import { bootArchGuest, nextSample, requireArchGuest } from '../helpers/arch-guest';
 import { finish, GuestConsole } from '../helpers/guest-console';
 import { openGuestEngine, type GuestEngine } from '../helpers/guest-engine';
-import { waitForText } from '../helpers/fixtures';
+import { errorOf, waitForText } from '../helpers/fixtures';
 
 let ge: GuestEngine | undefined;
 let engine: Engine;
@@ -137,5 +138,43 @@ describe('an aarch64 guest from a GRUB EFI ISO through AAVMF', () => {
     expect(reverted).toMatchObject({ state: 'running', pid });
     expect(await con.memRead()).toBe('ARM-A');
     console.log(`aarch64 live snapshot and revert: ${Math.round(performance.now() - t0)} ms`);
+  });
+});
+
+describe('a stopped VM moved to another architecture', () => {
+  it('takes the new preset for what its old machine had, and AAVMF’s variable store', async () => {
+    const pc = await engine.call('vm.create', {
+      name: 'pc to arm',
+      iso: g.iso!,
+      firmware: 'uefi',
+      machine: 'q35',
+      diskBus: 'sata',
+      nicModel: 'e1000',
+      memoryMiB: 256,
+      diskSize: '64M',
+    });
+    const ovmfVarsSize = statSync(join(pc.dir, 'uefi-vars.qcow2')).size;
+    const arm = await engine.call('vm.update', { vm: pc.id, patch: { arch: 'aarch64' } });
+    expect(arm.config).toMatchObject({
+      arch: 'aarch64',
+      machine: 'virt',
+      firmware: 'uefi',
+      video: 'virtio',
+      cpu: { model: 'max' },
+    });
+    expect(arm.config.disks[0]!.bus).toBe('virtio');
+    expect(arm.config.nics[0]!.model).toBe('virtio-net-pci');
+    // AAVMF's store is 64 MiB (OVMF's 540 KiB): the qcow2 was made anew from its template.
+    const info = JSON.parse(
+      execFileSync('qemu-img', ['info', '--output=json', join(pc.dir, 'uefi-vars.qcow2')], {
+        encoding: 'utf8',
+      }),
+    ) as { 'virtual-size': number };
+    expect(info['virtual-size']).toBe(statSync('/usr/share/AAVMF/AAVMF_VARS.fd').size);
+    expect(ovmfVarsSize).toBeGreaterThan(0);
+    const refused = await errorOf(
+      engine.call('vm.update', { vm: pc.id, patch: { machine: 'q35' } }),
+    );
+    expect(refused.message).toMatch(/virt machine, not q35: change the machine type/);
   });
 });

@@ -4,6 +4,7 @@
  * device_add/device_del (waiting for DEVICE_DELETED) while the guest runs, then the config, so
  * the next start has them too.
  */
+import { ARCH_LABELS, archPreset } from '../../../common/arch';
 import { constants } from 'node:fs';
 import { access, open, realpath } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
@@ -63,6 +64,12 @@ export class UsbService {
     const made = req.kind === 'drive' ? await driveEntry(req) : await this.hostEntry(req.device);
     return vm.supervisor.serialize(async () => {
       const target = changeTarget(vm);
+      if (archPreset(vm.config.arch).input === 'none') {
+        throw new VivariumError(
+          'INVALID_REQUEST',
+          `"${vm.config.name}" is an ${ARCH_LABELS[vm.config.arch]} guest, whose machine has no USB: use a virtio disk instead of a USB drive.`,
+        );
+      }
       const taken = vm.config.usb;
       if (taken.length >= USB_MAX) {
         throw new VivariumError(
