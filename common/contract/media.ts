@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { GUEST_ARCHES, type GuestArch } from './catalog';
+import type { VmArch } from './vocabulary';
 import type { TaskInfo } from './tasks';
 import { AbsolutePathSchema } from './vm-config';
 
@@ -22,6 +23,19 @@ export interface IsoInfo {
   created: string | null;
   volumeBytes: number;
   elTorito: { bios: boolean; uefi: boolean; entries: number } | null;
+  /**
+   * The architectures it boots on, told from its boot files (EFI loaders, El Torito's BIOS
+   * entry, GRUB's platform folders, PowerPC's and IBM Z's boot files), most telling first; empty
+   * when nothing said.
+   */
+  architectures: VmArch[];
+  /** What told each one, e.g. 'EFI boot image holds EFI/BOOT/BOOTAA64.EFI'. */
+  archEvidence: IsoArchEvidence[];
+}
+
+export interface IsoArchEvidence {
+  arch: VmArch;
+  reason: string;
 }
 
 export interface DetectionCandidate {
@@ -45,6 +59,11 @@ export interface MediaDetection {
   /** Best first; never empty (the last resort is Generic with confidence 'none'). */
   candidates: DetectionCandidate[];
   best: DetectionCandidate;
+  /**
+   * The architecture a VM for it gets: the host's own when the image boots on it, else the first
+   * its boot files name, else the best candidate's; null when nothing tells.
+   */
+  arch: VmArch | null;
 }
 
 export type CachedMediaFormat = MediaDetection['format'] | 'raw';
@@ -65,6 +84,11 @@ export interface CachedMedia {
    * detection recognised for an upload; null when unknown.
    */
   osName: string | null;
+  /**
+   * The architecture it boots on: the catalogue's for a download, what detection told from its
+   * boot files for an upload or a local image; null when unknown (a record from before).
+   */
+  arch: VmArch | null;
   /**
    * What every front door shows for it (common/media-names.ts): the name the user gave an upload
    * or the download's file name, with the OS beside it, never the cache's sha256 folder.

@@ -110,3 +110,29 @@ export const NICS_NEED_STOP =
 export function nicLabel(index: number): string {
   return `Card ${index + 1}`;
 }
+
+/** What a VM is when it would move to another architecture. */
+export interface ArchChangeState {
+  /** The VM's process runs (or is starting, paused...): anything but stopped, crashed or saved. */
+  qemuRunning: boolean;
+  /** Saved to disk (suspended): its saved memory is of the old machine. */
+  saved: boolean;
+  snapshots: number;
+}
+
+/**
+ * Why a VM cannot move to another architecture now, or null. Saved memory and live snapshots
+ * hold the old machine's state and would never load again; disk-only snapshots would boot a
+ * disk installed for the other architecture.
+ */
+export function archChangeProblem(state: ArchChangeState): string | null {
+  if (state.qemuRunning) return 'Shut the VM down to change its architecture.';
+  if (state.saved) {
+    return 'The VM is saved to disk for its current architecture: start it and shut it down, or discard its saved state, before changing the architecture.';
+  }
+  if (state.snapshots > 0) {
+    const n = state.snapshots === 1 ? 'its snapshot' : `its ${state.snapshots} snapshots`;
+    return `The VM has snapshots of its current architecture: delete ${n} before changing the architecture, or clone it first and change the clone.`;
+  }
+  return null;
+}

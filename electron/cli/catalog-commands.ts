@@ -5,6 +5,7 @@
  * stdout gets the cached file's path (or, with --json, one JSON result). Ctrl-C cancels; the same
  * command resumes where it stopped.
  */
+import { ARCH_LABELS } from '../../common/arch';
 import { labelWithValue } from '../../common/labels';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -194,6 +195,12 @@ function describeDetection(d: MediaDetection, kit: CliKit): string {
     lines.push(
       `Boots with:  ${boot ? [boot.bios ? 'BIOS' : null, boot.uefi ? 'UEFI' : null].filter(Boolean).join(' and ') || 'nothing (no bootable entry)' : 'nothing (no El Torito boot record: not a bootable CD)'}`,
     );
+    const why = d.iso.archEvidence[0]?.reason;
+    lines.push(
+      d.iso.architectures.length
+        ? `Boots on:    ${d.iso.architectures.map((a) => ARCH_LABELS[a]).join(', ')} (${why ?? ''})`
+        : 'Boots on:    no architecture its boot files tell',
+    );
   } else {
     lines.push(
       `Format:      ${d.format === 'unknown' ? 'not an ISO 9660 image' : `${d.format} disk image (use it as a disk, not as a CD)`}`,
@@ -204,7 +211,10 @@ function describeDetection(d: MediaDetection, kit: CliKit): string {
   if (others.length)
     lines.push(`Could also be: ${others.map((c) => c.versionName ?? c.name).join(', ')}`);
   const os = best.version && best.confidence === 'exact' ? `${best.os}-${best.version}` : best.os;
-  lines.push(`Create a VM:  vivarium create NAME --os ${os} --iso ${JSON.stringify(d.file)}`);
+  const arch = d.arch && d.arch !== 'x86_64' ? ` --arch ${d.arch}` : '';
+  lines.push(
+    `Create a VM:  vivarium create NAME --os ${os}${arch} --iso ${JSON.stringify(d.file)}`,
+  );
   return lines.join('\n');
 }
 
@@ -426,10 +436,11 @@ async function cmdMedia(kit: CliKit, opts: MediaOpts): Promise<void> {
   }
   kit.writeOut(
     kit.table(
-      ['SHA256', 'OS', 'SIZE', 'VERIFIED', 'USED BY', 'FILE'],
+      ['SHA256', 'OS', 'ARCH', 'SIZE', 'VERIFIED', 'USED BY', 'FILE'],
       list.map((m) => [
         m.sha256.slice(0, 12),
         m.os ? `${m.os}${m.version ? ` ${m.version}` : ''}` : '-',
+        m.arch ?? '-',
         kit.formatBytes(m.bytes),
         m.verified,
         m.usedBy.length ? m.usedBy.map((u) => u.name).join(', ') : '-',

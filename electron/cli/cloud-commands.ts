@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { CloudCreate, VmSummary } from '../../common/contract';
+import type { CloudCreate, VmArch, VmSummary } from '../../common/contract';
 import { VivariumError } from '../engine';
 import { cloudMediaOf } from '../engine/catalog/catalog';
 import { runDownload } from './catalog-commands';
@@ -18,6 +18,8 @@ export interface CloudOpts {
   cloudImage?: string;
   cloud?: string;
   cloudVersion?: string;
+  /** The VM's architecture: the catalogue's cloud image for it. */
+  arch?: VmArch;
   user?: string;
   sshKey?: string[];
   passwordStdin?: boolean;
@@ -51,9 +53,11 @@ async function readPasswordFromStdin(): Promise<string> {
 /** `--cloud OS`: downloads (or finds in the cache) the catalogue's cloud image. */
 async function catalogueImage(kit: CliKit, os: string, opts: CloudOpts): Promise<string> {
   const entry = await kit.call('catalog.get', { id: os }, { id: '--cloud' });
-  const found = cloudMediaOf(entry, opts.cloudVersion)[0];
+  const found = cloudMediaOf(entry, opts.cloudVersion, opts.arch)[0];
   if (!found) {
-    const which = opts.cloudVersion ? `${entry.name} ${opts.cloudVersion}` : entry.name;
+    const which =
+      (opts.cloudVersion ? `${entry.name} ${opts.cloudVersion}` : entry.name) +
+      (opts.arch ? ` for ${opts.arch}` : '');
     throw new VivariumError(
       'NOT_FOUND',
       `The catalogue has no cloud image for ${which}: install it from an ISO (--os ${entry.id} --iso PATH), or give an image with --cloud-image FILE.`,

@@ -3,8 +3,9 @@
  * `screenshot` and `delete`, each one engine call (or two) with a human answer or, with `--json`,
  * the flat facts scripts want.
  */
+import { ARCH_LABELS, archPreset, firmwareLabel } from '../../common/arch';
 import { label, labelWithValue } from '../../common/labels';
-import { archPreset } from '../../common/arch';
+import { archUnavailableReason } from '../../common/rules/guest-arch';
 import { baseName, cdromDisplayName } from '../../common/media-names';
 import { resolve } from 'node:path';
 import { Option } from 'commander';
@@ -13,9 +14,11 @@ import {
   MACHINE_TYPES,
   NIC_MODELS,
   SOUND_MODELS,
+  VM_ARCHES,
   type HostInfo,
   type HostStats,
   type Params,
+  type VmArch,
   type VmSummary,
 } from '../../common/contract';
 import { formatMiB } from '../../common/format';
@@ -59,6 +62,7 @@ function vmJson(vm: VmSummary) {
     /** When a `saved` VM was saved to disk. */
     savedAt: rt.savedAt ?? null,
     os: config.os,
+    arch: config.arch,
     cpus: config.cpu.count,
     memoryMiB: config.memoryMiB,
     dir: vm.dir,
@@ -185,12 +189,13 @@ async function cmdList(opts: JsonOpt): Promise<void> {
   }
   writeOut(
     table(
-      ['NAME', 'STATE', 'CPUS', 'MEMORY', 'OS'],
+      ['NAME', 'STATE', 'ARCH', 'CPUS', 'MEMORY', 'OS'],
       vms.map((vm) => [
         vm.name,
         vm.runtime.state === 'saved'
           ? `saved ${savedAgo(vm.runtime.savedAt)}`.trim()
           : vm.runtime.state,
+        vm.config.arch,
         String(vm.config.cpu.count),
         formatMiB(vm.config.memoryMiB),
         vm.config.os,
@@ -208,6 +213,7 @@ interface CreateOpts extends JsonOpt, CloudOpts {
   cpus?: number;
   disk?: string;
   os?: string;
+  arch?: VmArch;
   firmware?: (typeof FIRMWARES)[number];
   machine?: (typeof MACHINE_TYPES)[number];
   sound?: (typeof SOUND_MODELS)[number];
@@ -227,6 +233,11 @@ async function cmdCreate(kit: CliKit, name: string, opts: CreateOpts): Promise<v
   if (cloudWanted && (opts.iso || opts.kernel)) {
     throw new UsageError('A VM from a cloud image boots its disk: leave out --iso and --kernel');
   }
+  if (opts.arch !== undefined) {
+    // Said before anything is downloaded or made: the emulator (or its firmware) is missing.
+    const why = archUnavailableReason(await call('host.info', { refresh: false }), opts.arch);
+    if (why) throw new VivariumError('QEMU_MISSING', why);
+  }
   const cloud = cloudWanted ? await cloudRequest(kit, opts) : null;
   if (!opts.kernel && (opts.initrd !== undefined || opts.append !== undefined)) {
     throw new UsageError('--initrd and --append need --kernel PATH');
@@ -242,6 +253,7 @@ async function cmdCreate(kit: CliKit, name: string, opts: CreateOpts): Promise<v
     ...(opts.memory !== undefined && { memoryMiB: opts.memory }),
     ...(opts.cpus !== undefined && { cpus: opts.cpus }),
     ...(opts.disk !== undefined && { diskSize: opts.disk }),
+    ...(opts.arch !== undefined && { arch: opts.arch }),
     ...(opts.firmware !== undefined && { firmware: opts.firmware }),
     ...(opts.machine !== undefined && { machine: opts.machine }),
     ...(opts.sound !== undefined && { sound: opts.sound }),
@@ -263,6 +275,7 @@ async function cmdCreate(kit: CliKit, name: string, opts: CreateOpts): Promise<v
     memoryMiB: '--memory',
     cpus: '--cpus',
     diskSize: '--disk',
+    arch: '--arch',
     firmware: '--firmware',
     machine: '--machine',
     sound: '--sound',
@@ -274,10 +287,13 @@ async function cmdCreate(kit: CliKit, name: string, opts: CreateOpts): Promise<v
   const c = vm.config;
   const cpus = `${c.cpu.count} CPU${c.cpu.count === 1 ? '' : 's'}`;
   const disks = c.disks.length ? `, ${c.disks.length} disk${c.disks.length === 1 ? '' : 's'}` : '';
+  const host = c.arch === 'x86_64' ? null : await call('host.info', { refresh: false });
+  const notice = host?.arches?.find((a) => a.arch === c.arch)?.notice;
   printVm(
     vm,
     opts,
     `Created ${vm.name} (${vm.id}): ${cpus}, ${formatMiB(c.memoryMiB)}${disks}, ${describeHardware(c)}.\n` +
+      (notice ? `Note: ${oneLine(notice)}\n` : '') +
       (c.cloudInit ? cloudCreatedHint(vm) : `Start it with: ${PROG} start ${shellQuote(vm.name)}`),
   );
 }
@@ -287,7 +303,13 @@ async function cmdCreate(kit: CliKit, name: string, opts: CreateOpts): Promise<v
  * machine, firmware and devices in one phrase, each label with the value its option takes.
  */
 function describeHardware(c: VmSummary['config']): string {
-  const bits = [labelWithValue('machine', c.machine), labelWithValue('firmware', c.firmware)];
+  // The firmware by its name on the VM's architecture: UEFI is OVMF on x86, AAVMF on ARM.
+  const bits = [
+    labelWithValue('machine', c.machine),
+    `${firmwareLabel(c.arch, c.firmware)} (${c.firmware})`,
+  ];
+  // x86-64 goes without saying, as it did before there was a choice.
+  if (c.arch !== 'x86_64') bits.unshift(ARCH_LABELS[c.arch]);
   if (c.secureBoot) bits.push('Secure Boot');
   if (c.tpm) bits.push('TPM 2.0');
   bits.push(labelWithValue('video', c.video));
@@ -297,6 +319,7 @@ function describeHardware(c: VmSummary['config']): string {
 
 interface SetOpts extends JsonOpt {
   name?: string;
+  arch?: VmArch;
   memory?: number;
   cpus?: number;
   firmware?: (typeof FIRMWARES)[number];
@@ -316,6 +339,7 @@ interface SetOpts extends JsonOpt {
 async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
   const patch: Params<'vm.update'>['patch'] = {
     ...(opts.name !== undefined && { name: opts.name }),
+    ...(opts.arch !== undefined && { arch: opts.arch }),
     ...(opts.memory !== undefined && { memoryMiB: opts.memory }),
     ...(opts.cpus !== undefined && { cpuCount: opts.cpus }),
     ...(opts.firmware !== undefined && { firmware: opts.firmware }),
@@ -334,7 +358,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
   }
   if (Object.keys(patch).length === 0) {
     throw new UsageError(
-      'Nothing to change: give --name, --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm, --secure-boot/--no-secure-boot or --ask-first/--no-ask-first (cards: vivarium nic; forwards: vivarium forward)',
+      'Nothing to change: give --name, --arch, --memory, --cpus, --firmware, --machine, --sound, --tpm/--no-tpm, --secure-boot/--no-secure-boot or --ask-first/--no-ask-first (cards: vivarium nic; forwards: vivarium forward)',
     );
   }
   const vm = await call(
@@ -343,6 +367,7 @@ async function cmdSet(ref: string, opts: SetOpts): Promise<void> {
     {
       vm: 'NAME',
       'patch.name': '--name',
+      'patch.arch': '--arch',
       'patch.memoryMiB': '--memory',
       'patch.cpuCount': '--cpus',
       'patch.firmware': '--firmware',
@@ -371,6 +396,7 @@ async function cmdStatus(ref: string, opts: JsonOpt): Promise<void> {
   const lines = [`Name:    ${vm.name}`, `Id:      ${vm.id}`, `State:   ${describeState(vm)}`];
   const up = isGuestUp(rt.state) ? formatUptime(rt.startedAt) : null;
   if (up) lines.push(`Uptime:  ${up}`);
+  lines.push(`Arch:    ${c.arch}${rt.accel ? ` (${rt.accel})` : ''}`);
   lines.push(
     `Machine: ${c.cpu.count} CPU${c.cpu.count === 1 ? '' : 's'}, ${formatMiB(c.memoryMiB)}, ${describeHardware(c)}, OS ${c.os}`,
   );
@@ -535,6 +561,12 @@ export function registerVmCommands(kit: CliKit): void {
     .option('--cpus <n>', 'number of virtual CPUs', parseNumber('The CPU count'))
     .option('--disk <size>', 'size of a new thin disk, like 20G; 0 for none')
     .option('--os <id>', 'guest OS id from the catalogue (sets defaults)')
+    .addOption(
+      new Option(
+        '--arch <arch>',
+        "the guest's architecture (default x86_64); its preset picks machine, firmware and devices",
+      ).choices(VM_ARCHES),
+    )
     .addOption(new Option('--firmware <type>', 'firmware').choices(FIRMWARES))
     .addOption(new Option('--machine <type>', 'machine type').choices(MACHINE_TYPES))
     .addOption(new Option('--sound <model>', 'sound card the guest sees').choices(SOUND_MODELS))
@@ -566,6 +598,12 @@ export function registerVmCommands(kit: CliKit): void {
   cmd('set', "rename a VM or change a stopped VM's hardware")
     .argument('<name>')
     .option('--name <new>', 'a new name for the VM')
+    .addOption(
+      new Option(
+        '--arch <arch>',
+        'move a stopped VM without snapshots to another architecture (its preset picks machine and firmware)',
+      ).choices(VM_ARCHES),
+    )
     .option('--memory <MiB>', 'memory in MiB (or a size like 2G)', parseMemory)
     .option('--cpus <n>', 'number of virtual CPUs', parseNumber('The CPU count'))
     .addOption(new Option('--firmware <type>', 'firmware').choices(FIRMWARES))

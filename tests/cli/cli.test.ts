@@ -350,10 +350,10 @@ describe.skipIf(!HAVE_QEMU)('vivarium CLI (built, real QEMU)', { timeout: 180_00
       expect(v.id).toMatch(/^[a-f0-9]{12}$/);
     }
     const table = (await ok(['list'])).trimEnd().split('\n');
-    expect(table[0]).toMatch(/^NAME\s+STATE\s+CPUS\s+MEMORY\s+OS$/);
+    expect(table[0]).toMatch(/^NAME\s+STATE\s+ARCH\s+CPUS\s+MEMORY\s+OS$/);
     expect(table).toHaveLength(3);
     const stateCol = table[0]!.indexOf('STATE');
-    for (const row of table.slice(1)) expect(row.slice(stateCol)).toMatch(/^stopped\s/);
+    for (const row of table.slice(1)) expect(row.slice(stateCol)).toMatch(/^stopped\s+x86_64\s/);
   });
 
   describe('bad input: exit 1, one clear line, nothing lost', () => {

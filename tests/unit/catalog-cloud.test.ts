@@ -63,9 +63,24 @@ describe('cloudMediaOf', () => {
     const [first, ...rest] = cloudMediaOf(entry('debian'));
     expect(first!.version.id).toBe('13');
     expect(first!.media).toMatchObject({ id: 'genericcloud', kind: 'cloud', diskFormat: 'qcow2' });
-    expect(rest).toEqual([]);
-    const alpine = cloudMediaOf(entry('alpine')).map((c) => c.media.cloudInit);
+    // The other architectures' images come after the x86_64 one.
+    expect(rest.map((c) => c.media.id)).toEqual(['genericcloud-arm64']);
+    const alpine = cloudMediaOf(entry('alpine'), undefined, 'x86_64').map((c) => c.media.cloudInit);
     expect(alpine).toEqual(['cloud-init', 'tiny-cloud']);
+  });
+
+  it('gives the images of one architecture when asked', () => {
+    const arm = cloudMediaOf(entry('debian'), undefined, 'aarch64');
+    expect(arm.map((c) => [c.version.id, c.media.file])).toEqual([
+      ['13', 'debian-13-genericcloud-arm64.qcow2'],
+    ]);
+    expect(cloudMediaOf(entry('ubuntu'), '24.04', 'aarch64')[0]!.media.file).toBe(
+      'ubuntu-24.04-server-cloudimg-arm64.img',
+    );
+    expect(cloudMediaOf(entry('fedora'), undefined, 'aarch64')[0]!.media.filePattern).toMatch(
+      /aarch64/,
+    );
+    expect(cloudMediaOf(entry('debian'), undefined, 's390x')).toEqual([]);
   });
 
   it('takes a version by id, codename or loose form', () => {

@@ -43,7 +43,12 @@ const HOSTS: Record<string, string[]> = {
   openindiana: ['dlc.openindiana.org'],
   reactos: ['sourceforge.net'],
   rocky: ['download.rockylinux.org', 'dl.rockylinux.org'],
-  ubuntu: ['releases.ubuntu.com', 'mirrors.kernel.org', 'cloud-images.ubuntu.com'],
+  ubuntu: [
+    'releases.ubuntu.com',
+    'mirrors.kernel.org',
+    'cloud-images.ubuntu.com',
+    'cdimage.ubuntu.com',
+  ],
 };
 
 const entries = loadCurated();
@@ -293,6 +298,8 @@ describe('the entries corrected against upstream', () => {
       created: null,
       volumeBytes: 0,
       elTorito: { bios: true, uefi: false, entries: 1 },
+      architectures: [],
+      archEvidence: [],
     });
     const i686 = ['GRTMUPD_EN', 'XRMSD2_EN', 'VRMSD2_EN', 'MRMSD2_EN', 'MX2PFPP_EN', 'WXPFPP_EN'];
     const x64 = ['ARMPXFPP_EN', 'ARMPXVOL_EN', 'AX2PXCFPP_EN', 'AX2PXFPP_EN'];

@@ -80,6 +80,8 @@ function iso(volumeId: string, more: Partial<IsoInfo> = {}): IsoInfo {
     created: null,
     volumeBytes: 0,
     elTorito: { bios: true, uefi: true, entries: 2 },
+    architectures: [],
+    archEvidence: [],
     ...more,
   };
 }

@@ -3,6 +3,7 @@
  * is complete, how verified, which VMs use it), the partial downloads (listing, discarding, one
  * writer per part, also across processes), and the free-space rule.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,6 +51,7 @@ async function addEntry(
     version: null,
     mediaId: null,
     osName: null,
+    arch: null,
     verified: 'none',
     format: 'unknown',
     addedAt: '2026-01-01T00:00:00.000Z',
@@ -132,6 +134,32 @@ describe('MediaCacheIndex', () => {
     expect(media).toEqual({ ...record, displayName: 'image.iso', usedBy: [vm] });
     const stored = JSON.parse(await readFile(join(a.dir, 'meta.json'), 'utf8')) as object;
     expect(stored).toEqual(record);
+  });
+
+  it('keeps the architecture; an image recorded without one (or before there was one) says it', async () => {
+    // An arm64 disc as distributions lay theirs out: the removable-media loader in EFI/BOOT.
+    const tree = join(root, 'tree');
+    await mkdir(join(tree, 'EFI', 'BOOT'), { recursive: true });
+    await writeFile(join(tree, 'EFI', 'BOOT', 'BOOTAA64.EFI'), 'loader');
+    const iso = join(root, 'arm64.iso');
+    execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-o', iso, tree], { stdio: 'pipe' });
+    const bytes = await readFile(iso);
+    const a = await addEntry(bytes.toString('latin1'));
+    await writeFile(a.file, bytes);
+    const { dir: _dir, arch: _arch, ...old } = a;
+    const fresh = { ...old, sha256: a.sha256, bytes: bytes.length };
+    // A record from before architectures were kept: the image's boot files tell.
+    await writeFile(join(a.dir, 'meta.json'), JSON.stringify(fresh));
+    expect((await index().get(a.sha256))?.arch).toBe('aarch64');
+    // Recorded without one: detected and written.
+    expect((await index().record(fresh)).arch).toBe('aarch64');
+    const stored = JSON.parse(await readFile(join(a.dir, 'meta.json'), 'utf8')) as StoredMedia;
+    expect(stored.arch).toBe('aarch64');
+    // The catalogue's word wins over detection; a disk image says nothing.
+    expect((await index().record({ ...fresh, arch: 's390x' })).arch).toBe('s390x');
+    const disk = await addEntry('not a disc');
+    const { dir: _d, arch: _a, ...plain } = disk;
+    expect((await index().record(plain)).arch).toBeNull();
   });
 
   it('keeps the OS name and shows the media by their name, never the sha256 folder', async () => {

@@ -8,6 +8,7 @@ import { VmConfigSchema, type VmConfig } from '../../common/contract';
 import { SECURE_BOOT_NEEDS, stopToChangeMessage } from '../../common/rules/vm-settings';
 import {
   checkDraft,
+  draftForArch,
   draftOf,
   patchOf,
   type Draft,
@@ -153,5 +154,42 @@ describe('checkDraft', () => {
     expect(check.valid).toBe(false);
     expect(Object.keys(check.errors).sort()).toEqual(['memoryMiB', 'name']);
     expect(check.errors['name']).toContain('Give the VM a name');
+  });
+});
+
+describe('another architecture', () => {
+  const bios = () => config({ kernelBoot: null, firmware: 'bios', machine: 'q35', video: 'std' });
+
+  it("moves machine, firmware and devices to the new preset's, and back to the VM's own", () => {
+    const c = bios();
+    const arm = draftForArch(draftOf(c), c, 'aarch64');
+    // ARM's virt has no BIOS that boots a CD: UEFI (AAVMF) it is.
+    expect(arm).toMatchObject({
+      arch: 'aarch64',
+      machine: 'virt',
+      firmware: 'uefi',
+      video: 'virtio',
+    });
+    const check = checkDraft(arm, c, HOST, false);
+    expect(check.valid).toBe(true);
+    expect(check.patch).toMatchObject({ arch: 'aarch64', machine: 'virt', firmware: 'uefi' });
+    expect(draftForArch(arm, c, 'x86_64')).toEqual(draftOf(c));
+    // With a kernel given directly, "no firmware" boots too and is kept.
+    const k = config({ firmware: 'bios' });
+    expect(draftForArch(draftOf(k), k, 'aarch64').firmware).toBe('bios');
+    expect(draftForArch(draftOf(c), c, 's390x')).toMatchObject({
+      machine: 's390-ccw-virtio',
+      video: 'none',
+      sound: 'none',
+    });
+  });
+
+  it('says what does not fit the architecture, and a running VM refuses the change', () => {
+    const c = bios();
+    const wrong = checkDraft(edit(c, { arch: 'aarch64' }), c, HOST, false);
+    expect(wrong.valid).toBe(false);
+    expect(wrong.errors['arch']).toMatch(/virt machine, not q35/);
+    const running = checkDraft(draftForArch(draftOf(c), c, 'aarch64'), c, HOST, true);
+    expect(running.blocked).toContain('arch');
   });
 });

@@ -91,7 +91,15 @@ function detection(file: string): MediaDetection {
     confidence: 'exact' as const,
     reason: 'volume id',
   };
-  return { file, sizeBytes: 1, format: 'iso9660', iso: null, candidates: [best], best };
+  return {
+    file,
+    sizeBytes: 1,
+    format: 'iso9660',
+    iso: null,
+    candidates: [best],
+    best,
+    arch: 'x86_64',
+  };
 }
 
 describe('derive: what each step still needs', () => {

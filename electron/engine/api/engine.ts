@@ -190,7 +190,7 @@ export class Engine implements VivariumApi {
     const saves = new SaveStateService(registry, host, tasks);
     this.saves = saves;
     this.settings = new AppSettingsStore(appSettingsFile(paths.home));
-    const vms = vmHandlers({ registry, lifecycle, launcher, screen, guests, saves });
+    const vms = vmHandlers({ registry, lifecycle, launcher, screen, guests, saves, snapshots });
     const forwards = new ForwardService(registry, networks);
     const nics = new NicService(registry, networks, forwards, guestInternet);
 

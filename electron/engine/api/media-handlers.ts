@@ -2,6 +2,7 @@
  * The media methods of the contract: `media.*`, the install images in the cache. Downloads run as
  * tasks; asking again for media already on its way returns the same task.
  */
+import { vmArchOf } from '../../../common/arch';
 import { plainOsName } from '../../../common/media-names';
 import { isLive } from '../../../common/vm-state';
 import type { ApiResults, TaskInfo } from '../../../common/contract';
@@ -183,6 +184,7 @@ export function mediaHandlers(deps: MediaHandlerDeps): HandlerGroup<MediaMethod>
                 mediaId: media.id,
                 label,
                 osName: plainOsName(version.name),
+                arch: vmArchOf(media.arch),
               },
               ctx,
             ),

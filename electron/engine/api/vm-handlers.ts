@@ -1,13 +1,16 @@
 /** The contract's VM methods: the library, lifecycle, power, screen and keys, logs. */
 import { stat } from 'node:fs/promises';
 import type { VmSummary } from '../../../common/contract';
+import { archChangeProblem } from '../../../common/rules/vm-settings';
 import { isOff } from '../../../common/vm-state';
+import { VivariumError } from '../errors';
 import { agentPowerOff } from '../guest/agent-facts';
 import type { GuestWatcher } from '../guest/watcher';
 import type { VmRegistry } from '../library/registry';
 import type { Vm } from '../library/vm';
 import { readTail } from '../qemu/process-info';
 import type { SaveStateService } from '../savestate/service';
+import type { SnapshotService } from '../snapshots/service';
 import { moveToLatestLayout } from '../vms/device-layout';
 import type { LaunchPlanner } from '../vms/launch-plan';
 import type { VmLifecycle } from '../vms/lifecycle';
@@ -38,10 +41,12 @@ export interface VmHandlerDeps {
   guests: GuestWatcher;
   /** A saved VM's start resumes it from its saved state. */
   saves: SaveStateService;
+  /** A VM with snapshots keeps its architecture. */
+  snapshots: Pick<SnapshotService, 'list'>;
 }
 
 export function vmHandlers(deps: VmHandlerDeps): HandlerGroup<VmMethod> {
-  const { registry, lifecycle, launcher, screen, guests, saves } = deps;
+  const { registry, lifecycle, launcher, screen, guests, saves, snapshots } = deps;
   /** A CLI command's engine does not watch: it looks at the guest when asked. */
   const look = async (vm: Vm): Promise<void> => {
     if (registry.role === 'oneshot') await guests.look(vm);
@@ -74,7 +79,20 @@ export function vmHandlers(deps: VmHandlerDeps): HandlerGroup<VmMethod> {
       return entry.summary();
     },
     'vm.create': (req) => lifecycle.create(req),
-    'vm.update': ({ vm, patch }) => lifecycle.update(vm, patch),
+    'vm.update': async ({ vm, patch }) => {
+      // Snapshots hold the old machine: they would never load into the new one. (Running and
+      // saved VMs are refused by the update itself, like any hardware change.)
+      if (patch.arch !== undefined && patch.arch !== registry.resolve(vm).config.arch) {
+        const { snapshots: list } = await snapshots.list(vm);
+        const problem = archChangeProblem({
+          qemuRunning: false,
+          saved: false,
+          snapshots: list.length,
+        });
+        if (problem) throw new VivariumError('BAD_STATE', problem, { arch: problem });
+      }
+      return lifecycle.update(vm, patch);
+    },
     'vm.delete': ({ vm, keepDisks }) => lifecycle.delete(vm, keepDisks),
     'vm.start': async ({ vm }) => {
       const entry = registry.resolve(vm);

@@ -16,7 +16,9 @@ import type {
   IsoInfo,
   MediaSpec,
   OsFamily,
+  VmArch,
 } from '../../../common/contract';
+import { vmArchOf } from '../../../common/arch';
 import { VivariumError } from '../errors';
 import { CURATED_FILES, LOGOS } from './curated';
 import {
@@ -255,13 +257,17 @@ export function isCloudMedia(m: MediaSpec): boolean {
 /**
  * The cloud images a "Ready to use" VM of `entry` can start from, the first the default: those
  * of the version named (by id, name or codename, as `findVersion` reads it), else those of the
- * newest offered (non-legacy) version that has any. x86_64 images come before i686 ones. Empty
- * when there is none. Pure.
+ * newest offered (non-legacy) version that has any. x86_64 images come before the others; with
+ * `arch`, only the images a VM of that architecture runs. Empty when there is none. Pure.
  */
-export function cloudMediaOf(entry: CatalogEntry, versionRef?: string): CloudMediaChoice[] {
+export function cloudMediaOf(
+  entry: CatalogEntry,
+  versionRef?: string,
+  arch?: VmArch,
+): CloudMediaChoice[] {
   const pick = (v: CatalogVersion): CloudMediaChoice[] =>
     v.media
-      .filter(isCloudMedia)
+      .filter((m) => isCloudMedia(m) && (arch === undefined || vmArchOf(m.arch) === arch))
       .sort((a, b) => (a.arch === b.arch ? 0 : a.arch === 'x86_64' ? -1 : 1))
       .map((media) => ({ version: v, media }));
   if (versionRef !== undefined) {
@@ -312,6 +318,10 @@ function compilePattern(p: DetectPattern): CompiledPattern | null {
 
 function guessArch(text: string): GuestArch | null {
   if (/amd64|x86_64|x64|x86-64/i.test(text)) return 'x86_64';
+  if (/arm64|aarch64/i.test(text)) return 'aarch64';
+  if (/ppc64el|ppc64le/i.test(text)) return 'ppc64le';
+  if (/s390x/i.test(text)) return 's390x';
+  if (/riscv64/i.test(text)) return 'riscv64';
   if (/i[3-6]86|x86(?!_64)|\b32-?bit/i.test(text)) return 'i686';
   return null;
 }
@@ -452,10 +462,10 @@ export class Catalog {
    * first the default: see `cloudMediaOf`. An explicit `version` wins over one in the reference.
    * Empty for an unknown reference or an entry without cloud images. Pure.
    */
-  cloudMediaFor(ref: string, version?: string): CloudMediaChoice[] {
+  cloudMediaFor(ref: string, version?: string, arch?: VmArch): CloudMediaChoice[] {
     const found = this.resolve(ref);
     if (!found) return [];
-    return cloudMediaOf(found.entry, version ?? found.version?.id);
+    return cloudMediaOf(found.entry, version ?? found.version?.id, arch);
   }
 
   list(

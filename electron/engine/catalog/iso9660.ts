@@ -1,9 +1,13 @@
 /**
  * ISO 9660 (ECMA-119) volume descriptors and the El Torito boot catalog: pure parsers over
- * buffers, and `readImageInfo` that reads just the sectors it needs from a local file.
+ * buffers, and `readImageInfo` that reads just the sectors it needs from a local file (with the
+ * architectures iso-arch.ts tells from its boot files).
  */
 import { open } from 'node:fs/promises';
 import type { IsoInfo, MediaDetection } from '../../../common/contract';
+import { fileSource } from './byte-source';
+import { archesOf, isoArchEvidence } from './iso-arch';
+import { parseDirectoryRecord, type IsoDirEntry } from './iso-tree';
 
 export const SECTOR = 2048;
 /** The volume descriptor set starts at sector 16. */
@@ -53,7 +57,9 @@ export function parseDecDateTime(buf: Buffer, start: number): string | null {
 }
 
 export interface VolumeDescriptors {
-  primary: Omit<IsoInfo, 'jolietVolumeId' | 'elTorito'> | null;
+  primary: Omit<IsoInfo, 'jolietVolumeId' | 'elTorito' | 'architectures' | 'archEvidence'> | null;
+  /** The primary volume's root directory. */
+  root: IsoDirEntry | null;
   jolietVolumeId: string | null;
   /** Absolute sector of the El Torito boot catalog, when a boot record names one. */
   bootCatalogSector: number | null;
@@ -64,7 +70,12 @@ export interface VolumeDescriptors {
  * Returns nulls when there is no ISO 9660 signature. Pure.
  */
 export function parseVolumeDescriptors(buf: Buffer): VolumeDescriptors {
-  const out: VolumeDescriptors = { primary: null, jolietVolumeId: null, bootCatalogSector: null };
+  const out: VolumeDescriptors = {
+    primary: null,
+    root: null,
+    jolietVolumeId: null,
+    bootCatalogSector: null,
+  };
   for (let i = 0; i < MAX_DESCRIPTORS && (i + 1) * SECTOR <= buf.length; i++) {
     const d = buf.subarray(i * SECTOR, (i + 1) * SECTOR);
     if (d.toString('latin1', 1, 6) !== 'CD001') break;
@@ -82,6 +93,7 @@ export function parseVolumeDescriptors(buf: Buffer): VolumeDescriptors {
         application: ascii(d, 574, 702),
         created: parseDecDateTime(d, 813),
       };
+      out.root = parseDirectoryRecord(d.subarray(156, 190));
     } else if (type === TYPE_SUPPLEMENTARY) {
       // Joliet: escape sequences %/@, %/C or %/E name UCS-2 levels 1-3.
       const esc = d.toString('latin1', 88, 91);
@@ -176,7 +188,10 @@ export interface ImageInfo {
   iso: IsoInfo | null;
 }
 
-/** Reads the descriptors (and boot catalog) of a local image: a few KiB, whatever its size. */
+/**
+ * Reads the descriptors, the boot catalog and the few directories (and EFI boot image) that tell
+ * the architectures of a local image: some KiB, whatever its size.
+ */
 export async function readImageInfo(file: string): Promise<ImageInfo> {
   const fh = await open(file, 'r');
   try {
@@ -189,18 +204,28 @@ export async function readImageInfo(file: string): Promise<ImageInfo> {
     const { bytesRead } = await fh.read(buf, 0, buf.length, DESCRIPTORS_OFFSET);
     const vd = parseVolumeDescriptors(buf.subarray(0, bytesRead));
     if (!vd.primary) return { sizeBytes: size, format: 'unknown', iso: null };
-    let elTorito: IsoInfo['elTorito'] = null;
+    let boot: ElToritoEntry[] | null = null;
     if (vd.bootCatalogSector !== null && (vd.bootCatalogSector + 1) * SECTOR <= size) {
       const cat = Buffer.alloc(SECTOR);
       await fh.read(cat, 0, SECTOR, vd.bootCatalogSector * SECTOR);
-      elTorito = summarizeElTorito(parseBootCatalog(cat));
+      boot = parseBootCatalog(cat);
     }
+    // A damaged tree or boot image leaves the architecture unknown; the rest still stands.
+    const archEvidence = vd.root
+      ? await isoArchEvidence(fileSource(fh, size), vd.root, boot).catch(() => [])
+      : [];
     const joliet =
       vd.jolietVolumeId && vd.jolietVolumeId !== vd.primary.volumeId ? vd.jolietVolumeId : null;
     return {
       sizeBytes: size,
       format: 'iso9660',
-      iso: { ...vd.primary, jolietVolumeId: joliet, elTorito },
+      iso: {
+        ...vd.primary,
+        jolietVolumeId: joliet,
+        elTorito: summarizeElTorito(boot),
+        architectures: archesOf(archEvidence),
+        archEvidence,
+      },
     };
   } finally {
     await fh.close();

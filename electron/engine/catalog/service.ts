@@ -10,7 +10,9 @@ import type {
   MediaDetection,
   MediaSpec,
   ParsedParams,
+  VmArch,
 } from '../../../common/contract';
+import { nativeArchOf, vmArchOf } from '../../../common/arch';
 import { VivariumError } from '../errors';
 import {
   Catalog,
@@ -21,6 +23,7 @@ import {
   type CatalogOptions,
   type Resolved,
 } from './catalog';
+import { preferredArch } from './iso-arch';
 import { readImageInfo } from './iso9660';
 import { MediaStore } from './media-store';
 import { readOsinfoDb } from './osinfo';
@@ -34,11 +37,18 @@ export interface MediaChoice {
 
 export class CatalogService {
   readonly media: MediaStore;
+  /** The architecture this host runs natively: what a multi-arch image is detected as. */
+  readonly hostArch: VmArch | null;
   private readonly opts: Required<CatalogOptions>;
   private own: Promise<Catalog> | null = null;
   private full: Promise<Catalog> | null = null;
 
-  constructor(cacheDir: string, opts: CatalogOptions = {}) {
+  constructor(
+    cacheDir: string,
+    opts: CatalogOptions = {},
+    hostArch: VmArch | null = nativeArchOf(process.arch),
+  ) {
+    this.hostArch = hostArch;
     const env = catalogOptionsFromEnv();
     this.opts = {
       extraFiles: opts.extraFiles ?? env.extraFiles,
@@ -95,16 +105,23 @@ export class CatalogService {
     return applyCreateDefaults(req, await this.defaults(req.os, undefined, host));
   }
 
-  async detect(file: string): Promise<MediaDetection> {
+  /**
+   * What an image is and holds. Its architecture comes from its boot files (the host's own first
+   * when it boots on several), else from the name the catalogue matched.
+   */
+  async detect(file: string, hostArch: VmArch | null = this.hostArch): Promise<MediaDetection> {
     const info = await readImageInfo(file);
     const candidates = (await this.catalog(true)).detect(info.iso);
+    const best = candidates[0]!;
+    const named = best.arch ? vmArchOf(best.arch) : null;
     return {
       file,
       sizeBytes: info.sizeBytes,
       format: info.format,
       iso: info.iso,
       candidates,
-      best: candidates[0]!,
+      best,
+      arch: preferredArch(info.iso?.architectures ?? [], hostArch) ?? named,
     };
   }
 

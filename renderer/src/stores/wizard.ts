@@ -7,6 +7,7 @@ import type {
   GuestDefaults,
   MediaDetection,
   OsFamily,
+  VmArch,
 } from '../../../common/contract';
 
 /** The wizard's pages, in order; "Guest account" only for a ready-to-use guest. */
@@ -108,6 +109,11 @@ export interface WizardState {
   /** The last ISO uploaded from the browser (server mode), while and after it goes. */
   upload: IsoUpload | null;
   // Step 2.
+  /**
+   * The guest architecture the user picked; null follows the ISO's detected one, else the host's
+   * own (model.ts `archChoice`).
+   */
+  arch: VmArch | null;
   /** Ready to use (a cloud image) or installed from an ISO; cloud only where the version has one. */
   setup: WizardSetup;
   mediaKind: MediaKind;
@@ -155,6 +161,7 @@ export const WIZARD_INITIAL: Omit<WizardState, 'catalog' | 'entries' | 'cached'>
   isoPath: '',
   detection: null,
   upload: null,
+  arch: null,
   setup: 'iso',
   mediaKind: 'download',
   mediaId: null,

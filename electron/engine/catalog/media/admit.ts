@@ -8,7 +8,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CachedMedia, MediaDownloadResult, MediaSpec } from '../../../../common/contract';
+import type {
+  CachedMedia,
+  MediaDownloadResult,
+  MediaSpec,
+  VmArch,
+} from '../../../../common/contract';
 import { VivariumError } from '../../errors';
 import type { TaskContext } from '../../tasks/task-manager';
 import { decompressXz, extractSevenZipMember, extractZipMember, safeFileName } from '../archive';
@@ -27,6 +32,8 @@ export interface DownloadMeta {
   label: string;
   /** The OS as people name it ("Debian 13"), kept in the record; absent for a bare URL. */
   osName?: string;
+  /** The catalogue's architecture for it; absent for a bare URL (its boot files then say). */
+  arch?: VmArch;
 }
 
 async function hashFile(file: string, algorithm: HashAlgorithm, signal: AbortSignal) {
@@ -101,6 +108,7 @@ export async function admitDownload(
         version: meta.version,
         mediaId: meta.mediaId,
         osName: meta.osName ?? null,
+        ...(meta.arch ? { arch: meta.arch } : {}),
         verified,
         addedAt: new Date().toISOString(),
       });

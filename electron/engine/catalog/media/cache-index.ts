@@ -6,12 +6,12 @@
  */
 import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { CachedMedia, CachedMediaFormat } from '../../../../common/contract';
+import type { CachedMedia, CachedMediaFormat, VmArch } from '../../../../common/contract';
 import { mediaDisplayName } from '../../../../common/media-names';
 import { VivariumError } from '../../errors';
 import { writeFileAtomic } from '../../library/atomic-file';
 import { hold, storingDirs } from './holds';
-import { sniffImageFormat } from './image-format';
+import { sniffImage } from './image-format';
 import { RECORD_FILE } from './record-name';
 
 /** A VM that holds an image in its CD-ROM. */
@@ -20,10 +20,11 @@ export type MediaUser = CachedMedia['usedBy'][number];
 export type CdromUsers = () => Promise<Map<string, MediaUser[]>>;
 /** A cache record as meta.json holds it: who uses the image is asked each time, never stored. */
 export type StoredMedia = Omit<CachedMedia, 'usedBy' | 'displayName'>;
-/** A record to write: without a format, the image's first bytes say it. */
-export type NewStoredMedia = Omit<StoredMedia, 'format' | 'osName'> & {
+/** A record to write: without a format or an architecture, the image's first bytes say them. */
+export type NewStoredMedia = Omit<StoredMedia, 'format' | 'osName' | 'arch'> & {
   format?: CachedMediaFormat;
   osName?: string | null;
+  arch?: VmArch | null;
 };
 
 const SHA256_DIR_RE = /^[a-f0-9]{64}$/;
@@ -80,11 +81,17 @@ export class MediaCacheIndex {
       const st = await stat(meta.file);
       if (!st.isFile() || st.size !== meta.bytes) return null;
       const { usedBy: _ignored, ...stored } = meta;
-      // Records written before formats (or OS names) were kept: the image says what it is.
+      // Records written before formats (or OS names, or architectures) were kept: the image
+      // says what it is.
+      const sniffed =
+        stored.format === undefined || stored.arch === undefined
+          ? await sniffImage(stored.file)
+          : null;
       return {
         ...stored,
         osName: stored.osName ?? null,
-        format: stored.format ?? (await sniffImageFormat(stored.file)),
+        format: stored.format ?? sniffed?.format ?? 'unknown',
+        arch: stored.arch !== undefined ? stored.arch : (sniffed?.arch ?? null),
       };
     } catch {
       return null;
@@ -121,10 +128,13 @@ export class MediaCacheIndex {
    * would: a VM may name that path already (an image deleted and fetched again).
    */
   async record(input: NewStoredMedia): Promise<CachedMedia> {
+    const sniffed =
+      input.format === undefined || input.arch === undefined ? await sniffImage(input.file) : null;
     const record: StoredMedia = {
       ...input,
       osName: input.osName ?? null,
-      format: input.format ?? (await sniffImageFormat(input.file)),
+      format: input.format ?? sniffed?.format ?? 'unknown',
+      arch: input.arch !== undefined ? input.arch : (sniffed?.arch ?? null),
     };
     await writeFileAtomic(
       join(this.dir, record.sha256, RECORD_FILE),

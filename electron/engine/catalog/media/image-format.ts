@@ -3,7 +3,7 @@
  * image with a header (qcow2, vmdk, vdi, vhdx) or 'unknown'. A raw disk image has no header of
  * its own, so only the catalogue can call one 'raw' (a cloud image's diskFormat).
  */
-import type { CachedMediaFormat, CloudDiskFormat } from '../../../../common/contract';
+import type { CachedMediaFormat, CloudDiskFormat, VmArch } from '../../../../common/contract';
 import { VivariumError } from '../../errors';
 import { readImageInfo } from '../iso9660';
 
@@ -13,6 +13,21 @@ export async function sniffImageFormat(file: string): Promise<CachedMediaFormat>
     return (await readImageInfo(file)).format;
   } catch {
     return 'unknown';
+  }
+}
+
+/**
+ * The format of a cached image and the architecture its boot files name (the first, for a disc
+ * that boots on several; null for a disk image or a disc that says nothing).
+ */
+export async function sniffImage(
+  file: string,
+): Promise<{ format: CachedMediaFormat; arch: VmArch | null }> {
+  try {
+    const info = await readImageInfo(file);
+    return { format: info.format, arch: info.iso?.architectures[0] ?? null };
+  } catch {
+    return { format: 'unknown', arch: null };
   }
 }
 

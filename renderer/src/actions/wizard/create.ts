@@ -36,7 +36,13 @@ function fieldStep(field: string): WizardStep | undefined {
 
 function current(): Derived {
   const host = useHostStore.getState().info;
-  return derive(get(), useTasksStore.getState().tasks, takenNames(), host?.totalMemoryMiB ?? null);
+  return derive(
+    get(),
+    useTasksStore.getState().tasks,
+    takenNames(),
+    host?.totalMemoryMiB ?? null,
+    host,
+  );
 }
 
 /**
@@ -56,12 +62,16 @@ export async function createFromWizard(then: 'start' | 'customize'): Promise<voi
   }
   if (!d.defaults) return;
   const cloud = s.setup === 'cloud';
+  // Another architecture: the profile's hardware as that architecture's preset has it (what the
+  // summary showed), said explicitly since the profiles themselves are x86's.
+  const otherArch = d.arch.arch !== 'x86_64' && d.hardware;
   const request: CreateVmRequest = {
     name: s.name.trim(),
     os: d.defaults.os,
     memoryMiB: s.memoryMiB,
     cpus: s.cpus,
     diskSize: cloud || s.diskMode === 'new' ? diskSizeText(s.diskGiB) : '0',
+    ...(otherArch ? { arch: d.arch.arch, ...otherArch } : {}),
   };
   if (!cloud && d.media.file && s.mediaKind !== 'none') request.iso = d.media.file;
   set({ creating: then, createError: null });

@@ -5,8 +5,10 @@ import { refreshName } from './name';
 import { selectOs } from './os';
 import { get, set } from './shared';
 
+/** Another file: its own detected architecture applies again (an earlier pick was for the old one). */
 export function setIsoPath(isoPath: string): void {
-  set({ isoPath });
+  if (isoPath.trim() !== get().isoPath.trim()) set({ isoPath, arch: null });
+  else set({ isoPath });
 }
 
 let detectSeq = 0;

@@ -1,6 +1,8 @@
 /** The media step: a local file or a download (a task whose events fill the tasks store). */
+import type { VmArch } from '../../../../common/contract';
 import { getBridge, toApiError } from '../../bridge';
 import { derive } from '../../features/wizard/model';
+import { useHostStore } from '../../stores/host';
 import { useTasksStore } from '../../stores/tasks';
 import type { MediaKind, WizardSetup } from '../../stores/wizard';
 import { applyTaskEvent, cancelTask } from '../tasks';
@@ -25,10 +27,17 @@ export function setMediaId(mediaId: string): void {
   set({ mediaId, downloadTaskId: null, downloadError: null });
 }
 
+/** The guest architecture: its own media to download, its preset's hardware. */
+export function setArch(arch: VmArch): void {
+  if (get().arch === arch) return;
+  set({ arch, mediaId: null, downloadTaskId: null, downloadError: null });
+}
+
 /** media.download for the chosen media: a task whose events fill the tasks store. */
 export async function startDownload(): Promise<void> {
   const s = get();
-  const d = derive(s, useTasksStore.getState().tasks, takenNames(), null);
+  const host = useHostStore.getState().info;
+  const d = derive(s, useTasksStore.getState().tasks, takenNames(), null, host);
   if (!s.osId || !d.media.chosen) return;
   set({ downloadError: null });
   try {

@@ -9,6 +9,7 @@ import { Icon } from '../../components/Icon';
 import { accelLabel, formatBytes, formatMemory, plural } from '../../../../common/format';
 import { useHostStore } from '../../stores/host';
 import { useThemeStore, type ThemeChoice } from '../../stores/theme';
+import { ArchCard } from './ArchCard';
 import { MediaCard } from './MediaCard';
 import { HostResources } from './HostResources';
 import { VmTopTable } from './VmTopTable';
@@ -89,6 +90,7 @@ export default function HostView() {
         </div>
       )}
 
+      {info ? <ArchCard info={info} /> : null}
       <MediaCard />
       <AppearanceCard />
       <OnQuitCard />

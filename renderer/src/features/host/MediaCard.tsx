@@ -1,3 +1,4 @@
+import { ARCH_LABELS } from '../../../../common/arch';
 import type { ReactNode } from 'react';
 import type { CachedMedia, PartialDownload } from '../../../../common/contract';
 import { discardPartial, loadMedia, resumePartial } from '../../actions/media';
@@ -162,6 +163,11 @@ function MediaRow({ media, now }: { media: CachedMedia; now: number }) {
             </span>
           )}
           <span>{formatBytes(media.bytes)}</span>
+          {media.arch ? (
+            <span data-testid="media-arch" title="The architecture it boots on">
+              {ARCH_LABELS[media.arch]}
+            </span>
+          ) : null}
           <span title={media.url || undefined}>{sourceOf(media.url)}</span>
           <span title={new Date(media.addedAt).toLocaleString()}>
             added {whenAdded(media.addedAt, now)}

@@ -11,7 +11,16 @@ import type {
   MediaDownloadResult,
   MediaSpec,
   TaskInfo,
+  VmArch,
 } from '../../../../common/contract';
+import { ARCH_LABELS, vmArchOf } from '../../../../common/arch';
+import {
+  archChoice,
+  hardwareOn,
+  type ArchChoice,
+  type ArchHost,
+  type WizardHardware,
+} from './arch';
 import { formatMemory, plural } from '../../../../common/format';
 import { wizardSteps, type WizardState, type WizardStep } from '../../stores/wizard';
 import {
@@ -55,6 +64,10 @@ export interface Derived {
   media: MediaStatus;
   /** The pages this setup goes through. */
   steps: readonly WizardStep[];
+  /** The guest architecture and what it means on this host. */
+  arch: ArchChoice;
+  /** The profile's hardware on that architecture (what Create asks for); null until loaded. */
+  hardware: WizardHardware | null;
   /** The chosen version has a cloud image: "Ready to use" can be picked. */
   cloudAvailable: boolean;
   /** The ready-to-use guest's account (meaningful for a cloud setup). */
@@ -87,11 +100,12 @@ function mediaStatus(
   entry: CatalogEntry | null,
   version: CatalogVersion | null,
   tasks: Record<string, TaskInfo>,
+  arch: VmArch,
 ): MediaStatus {
   const cloud = s.setup === 'cloud';
-  const downloadable = cloud
-    ? cloudMedia(version ?? undefined)
-    : downloadableMedia(version ?? undefined);
+  const downloadable = (
+    cloud ? cloudMedia(version ?? undefined) : downloadableMedia(version ?? undefined)
+  ).filter((m) => vmArchOf(m.arch) === arch);
   const chosen = downloadable.find((m) => m.id === s.mediaId) ?? downloadable[0] ?? null;
   const cachedList = s.cached.status === 'ready' ? s.cached.value : [];
   const cached =
@@ -129,11 +143,13 @@ export function derive(
   tasks: Record<string, TaskInfo>,
   takenNames: readonly string[],
   hostMemoryMiB: number | null,
+  host: ArchHost | null = null,
 ): Derived {
   const entry = entryOf(s, s.osId);
   const version = entry?.versions.find((v) => v.id === s.versionId) ?? null;
   const osName = osNameOf(entry, version);
-  const media = mediaStatus(s, entry, version, tasks);
+  const arch = archChoice(s, entry, host);
+  const media = mediaStatus(s, entry, version, tasks, arch.arch);
   const defaults = s.defaults.status === 'ready' ? s.defaults.value : null;
 
   const cloud = s.setup === 'cloud';
@@ -167,13 +183,18 @@ export function derive(
   } else if (!s.osId) blockers.os = 'Pick an operating system to go on';
   else if (!entry) blockers.os = 'Loading…';
 
+  const archName = ARCH_LABELS[arch.arch];
   if (cloud) {
     // The image downloads on Create when it was not fetched here first.
     if (!media.chosen)
-      blockers.media =
-        'No cloud image for this version: pick another version, or install from an ISO';
+      blockers.media = cloudMedia(version ?? undefined).length
+        ? `No ${archName} cloud image for this version: pick another architecture, or install from an ISO`
+        : 'No cloud image for this version: pick another version, or install from an ISO';
   } else if (s.mediaKind === 'download') {
-    if (!media.chosen) blockers.media = 'Nothing to download for this version: use an ISO file';
+    if (!media.chosen)
+      blockers.media = downloadableMedia(version ?? undefined).length
+        ? `Nothing to download for ${archName}: pick another architecture, or use an ISO file`
+        : 'Nothing to download for this version: use an ISO file';
     else if (!media.file && !media.downloading)
       blockers.media = 'Download the install media, or use an ISO file you have';
   } else if (s.mediaKind === 'local') {
@@ -222,6 +243,7 @@ export function derive(
   blockers.name = nameProblem(s.name, takenNames);
   // A cloud image still downloading is waited for by Create itself.
   if (media.downloading && !cloud) blockers.summary = 'Waiting for the download to finish…';
+  if (arch.unavailable) blockers.summary = arch.unavailable;
 
   const diskCaption = newDisk ? `${s.diskGiB} GiB` : s.diskMode === 'none' ? 'no disk' : 'own disk';
   const captions: Record<WizardStep, string | null> = {
@@ -261,6 +283,8 @@ export function derive(
     osName,
     media,
     steps: wizardSteps(s.setup),
+    arch,
+    hardware: defaults ? hardwareOn(defaults, arch.arch) : null,
     cloudAvailable,
     account,
     defaults,

@@ -13,6 +13,9 @@ export function useWizard() {
   const host = useHostStore((st) => st.info);
   const taken = useMemo(() => vms.map((v) => v.name), [vms]);
   const hostMemory = host?.totalMemoryMiB ?? null;
-  const d = useMemo(() => derive(s, tasks, taken, hostMemory), [s, tasks, taken, hostMemory]);
+  const d = useMemo(
+    () => derive(s, tasks, taken, hostMemory, host),
+    [s, tasks, taken, hostMemory, host],
+  );
   return { s, d, host, taken };
 }

@@ -9,6 +9,8 @@ import {
   osLabel,
   plural,
 } from '../../../../../common/format';
+import { ARCH_LABELS, firmwareLabel } from '../../../../../common/arch';
+import { hostArchOf } from '../../../../../common/rules/guest-arch';
 import { label } from '../../../../../common/labels';
 import { isGuestUp } from '../../../../../common/vm-state';
 import { useMediaName } from '../../../hooks/use-media-name';
@@ -51,6 +53,9 @@ export default function OverviewTab({ vm, active }: TabProps) {
           </div>
           <Facts>
             <Fact label="Process">{r.pid !== null ? `QEMU, pid ${r.pid}` : 'Not running'}</Fact>
+            <Fact label="Architecture">
+              <ArchFact vm={vm} />
+            </Fact>
             <Fact label="Accelerator">
               <AccelWhy vm={vm} />
             </Fact>
@@ -126,7 +131,7 @@ export default function OverviewTab({ vm, active }: TabProps) {
             </Fact>
             <Fact label="Machine">{label('machine', c.machine)}</Fact>
             <Fact label="Firmware">
-              {label('firmware', c.firmware)}
+              {firmwareLabel(c.arch, c.firmware)}
               {c.secureBoot ? ' · Secure Boot' : ''}
               {c.tpm ? ' · TPM 2.0' : ''}
             </Fact>
@@ -200,6 +205,23 @@ export default function OverviewTab({ vm, active }: TabProps) {
 }
 
 /** The accelerator in use (or that will be) and the reason for it. */
+/** The guest's architecture, and whether it runs as the host's own or emulated. */
+function ArchFact({ vm }: { vm: VmSummary }) {
+  const host = useHostStore((s) => s.info);
+  const arch = vm.config.arch;
+  const native = host ? hostArchOf(host) === arch : null;
+  return (
+    <span data-testid="overview-arch">
+      {ARCH_LABELS[arch]}{' '}
+      {native === null ? null : native ? (
+        <span className="chip chip--good">this computer’s own</span>
+      ) : (
+        <span className="chip chip--warn">emulated</span>
+      )}
+    </span>
+  );
+}
+
 function AccelWhy({ vm }: { vm: VmSummary }) {
   const host = useHostStore((s) => s.info);
   // The host notices shown as banners above the tabs: said there, not said again here.
@@ -208,18 +230,24 @@ function AccelWhy({ vm }: { vm: VmSummary }) {
   const banners = notices.filter((n) => !dismissed.includes(n));
   const { config: c, runtime: r } = vm;
   const inUse = isGuestUp(r.state) || r.state === 'starting' ? r.accel : null;
-  const planned = c.accel === 'auto' ? (host?.bestAccelerator ?? null) : c.accel;
+  // Automatic gives the hardware accelerator only to the host's own architecture.
+  const support = host?.arches?.find((a) => a.arch === c.arch);
+  const planned =
+    c.accel === 'auto' ? (support?.accelerator ?? host?.bestAccelerator ?? null) : c.accel;
   const name = inUse ?? planned;
+  const emulated = support && !support.native && support.notice ? support.notice : null;
   const why =
-    inUse && r.accelNotice
-      ? banners.includes(r.accelNotice)
-        ? 'A hardware accelerator is not usable here: the notice above says why.'
-        : r.accelNotice
-      : c.accel === 'auto'
-        ? inUse
-          ? 'The best accelerator that works on this computer (set to Automatic).'
-          : 'Automatic: the best accelerator that works on this computer.'
-        : `Chosen in this VM’s settings.`;
+    c.accel === 'auto' && emulated
+      ? emulated
+      : inUse && r.accelNotice
+        ? banners.includes(r.accelNotice)
+          ? 'A hardware accelerator is not usable here: the notice above says why.'
+          : r.accelNotice
+        : c.accel === 'auto'
+          ? inUse
+            ? 'The best accelerator that works on this computer (set to Automatic).'
+            : 'Automatic: the best accelerator that works on this computer.'
+          : `Chosen in this VM’s settings.`;
   // Accelerators that exist but failed their probe, unless the reason above already says so.
   // A notice holds the reason without its final period ("KVM is present but <reason>; ...").
   const said = (reason: string) => {

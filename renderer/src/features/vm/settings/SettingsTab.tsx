@@ -16,6 +16,7 @@ import type { TabProps } from '../tab-props';
 import { checkDraft, draftOf, type Draft } from './draft';
 import type { SettingsForm } from './form';
 import { AdvancedSection } from './sections/advanced';
+import { ArchSection } from './sections/arch';
 import { BootSection } from './sections/boot';
 import { DangerSection } from './sections/danger';
 import { GeneralSection } from './sections/general';
@@ -72,6 +73,10 @@ export default function SettingsTab({ vm, active }: TabProps) {
       setDraft((d) => ({ ...d, [key]: value }));
       if (Object.keys(serverErrors).length) setServerErrors({});
     },
+    setDraft: (next) => {
+      setDraft(next);
+      if (Object.keys(serverErrors).length) setServerErrors({});
+    },
     err: (key) => allErrors[key],
     locked: (key) => !canChange(key) && lockedReason !== null,
     lockedReason,
@@ -115,6 +120,7 @@ export default function SettingsTab({ vm, active }: TabProps) {
 
       <div className="settings__grid">
         <GeneralSection form={form} />
+        <ArchSection form={form} vm={vm} />
         <ProcessorSection form={form} />
         <MachineSection form={form} />
         <SecuritySection form={form} />

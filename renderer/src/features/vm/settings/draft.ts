@@ -3,7 +3,8 @@
  * user types), and a draft becomes the patch vm.update takes (only what changed) with one error
  * per field. The rules are the engine's own, from common/rules.
  */
-import type { HostInfo, VmConfig, VmPatch } from '../../../../../common/contract';
+import { archConfigProblem, archDefaults, archPreset } from '../../../../../common/arch';
+import type { HostInfo, VmArch, VmConfig, VmPatch } from '../../../../../common/contract';
 import {
   fieldsNeedingStop,
   hostCpuProblem,
@@ -21,6 +22,7 @@ export interface Draft {
   name: string;
   notes: string;
   confirmDestructive: boolean;
+  arch: VmConfig['arch'];
   memoryMiB: string;
   cpuCount: string;
   cpuModel: string;
@@ -47,6 +49,7 @@ export function draftOf(c: VmConfig): Draft {
     name: c.name,
     notes: c.notes,
     confirmDestructive: c.confirmDestructive,
+    arch: c.arch,
     memoryMiB: String(c.memoryMiB),
     cpuCount: String(c.cpu.count),
     cpuModel: c.cpu.model,
@@ -88,6 +91,7 @@ export function patchOf(d: Draft, c: VmConfig): { patch: VmPatch; errors: Record
   if (d.confirmDestructive !== c.confirmDestructive) {
     patch.confirmDestructive = d.confirmDestructive;
   }
+  if (d.arch !== c.arch) patch.arch = d.arch;
   const mem = int(d.memoryMiB, 'memoryMiB');
   if (mem !== c.memoryMiB && !errors['memoryMiB']) patch.memoryMiB = mem;
   const cpus = int(d.cpuCount, 'cpuCount');
@@ -155,6 +159,21 @@ export function checkDraft(
     if (problem) schemaErrors['cpuCount'] ??= problem;
   }
   if (draft.secureBoot && !secureBootFits(draft)) schemaErrors['secureBoot'] ??= SECURE_BOOT_NEEDS;
+  // What the architecture's machine lacks; disks and cards move with an architecture change
+  // (the engine gives them the new preset's bus), so only the form's own fields are checked.
+  const archProblem = archConfigProblem({
+    arch: draft.arch,
+    machine: draft.machine,
+    firmware: draft.firmware,
+    video: draft.video,
+    sound: draft.sound,
+    tpm: draft.tpm,
+    secureBoot: draft.secureBoot,
+    disks: draft.arch === base.arch ? base.disks : [],
+    nics: draft.arch === base.arch ? base.nics : [],
+    kernelBoot: draft.kernelOn ? true : null,
+  });
+  if (archProblem) schemaErrors['arch'] ??= archProblem;
   const allErrors = { ...schemaErrors, ...errors };
   const changed = Object.keys(patch);
   return {
@@ -163,5 +182,35 @@ export function checkDraft(
     changed,
     blocked: qemuRunning ? fieldsNeedingStop(changed) : [],
     valid: Object.keys(allErrors).length === 0,
+  };
+}
+
+/**
+ * The draft moved to another architecture: back to the VM's own values when it returns to its
+ * own, else what of them the new preset has and the preset's choice for the rest (a firmware that
+ * boots media unless a kernel is given directly).
+ */
+export function draftForArch(d: Draft, base: VmConfig, arch: VmArch): Draft {
+  if (arch === base.arch) {
+    const own = draftOf(base);
+    const { machine, firmware, video, sound, tpm, secureBoot, cpuModel } = own;
+    return { ...d, arch, machine, firmware, video, sound, tpm, secureBoot, cpuModel };
+  }
+  const p = archPreset(arch);
+  const a = archDefaults(arch);
+  const keep = <V>(list: readonly V[], value: V, fallback: V): V =>
+    list.includes(value) ? value : fallback;
+  const bootable = p.firmwares.find((f) => p.firmwareBootsMedia[f]) ?? a.firmware;
+  const firmware = keep(p.firmwares, d.firmware, a.firmware);
+  return {
+    ...d,
+    arch,
+    machine: keep(p.machines, d.machine, a.machine),
+    firmware: d.kernelOn || p.firmwareBootsMedia[firmware] ? firmware : bootable,
+    video: keep(p.videos, d.video, a.video),
+    sound: keep(p.sounds, d.sound, a.sound),
+    tpm: d.tpm && p.tpm,
+    secureBoot: d.secureBoot && p.secureBoot,
+    cpuModel: a.cpuModel,
   };
 }

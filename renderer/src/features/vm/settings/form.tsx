@@ -13,6 +13,8 @@ export interface SettingsForm {
   draft: Draft;
   host: HostInfo | null;
   set: <K extends keyof Draft>(key: K, value: Draft[K]) => void;
+  /** Several fields at once (an architecture change moves machine and firmware with it). */
+  setDraft: (draft: Draft) => void;
   /** The error shown for a dotted field path. */
   err: (key: string) => string | undefined;
   /** The field cannot change in the VM's current state. */

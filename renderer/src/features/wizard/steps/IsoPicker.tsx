@@ -7,6 +7,7 @@ import type {
 import { applyCandidate, detectIso, pathFromDrop, setIsoPath } from '../../../actions/wizard/iso';
 import { pickFromCatalog } from '../../../actions/wizard/source';
 import { goToStep } from '../../../actions/wizard/steps';
+import { ARCH_LABELS } from '../../../../../common/arch';
 import { cdromDisplayName } from '../../../../../common/media-names';
 import { cancelUpload, takeIsoFile } from '../../../actions/wizard/upload';
 import { localFiles } from '../../../bridge';
@@ -347,7 +348,12 @@ export function DetectionCard({ choose = false }: { choose?: boolean }) {
           </p>
           <h4>
             {best.confidence === 'none' ? 'Generic / other OS' : (best.versionName ?? best.name)}
-            {best.arch ? <span className="muted"> · {best.arch}</span> : null}
+            {m.arch ? (
+              <span className="muted" data-testid="detection-arch">
+                {' '}
+                · {m.arch}
+              </span>
+            ) : null}
           </h4>
           <p className="detect__explain">{conf.explain}</p>
         </div>
@@ -438,6 +444,19 @@ function IsoFacts({ m, reason }: { m: MediaDetection; reason: string }) {
           <dd>{boots}</dd>
         </div>
       ) : null}
+      {m.iso ? (
+        <div className="detect__reason">
+          <dt>Architecture</dt>
+          <dd>
+            {m.iso.architectures.length
+              ? m.iso.architectures.map((a) => ARCH_LABELS[a]).join(', ')
+              : 'Not told by its boot files'}
+            {m.iso.archEvidence[0] ? (
+              <span className="muted"> · {m.iso.archEvidence[0].reason}</span>
+            ) : null}
+          </dd>
+        </div>
+      ) : null}
       <div className="detect__reason">
         <dt>Why</dt>
         <dd>{reason}</dd>
@@ -466,6 +485,7 @@ function CachedList({ media }: { media: CachedMedia[] }) {
               <span className="muted">
                 {formatBytes(m.bytes)} · {timeAgo(m.addedAt)}
               </span>
+              {m.arch && m.arch !== 'x86_64' ? <span className="chip">{m.arch}</span> : null}
               {m.verified !== 'none' ? (
                 <span className="chip chip--good">verified</span>
               ) : m.url === '' ? (

@@ -10,9 +10,11 @@ import { localFiles } from '../../../bridge';
 import { Icon, type IconName } from '../../../components/Icon';
 import { formatBytes, formatDuration } from '../../../../../common/format';
 import type { MediaKind, WizardSetup } from '../../../stores/wizard';
-import { GENERIC_ID, mediaHost } from '../lib';
+import { ARCH_LABELS } from '../../../../../common/arch';
+import { downloadableMedia, GENERIC_ID, mediaHost } from '../lib';
 import { OsLogo } from '../OsLogo';
 import { useWizard } from '../use-wizard';
+import { ArchPicker } from './ArchPicker';
 import { ChosenIso, DetectionCard, IsoDropZone } from './IsoPicker';
 
 const KIND_LABEL: Record<MediaSpec['kind'], string> = {
@@ -73,11 +75,13 @@ export function MediaStep() {
       <div className="media-step">
         <MediaOs />
         {setupChoice}
+        <ArchPicker />
         <DownloadPanel cloud />
       </div>
     );
   }
   const canDownload = d.media.downloadable.length > 0;
+  const otherArchMedia = downloadableMedia(d.version ?? undefined).length > 0;
   const page = d.version?.media.find((m) => m.page)?.page ?? null;
   const choices: Array<{ id: MediaKind; icon: IconName; title: string; desc: string }> = [];
   if (canDownload) {
@@ -108,8 +112,17 @@ export function MediaStep() {
     <div className="media-step">
       <MediaOs />
       {setupChoice}
+      <ArchPicker />
 
-      {!canDownload && entry.id !== GENERIC_ID ? (
+      {!canDownload && otherArchMedia ? (
+        <div className="callout callout--info" data-testid="no-arch-media">
+          <Icon name="info" size={15} />
+          <span>
+            The catalogue has no {ARCH_LABELS[d.arch.arch]} media of {d.version?.name ?? entry.name}
+            : pick another architecture above, or give the path of an ISO you have.
+          </span>
+        </div>
+      ) : !canDownload && entry.id !== GENERIC_ID ? (
         <div className="callout callout--info">
           <Icon name="info" size={15} />
           <span>

@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import { goToStep } from '../../../actions/wizard/steps';
+import { ARCH_LABELS, firmwareLabel } from '../../../../../common/arch';
 import { Icon } from '../../../components/Icon';
 import { formatBytes, formatMemory, plural } from '../../../../../common/format';
 import { SSH_HOST_PORT_FIRST } from '../../../../../common/rules/cloud-guest';
@@ -51,13 +52,15 @@ export function SummaryStep() {
     ) : (
       '—'
     );
+  // The profile's hardware as the chosen architecture has it (what Create asks for).
+  const hw = d.hardware ?? defaults;
   const disk = cloud
-    ? `${s.diskGiB} GiB ${s.cloudDisk === 'overlay' ? 'thin overlay on' : 'copy of'} the cloud image, on ${HARDWARE_LABELS.diskBus[defaults.diskBus]}`
+    ? `${s.diskGiB} GiB ${s.cloudDisk === 'overlay' ? 'thin overlay on' : 'copy of'} the cloud image, on ${HARDWARE_LABELS.diskBus[hw.diskBus]}`
     : s.diskMode === 'new'
-      ? `New ${s.diskGiB} GiB disk (thin qcow2) on ${HARDWARE_LABELS.diskBus[defaults.diskBus]}`
+      ? `New ${s.diskGiB} GiB disk (thin qcow2) on ${HARDWARE_LABELS.diskBus[hw.diskBus]}`
       : s.diskMode === 'none'
         ? 'No disk'
-        : `${s.diskMode === 'existing' ? 'Existing' : 'Imported copy of'} ${fileName(s.diskFile)} on ${HARDWARE_LABELS.diskBus[defaults.diskBus]}`;
+        : `${s.diskMode === 'existing' ? 'Existing' : 'Imported copy of'} ${fileName(s.diskFile)} on ${HARDWARE_LABELS.diskBus[hw.diskBus]}`;
 
   return (
     <div className="summary" data-testid="wizard-summary">
@@ -83,6 +86,14 @@ export function SummaryStep() {
         <Row label={cloud ? 'Cloud image' : 'Install media'} step="media">
           {media}
         </Row>
+        <Row label="Architecture" step="media">
+          <span data-testid="summary-arch">{ARCH_LABELS[d.arch.arch]}</span>{' '}
+          {d.arch.arch === d.arch.native ? (
+            <span className="chip chip--good">this computer’s own</span>
+          ) : (
+            <span className="chip chip--warn">emulated</span>
+          )}
+        </Row>
         {cloud ? <CloudRows /> : null}
         <Row label="Memory" step="resources">
           {formatMemory(s.memoryMiB)}
@@ -94,15 +105,14 @@ export function SummaryStep() {
           {disk}
         </Row>
         <Row label="Firmware">
-          {HARDWARE_LABELS.firmware[defaults.firmware]} ·{' '}
-          {HARDWARE_LABELS.machine[defaults.machine]}
+          {firmwareLabel(d.arch.arch, hw.firmware)} · {HARDWARE_LABELS.machine[hw.machine]}
         </Row>
         <Row label="Network">
-          {HARDWARE_LABELS.nicModel[defaults.nicModel]} · NAT
+          {HARDWARE_LABELS.nicModel[hw.nicModel]} · NAT
           {cloud ? ` · SSH forwarded from 127.0.0.1 (a free port from ${SSH_HOST_PORT_FIRST})` : ''}
         </Row>
         <Row label="Display and sound">
-          {HARDWARE_LABELS.video[defaults.video]} · {HARDWARE_LABELS.sound[defaults.sound]}
+          {HARDWARE_LABELS.video[hw.video]} · {HARDWARE_LABELS.sound[hw.sound]}
         </Row>
       </dl>
       {unmet.length > 0 ? (

@@ -3,14 +3,20 @@ import {
   tpmUnavailable,
 } from '../../../../../../common/rules/host-requirements';
 import { secureBootFits } from '../../../../../../common/rules/vm-settings';
+import { ARCH_LABELS, archPreset } from '../../../../../../common/arch';
 import { Check, Section, type SettingsForm } from '../form';
 
 /** TPM and Secure Boot, each disabled with the reason (and the install command) when it cannot be on. */
 export function SecuritySection({ form }: { form: SettingsForm }) {
   const { draft, host } = form;
-  const noSecureBoot = !secureBootFits(draft)
-    ? 'Needs UEFI firmware on the Q35 machine: choose them above first.'
-    : secureBootFirmwareUnavailable(host);
+  const preset = archPreset(draft.arch);
+  const name = ARCH_LABELS[draft.arch];
+  const noTpm = preset.tpm ? tpmUnavailable(host) : `${name} guests cannot have a TPM yet.`;
+  const noSecureBoot = !preset.secureBoot
+    ? `Secure Boot is for x86-64 guests, not ${name} ones.`
+    : !secureBootFits(draft)
+      ? 'Needs UEFI firmware on the Q35 machine: choose them above first.'
+      : secureBootFirmwareUnavailable(host);
   return (
     <Section title="Security">
       <Check
@@ -18,7 +24,7 @@ export function SecuritySection({ form }: { form: SettingsForm }) {
         field="tpm"
         label="TPM 2.0"
         hint="Emulated by swtpm; Windows 11 needs one. Turning it off keeps its keys (BitLocker) for when it comes back."
-        unavailable={tpmUnavailable(host)}
+        unavailable={noTpm}
       />
       <Check
         form={form}
