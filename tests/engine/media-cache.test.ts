@@ -337,9 +337,9 @@ describe('vivarium media', () => {
     const res = await cli(['media']);
     expect(res.code, res.stderr).toBe(0);
     const [header, ...rows] = res.stdout.trimEnd().split('\n');
-    expect(header).toMatch(/^SHA256\s+OS\s+SIZE\s+VERIFIED\s+USED BY\s+FILE$/);
+    expect(header).toMatch(/^SHA256\s+OS\s+ARCH\s+SIZE\s+VERIFIED\s+USED BY\s+FILE$/);
     const row = rows.find((r) => r.startsWith(isoSha.slice(0, 12)));
-    expect(row).toMatch(/vivarium-test-guest 1\s+.*published\s+Cd user\s+\/.*guest\.iso$/);
+    expect(row).toMatch(/vivarium-test-guest 1\s+x86_64\s+.*published\s+Cd user\s+\/.*guest\.iso$/);
     expect(rows.find((r) => r.startsWith(altSha.slice(0, 12)))).toMatch(/user\s+-\s+\//);
     const json = JSON.parse((await cli(['media', '--json'])).stdout) as CachedMedia[];
     expect(json.find((m) => m.sha256 === isoSha)!.usedBy).toEqual([
