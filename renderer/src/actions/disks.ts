@@ -3,15 +3,8 @@ import { getBridge, toApiError } from '../bridge';
 import { useDisksStore, type VmDisks } from '../stores/disks';
 import { applyTaskEvent } from './tasks';
 
-export type Outcome<T> = { ok: true; value: T } | { ok: false; message: string };
-
-async function outcome<T>(p: Promise<T>): Promise<Outcome<T>> {
-  try {
-    return { ok: true, value: await p };
-  } catch (err) {
-    return { ok: false, message: toApiError(err).message };
-  }
-}
+import { outcome, type Outcome } from './outcome';
+export type { Outcome } from './outcome';
 
 const seqs = new Map<string, number>();
 

@@ -9,16 +9,8 @@ import type { CardPatch, ForwardRequest } from '../lib/network-drafts';
 import { upsertNetwork, useNetworksStore } from '../stores/networks';
 import { notify } from './notifications';
 
-/** An engine call's answer for a form: the value, or the engine's message to show inline. */
-export type Outcome<T> = { ok: true; value: T } | { ok: false; message: string };
-
-async function outcome<T>(p: Promise<T>): Promise<Outcome<T>> {
-  try {
-    return { ok: true, value: await p };
-  } catch (err) {
-    return { ok: false, message: toApiError(err).message };
-  }
-}
+import { outcome, type Outcome } from './outcome';
+export type { Outcome } from './outcome';
 
 let listSeq = 0;
 

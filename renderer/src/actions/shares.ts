@@ -1,16 +1,8 @@
 import type { Params, ShareList, VmSummary } from '../../../common/contract';
-import { getBridge, toApiError } from '../bridge';
+import { getBridge } from '../bridge';
 
-/** An engine call's answer for a form: the value, or the engine's message to show inline. */
-export type Outcome<T> = { ok: true; value: T } | { ok: false; message: string };
-
-async function outcome<T>(p: Promise<T>): Promise<Outcome<T>> {
-  try {
-    return { ok: true, value: await p };
-  } catch (err) {
-    return { ok: false, message: toApiError(err).message };
-  }
-}
+import { outcome, type Outcome } from './outcome';
+export type { Outcome } from './outcome';
 
 /** The VM's shared folders with their guest lines, and which modes this computer offers. */
 export function loadShares(vm: string): Promise<Outcome<ShareList>> {

@@ -2,7 +2,7 @@ import type { ApiEvent, VmCommandLine } from '../../../common/contract';
 import { appendSample, emptyHistory, mergeHistories } from '../../../common/stats-history';
 import { getBridge, toApiError } from '../bridge';
 import { useStatsStore } from '../stores/stats';
-import type { Outcome } from './disks';
+import { outcome, type Outcome } from './outcome';
 
 type SampleEvent = Extract<ApiEvent, { type: 'stats.sample' }>;
 
@@ -98,19 +98,14 @@ export function applyStatsSample(event: SampleEvent): void {
   });
 }
 
-export async function setBalloon(vmId: string, targetMiB: number): Promise<Outcome<number>> {
-  try {
-    const res = await getBridge().call('vm.balloon', { vm: vmId, targetMiB });
-    return { ok: true, value: res.targetBytes };
-  } catch (err) {
-    return { ok: false, message: toApiError(err).message };
-  }
+export function setBalloon(vmId: string, targetMiB: number): Promise<Outcome<number>> {
+  return outcome(
+    getBridge()
+      .call('vm.balloon', { vm: vmId, targetMiB })
+      .then((res) => res.targetBytes),
+  );
 }
 
-export async function loadCommandLine(vmId: string): Promise<Outcome<VmCommandLine>> {
-  try {
-    return { ok: true, value: await getBridge().call('vm.cmdline', { vm: vmId }) };
-  } catch (err) {
-    return { ok: false, message: toApiError(err).message };
-  }
+export function loadCommandLine(vmId: string): Promise<Outcome<VmCommandLine>> {
+  return outcome(getBridge().call('vm.cmdline', { vm: vmId }));
 }
