@@ -127,9 +127,10 @@ describe.skipIf(skipReason !== null)('Statistics in the UI (server mode, Chromiu
     await page.goto(`${e2e.server.url}#/vm/${busy.id}/overview`);
     const cpu = page.getByTestId('chart-cpu');
     await cpu.waitFor({ timeout: 30_000 });
+    // Half a minute of samples: on the 5-minute axis the lines are then long enough to count.
     await expect
-      .poll(async () => Number(await cpu.getAttribute('data-points')), { timeout: 30_000 })
-      .toBeGreaterThanOrEqual(3);
+      .poll(async () => Number(await cpu.getAttribute('data-points')), { timeout: 60_000 })
+      .toBeGreaterThanOrEqual(15);
     // The process line in the accent colour (#0d9488) and vCPU 0 in blue (#2563eb) are drawn.
     await expect
       .poll(() => pixelsOf('chart-cpu', [13, 148, 136]), { timeout: 15_000 })
